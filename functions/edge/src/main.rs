@@ -1,0 +1,31 @@
+#![recursion_limit = "256"]
+//! Edge function binary: builds configuration and clients once, then serves invocations.
+
+use edge::{handle_payload, App};
+use impressio::config::EdgeConfig;
+use impressio::store::{dynamo::client_from_env, DynamoEventStore};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::value::RawValue;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .init();
+    let config = EdgeConfig::from_env()?;
+    let store = DynamoEventStore::new(client_from_env().await, config.table_name.clone());
+    let app = App::new(config, store);
+    let app = &app;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            handle_payload(app, event.payload.get(), event.context).await
+        },
+    ))
+    .await
+}

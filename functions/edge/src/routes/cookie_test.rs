@@ -1,0 +1,36 @@
+//! `GET /cookie-test`: sets a first-party test cookie and reports whether the one set by a
+//! previous call came back, so the collector can tell whether first-party cookies persist.
+//!
+//! The cookie is `_imp_ct=<ms when set>; Max-Age=86400; Path=/; Secure; HttpOnly;
+//! SameSite=Lax`, host-only (no `Domain`), on the tracker's own host.
+
+use impressio::http::{EdgeRequest, EdgeResponse};
+use serde_json::json;
+
+use crate::app::App;
+
+/// Name of the test cookie.
+pub const COOKIE_NAME: &str = "_imp_ct";
+/// Lifetime of the test cookie, seconds.
+pub const COOKIE_MAX_AGE_SECS: i64 = 86_400;
+
+/// Answers `{"cookieSet": true, "previousCookieReturned": bool, "previousSetAt"?: ms}`.
+pub fn handle<S>(app: &App<S>, req: &EdgeRequest) -> EdgeResponse {
+    let now = app.clock.now_ms();
+    let previous = req.cookie(COOKIE_NAME);
+    let previous_set_at = previous.as_deref().and_then(|v| v.parse::<i64>().ok());
+    let cookie = cookie::Cookie::build((COOKIE_NAME, now.to_string()))
+        .max_age(cookie::time::Duration::seconds(COOKIE_MAX_AGE_SECS))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .build();
+    let mut body = json!({"cookieSet": true, "previousCookieReturned": previous.is_some()});
+    if let Some(at) = previous_set_at {
+        body["previousSetAt"] = json!(at);
+    }
+    let mut resp = super::json(200, &body);
+    resp.headers.push(("Set-Cookie".into(), cookie.to_string()));
+    super::for_method(req, resp)
+}

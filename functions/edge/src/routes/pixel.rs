@@ -1,0 +1,96 @@
+//! Any other `GET`: the tracking pixel. Always answers the 43-byte transparent GIF, so an
+//! `<img>` never breaks; whether the event was stored is told by `X-Tracking-Status`
+//! (`stored`, `rejected` with `X-Tracking-Error`, or `failed` with status 503).
+
+use impressio::event::{PixelParams, Route};
+use impressio::http::{EdgeRequest, EdgeResponse};
+use impressio::store::EventStore;
+
+use super::track::store;
+use crate::app::App;
+use crate::error::EdgeError;
+
+/// The 1×1 transparent GIF89a: 43 bytes (header, logical screen, 2-colour table, graphic
+/// control extension with the transparent flag, image descriptor, LZW data, trailer).
+pub const PIXEL_GIF: [u8; 43] = [
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+/// Records the event from the query parameters (on `GET`) and answers the GIF.
+pub async fn handle<S: EventStore>(
+    app: &App<S>,
+    req: &EdgeRequest,
+    request_id: &str,
+) -> EdgeResponse {
+    let (status, tracking, error) = if req.method == http::Method::HEAD {
+        (200, "not_recorded", None)
+    } else {
+        match PixelParams(req.query_pairs()).validate() {
+            Err(e) => {
+                tracing::warn!(request_id, error = %e, "pixel event rejected");
+                (200, "rejected", Some(e.to_string()))
+            }
+            Ok(event) => match store(app, req, request_id, Route::Pixel, event, None).await {
+                Ok(_) => (200, "stored", None),
+                Err(e @ EdgeError::Store(_)) => {
+                    tracing::error!(request_id, error = %e, "pixel event not stored");
+                    (503, "failed", None)
+                }
+                Err(e) => (200, "rejected", Some(e.to_string())),
+            },
+        }
+    };
+    let mut headers = vec![
+        ("Content-Type".to_string(), "image/gif".to_string()),
+        (
+            "Cache-Control".to_string(),
+            "no-store, no-cache, must-revalidate, max-age=0".to_string(),
+        ),
+        ("Pragma".to_string(), "no-cache".to_string()),
+        ("Expires".to_string(), "0".to_string()),
+        ("X-Tracking-Status".to_string(), tracking.to_string()),
+    ];
+    if let Some(e) = error {
+        headers.push(("X-Tracking-Error".to_string(), sanitize_header(&e)));
+    }
+    if status == 503 {
+        headers.push(("Retry-After".to_string(), "1".to_string()));
+    }
+    super::for_method(
+        req,
+        EdgeResponse {
+            status,
+            headers,
+            body: PIXEL_GIF.to_vec(),
+        },
+    )
+}
+
+/// Keeps a header value to visible ASCII and at most 200 bytes.
+fn sanitize_header(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(200)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn gif_is_43_bytes_and_transparent() {
+        let g = super::PIXEL_GIF;
+        assert_eq!(g.len(), 43);
+        assert_eq!(&g[..6], b"GIF89a");
+        assert_eq!(g[42], 0x3b);
+        // Graphic control extension: transparent-colour flag set, transparent index 0.
+        assert_eq!(&g[19..23], &[0x21, 0xf9, 0x04, 0x01]);
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test command: sets up the machine, checks formatting and lints, starts moto server for
+# the integration tests, runs every test, and validates template.yaml offline.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+"$ROOT/scripts/setup.sh"
+
+TEST_MOTO_PORT=${TEST_MOTO_PORT:-8001}
+RUN_DIR="$ROOT/target/test-stack"
+mkdir -p "$RUN_DIR"
+trap stop_groups EXIT
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+log "starting moto server on 127.0.0.1:$TEST_MOTO_PORT for the integration tests"
+start_moto "$TEST_MOTO_PORT" "$RUN_DIR/moto.log"
+export MOTO_ENDPOINT="http://127.0.0.1:$TEST_MOTO_PORT"
+export SAM_CLI="$VENV/bin/sam"
+
+log "cargo test"
+cargo test --workspace
+
+log "sam validate --lint (offline)"
+AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/sam" validate --lint --template template.yaml

@@ -1,0 +1,12 @@
+//! Events: what clients send (validated payloads), campaign attribution, and the record we
+//! store in DynamoDB.
+
+pub mod attribution;
+pub mod body;
+pub mod model;
+pub mod payload;
+
+pub use attribution::{Attribution, Channel};
+pub use body::BodyError;
+pub use model::{EventRecord, Route, ServerContext, EVENT_ITEM_TYPE, EVENT_SORT_KEY};
+pub use payload::{CampaignPayload, FieldError, PixelParams, TrackPayload};

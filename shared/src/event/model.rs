@@ -1,0 +1,232 @@
+//! The event item stored in DynamoDB.
+//!
+//! Key design (single table, see `infra/dynamodb/table.json`):
+//! - `pk` = `REQ#<request id>`, `sk` = `EVENT`: every record a request produces shares its
+//!   partition, so a request's whole story is one `Query` by request id;
+//! - `gsi_user_pk` = `ORG#<organization>#USER#<user id>` and `ts` (ms) key the sparse
+//!   `GSI_USER` index: a user's events in time order, for impossible travel (the previous
+//!   event) and account sharing (the last 24 h);
+//! - `item_type` = `event` tells event items from the other item types of the table (stream
+//!   filters match on it);
+//! - `expires_at` (Unix seconds) is the TTL attribute.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::attribution::Attribution;
+use super::payload::ValidEvent;
+use crate::http::{EdgeRequest, RequestSource, ViewerMetadata};
+
+/// `item_type` of event items.
+pub const EVENT_ITEM_TYPE: &str = "event";
+/// Sort key of the event item within its request partition.
+pub const EVENT_SORT_KEY: &str = "EVENT";
+
+/// Which route recorded the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// `POST /t`.
+    Track,
+    /// `POST /c`.
+    Campaign,
+    /// Any other `GET`: the tracking pixel.
+    Pixel,
+}
+
+/// Server-side facts about the request (not sent by the client's script).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerContext {
+    /// Event shape the request arrived in.
+    pub source: Option<RequestSource>,
+    /// Viewer IP address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_language: Option<String>,
+    /// `Origin` request header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// `Host` request header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// CloudFront's request id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudfront_request_id: Option<String>,
+    /// CloudFront viewer metadata: TLS, JA4/JA3, HTTP version, ASN, geo, header order.
+    pub viewer: ViewerMetadata,
+}
+
+impl ServerContext {
+    /// Collects the server context of a request.
+    pub fn from_request(req: &EdgeRequest) -> Self {
+        ServerContext {
+            source: Some(req.source),
+            ip: req.client_ip.map(|ip| ip.to_string()),
+            user_agent: req.header("user-agent"),
+            accept_language: req.header("accept-language"),
+            origin: req.header("origin"),
+            host: req.header("host"),
+            cloudfront_request_id: req.cloudfront_request_id.clone(),
+            viewer: req.viewer.clone(),
+        }
+    }
+}
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Partition key: `REQ#<request id>`.
+    pub pk: String,
+    /// Sort key: `EVENT`.
+    pub sk: String,
+    /// Always `event`.
+    pub item_type: String,
+    /// The request id returned as `X-Request-Id` (UUIDv7).
+    pub request_id: String,
+    /// Event id (UUIDv7).
+    pub event_id: String,
+    pub organization_id: String,
+    pub route: Route,
+    /// Event name, e.g. `page_view`, `login`, `signup`, `campaign`.
+    pub event_name: String,
+    /// Server receive time, ms since the Unix epoch (the `GSI_USER` sort key).
+    pub ts: i64,
+    /// Server receive time, RFC 3339.
+    pub received_at: String,
+    /// Client clock at send time, ms since the Unix epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ts: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
+    /// Host of the page URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// GA4 client id (from the `_ga` cookie).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ga4_client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Attribution>,
+    pub context: ServerContext,
+    /// `GSI_USER` partition key; absent when the event names no user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gsi_user_pk: Option<String>,
+    /// TTL attribute, Unix seconds.
+    pub expires_at: i64,
+}
+
+impl EventRecord {
+    /// The partition key of a request's records.
+    pub fn partition_key(request_id: &str) -> String {
+        format!("REQ#{request_id}")
+    }
+
+    /// The `GSI_USER` partition key of a user of an organization.
+    pub fn user_key(organization_id: &str, user_id: &str) -> String {
+        format!("ORG#{organization_id}#USER#{user_id}")
+    }
+
+    /// Builds the record of a validated event.
+    ///
+    /// `now_ms` is the server receive time (ms since the Unix epoch); `ttl_days` sets
+    /// `expires_at`.
+    pub fn new(
+        request_id: &str,
+        route: Route,
+        event: ValidEvent,
+        attribution: Option<Attribution>,
+        context: ServerContext,
+        now_ms: i64,
+        ttl_days: u32,
+    ) -> Self {
+        let gsi_user_pk = event
+            .user_id
+            .as_deref()
+            .map(|u| Self::user_key(&event.organization_id, u));
+        EventRecord {
+            pk: Self::partition_key(request_id),
+            sk: EVENT_SORT_KEY.to_string(),
+            item_type: EVENT_ITEM_TYPE.to_string(),
+            request_id: request_id.to_string(),
+            event_id: uuid::Uuid::now_v7().to_string(),
+            organization_id: event.organization_id,
+            route,
+            event_name: event.event_name,
+            ts: now_ms,
+            received_at: rfc3339(now_ms),
+            client_ts: event.client_ts,
+            site: event
+                .url
+                .as_ref()
+                .and_then(|u| u.host_str())
+                .map(str::to_ascii_lowercase),
+            page_url: event.url.map(String::from),
+            referrer: event.referrer.map(String::from),
+            title: event.title,
+            fingerprint: event.fingerprint,
+            user_id: event.user_id,
+            ga4_client_id: event.ga4_client_id,
+            properties: event.properties,
+            attribution,
+            context,
+            gsi_user_pk,
+            expires_at: now_ms / 1000 + i64::from(ttl_days) * 86_400,
+        }
+    }
+}
+
+/// RFC 3339 UTC text of a time in ms since the Unix epoch.
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::TrackPayload;
+
+    #[test]
+    fn keys_and_ttl() {
+        let ev = TrackPayload {
+            organization_id: Some("org1".into()),
+            user_id: Some("u-9".into()),
+            url: Some("https://Shop.Example/x".into()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let r = EventRecord::new(
+            "rid",
+            Route::Track,
+            ev,
+            None,
+            ServerContext::default(),
+            1_700_000_000_123,
+            2,
+        );
+        assert_eq!(r.pk, "REQ#rid");
+        assert_eq!(r.sk, "EVENT");
+        assert_eq!(r.gsi_user_pk.as_deref(), Some("ORG#org1#USER#u-9"));
+        assert_eq!(r.site.as_deref(), Some("shop.example"));
+        assert_eq!(r.expires_at, 1_700_000_000 + 2 * 86_400);
+        assert_eq!(r.received_at, "2023-11-14T22:13:20.123Z");
+    }
+}

@@ -1,0 +1,475 @@
+//! What clients send: the `/t` JSON event, the `/c` campaign document and the pixel's query
+//! parameters, with the validation every field gets before it is stored.
+//!
+//! Field rules (one place, used by every route):
+//! - `organizationId`: 1–64 characters of `A–Z a–z 0–9 _ -` (a UUID fits);
+//! - `event`: GA4's event-name rule (a letter, then letters, digits or `_`, at most 40), so
+//!   events can be forwarded to GA4 unchanged; default `page_view`;
+//! - `url`, `referrer`: absolute `http`/`https` URLs of at most 2048 bytes (an empty referrer
+//!   means none);
+//! - `title`: at most 512 characters; `userId`: 1–256 characters, no control characters;
+//! - `fingerprint`: 1–128 characters of `A–Z a–z 0–9 _ -`;
+//! - `clientId` (GA4, from the `_ga` cookie): `<digits>.<digits>`, at most 64 characters;
+//! - `properties`: a JSON object of at most 50 keys (1–64 characters each), nested at most 3
+//!   levels deep;
+//! - `timestamp`: the client's clock in ms since the Unix epoch.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Longest accepted URL (`url`, `referrer`), bytes.
+pub const MAX_URL_BYTES: usize = 2048;
+/// Most keys in `properties`.
+pub const MAX_PROPERTIES: usize = 50;
+/// Deepest nesting inside `properties` (an object or array inside an object inside …).
+pub const MAX_PROPERTY_DEPTH: usize = 3;
+/// The event name used when a client names none.
+pub const DEFAULT_EVENT_NAME: &str = "page_view";
+
+/// A field that failed validation: which one and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct FieldError {
+    /// The field's name as the client sends it (e.g. `organizationId`).
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl FieldError {
+    fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        FieldError {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The JSON event posted to `/t` by the collector script.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrackPayload {
+    pub organization_id: Option<String>,
+    pub event: Option<String>,
+    pub url: Option<String>,
+    pub referrer: Option<String>,
+    pub title: Option<String>,
+    pub fingerprint: Option<String>,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub properties: Option<Map<String, Value>>,
+    pub timestamp: Option<u64>,
+}
+
+/// A [`TrackPayload`] whose every field passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidEvent {
+    pub organization_id: String,
+    pub event_name: String,
+    pub url: Option<url::Url>,
+    pub referrer: Option<url::Url>,
+    pub title: Option<String>,
+    pub fingerprint: Option<String>,
+    pub user_id: Option<String>,
+    pub ga4_client_id: Option<String>,
+    pub properties: Option<Map<String, Value>>,
+    pub client_ts: Option<u64>,
+}
+
+impl TrackPayload {
+    /// Validates every field (rules in the module documentation).
+    ///
+    /// # Errors
+    /// The first [`FieldError`] found, in field order.
+    pub fn validate(self) -> Result<ValidEvent, FieldError> {
+        Ok(ValidEvent {
+            organization_id: organization_id(self.organization_id)?,
+            event_name: event_name(self.event)?,
+            url: opt_url("url", self.url)?,
+            referrer: opt_url("referrer", self.referrer)?,
+            title: opt_text("title", self.title, 512)?,
+            fingerprint: opt_token("fingerprint", self.fingerprint, 128)?,
+            user_id: opt_text("userId", self.user_id, 256)?,
+            ga4_client_id: opt_client_id(self.client_id)?,
+            properties: properties(self.properties)?,
+            client_ts: self.timestamp,
+        })
+    }
+}
+
+/// The campaign document posted to `/c`: page and referrer plus any UTM parameters and click
+/// ids the page saw (as flat fields named like the URL parameters, e.g. `utm_source`,
+/// `gclid`). Values given here win over the same parameters found in `url`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CampaignPayload {
+    #[serde(rename = "organizationId")]
+    pub organization_id: Option<String>,
+    pub url: Option<String>,
+    pub referrer: Option<String>,
+    pub fingerprint: Option<String>,
+    #[serde(rename = "userId")]
+    pub user_id: Option<String>,
+    #[serde(rename = "clientId")]
+    pub client_id: Option<String>,
+    pub timestamp: Option<u64>,
+    /// UTM parameters and click ids, checked against the known names.
+    #[serde(flatten)]
+    pub params: std::collections::BTreeMap<String, Value>,
+}
+
+impl CampaignPayload {
+    /// Validates the common fields and returns them as an event named `campaign`, with the
+    /// campaign parameters (names already checked, values as strings of at most 256 bytes).
+    ///
+    /// # Errors
+    /// [`FieldError`] for a bad common field, an unknown parameter name or a bad value.
+    pub fn validate(self) -> Result<(ValidEvent, Vec<(String, String)>), FieldError> {
+        let mut params = Vec::with_capacity(self.params.len());
+        for (name, value) in self.params {
+            let Some(field) = super::attribution::known_param(&name) else {
+                return Err(FieldError::new(
+                    "params",
+                    format!("unknown field `{name}`: expected a UTM parameter or a click id"),
+                ));
+            };
+            let text = match value {
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                Value::Null => continue,
+                _ => return Err(FieldError::new(field, "must be a string")),
+            };
+            if let Some(text) = opt_text(field, Some(text), 256)? {
+                params.push((name, text));
+            }
+        }
+        let event = TrackPayload {
+            organization_id: self.organization_id,
+            event: Some("campaign".into()),
+            url: self.url,
+            referrer: self.referrer,
+            fingerprint: self.fingerprint,
+            user_id: self.user_id,
+            client_id: self.client_id,
+            timestamp: self.timestamp,
+            ..TrackPayload::default()
+        }
+        .validate()?;
+        Ok((event, params))
+    }
+}
+
+/// The tracking pixel's query parameters: the same names as the `/t` JSON fields
+/// (`organizationId`, `event`, `url`, `referrer`, `title`, `fingerprint`, `userId`,
+/// `clientId`, `timestamp`); any other parameter becomes a string property.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PixelParams(pub Vec<(String, String)>);
+
+impl PixelParams {
+    /// Validates the parameters as a [`TrackPayload`].
+    ///
+    /// # Errors
+    /// [`FieldError`] for the first bad field (e.g. a `timestamp` that is not a number).
+    pub fn validate(self) -> Result<ValidEvent, FieldError> {
+        let mut p = TrackPayload::default();
+        let mut props = Map::new();
+        for (k, v) in self.0 {
+            let v_opt = Some(v.clone()).filter(|s| !s.is_empty());
+            match k.as_str() {
+                "organizationId" => p.organization_id = v_opt,
+                "event" => p.event = v_opt,
+                "url" => p.url = v_opt,
+                "referrer" => p.referrer = v_opt,
+                "title" => p.title = v_opt,
+                "fingerprint" => p.fingerprint = v_opt,
+                "userId" => p.user_id = v_opt,
+                "clientId" => p.client_id = v_opt,
+                "timestamp" => {
+                    p.timestamp = match v_opt {
+                        None => None,
+                        Some(t) => Some(t.parse().map_err(|_| {
+                            FieldError::new(
+                                "timestamp",
+                                "must be whole milliseconds since the Unix epoch",
+                            )
+                        })?),
+                    }
+                }
+                _ => {
+                    props.insert(k, Value::String(v));
+                }
+            }
+        }
+        if !props.is_empty() {
+            p.properties = Some(props);
+        }
+        p.validate()
+    }
+}
+
+fn organization_id(v: Option<String>) -> Result<String, FieldError> {
+    let v = v
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| FieldError::new("organizationId", "is required"))?;
+    if v.len() > 64 || !v.bytes().all(is_token_byte) {
+        return Err(FieldError::new(
+            "organizationId",
+            "must be 1-64 characters of letters, digits, '_' or '-'",
+        ));
+    }
+    Ok(v)
+}
+
+fn event_name(v: Option<String>) -> Result<String, FieldError> {
+    let Some(v) = v.filter(|s| !s.is_empty()) else {
+        return Ok(DEFAULT_EVENT_NAME.to_string());
+    };
+    let b = v.as_bytes();
+    let ok = b.len() <= 40
+        && b[0].is_ascii_alphabetic()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    if !ok {
+        return Err(FieldError::new(
+            "event",
+            "must start with a letter and use only letters, digits and '_' (at most 40)",
+        ));
+    }
+    Ok(v)
+}
+
+fn opt_url(field: &'static str, v: Option<String>) -> Result<Option<url::Url>, FieldError> {
+    let Some(v) = v.filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if v.len() > MAX_URL_BYTES {
+        return Err(FieldError::new(
+            field,
+            format!("longer than {MAX_URL_BYTES} bytes"),
+        ));
+    }
+    let u = url::Url::parse(&v)
+        .map_err(|e| FieldError::new(field, format!("not an absolute URL: {e}")))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(FieldError::new(field, "must be an http or https URL"));
+    }
+    Ok(Some(u))
+}
+
+fn opt_text(
+    field: &'static str,
+    v: Option<String>,
+    max_chars: usize,
+) -> Result<Option<String>, FieldError> {
+    let Some(v) = v.filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if v.chars().count() > max_chars {
+        return Err(FieldError::new(
+            field,
+            format!("longer than {max_chars} characters"),
+        ));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(Some(v))
+}
+
+fn opt_token(
+    field: &'static str,
+    v: Option<String>,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
+    let Some(v) = v.filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if v.len() > max || !v.bytes().all(is_token_byte) {
+        return Err(FieldError::new(
+            field,
+            format!("must be 1-{max} characters of letters, digits, '_' or '-'"),
+        ));
+    }
+    Ok(Some(v))
+}
+
+fn opt_client_id(v: Option<String>) -> Result<Option<String>, FieldError> {
+    let Some(v) = v.filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let ok = v.len() <= 64
+        && v.split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        });
+    if !ok {
+        return Err(FieldError::new(
+            "clientId",
+            "must be a GA4 client id: <digits>.<digits>",
+        ));
+    }
+    Ok(Some(v))
+}
+
+fn properties(v: Option<Map<String, Value>>) -> Result<Option<Map<String, Value>>, FieldError> {
+    let Some(map) = v else { return Ok(None) };
+    if map.len() > MAX_PROPERTIES {
+        return Err(FieldError::new(
+            "properties",
+            format!("more than {MAX_PROPERTIES} keys"),
+        ));
+    }
+    for (k, v) in &map {
+        if k.is_empty() || k.chars().count() > 64 {
+            return Err(FieldError::new(
+                "properties",
+                "keys must be 1-64 characters",
+            ));
+        }
+        if depth(v) > MAX_PROPERTY_DEPTH {
+            return Err(FieldError::new(
+                "properties",
+                format!("`{k}` is nested deeper than {MAX_PROPERTY_DEPTH} levels"),
+            ));
+        }
+    }
+    Ok(if map.is_empty() { None } else { Some(map) })
+}
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn track(v: Value) -> Result<ValidEvent, FieldError> {
+        serde_json::from_value::<TrackPayload>(v)
+            .unwrap()
+            .validate()
+    }
+
+    #[test]
+    fn minimal_event_defaults_to_page_view() {
+        let e = track(json!({"organizationId": "org_1"})).unwrap();
+        assert_eq!(e.event_name, "page_view");
+        assert_eq!(e.organization_id, "org_1");
+    }
+
+    #[test]
+    fn each_field_rule_is_enforced() {
+        let bad = [
+            (json!({}), "organizationId"),
+            (json!({"organizationId": "a b"}), "organizationId"),
+            (json!({"organizationId": "o", "event": "1st"}), "event"),
+            (
+                json!({"organizationId": "o", "event": "a".repeat(41)}),
+                "event",
+            ),
+            (json!({"organizationId": "o", "url": "/relative"}), "url"),
+            (
+                json!({"organizationId": "o", "url": "javascript:alert(1)"}),
+                "url",
+            ),
+            (
+                json!({"organizationId": "o", "url": format!("https://a.b/{}", "x".repeat(2048))}),
+                "url",
+            ),
+            (
+                json!({"organizationId": "o", "referrer": "ftp://x"}),
+                "referrer",
+            ),
+            (
+                json!({"organizationId": "o", "userId": "a\u{0}b"}),
+                "userId",
+            ),
+            (
+                json!({"organizationId": "o", "fingerprint": "f/p"}),
+                "fingerprint",
+            ),
+            (
+                json!({"organizationId": "o", "clientId": "GA1.1.12.34"}),
+                "clientId",
+            ),
+            (
+                json!({"organizationId": "o", "properties": {"a": [[[[1]]]]}}),
+                "properties",
+            ),
+        ];
+        for (payload, field) in bad {
+            assert_eq!(
+                track(payload.clone()).unwrap_err().field,
+                field,
+                "{payload}"
+            );
+        }
+        let many: Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!(i))).collect();
+        assert_eq!(
+            track(json!({"organizationId": "o", "properties": many}))
+                .unwrap_err()
+                .field,
+            "properties"
+        );
+    }
+
+    #[test]
+    fn empty_strings_mean_absent() {
+        let e =
+            track(json!({"organizationId": "o", "referrer": "", "url": "https://shop.example/a"}))
+                .unwrap();
+        assert_eq!(e.referrer, None);
+        assert_eq!(e.url.unwrap().host_str(), Some("shop.example"));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_by_serde() {
+        assert!(
+            serde_json::from_value::<TrackPayload>(json!({"organizationId": "o", "evil": 1}))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn pixel_params_map_to_fields_and_properties() {
+        let p = PixelParams(vec![
+            ("organizationId".into(), "o1".into()),
+            ("event".into(), "email_open".into()),
+            ("campaign".into(), "nov".into()),
+        ]);
+        let e = p.validate().unwrap();
+        assert_eq!(e.event_name, "email_open");
+        assert_eq!(e.properties.unwrap()["campaign"], json!("nov"));
+        let bad = PixelParams(vec![
+            ("organizationId".into(), "o1".into()),
+            ("timestamp".into(), "x".into()),
+        ]);
+        assert_eq!(bad.validate().unwrap_err().field, "timestamp");
+    }
+
+    #[test]
+    fn campaign_params_are_checked_by_name() {
+        let c: CampaignPayload = serde_json::from_value(
+            json!({"organizationId": "o", "utm_source": "news", "gclid": "abc"}),
+        )
+        .unwrap();
+        let (e, params) = c.validate().unwrap();
+        assert_eq!(e.event_name, "campaign");
+        assert_eq!(params.len(), 2);
+        let c: CampaignPayload =
+            serde_json::from_value(json!({"organizationId": "o", "utm_sauce": "x"})).unwrap();
+        assert!(c.validate().unwrap_err().reason.contains("utm_sauce"));
+    }
+}

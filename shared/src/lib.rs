@@ -1,0 +1,17 @@
+//! Shared library of the Impressio tracking backend: the pieces both Lambda functions use.
+//!
+//! - [`http`]: the one internal request type ([`http::EdgeRequest`]) that both event shapes
+//!   (Lambda Function URL / API Gateway v2, CloudFront origin-request) are turned into, the
+//!   CloudFront viewer metadata, and the CloudFront event and generated-response serde types.
+//! - [`event`]: the stored event record and the validation of what clients send (`/t` JSON,
+//!   `/c` campaign data, pixel query parameters).
+//! - [`store`]: the event store trait and its DynamoDB adapter.
+//! - [`collector`]: the JavaScript collector served at `/h.js`.
+//! - [`config`]: typed configuration parsed once from the environment.
+
+pub mod clock;
+pub mod collector;
+pub mod config;
+pub mod event;
+pub mod http;
+pub mod store;

@@ -1,0 +1,354 @@
+//! The local stack's traffic replay and summary.
+//!
+//! Sends several hundred requests built from the real data in `tests/data/` to the edge
+//! function running under `cargo lambda watch` (three quarters through the Function URL
+//! emulation, one quarter as CloudFront origin-request events through the invoke API), reads
+//! the table back, and prints requests per route, status codes, events stored (checking that
+//! every request the function said it stored is in the table under its request id) and the
+//! risk fields as they stand.
+//!
+//! Usage: `replay [--endpoint URL] [--function NAME] [--count N] [--seed N] [--table NAME]
+//! [--samples DIR]` — `--samples` names a folder of `cargo lambda invoke` outputs
+//! (`<sample>.json`) to include in the summary.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use integration_tests::replay::{
+    build_traffic, cloudfront_event, Corpus, ReplayRequest, Shape, Traffic,
+};
+use serde_json::Value;
+
+type DynError = Box<dyn std::error::Error + Send + Sync>;
+
+struct Args {
+    endpoint: String,
+    function: String,
+    count: usize,
+    seed: u64,
+    table: String,
+    samples: Option<PathBuf>,
+}
+
+fn args() -> Result<Args, DynError> {
+    let mut a = Args {
+        endpoint: "http://127.0.0.1:9000".into(),
+        function: "edge".into(),
+        count: 400,
+        seed: 2026,
+        table: std::env::var("DYNAMODB_TABLE")
+            .unwrap_or_else(|_| impressio::config::DEFAULT_TABLE_NAME.into()),
+        samples: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--endpoint" => a.endpoint = value()?,
+            "--function" => a.function = value()?,
+            "--count" => a.count = value()?.parse()?,
+            "--seed" => a.seed = value()?.parse()?,
+            "--table" => a.table = value()?,
+            "--samples" => a.samples = Some(value()?.into()),
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    Ok(a)
+}
+
+/// What the function answered to one replayed request.
+struct Outcome {
+    route: &'static str,
+    traffic: Traffic,
+    shape: Shape,
+    status: u16,
+    request_id: Option<String>,
+    expect_stored: bool,
+}
+
+async fn send(http: &reqwest::Client, a: &Args, req: &ReplayRequest) -> Result<Outcome, DynError> {
+    let (status, headers): (u16, HashMap<String, String>) = match req.shape {
+        Shape::FunctionUrl => {
+            let mut url = format!("{}/lambda-url/{}{}", a.endpoint, a.function, req.path);
+            if !req.query.is_empty() {
+                url = format!("{url}?{}", req.query);
+            }
+            let method = http::Method::from_bytes(req.method.as_bytes())?;
+            let mut rb = http.request(method, url);
+            for (k, v) in &req.headers {
+                rb = rb.header(k.as_str(), v.as_str());
+            }
+            if let Some(b) = &req.body {
+                rb = rb.body(b.clone());
+            }
+            let resp = rb.send().await?;
+            let headers = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_ascii_lowercase(),
+                        v.to_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect();
+            (resp.status().as_u16(), headers)
+        }
+        Shape::CloudFront => {
+            let url = format!(
+                "{}/2015-03-31/functions/{}/invocations",
+                a.endpoint, a.function
+            );
+            let event = cloudfront_event(req, "d111111abcdef8.cloudfront.net");
+            let resp: Value = http.post(url).json(&event).send().await?.json().await?;
+            let status = resp["status"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| format!("not a CloudFront response: {resp}"))?;
+            let headers = resp["headers"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v[0]["value"].as_str().unwrap_or("").to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (status, headers)
+        }
+    };
+    let tracking = headers.get("x-tracking-status").cloned();
+    let expect_stored = match req.route {
+        "/t" | "/c" => status == 200,
+        "pixel" => tracking.as_deref() == Some("stored"),
+        _ => false,
+    };
+    Ok(Outcome {
+        route: req.route,
+        traffic: req.traffic,
+        shape: req.shape,
+        status,
+        request_id: headers.get("x-request-id").cloned(),
+        expect_stored,
+    })
+}
+
+async fn scan_events(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<Vec<HashMap<String, AttributeValue>>, DynError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .filter_expression("item_type = :e")
+            .expression_attribute_values(":e", AttributeValue::S("event".into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        items.extend(page.items().iter().cloned());
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
+fn s<'a>(item: &'a HashMap<String, AttributeValue>, key: &str) -> &'a str {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .unwrap_or("-")
+}
+
+fn viewer<'a>(item: &'a HashMap<String, AttributeValue>, key: &str) -> Option<&'a AttributeValue> {
+    item.get("context")?
+        .as_m()
+        .ok()?
+        .get("viewer")?
+        .as_m()
+        .ok()?
+        .get(key)
+}
+
+fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
+    println!("\n{title}");
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.len());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect();
+        println!("  {}", parts.join("  "));
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    line(widths.iter().map(|w| "-".repeat(*w)).collect());
+    for r in rows {
+        line(r.clone());
+    }
+}
+
+fn sample_outcomes(dir: &PathBuf) -> Result<Vec<(String, u16)>, DynError> {
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        let text = std::fs::read_to_string(e.path())?;
+        let v: Value = serde_json::from_str(text.trim())
+            .map_err(|err| format!("{}: {err}", e.path().display()))?;
+        let status = v["statusCode"]
+            .as_u64()
+            .or_else(|| v["status"].as_str().and_then(|s| s.parse().ok()))
+            .ok_or_else(|| format!("{}: no status in {v}", e.path().display()))?;
+        out.push((
+            e.file_name()
+                .to_string_lossy()
+                .trim_end_matches(".json")
+                .to_string(),
+            status as u16,
+        ));
+    }
+    Ok(out)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), DynError> {
+    let a = args()?;
+    let corpus = Corpus::load(&integration_tests::workspace_root().join("tests/data"))?;
+    let traffic = build_traffic(&corpus, a.count, a.seed);
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()?;
+    let mut outcomes = Vec::with_capacity(traffic.len());
+    for req in &traffic {
+        outcomes.push(send(&http, &a, req).await?);
+    }
+
+    println!("== Local stack summary");
+    if let Some(dir) = &a.samples {
+        let samples = sample_outcomes(dir)?;
+        let rows: Vec<Vec<String>> = samples
+            .iter()
+            .map(|(n, st)| vec![n.clone(), st.to_string()])
+            .collect();
+        print_table(
+            &format!(
+                "events/ samples through `cargo lambda invoke` ({})",
+                samples.len()
+            ),
+            &["sample", "status"],
+            &rows,
+        );
+    }
+
+    let mut per_route: BTreeMap<(&str, u16), [usize; 2]> = BTreeMap::new();
+    for o in &outcomes {
+        per_route.entry((o.route, o.status)).or_default()
+            [(o.traffic == Traffic::Crawler) as usize] += 1;
+    }
+    let rows: Vec<Vec<String>> = per_route
+        .iter()
+        .map(|((r, st), [b, c])| {
+            vec![
+                r.to_string(),
+                st.to_string(),
+                b.to_string(),
+                c.to_string(),
+                (b + c).to_string(),
+            ]
+        })
+        .collect();
+    let cf = outcomes
+        .iter()
+        .filter(|o| o.shape == Shape::CloudFront)
+        .count();
+    print_table(
+        &format!(
+            "Replay: {} requests ({} as Function URL requests, {} as CloudFront origin-request events)",
+            outcomes.len(),
+            outcomes.len() - cf,
+            cf
+        ),
+        &["route", "status", "browsers", "crawlers", "total"],
+        &rows,
+    );
+
+    let client = impressio::store::dynamo::client_from_env().await;
+    let items = scan_events(&client, &a.table).await?;
+    let stored_ids: BTreeSet<&str> = items.iter().map(|i| s(i, "request_id")).collect();
+    let expected: Vec<&Outcome> = outcomes.iter().filter(|o| o.expect_stored).collect();
+    let missing: Vec<&str> = expected
+        .iter()
+        .filter_map(|o| o.request_id.as_deref())
+        .filter(|id| !stored_ids.contains(id))
+        .collect();
+    let without_id = outcomes.iter().filter(|o| o.request_id.is_none()).count();
+    let mut by_route: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for i in &items {
+        *by_route
+            .entry((
+                s(i, "route").to_string(),
+                s(i, "organization_id").to_string(),
+            ))
+            .or_default() += 1;
+    }
+    let rows: Vec<Vec<String>> = by_route
+        .iter()
+        .map(|((r, o), n)| vec![r.clone(), o.clone(), n.to_string()])
+        .collect();
+    print_table(
+        &format!("Table {}: {} event items", a.table, items.len()),
+        &["route", "organization", "events"],
+        &rows,
+    );
+    println!(
+        "\n  replay requests answered as stored: {}; found in the table by request id: {}; missing: {}; responses without X-Request-Id: {}",
+        expected.len(),
+        expected.len() - missing.len(),
+        missing.len(),
+        without_id
+    );
+
+    let count_with = |pred: &dyn Fn(&HashMap<String, AttributeValue>) -> bool| {
+        items.iter().filter(|i| pred(i)).count()
+    };
+    let scored = count_with(&|i| i.contains_key("risk"));
+    let mut ja4s: BTreeMap<String, usize> = BTreeMap::new();
+    for i in &items {
+        let j = viewer(i, "ja4")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_else(|| "(none)".into());
+        *ja4s.entry(j).or_default() += 1;
+    }
+    println!("\nRisk fields as they stand");
+    println!("  events with a risk score: {scored} of {}", items.len());
+    println!(
+        "  signals recorded for scoring: JA4 {}, TLS {}, HTTP version {}, ASN {}, geo (lat/lon) {}, header order {}, user agent {}",
+        count_with(&|i| viewer(i, "ja4").is_some()),
+        count_with(&|i| viewer(i, "tls").is_some()),
+        count_with(&|i| viewer(i, "http_version").is_some()),
+        count_with(&|i| viewer(i, "asn").is_some()),
+        count_with(&|i| viewer(i, "latitude").is_some() && viewer(i, "longitude").is_some()),
+        count_with(&|i| viewer(i, "header_order").and_then(|v| v.as_l().ok()).is_some_and(|l| !l.is_empty())),
+        count_with(&|i| i.get("context").and_then(|c| c.as_m().ok()).is_some_and(|c| c.contains_key("user_agent"))),
+    );
+    let rows: Vec<Vec<String>> = ja4s
+        .iter()
+        .map(|(j, n)| vec![j.clone(), n.to_string()])
+        .collect();
+    print_table("  events by JA4", &["ja4", "events"], &rows);
+
+    if !missing.is_empty() || without_id > 0 {
+        return Err(format!("{} stored events are missing from the table; {without_id} responses lacked X-Request-Id", missing.len()).into());
+    }
+    Ok(())
+}

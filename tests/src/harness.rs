@@ -1,0 +1,204 @@
+//! An edge app on a fresh table of the test moto server, and a uniform view of the function's
+//! answers in either shape.
+
+use base64::Engine;
+use edge::App;
+use impressio::config::EdgeConfig;
+use impressio::event::EventRecord;
+use impressio::store::DynamoEventStore;
+use serde_json::Value;
+
+use crate::table::TableDefinition;
+
+/// An app writing to its own new table on the test moto server.
+pub struct Harness {
+    pub app: App<DynamoEventStore>,
+    pub client: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+impl Harness {
+    /// Creates a table from `infra/dynamodb/table.json` and an app on it.
+    ///
+    /// # Panics
+    /// When moto server is not reachable (see [`crate::moto_endpoint`]).
+    pub async fn new() -> Self {
+        Self::with_config(EdgeConfig::default()).await
+    }
+
+    /// As [`Harness::new`], with a configuration (its table name is replaced).
+    pub async fn with_config(mut config: EdgeConfig) -> Self {
+        let client = crate::dynamo_client(&crate::moto_endpoint());
+        let table = crate::unique_table_name("edge");
+        TableDefinition::load()
+            .expect("table definition")
+            .create(&client, &table)
+            .await
+            .expect("create table on moto");
+        config.table_name = table.clone();
+        let app = App::new(config, DynamoEventStore::new(client.clone(), table.clone()));
+        Harness { app, client, table }
+    }
+
+    /// Invokes the function with a raw payload, as the Lambda runtime would.
+    pub async fn invoke(&self, payload: &str) -> Answer {
+        let v = edge::handle_payload(&self.app, payload, lambda_http::Context::default())
+            .await
+            .expect("the handler answers");
+        Answer::from_value(&v)
+    }
+
+    /// The records stored under a request id (its whole partition).
+    pub async fn records(&self, request_id: &str) -> Vec<EventRecord> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(EventRecord::partition_key(request_id)),
+            )
+            .send()
+            .await
+            .expect("query");
+        serde_dynamo::from_items(out.items().to_vec()).expect("records decode")
+    }
+
+    /// Number of items in the table.
+    pub async fn item_count(&self) -> usize {
+        self.client
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .expect("scan")
+            .items()
+            .len()
+    }
+}
+
+/// Which shape an answer came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerShape {
+    /// `{statusCode, headers, cookies, body, isBase64Encoded}`.
+    FunctionUrl,
+    /// `{status, statusDescription, headers: {name: [{key, value}]}, body, bodyEncoding}`.
+    CloudFront,
+}
+
+/// The function's answer in either shape.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub shape: AnswerShape,
+    pub status: u16,
+    /// Lowercase header names; `Set-Cookie` values included (from `cookies` for Function URLs).
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub raw: Value,
+}
+
+impl Answer {
+    /// Reads an answer of either shape.
+    ///
+    /// # Panics
+    /// When the value has neither shape.
+    pub fn from_value(v: &Value) -> Self {
+        let b64 = |s: &str| {
+            base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .expect("base64 body")
+        };
+        if let Some(status) = v.get("status") {
+            let status = status
+                .as_str()
+                .expect("CloudFront status is a string")
+                .parse()
+                .expect("numeric");
+            let mut headers = Vec::new();
+            for (name, values) in v["headers"].as_object().expect("headers map") {
+                assert_eq!(
+                    name,
+                    &name.to_ascii_lowercase(),
+                    "CloudFront header keys are lowercase"
+                );
+                for h in values.as_array().expect("[{key, value}]") {
+                    headers.push((
+                        name.clone(),
+                        h["value"].as_str().expect("value").to_string(),
+                    ));
+                }
+            }
+            let body = v["body"].as_str().unwrap_or("");
+            let body = match v["bodyEncoding"].as_str() {
+                Some("base64") => b64(body),
+                Some("text") => body.as_bytes().to_vec(),
+                other => panic!("bodyEncoding {other:?}"),
+            };
+            return Answer {
+                shape: AnswerShape::CloudFront,
+                status,
+                headers,
+                body,
+                raw: v.clone(),
+            };
+        }
+        let status = v["statusCode"].as_u64().expect("statusCode") as u16;
+        let mut headers: Vec<(String, String)> = v["headers"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for c in v["cookies"].as_array().into_iter().flatten() {
+            headers.push(("set-cookie".into(), c.as_str().unwrap_or("").to_string()));
+        }
+        let body = v["body"].as_str().unwrap_or("");
+        let body = if v["isBase64Encoded"].as_bool().unwrap_or(false) {
+            b64(body)
+        } else {
+            body.as_bytes().to_vec()
+        };
+        Answer {
+            shape: AnswerShape::FunctionUrl,
+            status,
+            headers,
+            body,
+            raw: v.clone(),
+        }
+    }
+
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON.
+    ///
+    /// # Panics
+    /// When the body is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The `X-Request-Id` header.
+    ///
+    /// # Panics
+    /// When it is missing.
+    pub fn request_id(&self) -> String {
+        self.header("x-request-id")
+            .expect("X-Request-Id on every answer")
+            .to_string()
+    }
+}

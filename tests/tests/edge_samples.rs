@@ -1,0 +1,223 @@
+//! Every sample in `events/edge/` in both event shapes, through the handler, against a real
+//! DynamoDB API (moto server): the answer's status and shape, and what was stored under the
+//! request id.
+
+use impressio::event::{Channel, Route};
+use integration_tests::harness::{AnswerShape, Harness};
+use integration_tests::workspace_root;
+
+const SHAPES: [&str; 2] = ["function-url", "cloudfront"];
+
+fn sample(shape: &str, name: &str) -> String {
+    let path = workspace_root()
+        .join("events/edge")
+        .join(shape)
+        .join(format!("{name}.json"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[tokio::test]
+async fn every_sample_gets_the_expected_status_and_stores_only_good_events() {
+    let h = Harness::new().await;
+    let mut seen = 0;
+    for shape in SHAPES {
+        let dir = workspace_root().join("events/edge").join(shape);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().to_string();
+            let answer = h.invoke(&std::fs::read_to_string(&path).unwrap()).await;
+            let expected_shape = if shape == "cloudfront" {
+                AnswerShape::CloudFront
+            } else {
+                AnswerShape::FunctionUrl
+            };
+            assert_eq!(answer.shape, expected_shape, "{shape}/{name}");
+            let (status, stores) = match name.as_str() {
+                "track" | "campaign" | "pixel" => (200, true),
+                "cookie-test" | "collector-script" => (200, false),
+                "bad-malformed-json" | "bad-invalid-utf8" => (400, false),
+                "bad-method" => (405, false),
+                "bad-truncated-body" => (413, false),
+                "bad-missing-content-type" => (415, false),
+                other => panic!("no expectation for sample {other}"),
+            };
+            assert_eq!(
+                answer.status,
+                status,
+                "{shape}/{name}: {:?}",
+                String::from_utf8_lossy(&answer.body)
+            );
+            let records = h.records(&answer.request_id()).await;
+            assert_eq!(records.len(), usize::from(stores), "{shape}/{name}");
+            if status >= 400 {
+                let body = answer.json();
+                assert!(
+                    body["error"].is_string() && body["message"].is_string(),
+                    "{shape}/{name}: {body}"
+                );
+                assert_eq!(body["requestId"], answer.request_id());
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 16, "only {seen} samples found");
+}
+
+#[tokio::test]
+async fn track_stores_the_event_with_viewer_metadata_in_both_shapes() {
+    let h = Harness::new().await;
+    for shape in SHAPES {
+        let answer = h.invoke(&sample(shape, "track")).await;
+        assert_eq!(answer.status, 200);
+        let body = answer.json();
+        assert_eq!(body["stored"], true);
+        assert_eq!(body["requestId"], answer.request_id());
+        let records = h.records(&answer.request_id()).await;
+        let r = &records[0];
+        assert_eq!(r.event_id, body["eventId"].as_str().unwrap());
+        assert_eq!(r.route, Route::Track);
+        assert_eq!(r.request_id, answer.request_id());
+        assert_eq!(r.organization_id, "org_demo_free");
+        assert_eq!(r.event_name, "page_view");
+        assert_eq!(r.site.as_deref(), Some("shop.example"));
+        assert_eq!(r.user_id.as_deref(), Some("user-1001"));
+        assert_eq!(
+            r.gsi_user_pk.as_deref(),
+            Some("ORG#org_demo_free#USER#user-1001")
+        );
+        assert_eq!(r.ga4_client_id.as_deref(), Some("1234567890.1763700000"));
+        assert_eq!(
+            r.properties.as_ref().unwrap()["price"],
+            serde_json::json!(19.9)
+        );
+        // The viewer's address wins over CloudFront's own address in the event.
+        assert_eq!(r.context.ip.as_deref(), Some("198.51.100.23"));
+        let v = &r.context.viewer;
+        assert_eq!(
+            v.ja4.as_deref(),
+            Some("t13d1516h2_8daaf6152771_02713d6af862")
+        );
+        assert_eq!(v.tls.as_ref().unwrap().version, "TLSv1.3");
+        assert_eq!(v.http_version.as_deref(), Some("2.0"));
+        assert_eq!(v.asn, Some(7922));
+        assert_eq!(v.city.as_deref(), Some("Seattle"));
+        assert_eq!(v.latitude, Some(47.6062));
+        assert_eq!(v.header_order.first().map(String::as_str), Some("Host"));
+        assert_eq!(v.device.desktop, Some(true));
+        assert_eq!(
+            r.context.cloudfront_request_id.as_deref(),
+            Some("4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==")
+        );
+        let source = r.context.source.unwrap().as_str();
+        assert_eq!(
+            source,
+            if shape == "cloudfront" {
+                "cloudfront"
+            } else {
+                "function_url"
+            }
+        );
+        assert!(r.expires_at > r.ts / 1000 + 390 * 86_400);
+    }
+}
+
+#[tokio::test]
+async fn campaign_parses_utm_and_click_ids_from_body_and_page_url() {
+    let h = Harness::new().await;
+    for shape in SHAPES {
+        let answer = h.invoke(&sample(shape, "campaign")).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.json()["attribution"]["channel"], "paid_search");
+        let r = &h.records(&answer.request_id()).await[0];
+        assert_eq!(r.route, Route::Campaign);
+        assert_eq!(r.event_name, "campaign");
+        let a = r.attribution.as_ref().unwrap();
+        assert_eq!(a.utm["utm_source"], "google");
+        assert_eq!(a.utm["utm_campaign"], "black_friday");
+        assert_eq!(a.utm["utm_term"], "blue mug", "from the body");
+        assert_eq!(a.click_ids["gclid"], "EAIaIQobChMI");
+        assert_eq!(a.ad_networks, vec!["google_ads"]);
+        assert_eq!(a.referrer_host.as_deref(), Some("www.google.com"));
+        assert_eq!(a.channel, Channel::PaidSearch);
+    }
+}
+
+#[tokio::test]
+async fn pixel_answers_the_exact_gif_uncached_and_stores_the_query() {
+    let h = Harness::new().await;
+    for shape in SHAPES {
+        let answer = h.invoke(&sample(shape, "pixel")).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body, edge::routes::pixel::PIXEL_GIF.to_vec());
+        assert_eq!(answer.body.len(), 43);
+        assert_eq!(answer.header("content-type"), Some("image/gif"));
+        assert!(answer.header("cache-control").unwrap().contains("no-store"));
+        assert_eq!(answer.header("x-tracking-status"), Some("stored"));
+        match answer.shape {
+            AnswerShape::CloudFront => assert_eq!(answer.raw["bodyEncoding"], "base64"),
+            AnswerShape::FunctionUrl => assert_eq!(answer.raw["isBase64Encoded"], true),
+        }
+        let r = &h.records(&answer.request_id()).await[0];
+        assert_eq!(r.route, Route::Pixel);
+        assert_eq!(r.event_name, "email_open");
+        assert_eq!(
+            r.page_url.as_deref(),
+            Some("https://shop.example/newsletter")
+        );
+        assert_eq!(r.properties.as_ref().unwrap()["campaign"], "nov");
+    }
+}
+
+#[tokio::test]
+async fn cookie_test_sets_a_first_party_cookie_and_reports_the_previous_one() {
+    let h = Harness::new().await;
+    for shape in SHAPES {
+        let answer = h.invoke(&sample(shape, "cookie-test")).await;
+        assert_eq!(answer.status, 200);
+        let body = answer.json();
+        assert_eq!(body["previousCookieReturned"], true, "{shape}");
+        assert_eq!(body["previousSetAt"], 1_763_700_000_000i64);
+        let cookie = answer.header("set-cookie").expect("Set-Cookie");
+        for attr in [
+            "_imp_ct=",
+            "Max-Age=86400",
+            "Path=/",
+            "Secure",
+            "HttpOnly",
+            "SameSite=Lax",
+        ] {
+            assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+        }
+        assert!(!cookie.contains("Domain="), "host-only cookie");
+    }
+    // Without the cookie the answer says it did not come back.
+    let without = sample("cloudfront", "cookie-test").replace("_imp_ct=1763700000000", "other=1");
+    assert_eq!(
+        h.invoke(&without).await.json()["previousCookieReturned"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn collector_script_is_javascript_for_the_organization() {
+    let h = Harness::new().await;
+    for shape in SHAPES {
+        let answer = h.invoke(&sample(shape, "collector-script")).await;
+        assert_eq!(answer.status, 200);
+        assert!(answer
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/javascript"));
+        let js = String::from_utf8(answer.body.clone()).unwrap();
+        assert!(js.contains(r#"var ORG = "org_demo_pro";"#));
+        assert!(js.contains("keepalive: true"));
+        assert_eq!(
+            answer
+                .raw
+                .get("bodyEncoding")
+                .and_then(|v| v.as_str())
+                .unwrap_or("text"),
+            "text"
+        );
+    }
+}
