@@ -221,3 +221,21 @@ async fn collector_script_is_javascript_for_the_organization() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_user_agent_with_non_ascii_bytes_is_kept() {
+    let h = Harness::new().await;
+    let ua = "Mozilla/5.0 (Linux; Android 4.4.2) Chrome/30.0.0.0 Mobile Safari/537.36 Flipboard/4.2 Caf\u{e9}";
+    let payload = sample("cloudfront", "track").replace(
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+        ua,
+    );
+    let answer = h.invoke(&payload).await;
+    assert_eq!(answer.status, 200);
+    let r = &h.records(&answer.request_id()).await[0];
+    assert_eq!(r.context.user_agent.as_deref(), Some(ua));
+    assert_eq!(
+        r.context.source,
+        Some(impressio::http::RequestSource::CloudFront)
+    );
+}

@@ -65,10 +65,10 @@ impl ServerContext {
         ServerContext {
             source: Some(req.source),
             ip: req.client_ip.map(|ip| ip.to_string()),
-            user_agent: req.header("user-agent"),
-            accept_language: req.header("accept-language"),
-            origin: req.header("origin"),
-            host: req.header("host"),
+            user_agent: req.header_lossy("user-agent"),
+            accept_language: req.header_lossy("accept-language"),
+            origin: req.header_lossy("origin"),
+            host: req.header_lossy("host"),
             cloudfront_request_id: req.cloudfront_request_id.clone(),
             viewer: req.viewer.clone(),
         }

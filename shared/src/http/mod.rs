@@ -9,11 +9,12 @@ pub use viewer::{DeviceFlags, TlsInfo, ViewerMetadata};
 
 /// Which Lambda event shape a request arrived in; the response goes back in the same shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum RequestSource {
     /// A Lambda Function URL (API Gateway v2 payload format 2.0) request.
+    #[serde(rename = "function_url")]
     FunctionUrl,
     /// A CloudFront origin-request event (`Records[0].cf.request`).
+    #[serde(rename = "cloudfront")]
     CloudFront,
 }
 
@@ -96,6 +97,12 @@ impl EdgeRequest {
         header_str(&self.headers, name)
     }
 
+    /// The value of a header as text, with bytes that are not UTF-8 replaced; for headers
+    /// such as `User-Agent` whose odd bytes are themselves worth keeping.
+    pub fn header_lossy(&self, name: &str) -> Option<String> {
+        header_text(&self.headers, name)
+    }
+
     /// Decoded query parameters in order (percent-decoding; invalid UTF-8 replaced).
     pub fn query_pairs(&self) -> Vec<(String, String)> {
         url::form_urlencoded::parse(self.query.as_bytes())
@@ -131,6 +138,14 @@ pub fn header_str(headers: &::http::HeaderMap, name: &str) -> Option<String> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_string)
+}
+
+/// A header's value as text, trimmed, non-UTF-8 bytes replaced; `None` when absent or empty.
+pub fn header_text(headers: &::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// Everything the handler answers, before it is put into the event shape of the request.

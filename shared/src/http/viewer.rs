@@ -12,7 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
-use super::header_str;
+use super::{header_str, header_text};
 
 /// The TLS session CloudFront negotiated with the viewer (`CloudFront-Viewer-TLS`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,12 +104,7 @@ impl ViewerMetadata {
     pub fn from_headers(headers: &::http::HeaderMap) -> Self {
         let get = |name: &str| header_str(headers, name);
         // City and region names may carry non-ASCII letters, which `to_str` refuses.
-        let get_text = |name: &str| {
-            headers
-                .get(name)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get_text = |name: &str| header_text(headers, name);
         let flag = |name: &str| get(name).map(|v| v.eq_ignore_ascii_case("true"));
         ViewerMetadata {
             ja4: get("cloudfront-viewer-ja4-fingerprint"),

@@ -198,7 +198,10 @@ fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
 
 fn sample_outcomes(dir: &PathBuf) -> Result<Vec<(String, u16)>, DynError> {
     let mut out = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.filter_map(Result::ok).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .collect();
     entries.sort_by_key(|e| e.path());
     for e in entries {
         let text = std::fs::read_to_string(e.path())?;
@@ -249,21 +252,21 @@ async fn main() -> Result<(), DynError> {
         );
     }
 
-    let mut per_route: BTreeMap<(&str, u16), [usize; 2]> = BTreeMap::new();
+    // [browsers, crawlers, answered as stored]
+    let mut per_route: BTreeMap<(&str, u16), [usize; 3]> = BTreeMap::new();
     for o in &outcomes {
-        per_route.entry((o.route, o.status)).or_default()
-            [(o.traffic == Traffic::Crawler) as usize] += 1;
+        let row = per_route.entry((o.route, o.status)).or_default();
+        row[(o.traffic == Traffic::Crawler) as usize] += 1;
+        row[2] += usize::from(o.expect_stored);
     }
     let rows: Vec<Vec<String>> = per_route
         .iter()
-        .map(|((r, st), [b, c])| {
-            vec![
-                r.to_string(),
-                st.to_string(),
-                b.to_string(),
-                c.to_string(),
-                (b + c).to_string(),
-            ]
+        .map(|((r, st), [b, c, stored])| {
+            let cells = [r.to_string(), st.to_string(), b.to_string(), c.to_string()];
+            let mut row = cells.to_vec();
+            row.push((b + c).to_string());
+            row.push(stored.to_string());
+            row
         })
         .collect();
     let cf = outcomes
@@ -277,7 +280,7 @@ async fn main() -> Result<(), DynError> {
             outcomes.len() - cf,
             cf
         ),
-        &["route", "status", "browsers", "crawlers", "total"],
+        &["route", "status", "browsers", "crawlers", "total", "stored"],
         &rows,
     );
 
