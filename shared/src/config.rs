@@ -1,6 +1,12 @@
 //! Typed configuration, parsed once at cold start from environment variables.
 
 use std::num::ParseIntError;
+use std::path::PathBuf;
+
+use crate::org::supabase::SupabaseConfig;
+use crate::org::tiered::TierConfig;
+use crate::org::upstash::UpstashConfig;
+use crate::org::PlanCatalog;
 
 /// Default DynamoDB table name (seed `001_…`: `DYNAMODB_TABLE`, default `fingerprint-events`).
 pub const DEFAULT_TABLE_NAME: &str = "fingerprint-events";
@@ -11,7 +17,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024;
 pub const DEFAULT_EVENT_TTL_DAYS: u32 = 395;
 
 /// Configuration of the edge function.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct EdgeConfig {
     /// DynamoDB table for events (`DYNAMODB_TABLE`).
     pub table_name: String,
@@ -20,6 +26,10 @@ pub struct EdgeConfig {
     pub max_body_bytes: usize,
     /// Days an event item lives before its TTL expires (`EVENT_TTL_DAYS`, 1 … 3650).
     pub event_ttl_days: u32,
+    /// Plan limits (`PLAN_LIMITS`, a partial JSON override of the seed's table).
+    pub plans: PlanCatalog,
+    /// Where organizations come from.
+    pub directory: DirectoryConfig,
 }
 
 impl Default for EdgeConfig {
@@ -28,8 +38,83 @@ impl Default for EdgeConfig {
             table_name: DEFAULT_TABLE_NAME.to_string(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             event_ttl_days: DEFAULT_EVENT_TTL_DAYS,
+            plans: PlanCatalog::default(),
+            directory: DirectoryConfig::default(),
         }
     }
+}
+
+/// Where organizations come from and how they are cached.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryConfig {
+    /// Supabase (`SUPABASE_URL`, `SUPABASE_SERVICE_KEY`, `SUPABASE_TIMEOUT_MS`, default
+    /// 2000); `None` serves the local organizations file instead.
+    pub supabase: Option<SupabaseConfig>,
+    /// Upstash (`UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN`, `UPSTASH_TIMEOUT_MS`,
+    /// default 500); `None` skips the shared cache.
+    pub upstash: Option<UpstashConfig>,
+    /// Local organizations file (`ORGANIZATIONS_FILE`); `None` is the compiled-in
+    /// `infra/organizations/local.json`. Used only without Supabase.
+    pub organizations_file: Option<PathBuf>,
+    /// Tier timings: `ORG_MEMORY_TTL_SECS` (60), `ORG_NEGATIVE_TTL_SECS` (30),
+    /// `ORG_CACHE_TTL_SECS` (Upstash, 300 as the seed), `ORG_MAX_STALE_SECS` (86400),
+    /// `ORG_SOURCE_RETRY_SECS` (5), `ORG_MEMORY_CAPACITY` (10000).
+    pub tiers: TierConfig,
+}
+
+impl DirectoryConfig {
+    /// Reads the directory settings through `lookup`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a malformed number, or a URL without its key / token.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = TierConfig::default();
+        let secs = |var, default_ms: i64, min, max| -> Result<i64, ConfigError> {
+            Ok(number(lookup, var, (default_ms / 1000) as u64, min, max)? as i64 * 1000)
+        };
+        let tiers = TierConfig {
+            memory_ttl_ms: secs("ORG_MEMORY_TTL_SECS", d.memory_ttl_ms, 0, 3600)?,
+            negative_ttl_ms: secs("ORG_NEGATIVE_TTL_SECS", d.negative_ttl_ms, 1, 3600)?,
+            upstash_ttl_secs: number(lookup, "ORG_CACHE_TTL_SECS", d.upstash_ttl_secs, 1, 86_400)?,
+            max_stale_ms: secs("ORG_MAX_STALE_SECS", d.max_stale_ms, 0, 7 * 86_400)?,
+            source_retry_ms: secs("ORG_SOURCE_RETRY_SECS", d.source_retry_ms, 0, 3600)?,
+            capacity: number(lookup, "ORG_MEMORY_CAPACITY", d.capacity as u64, 1, 10_000_000)? as usize,
+        };
+        let supabase = match non_empty(lookup, "SUPABASE_URL") {
+            None => None,
+            Some(url) => Some(SupabaseConfig {
+                url,
+                service_key: Secret::new(non_empty(lookup, "SUPABASE_SERVICE_KEY").ok_or(ConfigError::Missing {
+                    var: "SUPABASE_SERVICE_KEY",
+                    because: "SUPABASE_URL is set",
+                })?),
+                timeout_ms: number(lookup, "SUPABASE_TIMEOUT_MS", 2000, 50, 30_000)?,
+            }),
+        };
+        let upstash = match non_empty(lookup, "UPSTASH_REDIS_REST_URL") {
+            None => None,
+            Some(url) => Some(UpstashConfig {
+                url,
+                token: Secret::new(
+                    non_empty(lookup, "UPSTASH_REDIS_REST_TOKEN").ok_or(ConfigError::Missing {
+                        var: "UPSTASH_REDIS_REST_TOKEN",
+                        because: "UPSTASH_REDIS_REST_URL is set",
+                    })?,
+                ),
+                timeout_ms: number(lookup, "UPSTASH_TIMEOUT_MS", 500, 20, 10_000)?,
+            }),
+        };
+        Ok(DirectoryConfig {
+            supabase,
+            upstash,
+            organizations_file: non_empty(lookup, "ORGANIZATIONS_FILE").map(PathBuf::from),
+            tiers,
+        })
+    }
+}
+
+fn non_empty(lookup: &impl Fn(&str) -> Option<String>, var: &str) -> Option<String> {
+    lookup(var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
 /// A configuration value that cannot be used.
@@ -54,6 +139,12 @@ pub enum ConfigError {
     /// The variable is set but empty.
     #[error("{var} is set but empty")]
     Empty { var: &'static str },
+    /// A variable another one needs is missing.
+    #[error("{var} is required because {because}")]
+    Missing { var: &'static str, because: &'static str },
+    /// A JSON override is malformed or names an unknown key.
+    #[error("{var}: {message}")]
+    Invalid { var: &'static str, message: String },
 }
 
 impl EdgeConfig {
@@ -73,24 +164,22 @@ impl EdgeConfig {
         let d = EdgeConfig::default();
         let table_name = match lookup("DYNAMODB_TABLE") {
             None => d.table_name,
-            Some(v) if v.trim().is_empty() => {
-                return Err(ConfigError::Empty {
-                    var: "DYNAMODB_TABLE",
-                })
-            }
+            Some(v) if v.trim().is_empty() => return Err(ConfigError::Empty { var: "DYNAMODB_TABLE" }),
             Some(v) => v.trim().to_string(),
+        };
+        let plans = match non_empty(&lookup, "PLAN_LIMITS") {
+            None => PlanCatalog::default(),
+            Some(json) => PlanCatalog::with_override(&json).map_err(|message| ConfigError::Invalid {
+                var: "PLAN_LIMITS",
+                message,
+            })?,
         };
         Ok(EdgeConfig {
             table_name,
-            max_body_bytes: number(
-                &lookup,
-                "MAX_BODY_BYTES",
-                d.max_body_bytes as u64,
-                1024,
-                1 << 20,
-            )? as usize,
-            event_ttl_days: number(&lookup, "EVENT_TTL_DAYS", d.event_ttl_days as u64, 1, 3650)?
-                as u32,
+            max_body_bytes: number(&lookup, "MAX_BODY_BYTES", d.max_body_bytes as u64, 1024, 1 << 20)? as usize,
+            event_ttl_days: number(&lookup, "EVENT_TTL_DAYS", d.event_ttl_days as u64, 1, 3650)? as u32,
+            plans,
+            directory: DirectoryConfig::from_lookup(&lookup)?,
         })
     }
 }
@@ -106,23 +195,66 @@ pub fn number(
     let Some(raw) = lookup(var) else {
         return Ok(default);
     };
-    let value: u64 = raw
-        .trim()
-        .parse()
-        .map_err(|source| ConfigError::NotANumber {
-            var,
-            value: raw.clone(),
-            source,
-        })?;
+    let value: u64 = raw.trim().parse().map_err(|source| ConfigError::NotANumber {
+        var,
+        value: raw.clone(),
+        source,
+    })?;
     if !(min..=max).contains(&value) {
-        return Err(ConfigError::OutOfRange {
-            var,
-            value,
-            min,
-            max,
-        });
+        return Err(ConfigError::OutOfRange { var, value, min, max });
     }
     Ok(value)
+}
+
+/// Deep-merges `patch` into `base`: objects merge key by key, anything else replaces. A key
+/// of `patch` that `base` does not have is refused, so a typo in an override fails loudly.
+///
+/// # Errors
+/// The dotted path of the first unknown key.
+pub fn merge_json(base: &mut serde_json::Value, patch: &serde_json::Value) -> Result<(), String> {
+    fn go(base: &mut serde_json::Value, patch: &serde_json::Value, path: &str) -> Result<(), String> {
+        match (base, patch) {
+            (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
+                for (k, v) in p {
+                    let here = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    let slot = b.get_mut(k).ok_or_else(|| format!("unknown key `{here}`"))?;
+                    go(slot, v, &here)?;
+                }
+                Ok(())
+            }
+            (b, p) => {
+                *b = p.clone();
+                Ok(())
+            }
+        }
+    }
+    go(base, patch, "")
+}
+
+/// A secret value (API key, token): never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 #[cfg(test)]
@@ -131,10 +263,13 @@ mod tests {
 
     #[test]
     fn defaults_when_unset() {
-        assert_eq!(
-            EdgeConfig::from_lookup(|_| None).unwrap(),
-            EdgeConfig::default()
-        );
+        let c = EdgeConfig::from_lookup(|_| None).unwrap();
+        assert_eq!(c.table_name, DEFAULT_TABLE_NAME);
+        assert_eq!(c.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(c.event_ttl_days, DEFAULT_EVENT_TTL_DAYS);
+        assert_eq!(c.plans, PlanCatalog::default());
+        assert!(c.directory.supabase.is_none() && c.directory.upstash.is_none());
+        assert_eq!(c.directory.tiers, TierConfig::default());
     }
 
     #[test]
@@ -147,11 +282,9 @@ mod tests {
         .unwrap();
         assert_eq!(c.table_name, "t1");
         assert_eq!(c.max_body_bytes, 2048);
-        let err =
-            EdgeConfig::from_lookup(|k| (k == "MAX_BODY_BYTES").then(|| "10".into())).unwrap_err();
+        let err = EdgeConfig::from_lookup(|k| (k == "MAX_BODY_BYTES").then(|| "10".into())).unwrap_err();
         assert!(err.to_string().contains("MAX_BODY_BYTES=10 is outside"));
-        let err =
-            EdgeConfig::from_lookup(|k| (k == "EVENT_TTL_DAYS").then(|| "ten".into())).unwrap_err();
+        let err = EdgeConfig::from_lookup(|k| (k == "EVENT_TTL_DAYS").then(|| "ten".into())).unwrap_err();
         assert!(matches!(
             err,
             ConfigError::NotANumber {
@@ -159,5 +292,40 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn directory_settings_and_secrets() {
+        let env = |k: &str| match k {
+            "SUPABASE_URL" => Some("https://abc.supabase.co".to_string()),
+            "SUPABASE_SERVICE_KEY" => Some("service-key-value".to_string()),
+            "UPSTASH_REDIS_REST_URL" => Some("https://u.upstash.io".to_string()),
+            "UPSTASH_REDIS_REST_TOKEN" => Some("token-value".to_string()),
+            "ORG_MEMORY_TTL_SECS" => Some("10".to_string()),
+            "PLAN_LIMITS" => Some(r#"{"pro": {"domains": 20}}"#.to_string()),
+            _ => None,
+        };
+        let c = EdgeConfig::from_lookup(env).unwrap();
+        assert_eq!(c.directory.supabase.as_ref().unwrap().timeout_ms, 2000);
+        assert_eq!(c.directory.upstash.as_ref().unwrap().timeout_ms, 500);
+        assert_eq!(c.directory.tiers.memory_ttl_ms, 10_000);
+        assert_eq!(c.plans.pro.domains, Some(20));
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("service-key-value") && !printed.contains("token-value"));
+        let err = EdgeConfig::from_lookup(|k| (k == "SUPABASE_URL").then(|| "https://x".to_string())).unwrap_err();
+        assert!(err.to_string().contains("SUPABASE_SERVICE_KEY is required"));
+        let err = EdgeConfig::from_lookup(|k| (k == "PLAN_LIMITS").then(|| r#"{"gold":{}}"#.to_string())).unwrap_err();
+        assert!(err.to_string().contains("gold"));
+    }
+
+    #[test]
+    fn merge_refuses_unknown_keys() {
+        let mut base = serde_json::json!({"a": {"b": 1, "c": 2}});
+        merge_json(&mut base, &serde_json::json!({"a": {"c": 3}})).unwrap();
+        assert_eq!(base, serde_json::json!({"a": {"b": 1, "c": 3}}));
+        assert_eq!(
+            merge_json(&mut base, &serde_json::json!({"a": {"d": 1}})).unwrap_err(),
+            "unknown key `a.d`"
+        );
     }
 }

@@ -14,4 +14,5 @@ pub mod collector;
 pub mod config;
 pub mod event;
 pub mod http;
+pub mod org;
 pub mod store;

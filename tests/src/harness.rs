@@ -1,20 +1,31 @@
 //! An edge app on a fresh table of the test moto server, and a uniform view of the function's
 //! answers in either shape.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use edge::App;
+use impressio::clock::FixedClock;
 use impressio::config::EdgeConfig;
 use impressio::event::EventRecord;
+use impressio::org::{build_directory, AnySource, TieredDirectory};
 use impressio::store::DynamoEventStore;
 use serde_json::Value;
+
+/// The edge app the tests drive: DynamoDB on moto, the configured organization directory.
+pub type TestApp = App<DynamoEventStore, TieredDirectory<AnySource>>;
+
+/// The time the harness clock starts at: 2026-11-18T11:06:40Z.
+pub const TEST_NOW_MS: i64 = 1_795_000_000_000;
 
 use crate::table::TableDefinition;
 
 /// An app writing to its own new table on the test moto server.
 pub struct Harness {
-    pub app: App<DynamoEventStore>,
+    pub app: TestApp,
     pub client: aws_sdk_dynamodb::Client,
     pub table: String,
+    pub clock: Arc<FixedClock>,
 }
 
 impl Harness {
@@ -26,7 +37,9 @@ impl Harness {
         Self::with_config(EdgeConfig::default()).await
     }
 
-    /// As [`Harness::new`], with a configuration (its table name is replaced).
+    /// As [`Harness::new`], with a configuration (its table name is replaced). Without
+    /// Supabase in `config.directory`, organizations are the sample ones of
+    /// `infra/organizations/local.json`.
     pub async fn with_config(mut config: EdgeConfig) -> Self {
         let client = crate::dynamo_client(&crate::moto_endpoint());
         let table = crate::unique_table_name("edge");
@@ -36,8 +49,16 @@ impl Harness {
             .await
             .expect("create table on moto");
         config.table_name = table.clone();
-        let app = App::new(config, DynamoEventStore::new(client.clone(), table.clone()));
-        Harness { app, client, table }
+        let clock = Arc::new(FixedClock::at(TEST_NOW_MS));
+        let directory = build_directory(&config.directory, clock.clone()).expect("directory");
+        let store = DynamoEventStore::new(client.clone(), table.clone());
+        let app = App::with_clock(config, store, directory, clock.clone());
+        Harness {
+            app,
+            client,
+            table,
+            clock,
+        }
     }
 
     /// Invokes the function with a raw payload, as the Lambda runtime would.
@@ -117,16 +138,9 @@ impl Answer {
                 .expect("numeric");
             let mut headers = Vec::new();
             for (name, values) in v["headers"].as_object().expect("headers map") {
-                assert_eq!(
-                    name,
-                    &name.to_ascii_lowercase(),
-                    "CloudFront header keys are lowercase"
-                );
+                assert_eq!(name, &name.to_ascii_lowercase(), "CloudFront header keys are lowercase");
                 for h in values.as_array().expect("[{key, value}]") {
-                    headers.push((
-                        name.clone(),
-                        h["value"].as_str().expect("value").to_string(),
-                    ));
+                    headers.push((name.clone(), h["value"].as_str().expect("value").to_string()));
                 }
             }
             let body = v["body"].as_str().unwrap_or("");
@@ -173,10 +187,7 @@ impl Answer {
     /// The first value of a header.
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
 
     /// The body as JSON.
@@ -184,12 +195,8 @@ impl Answer {
     /// # Panics
     /// When the body is not JSON.
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "body is not JSON ({e}): {:?}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
     }
 
     /// The `X-Request-Id` header.

@@ -54,10 +54,8 @@ impl Corpus {
     /// # Errors
     /// When a file is missing or malformed.
     pub fn load(dir: &Path) -> Result<Self, DynError> {
-        let read = |p: &str| {
-            std::fs::read_to_string(dir.join(p))
-                .map_err(|e| format!("{}: {e}", dir.join(p).display()))
-        };
+        let read =
+            |p: &str| std::fs::read_to_string(dir.join(p)).map_err(|e| format!("{}: {e}", dir.join(p).display()));
         let flatten = |text: String| -> Result<Vec<(String, String)>, DynError> {
             let map: BTreeMap<String, Vec<String>> = serde_yaml_ng::from_str(&text)?;
             Ok(map
@@ -79,14 +77,7 @@ impl Corpus {
             .collect();
         let datacenter_asns = read("asn/x4bnet-datacenter-asn.txt")?
             .lines()
-            .filter_map(|l| {
-                l.trim()
-                    .strip_prefix("AS")?
-                    .split_whitespace()
-                    .next()?
-                    .parse()
-                    .ok()
-            })
+            .filter_map(|l| l.trim().strip_prefix("AS")?.split_whitespace().next()?.parse().ok())
             .collect();
         Ok(Corpus {
             browsers: flatten(read("useragents/isbot-browsers.yml")?)?,
@@ -98,10 +89,7 @@ impl Corpus {
 
     /// The JA4 of a browser family (`Chromium Browser`, `Mozilla Firefox`).
     pub fn ja4_of(&self, client: &str) -> Option<&str> {
-        self.ja4
-            .iter()
-            .find(|r| r.client == client)
-            .map(|r| r.ja4.as_str())
+        self.ja4.iter().find(|r| r.client == client).map(|r| r.ja4.as_str())
     }
 
     /// JA4 strings of non-browser clients.
@@ -153,57 +141,17 @@ pub const ORGANIZATIONS: [&str; 4] = [
     "org_demo_enterprise",
 ];
 
-const SITES: [&str; 4] = [
-    "shop.example",
-    "blog.example",
-    "news.example",
-    "app.example",
-];
+const SITES: [&str; 4] = ["shop.example", "blog.example", "news.example", "app.example"];
 const RESIDENTIAL_ASNS: [u32; 8] = [7922, 701, 3320, 2856, 3215, 12322, 6830, 4713];
 /// (country, region, city, latitude, longitude, time zone)
 const PLACES: [(&str, &str, &str, &str, &str, &str); 7] = [
-    (
-        "US",
-        "WA",
-        "Seattle",
-        "47.60620",
-        "-122.33210",
-        "America/Los_Angeles",
-    ),
-    (
-        "US",
-        "NY",
-        "New York",
-        "40.71280",
-        "-74.00600",
-        "America/New_York",
-    ),
-    (
-        "DE",
-        "BE",
-        "Berlin",
-        "52.52000",
-        "13.40500",
-        "Europe/Berlin",
-    ),
-    (
-        "GB",
-        "ENG",
-        "London",
-        "51.50740",
-        "-0.12780",
-        "Europe/London",
-    ),
+    ("US", "WA", "Seattle", "47.60620", "-122.33210", "America/Los_Angeles"),
+    ("US", "NY", "New York", "40.71280", "-74.00600", "America/New_York"),
+    ("DE", "BE", "Berlin", "52.52000", "13.40500", "Europe/Berlin"),
+    ("GB", "ENG", "London", "51.50740", "-0.12780", "Europe/London"),
     ("FR", "IDF", "Paris", "48.85660", "2.35220", "Europe/Paris"),
     ("JP", "13", "Tokyo", "35.67620", "139.65030", "Asia/Tokyo"),
-    (
-        "BR",
-        "SP",
-        "Sao Paulo",
-        "-23.55050",
-        "-46.63330",
-        "America/Sao_Paulo",
-    ),
+    ("BR", "SP", "Sao Paulo", "-23.55050", "-46.63330", "America/Sao_Paulo"),
 ];
 
 /// Builds `count` requests, deterministic for a `seed`: about two thirds browsers, one third
@@ -277,39 +225,18 @@ fn browser_request(
             };
             let body = json!({"organizationId": org, "event": event, "url": page, "referrer": format!("https://{site}/"),
                 "title": "Product", "fingerprint": format!("fp{:016x}", rng.u64(..)), "timestamp": 1_763_700_000_000u64 + i as u64});
-            (
-                "/t",
-                "POST",
-                "/t".to_string(),
-                String::new(),
-                Some(body.to_string()),
-            )
+            ("/t", "POST", "/t".to_string(), String::new(), Some(body.to_string()))
         }
         55..=69 => {
             let body = json!({"organizationId": org, "url": format!("{page}?utm_source=newsletter&utm_medium=email&utm_campaign=nov{}", i % 3),
                 "referrer": "https://www.google.com/"});
-            (
-                "/c",
-                "POST",
-                "/c".to_string(),
-                String::new(),
-                Some(body.to_string()),
-            )
+            ("/c", "POST", "/c".to_string(), String::new(), Some(body.to_string()))
         }
         70..=84 => {
-            let q = format!(
-                "organizationId={org}&event=page_view&url={}",
-                urlencode(&page)
-            );
+            let q = format!("organizationId={org}&event=page_view&url={}", urlencode(&page));
             ("pixel", "GET", "/p.gif".to_string(), q, None)
         }
-        85..=91 => (
-            "/cookie-test",
-            "GET",
-            "/cookie-test".to_string(),
-            String::new(),
-            None,
-        ),
+        85..=91 => ("/cookie-test", "GET", "/cookie-test".to_string(), String::new(), None),
         _ => (
             "/h.js",
             "GET",
@@ -329,10 +256,7 @@ fn browser_request(
             "sec-ch-ua".into(),
             format!("\"Chromium\";v=\"{major}\", \"Not_A Brand\";v=\"24\""),
         ));
-        headers.push((
-            "sec-ch-ua-mobile".into(),
-            if mobile { "?1" } else { "?0" }.into(),
-        ));
+        headers.push(("sec-ch-ua-mobile".into(), if mobile { "?1" } else { "?0" }.into()));
         headers.push((
             "sec-ch-ua-platform".into(),
             if mobile { "\"Android\"" } else { "\"Windows\"" }.into(),
@@ -391,13 +315,7 @@ fn crawler_request(
     let ip = doc_ip(rng);
     let place = PLACES[rng.usize(..PLACES.len())];
     let (route, method, path, query, body) = match rng.u8(0..10) {
-        0..=3 => (
-            "pixel",
-            "GET",
-            "/".to_string(),
-            format!("organizationId={org}"),
-            None,
-        ),
+        0..=3 => ("pixel", "GET", "/".to_string(), format!("organizationId={org}"), None),
         4..=5 => (
             "/h.js",
             "GET",
@@ -408,21 +326,9 @@ fn crawler_request(
         6..=7 => {
             let body = json!({"organizationId": org, "event": "login", "url": "https://shop.example/login",
                 "timestamp": 1_763_700_000_000u64 + i as u64});
-            (
-                "/t",
-                "POST",
-                "/t".to_string(),
-                String::new(),
-                Some(body.to_string()),
-            )
+            ("/t", "POST", "/t".to_string(), String::new(), Some(body.to_string()))
         }
-        _ => (
-            "pixel",
-            "GET",
-            "/robots.txt".to_string(),
-            String::new(),
-            None,
-        ),
+        _ => ("pixel", "GET", "/robots.txt".to_string(), String::new(), None),
     };
     let mut headers: Vec<(String, String)> = vec![
         ("Host".into(), "t.shop.example".into()),
@@ -482,10 +388,7 @@ fn viewer_headers(
         ("CloudFront-Viewer-Longitude".into(), place.4.into()),
         ("CloudFront-Viewer-Time-Zone".into(), place.5.into()),
         ("CloudFront-Viewer-Header-Order".into(), order.join(":")),
-        (
-            "CloudFront-Viewer-Header-Count".into(),
-            order.len().to_string(),
-        ),
+        ("CloudFront-Viewer-Header-Count".into(), order.len().to_string()),
         ("CloudFront-Is-Mobile-Viewer".into(), mobile.to_string()),
         ("CloudFront-Is-Desktop-Viewer".into(), (!mobile).to_string()),
     ]
@@ -494,9 +397,7 @@ fn viewer_headers(
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -506,13 +407,8 @@ fn urlencode(s: &str) -> String {
 pub fn cloudfront_event(req: &ReplayRequest, distribution: &str) -> Value {
     let mut headers = serde_json::Map::new();
     for (k, v) in &req.headers {
-        let entry = headers
-            .entry(k.to_ascii_lowercase())
-            .or_insert_with(|| json!([]));
-        entry
-            .as_array_mut()
-            .expect("array")
-            .push(json!({"key": k, "value": v}));
+        let entry = headers.entry(k.to_ascii_lowercase()).or_insert_with(|| json!([]));
+        entry.as_array_mut().expect("array").push(json!({"key": k, "value": v}));
     }
     let mut request = json!({
         "clientIp": req.client_ip,
@@ -556,10 +452,7 @@ mod tests {
                 .unwrap()
                 .1;
             let ua = &r.headers.iter().find(|(k, _)| k == "User-Agent").unwrap().1;
-            assert_eq!(
-                corpus.ja4_of(browser_family(ua).unwrap()),
-                Some(ja4.as_str())
-            );
+            assert_eq!(corpus.ja4_of(browser_family(ua).unwrap()), Some(ja4.as_str()));
         }
     }
 }

@@ -1,9 +1,8 @@
 //! The table definition of `infra/dynamodb/table.json`, and creating it through the SDK.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
@@ -71,8 +70,7 @@ impl TableDefinition {
     /// When the file cannot be read or parsed.
     pub fn load() -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         let path = crate::workspace_root().join("infra/dynamodb/table.json");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?)
     }
 
@@ -80,11 +78,7 @@ impl TableDefinition {
     ///
     /// # Errors
     /// When DynamoDB refuses the definition.
-    pub async fn create(
-        &self,
-        client: &Client,
-        name: &str,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn create(&self, client: &Client, name: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let existing = client.list_tables().send().await?;
         if existing.table_names().iter().any(|t| t == name) {
             return Ok(());
@@ -121,8 +115,8 @@ impl TableDefinition {
             );
         }
         for g in &self.global_secondary_indexes {
-            let mut projection = Projection::builder()
-                .projection_type(ProjectionType::from(g.projection.projection_type.as_str()));
+            let mut projection =
+                Projection::builder().projection_type(ProjectionType::from(g.projection.projection_type.as_str()));
             for a in &g.projection.non_key_attributes {
                 projection = projection.non_key_attributes(a);
             }

@@ -20,16 +20,11 @@ fn cloudfront(
     if let Some(b) = body {
         req["body"] = b;
     }
-    json!({"Records": [{"cf": {"config": {"distributionId": "E1", "eventType": "origin-request"}, "request": req}}]}).to_string()
+    json!({"Records": [{"cf": {"config": {"distributionId": "E1", "eventType": "origin-request"}, "request": req}}]})
+        .to_string()
 }
 
-fn function_url(
-    method: &str,
-    path: &str,
-    query: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> String {
+fn function_url(method: &str, path: &str, query: &str, headers: &[(&str, &str)], body: Option<&str>) -> String {
     let h: serde_json::Map<String, serde_json::Value> = headers
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
@@ -55,10 +50,7 @@ async fn refused(h: &Harness, payload: &str, status: u16, code: &str) -> Answer 
     assert_eq!(a.status, status, "{:?}", String::from_utf8_lossy(&a.body));
     let body = a.json();
     assert_eq!(body["error"], code, "{body}");
-    assert!(
-        h.records(&a.request_id()).await.is_empty(),
-        "nothing stored for {code}"
-    );
+    assert!(h.records(&a.request_id()).await.is_empty(), "nothing stored for {code}");
     a
 }
 
@@ -79,8 +71,7 @@ async fn body_over_the_limit_is_413_in_both_shapes() {
         "body_too_large",
     )
     .await;
-    let cf_body =
-        json!({"inputTruncated": false, "encoding": "base64", "data": b64(big.as_bytes())});
+    let cf_body = json!({"inputTruncated": false, "encoding": "base64", "data": b64(big.as_bytes())});
     let a = refused(
         &h,
         &cloudfront("POST", "/t", "", &[JSON], Some(cf_body)),
@@ -88,10 +79,7 @@ async fn body_over_the_limit_is_413_in_both_shapes() {
         "body_too_large",
     )
     .await;
-    assert!(a.json()["message"]
-        .as_str()
-        .unwrap()
-        .contains("limit is 1024 bytes"));
+    assert!(a.json()["message"].as_str().unwrap().contains("limit is 1024 bytes"));
 }
 
 #[tokio::test]
@@ -106,13 +94,7 @@ async fn each_bad_body_has_its_own_code() {
             Some(json!({"encoding": "base64", "data": b64(data)})),
         )
     };
-    refused(
-        &h,
-        &cf(&[JSON], br#"{"organizationId": "#),
-        400,
-        "malformed_json",
-    )
-    .await;
+    refused(&h, &cf(&[JSON], br#"{"organizationId": "#), 400, "malformed_json").await;
     refused(
         &h,
         &cf(&[JSON], b"{\"organizationId\": \"\xc3\x28\"}"),
@@ -121,13 +103,7 @@ async fn each_bad_body_has_its_own_code() {
     )
     .await;
     refused(&h, &cf(&[JSON], b""), 400, "empty_body").await;
-    refused(
-        &h,
-        &cf(&[], br#"{"organizationId": "o"}"#),
-        415,
-        "missing_content_type",
-    )
-    .await;
+    refused(&h, &cf(&[], br#"{"organizationId": "o"}"#), 415, "missing_content_type").await;
     refused(
         &h,
         &cf(&[("Content-Type", "application/xml")], b"<a/>"),
@@ -143,13 +119,7 @@ async fn each_bad_body_has_its_own_code() {
     )
     .await;
     refused(&h, &cf(&[JSON], br#"[1, 2]"#), 400, "invalid_document").await;
-    let a = refused(
-        &h,
-        &cf(&[JSON], br#"{"event": "page_view"}"#),
-        400,
-        "invalid_field",
-    )
-    .await;
+    let a = refused(&h, &cf(&[JSON], br#"{"event": "page_view"}"#), 400, "invalid_field").await;
     assert_eq!(a.json()["field"], "organizationId");
     let a = refused(
         &h,
@@ -164,9 +134,7 @@ async fn each_bad_body_has_its_own_code() {
         "/c",
         "",
         &[JSON],
-        Some(
-            json!({"inputTruncated": true, "encoding": "base64", "data": b64(b"{\"organizationId\"")}),
-        ),
+        Some(json!({"inputTruncated": true, "encoding": "base64", "data": b64(b"{\"organizationId\"")})),
     );
     refused(&h, &truncated, 413, "body_truncated").await;
     let unknown_utm = function_url(
@@ -183,13 +151,7 @@ async fn each_bad_body_has_its_own_code() {
 #[tokio::test]
 async fn wrong_methods_are_405_with_allow() {
     let h = Harness::new().await;
-    let a = refused(
-        &h,
-        &cloudfront("PUT", "/c", "", &[], None),
-        405,
-        "method_not_allowed",
-    )
-    .await;
+    let a = refused(&h, &cloudfront("PUT", "/c", "", &[], None), 405, "method_not_allowed").await;
     assert_eq!(a.header("allow"), Some("POST, OPTIONS"));
     let a = refused(
         &h,
@@ -245,9 +207,7 @@ async fn beacon_gets_always_get_the_pixel() {
         "organizationId=o&timestamp=soon",
         "organizationId=o&url=%FF%FE",
     ] {
-        let a = h
-            .invoke(&cloudfront("GET", "/p.gif", query, &[], None))
-            .await;
+        let a = h.invoke(&cloudfront("GET", "/p.gif", query, &[], None)).await;
         assert_eq!(a.status, 200, "{query}");
         assert_eq!(a.body.len(), 43);
         assert_eq!(a.header("x-tracking-status"), Some("rejected"), "{query}");
@@ -262,13 +222,7 @@ async fn beacon_gets_always_get_the_pixel() {
     assert!(a.body.is_empty());
     assert_eq!(a.header("x-tracking-status"), Some("not_recorded"));
     // A missing organization on /h.js is a JSON 400.
-    let a = refused(
-        &h,
-        &function_url("GET", "/h.js", "", &[], None),
-        400,
-        "invalid_field",
-    )
-    .await;
+    let a = refused(&h, &function_url("GET", "/h.js", "", &[], None), 400, "invalid_field").await;
     assert_eq!(a.json()["field"], "organizationId");
     assert_eq!(h.item_count().await, 0);
 }
@@ -277,16 +231,16 @@ async fn beacon_gets_always_get_the_pixel() {
 async fn storage_down_is_503_with_retry_after_and_no_secret() {
     // A DynamoDB endpoint where nothing listens.
     let client = integration_tests::dynamo_client("http://127.0.0.1:9");
-    let app = edge::App::new(
-        EdgeConfig::default(),
-        impressio::store::DynamoEventStore::new(client, "t"),
-    );
+    let config = EdgeConfig::default();
+    let clock = std::sync::Arc::new(impressio::clock::SystemClock);
+    let directory = impressio::org::build_directory(&config.directory, clock).unwrap();
+    let app = edge::App::new(config, impressio::store::DynamoEventStore::new(client, "t"), directory);
     let track = cloudfront(
         "POST",
         "/t",
         "",
-        &[JSON],
-        Some(json!({"encoding": "text", "data": r#"{"organizationId": "o"}"#})),
+        &[JSON, ("Origin", "https://shop.example")],
+        Some(json!({"encoding": "text", "data": r#"{"organizationId": "org_demo_free"}"#})),
     );
     let v = edge::handle_payload(&app, &track, lambda_http::Context::default())
         .await
@@ -300,13 +254,10 @@ async fn storage_down_is_503_with_retry_after_and_no_secret() {
         !body["message"].as_str().unwrap().contains("127.0.0.1"),
         "no internals in the answer"
     );
-    let v = edge::handle_payload(
-        &app,
-        &cloudfront("GET", "/x.gif", "organizationId=o", &[], None),
-        lambda_http::Context::default(),
-    )
-    .await
-    .unwrap();
+    let pixel = cloudfront("GET", "/x.gif", "organizationId=org_demo_free", &[], None);
+    let v = edge::handle_payload(&app, &pixel, lambda_http::Context::default())
+        .await
+        .unwrap();
     let a = Answer::from_value(&v);
     assert_eq!(a.status, 503);
     assert_eq!(a.body.len(), 43, "the pixel still answers the GIF");

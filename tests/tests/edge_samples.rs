@@ -81,22 +81,13 @@ async fn track_stores_the_event_with_viewer_metadata_in_both_shapes() {
         assert_eq!(r.event_name, "page_view");
         assert_eq!(r.site.as_deref(), Some("shop.example"));
         assert_eq!(r.user_id.as_deref(), Some("user-1001"));
-        assert_eq!(
-            r.gsi_user_pk.as_deref(),
-            Some("ORG#org_demo_free#USER#user-1001")
-        );
+        assert_eq!(r.gsi_user_pk.as_deref(), Some("ORG#org_demo_free#USER#user-1001"));
         assert_eq!(r.ga4_client_id.as_deref(), Some("1234567890.1763700000"));
-        assert_eq!(
-            r.properties.as_ref().unwrap()["price"],
-            serde_json::json!(19.9)
-        );
+        assert_eq!(r.properties.as_ref().unwrap()["price"], serde_json::json!(19.9));
         // The viewer's address wins over CloudFront's own address in the event.
         assert_eq!(r.context.ip.as_deref(), Some("198.51.100.23"));
         let v = &r.context.viewer;
-        assert_eq!(
-            v.ja4.as_deref(),
-            Some("t13d1516h2_8daaf6152771_02713d6af862")
-        );
+        assert_eq!(v.ja4.as_deref(), Some("t13d1516h2_8daaf6152771_02713d6af862"));
         assert_eq!(v.tls.as_ref().unwrap().version, "TLSv1.3");
         assert_eq!(v.http_version.as_deref(), Some("2.0"));
         assert_eq!(v.asn, Some(7922));
@@ -160,10 +151,7 @@ async fn pixel_answers_the_exact_gif_uncached_and_stores_the_query() {
         let r = &h.records(&answer.request_id()).await[0];
         assert_eq!(r.route, Route::Pixel);
         assert_eq!(r.event_name, "email_open");
-        assert_eq!(
-            r.page_url.as_deref(),
-            Some("https://shop.example/newsletter")
-        );
+        assert_eq!(r.page_url.as_deref(), Some("https://shop.example/newsletter"));
         assert_eq!(r.properties.as_ref().unwrap()["campaign"], "nov");
     }
 }
@@ -192,10 +180,7 @@ async fn cookie_test_sets_a_first_party_cookie_and_reports_the_previous_one() {
     }
     // Without the cookie the answer says it did not come back.
     let without = sample("cloudfront", "cookie-test").replace("_imp_ct=1763700000000", "other=1");
-    assert_eq!(
-        h.invoke(&without).await.json()["previousCookieReturned"],
-        false
-    );
+    assert_eq!(h.invoke(&without).await.json()["previousCookieReturned"], false);
 }
 
 #[tokio::test]
@@ -234,8 +219,5 @@ async fn a_user_agent_with_non_ascii_bytes_is_kept() {
     assert_eq!(answer.status, 200);
     let r = &h.records(&answer.request_id()).await[0];
     assert_eq!(r.context.user_agent.as_deref(), Some(ua));
-    assert_eq!(
-        r.context.source,
-        Some(impressio::http::RequestSource::CloudFront)
-    );
+    assert_eq!(r.context.source, Some(impressio::http::RequestSource::CloudFront));
 }

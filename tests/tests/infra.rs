@@ -30,8 +30,7 @@ fn template_table_matches_the_infra_definition() {
 }
 
 fn sam() -> String {
-    std::env::var("SAM_CLI")
-        .unwrap_or_else(|_| workspace_root().join(".venv/bin/sam").display().to_string())
+    std::env::var("SAM_CLI").unwrap_or_else(|_| workspace_root().join(".venv/bin/sam").display().to_string())
 }
 
 #[tokio::test]
@@ -58,11 +57,7 @@ async fn sam_generated_cloudfront_request_events_are_accepted() {
             .args(["local", "generate-event", "cloudfront", c])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{c}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{c}: {}", String::from_utf8_lossy(&out.stderr));
         let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let cf = &event["Records"][0]["cf"];
         let answer = h.invoke(&event.to_string()).await;

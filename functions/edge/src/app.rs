@@ -4,46 +4,65 @@ use std::sync::Arc;
 
 use impressio::config::EdgeConfig;
 use impressio::http::{EdgeRequest, EdgeResponse};
+use impressio::org::OrganizationDirectory;
 use impressio::store::EventStore;
 
 pub use impressio::clock::{Clock, SystemClock};
 
+use crate::access::{cors_headers, RequestCtx};
 use crate::error::EdgeError;
 use crate::routes;
 
 /// The edge function's state, shared by every invocation of a warm container.
-pub struct App<S> {
+pub struct App<S, D> {
     /// Parsed configuration.
     pub config: EdgeConfig,
     /// Where events are written.
     pub store: S,
+    /// Where organizations are looked up.
+    pub directory: D,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
 
-impl<S: EventStore> App<S> {
+impl<S: EventStore, D: OrganizationDirectory> App<S, D> {
     /// An app with the system clock.
-    pub fn new(config: EdgeConfig, store: S) -> Self {
+    pub fn new(config: EdgeConfig, store: S, directory: D) -> Self {
+        Self::with_clock(config, store, directory, Arc::new(SystemClock))
+    }
+
+    /// An app with the given clock.
+    pub fn with_clock(config: EdgeConfig, store: S, directory: D, clock: Arc<dyn Clock>) -> Self {
         App {
             config,
             store,
-            clock: Arc::new(SystemClock),
+            directory,
+            clock,
         }
     }
 
     /// Answers one request. Never fails: every error becomes a response with its status and
-    /// a JSON body (or the pixel). Every response carries `X-Request-Id`.
+    /// a JSON body (or the pixel). Every response carries `X-Request-Id`; answers for an
+    /// allowed `Origin` carry CORS headers, and answers that depend on it `Vary: Origin`.
     pub async fn handle(&self, req: EdgeRequest) -> EdgeResponse {
-        let request_id = uuid::Uuid::now_v7().to_string();
-        let route = routes::classify(&req);
-        let mut resp = match routes::dispatch(self, route, &req, &request_id).await {
-            Ok(resp) => resp,
-            Err(err) => error_response(&err, &request_id),
+        let mut ctx = RequestCtx {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            ..RequestCtx::default()
         };
-        resp.headers
-            .push(("X-Request-Id".into(), request_id.clone()));
+        let route = routes::classify(&req);
+        let mut resp = match routes::dispatch(self, route, &req, &mut ctx).await {
+            Ok(resp) => resp,
+            Err(err) => error_response(&err, &ctx.request_id),
+        };
+        if ctx.varies_by_origin {
+            resp.headers.push(("Vary".into(), "Origin".into()));
+        }
+        if let Some(origin) = &ctx.cors_origin {
+            resp.headers.extend(cors_headers(origin));
+        }
+        resp.headers.push(("X-Request-Id".into(), ctx.request_id.clone()));
         tracing::info!(
-            request_id = %request_id,
+            request_id = %ctx.request_id,
             route = route.name(),
             method = %req.method,
             status = resp.status,
@@ -54,22 +73,23 @@ impl<S: EventStore> App<S> {
     }
 }
 
-/// The JSON error response of `err`; storage failures are logged with their cause here and
-/// answered with `Retry-After`.
+/// The JSON error response of `err`; failures of a dependency are logged with their cause
+/// here and answered with `Retry-After`.
 pub fn error_response(err: &EdgeError, request_id: &str) -> EdgeResponse {
     let status = err.status();
-    if status >= 500 {
-        tracing::error!(request_id, error = %err, "request failed");
-    } else {
-        tracing::warn!(request_id, error = %err, code = err.code(), "request refused");
+    match err {
+        EdgeError::DirectoryUnavailable { reason, .. } => {
+            tracing::error!(request_id, error = %err, reason = %reason, "request failed")
+        }
+        _ if status >= 500 => tracing::error!(request_id, error = %err, "request failed"),
+        _ => tracing::warn!(request_id, error = %err, code = err.code(), "request refused"),
     }
     let mut resp = routes::json(status, &err.body(request_id));
-    match err {
-        EdgeError::MethodNotAllowed { allow, .. } => {
-            resp.headers.push(("Allow".into(), (*allow).into()))
-        }
-        EdgeError::Store(_) => resp.headers.push(("Retry-After".into(), "1".into())),
-        _ => {}
+    if let EdgeError::MethodNotAllowed { allow, .. } = err {
+        resp.headers.push(("Allow".into(), (*allow).into()));
+    }
+    if let Some(secs) = err.retry_after() {
+        resp.headers.push(("Retry-After".into(), secs.to_string()));
     }
     resp
 }

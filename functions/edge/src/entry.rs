@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use base64::Engine;
 use impressio::http::cloudfront::{CloudFrontEvent, CloudFrontResponse};
 use impressio::http::{EdgeRequest, EdgeResponse, RequestSource};
+use impressio::org::OrganizationDirectory;
 use impressio::store::EventStore;
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Body, Context, LambdaEvent, RequestExt, Service};
@@ -23,18 +24,14 @@ use crate::app::{malformed_event_response, App};
 /// # Errors
 /// Only when the response cannot be serialized, which does not happen for the shapes built
 /// here; bad input is always answered with a 4xx.
-pub async fn handle_payload<S: EventStore>(
-    app: &App<S>,
+pub async fn handle_payload<S: EventStore, D: OrganizationDirectory>(
+    app: &App<S, D>,
     payload: &str,
     context: Context,
 ) -> Result<Value, lambda_http::Error> {
     let value: Value = match serde_json::from_str(payload) {
         Ok(v) => v,
-        Err(e) => {
-            return http_shape(malformed_event_response(format!(
-                "the event is not JSON: {e}"
-            )))
-        }
+        Err(e) => return http_shape(malformed_event_response(format!("the event is not JSON: {e}"))),
     };
     if CloudFrontEvent::is_cloudfront_payload(&value) {
         let resp = match serde_json::from_value::<CloudFrontEvent>(value)
@@ -54,12 +51,10 @@ pub async fn handle_payload<S: EventStore>(
             )))
         }
     };
-    let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(
-        |req: lambda_http::Request| async move {
-            let resp = app.handle(from_http(req)).await;
-            to_http(resp)
-        },
-    ));
+    let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(|req: lambda_http::Request| async move {
+        let resp = app.handle(from_http(req)).await;
+        to_http(resp)
+    }));
     std::future::poll_fn(|cx| adapter.poll_ready(cx)).await?;
     let response = adapter.call(LambdaEvent::new(request, context)).await?;
     Ok(serde_json::to_value(response)?)
@@ -68,11 +63,7 @@ pub async fn handle_payload<S: EventStore>(
 /// The internal request of a `lambda_http` request.
 pub fn from_http(req: lambda_http::Request) -> EdgeRequest {
     let source_ip = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-            .http
-            .source_ip
-            .as_deref()
-            .and_then(|s| s.parse::<IpAddr>().ok()),
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.as_deref().and_then(|s| s.parse::<IpAddr>().ok()),
         _ => None,
     };
     let path = req.raw_http_path().to_string();
@@ -102,9 +93,7 @@ pub fn from_http(req: lambda_http::Request) -> EdgeRequest {
 }
 
 /// The `lambda_http` response of an [`EdgeResponse`] (binary bodies travel base64-encoded).
-pub fn to_http(
-    resp: EdgeResponse,
-) -> Result<lambda_http::Response<Body>, lambda_http::http::Error> {
+pub fn to_http(resp: EdgeResponse) -> Result<lambda_http::Response<Body>, lambda_http::http::Error> {
     let binary = resp.is_binary();
     let mut builder = lambda_http::Response::builder().status(resp.status);
     for (k, v) in &resp.headers {

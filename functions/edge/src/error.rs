@@ -2,6 +2,7 @@
 
 use impressio::event::{BodyError, FieldError};
 use impressio::http::cloudfront::CloudFrontError;
+use impressio::org::{Feature, Plan};
 use impressio::store::StoreError;
 use serde_json::json;
 
@@ -30,6 +31,34 @@ pub enum EdgeError {
     /// The event could not be stored.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// No organization has this id.
+    #[error("unknown organization {0:?}")]
+    UnknownOrganization(String),
+    /// The organization cannot be looked up now and nothing is known about it.
+    #[error("the organization directory is unavailable")]
+    DirectoryUnavailable { reason: String, retry_after_secs: u64 },
+    /// A route that needs the page's origin got neither `Origin` nor `Referer`.
+    #[error("an Origin or Referer header naming one of the organization's domains is required")]
+    OriginRequired,
+    /// The page's host is not among the organization's honored domains.
+    #[error("{host} is not one of the organization's domains allowed by its plan")]
+    DomainNotAllowed { host: String },
+    /// The route needs a feature the organization's plan lacks.
+    #[error("the {} feature is not in the {} plan; it needs the {} plan or higher", feature.as_str(), plan.as_str(), required.as_str())]
+    FeatureNotInPlan {
+        feature: Feature,
+        plan: Plan,
+        required: Plan,
+    },
+    /// The organization used its monthly quota.
+    #[error("the {} plan's quota of {limit} events this month is used", plan.as_str())]
+    QuotaExceeded {
+        plan: Plan,
+        limit: u64,
+        used: u64,
+        upgrade: Option<Plan>,
+        retry_after_secs: i64,
+    },
 }
 
 impl EdgeError {
@@ -37,16 +66,15 @@ impl EdgeError {
     pub fn status(&self) -> u16 {
         match self {
             EdgeError::Body(BodyError::TooLarge { .. } | BodyError::Truncated) => 413,
-            EdgeError::Body(
-                BodyError::MissingContentType | BodyError::UnsupportedContentType(_),
-            ) => 415,
-            EdgeError::Body(_)
-            | EdgeError::Field(_)
-            | EdgeError::MalformedEvent(_)
-            | EdgeError::CloudFront(_) => 400,
+            EdgeError::Body(BodyError::MissingContentType | BodyError::UnsupportedContentType(_)) => 415,
+            EdgeError::Body(_) | EdgeError::Field(_) | EdgeError::MalformedEvent(_) | EdgeError::CloudFront(_) => 400,
             EdgeError::MethodNotAllowed { .. } => 405,
             EdgeError::Store(StoreError::Dynamo { .. }) => 503,
             EdgeError::Store(_) => 500,
+            EdgeError::UnknownOrganization(_) => 404,
+            EdgeError::DirectoryUnavailable { .. } => 503,
+            EdgeError::OriginRequired | EdgeError::DomainNotAllowed { .. } | EdgeError::FeatureNotInPlan { .. } => 403,
+            EdgeError::QuotaExceeded { .. } => 429,
         }
     }
 
@@ -67,20 +95,63 @@ impl EdgeError {
             EdgeError::MethodNotAllowed { .. } => "method_not_allowed",
             EdgeError::MalformedEvent(_) | EdgeError::CloudFront(_) => "malformed_event",
             EdgeError::Store(_) => "storage_unavailable",
+            EdgeError::UnknownOrganization(_) => "unknown_organization",
+            EdgeError::DirectoryUnavailable { .. } => "organization_directory_unavailable",
+            EdgeError::OriginRequired => "origin_required",
+            EdgeError::DomainNotAllowed { .. } => "domain_not_allowed",
+            EdgeError::FeatureNotInPlan { .. } => "feature_not_in_plan",
+            EdgeError::QuotaExceeded { .. } => "quota_exceeded",
         }
     }
 
-    /// The JSON error body: `{"error": code, "message": …, "field"?: …, "requestId": …}`.
-    /// Storage failures say only that storage is unavailable; the cause goes to the log.
+    /// The JSON error body: `{"error": code, "message": …, "requestId": …}` plus, where they
+    /// apply, `field`, `feature` / `plan` / `requiredPlan`, or `plan` / `limit` / `used` /
+    /// `upgradePlan`. Storage and directory failures say only that a dependency is
+    /// unavailable; the cause goes to the log.
     pub fn body(&self, request_id: &str) -> serde_json::Value {
         let message = match self {
             EdgeError::Store(_) => "the event could not be stored; retry later".to_string(),
+            EdgeError::DirectoryUnavailable { .. } => {
+                "the organization cannot be verified now; retry later".to_string()
+            }
             other => other.to_string(),
         };
         let mut body = json!({"error": self.code(), "message": message, "requestId": request_id});
-        if let EdgeError::Field(f) = self {
-            body["field"] = json!(f.field);
+        match self {
+            EdgeError::Field(f) => body["field"] = json!(f.field),
+            EdgeError::FeatureNotInPlan {
+                feature,
+                plan,
+                required,
+            } => {
+                body["feature"] = json!(feature.as_str());
+                body["plan"] = json!(plan.as_str());
+                body["requiredPlan"] = json!(required.as_str());
+            }
+            EdgeError::QuotaExceeded {
+                plan,
+                limit,
+                used,
+                upgrade,
+                ..
+            } => {
+                body["plan"] = json!(plan.as_str());
+                body["limit"] = json!(limit);
+                body["used"] = json!(used);
+                body["upgradePlan"] = json!(upgrade.map(Plan::as_str));
+            }
+            _ => {}
         }
         body
+    }
+
+    /// The `Retry-After` value in seconds, where the error has one.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            EdgeError::Store(StoreError::Dynamo { .. }) => Some(1),
+            EdgeError::DirectoryUnavailable { retry_after_secs, .. } => Some(*retry_after_secs as i64),
+            EdgeError::QuotaExceeded { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        }
     }
 }

@@ -6,6 +6,7 @@
 //!
 //! [`EdgeRequest`]: impressio::http::EdgeRequest
 
+pub mod access;
 pub mod app;
 pub mod entry;
 pub mod error;

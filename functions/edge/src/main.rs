@@ -2,7 +2,11 @@
 //! Edge function binary: builds configuration and clients once, then serves invocations.
 
 use edge::{handle_payload, App};
+use std::sync::Arc;
+
+use impressio::clock::SystemClock;
 use impressio::config::EdgeConfig;
+use impressio::org::build_directory;
 use impressio::store::{dynamo::client_from_env, DynamoEventStore};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::value::RawValue;
@@ -20,12 +24,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .init();
     let config = EdgeConfig::from_env()?;
     let store = DynamoEventStore::new(client_from_env().await, config.table_name.clone());
-    let app = App::new(config, store);
+    let clock = Arc::new(SystemClock);
+    let directory = build_directory(&config.directory, clock.clone())?;
+    let app = App::with_clock(config, store, directory, clock);
     let app = &app;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<Box<RawValue>>| async move {
-            handle_payload(app, event.payload.get(), event.context).await
-        },
-    ))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+        handle_payload(app, event.payload.get(), event.context).await
+    }))
     .await
 }

@@ -56,8 +56,7 @@ pub const CLICK_IDS: [(&str, &str); 15] = [
 ];
 
 const PAID_SEARCH_CLICK_IDS: [&str; 5] = ["gclid", "gbraid", "wbraid", "msclkid", "yclid"];
-const PAID_SOCIAL_CLICK_IDS: [&str; 6] =
-    ["ttclid", "twclid", "li_fat_id", "epik", "ScCid", "rdt_cid"];
+const PAID_SOCIAL_CLICK_IDS: [&str; 6] = ["ttclid", "twclid", "li_fat_id", "epik", "ScCid", "rdt_cid"];
 
 /// Search engines: a bare name matches any label of the host, a dotted name a host suffix.
 const SEARCH_ENGINES: [&str; 13] = [
@@ -144,17 +143,12 @@ pub fn known_param(name: &str) -> Option<&'static str> {
 
 impl Attribution {
     /// Attribution from the page URL, the referrer and explicit parameters (which win).
-    pub fn derive(
-        page: Option<&url::Url>,
-        referrer: Option<&url::Url>,
-        explicit: &[(String, String)],
-    ) -> Self {
+    pub fn derive(page: Option<&url::Url>, referrer: Option<&url::Url>, explicit: &[(String, String)]) -> Self {
         let mut utm = BTreeMap::new();
         let mut click_ids = BTreeMap::new();
-        let from_page = page.into_iter().flat_map(|u| {
-            u.query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        });
+        let from_page = page
+            .into_iter()
+            .flat_map(|u| u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())));
         for (k, v) in from_page.chain(explicit.iter().cloned()) {
             if v.is_empty() {
                 continue;
@@ -171,16 +165,9 @@ impl Attribution {
             .map(|(_, net)| net.to_string())
             .collect();
         ad_networks.dedup();
-        let referrer_host = referrer
-            .and_then(|r| r.host_str())
-            .map(str::to_ascii_lowercase);
+        let referrer_host = referrer.and_then(|r| r.host_str()).map(str::to_ascii_lowercase);
         let page_host = page.and_then(|p| p.host_str()).map(str::to_ascii_lowercase);
-        let channel = channel(
-            &utm,
-            &click_ids,
-            referrer_host.as_deref(),
-            page_host.as_deref(),
-        );
+        let channel = channel(&utm, &click_ids, referrer_host.as_deref(), page_host.as_deref());
         Attribution {
             utm,
             click_ids,
@@ -197,19 +184,13 @@ fn channel(
     referrer_host: Option<&str>,
     page_host: Option<&str>,
 ) -> Channel {
-    if PAID_SEARCH_CLICK_IDS
-        .iter()
-        .any(|c| click_ids.contains_key(*c))
-    {
+    if PAID_SEARCH_CLICK_IDS.iter().any(|c| click_ids.contains_key(*c)) {
         return Channel::PaidSearch;
     }
     if click_ids.contains_key("dclid") {
         return Channel::Display;
     }
-    if PAID_SOCIAL_CLICK_IDS
-        .iter()
-        .any(|c| click_ids.contains_key(*c))
-    {
+    if PAID_SOCIAL_CLICK_IDS.iter().any(|c| click_ids.contains_key(*c)) {
         return Channel::PaidSocial;
     }
     let source = utm.get("utm_source").map(|s| s.to_ascii_lowercase());
@@ -223,15 +204,11 @@ fn channel(
                     Channel::PaidSearch
                 }
             }
-            "paid_social" | "paidsocial" | "paid-social" | "social_paid" | "social-paid" => {
-                Channel::PaidSocial
-            }
+            "paid_social" | "paidsocial" | "paid-social" | "social_paid" | "social-paid" => Channel::PaidSocial,
             "display" | "banner" | "cpm" | "interstitial" => Channel::Display,
             "email" | "e-mail" | "e_mail" | "newsletter" => Channel::Email,
             "affiliate" | "affiliates" => Channel::Affiliates,
-            "social" | "social-network" | "social-media" | "social_media" | "sm" => {
-                Channel::OrganicSocial
-            }
+            "social" | "social-network" | "social-media" | "social_media" | "sm" => Channel::OrganicSocial,
             "organic" => Channel::OrganicSearch,
             "referral" => Channel::Referral,
             _ => Channel::Unassigned,
@@ -284,10 +261,7 @@ mod tests {
     fn derive(page: &str, referrer: Option<&str>, explicit: &[(&str, &str)]) -> Attribution {
         let page = url::Url::parse(page).unwrap();
         let referrer = referrer.map(|r| url::Url::parse(r).unwrap());
-        let explicit: Vec<(String, String)> = explicit
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
+        let explicit: Vec<(String, String)> = explicit.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
         Attribution::derive(Some(&page), referrer.as_ref(), &explicit)
     }
 
@@ -319,42 +293,18 @@ mod tests {
                 None,
                 Channel::PaidSearch,
             ),
-            (
-                "https://s.example/?utm_medium=banner",
-                None,
-                Channel::Display,
-            ),
-            (
-                "https://s.example/?utm_medium=affiliate",
-                None,
-                Channel::Affiliates,
-            ),
-            (
-                "https://s.example/?utm_medium=podcast",
-                None,
-                Channel::Unassigned,
-            ),
-            (
-                "https://s.example/?utm_source=bing",
-                None,
-                Channel::OrganicSearch,
-            ),
+            ("https://s.example/?utm_medium=banner", None, Channel::Display),
+            ("https://s.example/?utm_medium=affiliate", None, Channel::Affiliates),
+            ("https://s.example/?utm_medium=podcast", None, Channel::Unassigned),
+            ("https://s.example/?utm_source=bing", None, Channel::OrganicSearch),
             ("https://s.example/?fbclid=x", None, Channel::OrganicSocial),
             (
                 "https://s.example/",
                 Some("https://www.google.co.uk/"),
                 Channel::OrganicSearch,
             ),
-            (
-                "https://s.example/",
-                Some("https://t.co/abc"),
-                Channel::OrganicSocial,
-            ),
-            (
-                "https://s.example/",
-                Some("https://bat.com/"),
-                Channel::Referral,
-            ),
+            ("https://s.example/", Some("https://t.co/abc"), Channel::OrganicSocial),
+            ("https://s.example/", Some("https://bat.com/"), Channel::Referral),
             (
                 "https://s.example/",
                 Some("https://www.s.example/cart"),
@@ -363,11 +313,7 @@ mod tests {
             ("https://s.example/", None, Channel::Direct),
         ];
         for (page, referrer, expected) in cases {
-            assert_eq!(
-                derive(page, referrer, &[]).channel,
-                expected,
-                "{page} {referrer:?}"
-            );
+            assert_eq!(derive(page, referrer, &[]).channel, expected, "{page} {referrer:?}");
         }
     }
 

@@ -59,12 +59,7 @@ pub fn parse_json_body<T: DeserializeOwned>(
         });
     }
     let ct = content_type.ok_or(BodyError::MissingContentType)?;
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if !(mime == "application/json" || mime == "text/plain" || mime.ends_with("+json")) {
         return Err(BodyError::UnsupportedContentType(ct.to_string()));
     }
@@ -84,9 +79,7 @@ pub fn parse_json_body<T: DeserializeOwned>(
         });
     }
     serde_json::from_str(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => BodyError::Shape {
-            message: e.to_string(),
-        },
+        serde_json::error::Category::Data => BodyError::Shape { message: e.to_string() },
         _ => malformed(&e),
     })
 }
@@ -125,15 +118,9 @@ mod tests {
         );
         assert_eq!(
             parse(&[b' '; 65], json).unwrap_err(),
-            BodyError::TooLarge {
-                limit: 64,
-                actual: 65
-            }
+            BodyError::TooLarge { limit: 64, actual: 65 }
         );
-        assert_eq!(
-            parse(br#"{"a":1}"#, None).unwrap_err(),
-            BodyError::MissingContentType
-        );
+        assert_eq!(parse(br#"{"a":1}"#, None).unwrap_err(), BodyError::MissingContentType);
         assert!(matches!(
             parse(br#"{"a":1}"#, Some("application/x-www-form-urlencoded")),
             Err(BodyError::UnsupportedContentType(_))
@@ -143,17 +130,8 @@ mod tests {
             parse(b"{\"a\":\xff}", json).unwrap_err(),
             BodyError::InvalidUtf8 { valid_up_to: 5 }
         );
-        assert!(matches!(
-            parse(b"{\"a\":", json),
-            Err(BodyError::MalformedJson { .. })
-        ));
-        assert!(matches!(
-            parse(br#"{"a":1,"b":2}"#, json),
-            Err(BodyError::Shape { .. })
-        ));
-        assert!(matches!(
-            parse(br#"[1]"#, json),
-            Err(BodyError::Shape { .. })
-        ));
+        assert!(matches!(parse(b"{\"a\":", json), Err(BodyError::MalformedJson { .. })));
+        assert!(matches!(parse(br#"{"a":1,"b":2}"#, json), Err(BodyError::Shape { .. })));
+        assert!(matches!(parse(br#"[1]"#, json), Err(BodyError::Shape { .. })));
     }
 }

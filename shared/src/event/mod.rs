@@ -8,5 +8,5 @@ pub mod payload;
 
 pub use attribution::{Attribution, Channel};
 pub use body::BodyError;
-pub use model::{EventRecord, Route, ServerContext, EVENT_ITEM_TYPE, EVENT_SORT_KEY};
+pub use model::{EventRecord, OrgDecision, Route, ServerContext, EVENT_ITEM_TYPE, EVENT_SORT_KEY};
 pub use payload::{CampaignPayload, FieldError, PixelParams, TrackPayload};

@@ -16,6 +16,20 @@ use serde_json::{Map, Value};
 use super::attribution::Attribution;
 use super::payload::ValidEvent;
 use crate::http::{EdgeRequest, RequestSource, ViewerMetadata};
+use crate::org::{LookupSource, Plan};
+
+/// How the organization of an event was established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgDecision {
+    /// The organization's plan when the event was accepted.
+    pub plan: Plan,
+    /// The tier that answered.
+    pub source: LookupSource,
+    /// True when the answer was stale data served while the source was unavailable.
+    pub stale: bool,
+    /// Age of the organization data, ms.
+    pub age_ms: i64,
+}
 
 /// `item_type` of event items.
 pub const EVENT_ITEM_TYPE: &str = "event";
@@ -119,6 +133,9 @@ pub struct EventRecord {
     pub properties: Option<Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<Attribution>,
+    /// How the organization was established (plan, cache tier, staleness).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrgDecision>,
     pub context: ServerContext,
     /// `GSI_USER` partition key; absent when the event names no user.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -180,6 +197,7 @@ impl EventRecord {
             ga4_client_id: event.ga4_client_id,
             properties: event.properties,
             attribution,
+            organization: None,
             context,
             gsi_user_pk,
             expires_at: now_ms / 1000 + i64::from(ttl_days) * 86_400,
@@ -191,10 +209,7 @@ impl EventRecord {
 pub fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
 }
 

@@ -37,7 +37,8 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &'static str, reason: impl Into<String>) -> Self {
+    /// A field error.
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
         FieldError {
             field,
             reason: reason.into(),
@@ -187,10 +188,7 @@ impl PixelParams {
                     p.timestamp = match v_opt {
                         None => None,
                         Some(t) => Some(t.parse().map_err(|_| {
-                            FieldError::new(
-                                "timestamp",
-                                "must be whole milliseconds since the Unix epoch",
-                            )
+                            FieldError::new("timestamp", "must be whole milliseconds since the Unix epoch")
                         })?),
                     }
                 }
@@ -224,9 +222,7 @@ fn event_name(v: Option<String>) -> Result<String, FieldError> {
         return Ok(DEFAULT_EVENT_NAME.to_string());
     };
     let b = v.as_bytes();
-    let ok = b.len() <= 40
-        && b[0].is_ascii_alphabetic()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    let ok = b.len() <= 40 && b[0].is_ascii_alphabetic() && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
     if !ok {
         return Err(FieldError::new(
             "event",
@@ -241,47 +237,29 @@ fn opt_url(field: &'static str, v: Option<String>) -> Result<Option<url::Url>, F
         return Ok(None);
     };
     if v.len() > MAX_URL_BYTES {
-        return Err(FieldError::new(
-            field,
-            format!("longer than {MAX_URL_BYTES} bytes"),
-        ));
+        return Err(FieldError::new(field, format!("longer than {MAX_URL_BYTES} bytes")));
     }
-    let u = url::Url::parse(&v)
-        .map_err(|e| FieldError::new(field, format!("not an absolute URL: {e}")))?;
+    let u = url::Url::parse(&v).map_err(|e| FieldError::new(field, format!("not an absolute URL: {e}")))?;
     if !matches!(u.scheme(), "http" | "https") {
         return Err(FieldError::new(field, "must be an http or https URL"));
     }
     Ok(Some(u))
 }
 
-fn opt_text(
-    field: &'static str,
-    v: Option<String>,
-    max_chars: usize,
-) -> Result<Option<String>, FieldError> {
+fn opt_text(field: &'static str, v: Option<String>, max_chars: usize) -> Result<Option<String>, FieldError> {
     let Some(v) = v.filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     if v.chars().count() > max_chars {
-        return Err(FieldError::new(
-            field,
-            format!("longer than {max_chars} characters"),
-        ));
+        return Err(FieldError::new(field, format!("longer than {max_chars} characters")));
     }
     if v.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(FieldError::new(field, "must not contain control characters"));
     }
     Ok(Some(v))
 }
 
-fn opt_token(
-    field: &'static str,
-    v: Option<String>,
-    max: usize,
-) -> Result<Option<String>, FieldError> {
+fn opt_token(field: &'static str, v: Option<String>, max: usize) -> Result<Option<String>, FieldError> {
     let Some(v) = v.filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
@@ -324,10 +302,7 @@ fn properties(v: Option<Map<String, Value>>) -> Result<Option<Map<String, Value>
     }
     for (k, v) in &map {
         if k.is_empty() || k.chars().count() > 64 {
-            return Err(FieldError::new(
-                "properties",
-                "keys must be 1-64 characters",
-            ));
+            return Err(FieldError::new("properties", "keys must be 1-64 characters"));
         }
         if depth(v) > MAX_PROPERTY_DEPTH {
             return Err(FieldError::new(
@@ -357,9 +332,7 @@ mod tests {
     use serde_json::json;
 
     fn track(v: Value) -> Result<ValidEvent, FieldError> {
-        serde_json::from_value::<TrackPayload>(v)
-            .unwrap()
-            .validate()
+        serde_json::from_value::<TrackPayload>(v).unwrap().validate()
     }
 
     #[test]
@@ -375,46 +348,24 @@ mod tests {
             (json!({}), "organizationId"),
             (json!({"organizationId": "a b"}), "organizationId"),
             (json!({"organizationId": "o", "event": "1st"}), "event"),
-            (
-                json!({"organizationId": "o", "event": "a".repeat(41)}),
-                "event",
-            ),
+            (json!({"organizationId": "o", "event": "a".repeat(41)}), "event"),
             (json!({"organizationId": "o", "url": "/relative"}), "url"),
-            (
-                json!({"organizationId": "o", "url": "javascript:alert(1)"}),
-                "url",
-            ),
+            (json!({"organizationId": "o", "url": "javascript:alert(1)"}), "url"),
             (
                 json!({"organizationId": "o", "url": format!("https://a.b/{}", "x".repeat(2048))}),
                 "url",
             ),
-            (
-                json!({"organizationId": "o", "referrer": "ftp://x"}),
-                "referrer",
-            ),
-            (
-                json!({"organizationId": "o", "userId": "a\u{0}b"}),
-                "userId",
-            ),
-            (
-                json!({"organizationId": "o", "fingerprint": "f/p"}),
-                "fingerprint",
-            ),
-            (
-                json!({"organizationId": "o", "clientId": "GA1.1.12.34"}),
-                "clientId",
-            ),
+            (json!({"organizationId": "o", "referrer": "ftp://x"}), "referrer"),
+            (json!({"organizationId": "o", "userId": "a\u{0}b"}), "userId"),
+            (json!({"organizationId": "o", "fingerprint": "f/p"}), "fingerprint"),
+            (json!({"organizationId": "o", "clientId": "GA1.1.12.34"}), "clientId"),
             (
                 json!({"organizationId": "o", "properties": {"a": [[[[1]]]]}}),
                 "properties",
             ),
         ];
         for (payload, field) in bad {
-            assert_eq!(
-                track(payload.clone()).unwrap_err().field,
-                field,
-                "{payload}"
-            );
+            assert_eq!(track(payload.clone()).unwrap_err().field, field, "{payload}");
         }
         let many: Map<String, Value> = (0..51).map(|i| (format!("k{i}"), json!(i))).collect();
         assert_eq!(
@@ -427,19 +378,14 @@ mod tests {
 
     #[test]
     fn empty_strings_mean_absent() {
-        let e =
-            track(json!({"organizationId": "o", "referrer": "", "url": "https://shop.example/a"}))
-                .unwrap();
+        let e = track(json!({"organizationId": "o", "referrer": "", "url": "https://shop.example/a"})).unwrap();
         assert_eq!(e.referrer, None);
         assert_eq!(e.url.unwrap().host_str(), Some("shop.example"));
     }
 
     #[test]
     fn unknown_fields_are_refused_by_serde() {
-        assert!(
-            serde_json::from_value::<TrackPayload>(json!({"organizationId": "o", "evil": 1}))
-                .is_err()
-        );
+        assert!(serde_json::from_value::<TrackPayload>(json!({"organizationId": "o", "evil": 1})).is_err());
     }
 
     #[test]
@@ -461,15 +407,12 @@ mod tests {
 
     #[test]
     fn campaign_params_are_checked_by_name() {
-        let c: CampaignPayload = serde_json::from_value(
-            json!({"organizationId": "o", "utm_source": "news", "gclid": "abc"}),
-        )
-        .unwrap();
+        let c: CampaignPayload =
+            serde_json::from_value(json!({"organizationId": "o", "utm_source": "news", "gclid": "abc"})).unwrap();
         let (e, params) = c.validate().unwrap();
         assert_eq!(e.event_name, "campaign");
         assert_eq!(params.len(), 2);
-        let c: CampaignPayload =
-            serde_json::from_value(json!({"organizationId": "o", "utm_sauce": "x"})).unwrap();
+        let c: CampaignPayload = serde_json::from_value(json!({"organizationId": "o", "utm_sauce": "x"})).unwrap();
         assert!(c.validate().unwrap_err().reason.contains("utm_sauce"));
     }
 }

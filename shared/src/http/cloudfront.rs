@@ -131,9 +131,7 @@ pub enum CloudFrontError {
     #[error("the body is not valid base64: {0}")]
     InvalidBodyEncoding(String),
     /// A viewer-response or origin-response event: this function answers requests only.
-    #[error(
-        "this is a CloudFront response-trigger event; the function handles request events only"
-    )]
+    #[error("this is a CloudFront response-trigger event; the function handles request events only")]
     ResponseEvent,
     /// `body.encoding` is neither `base64` nor `text`.
     #[error("unknown body encoding {0:?}")]
@@ -147,11 +145,7 @@ impl CloudFrontEvent {
     /// [`CloudFrontError`] when the event has no record, an invalid method or header, or a
     /// body that cannot be decoded.
     pub fn into_edge_request(self) -> Result<EdgeRequest, CloudFrontError> {
-        let record = self
-            .records
-            .into_iter()
-            .next()
-            .ok_or(CloudFrontError::NoRecord)?;
+        let record = self.records.into_iter().next().ok_or(CloudFrontError::NoRecord)?;
         let CloudFrontPayload {
             config,
             request,
@@ -223,10 +217,7 @@ impl From<EdgeResponse> for CloudFrontResponse {
                 });
         }
         let (body, body_encoding) = if binary {
-            (
-                base64::engine::general_purpose::STANDARD.encode(&resp.body),
-                "base64",
-            )
+            (base64::engine::general_purpose::STANDARD.encode(&resp.body), "base64")
         } else {
             (String::from_utf8_lossy(&resp.body).into_owned(), "text")
         };
@@ -270,10 +261,8 @@ mod tests {
 
     #[test]
     fn converts_request_and_prefers_viewer_address() {
-        let payload = sample(Some(
-            serde_json::json!({"inputTruncated": false, "action": "read-only",
-            "encoding": "base64", "data": "eyJhIjoxfQ=="}),
-        ));
+        let payload = sample(Some(serde_json::json!({"inputTruncated": false, "action": "read-only",
+            "encoding": "base64", "data": "eyJhIjoxfQ=="})));
         assert!(CloudFrontEvent::is_cloudfront_payload(&payload));
         let ev: CloudFrontEvent = serde_json::from_value(payload).unwrap();
         let req = ev.into_edge_request().unwrap();
@@ -289,18 +278,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_base64_and_unknown_encoding() {
-        let ev: CloudFrontEvent = serde_json::from_value(sample(Some(
-            serde_json::json!({"encoding": "base64", "data": "!!!"}),
-        )))
-        .unwrap();
+        let ev: CloudFrontEvent =
+            serde_json::from_value(sample(Some(serde_json::json!({"encoding": "base64", "data": "!!!"})))).unwrap();
         assert!(matches!(
             ev.into_edge_request(),
             Err(CloudFrontError::InvalidBodyEncoding(_))
         ));
-        let ev: CloudFrontEvent = serde_json::from_value(sample(Some(
-            serde_json::json!({"encoding": "rot13", "data": "x"}),
-        )))
-        .unwrap();
+        let ev: CloudFrontEvent =
+            serde_json::from_value(sample(Some(serde_json::json!({"encoding": "rot13", "data": "x"})))).unwrap();
         assert!(matches!(
             ev.into_edge_request(),
             Err(CloudFrontError::UnknownBodyEncoding(_))
@@ -312,19 +297,13 @@ mod tests {
         let mut payload = sample(None);
         payload["Records"][0]["cf"]["response"] = serde_json::json!({"status": "200"});
         let ev: CloudFrontEvent = serde_json::from_value(payload).unwrap();
-        assert_eq!(
-            ev.into_edge_request().unwrap_err(),
-            CloudFrontError::ResponseEvent
-        );
+        assert_eq!(ev.into_edge_request().unwrap_err(), CloudFrontError::ResponseEvent);
     }
 
     #[test]
     fn empty_records_is_an_error() {
         let ev = CloudFrontEvent { records: vec![] };
-        assert_eq!(
-            ev.into_edge_request().unwrap_err(),
-            CloudFrontError::NoRecord
-        );
+        assert_eq!(ev.into_edge_request().unwrap_err(), CloudFrontError::NoRecord);
     }
 
     #[test]
@@ -344,9 +323,6 @@ mod tests {
         assert_eq!(cf.body_encoding, "base64");
         assert_eq!(cf.body, "R0lG");
         assert_eq!(cf.headers["set-cookie"].len(), 2);
-        assert_eq!(
-            cf.headers["content-type"][0].key.as_deref(),
-            Some("Content-Type")
-        );
+        assert_eq!(cf.headers["content-type"][0].key.as_deref(), Some("Content-Type"));
     }
 }

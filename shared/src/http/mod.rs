@@ -76,8 +76,7 @@ impl EdgeRequest {
         } else {
             format!("/{path}")
         };
-        let cloudfront_request_id =
-            cloudfront_request_id.or_else(|| header_str(&headers, "x-amz-cf-id"));
+        let cloudfront_request_id = cloudfront_request_id.or_else(|| header_str(&headers, "x-amz-cf-id"));
         EdgeRequest {
             method,
             path,
@@ -171,9 +170,8 @@ impl EdgeResponse {
     /// True when the body is not text and must travel base64-encoded.
     pub fn is_binary(&self) -> bool {
         let ct = self.header("content-type").unwrap_or("");
-        let text = ct.starts_with("text/")
-            || ct.starts_with("application/json")
-            || ct.starts_with("application/javascript");
+        let text =
+            ct.starts_with("text/") || ct.starts_with("application/json") || ct.starts_with("application/javascript");
         !text && !self.body.is_empty()
     }
 }

@@ -200,14 +200,8 @@ mod tests {
                 "cloudfront-viewer-ja4-fingerprint",
                 "t13d1516h2_8daaf6152771_02713d6af862",
             ),
-            (
-                "cloudfront-viewer-ja3-fingerprint",
-                "773906b0efdefa24a7f2b8eb6985bf37",
-            ),
-            (
-                "cloudfront-viewer-tls",
-                "TLSv1.3:TLS_AES_128_GCM_SHA256:fullHandshake",
-            ),
+            ("cloudfront-viewer-ja3-fingerprint", "773906b0efdefa24a7f2b8eb6985bf37"),
+            ("cloudfront-viewer-tls", "TLSv1.3:TLS_AES_128_GCM_SHA256:fullHandshake"),
             ("cloudfront-viewer-http-version", "2.0"),
             ("cloudfront-viewer-address", "198.51.100.10:46532"),
             ("cloudfront-viewer-asn", "7922"),
@@ -223,10 +217,7 @@ mod tests {
             ("cloudfront-is-mobile-viewer", "false"),
         ]);
         let v = ViewerMetadata::from_headers(&h);
-        assert_eq!(
-            v.ja4.as_deref(),
-            Some("t13d1516h2_8daaf6152771_02713d6af862")
-        );
+        assert_eq!(v.ja4.as_deref(), Some("t13d1516h2_8daaf6152771_02713d6af862"));
         assert_eq!(v.tls.as_ref().unwrap().version, "TLSv1.3");
         assert_eq!(v.tls.as_ref().unwrap().handshake, "fullHandshake");
         assert_eq!(v.address.unwrap().ip.to_string(), "198.51.100.10");
@@ -275,9 +266,6 @@ mod tests {
             "cloudfront-viewer-city",
             HeaderValue::from_bytes("São Paulo".as_bytes()).unwrap(),
         );
-        assert_eq!(
-            ViewerMetadata::from_headers(&h).city.as_deref(),
-            Some("São Paulo")
-        );
+        assert_eq!(ViewerMetadata::from_headers(&h).city.as_deref(), Some("São Paulo"));
     }
 }

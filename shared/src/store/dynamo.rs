@@ -55,9 +55,7 @@ impl EventStore for DynamoEventStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
                 Err(StoreError::Duplicate {
                     pk: event.pk.clone(),
                     sk: event.sk.clone(),

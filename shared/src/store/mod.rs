@@ -33,6 +33,5 @@ pub trait EventStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`] when the item cannot be serialized, already exists, or DynamoDB fails.
-    fn put_event(&self, event: &EventRecord)
-        -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_event(&self, event: &EventRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

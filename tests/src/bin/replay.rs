@@ -15,9 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::replay::{
-    build_traffic, cloudfront_event, Corpus, ReplayRequest, Shape, Traffic,
-};
+use integration_tests::replay::{build_traffic, cloudfront_event, Corpus, ReplayRequest, Shape, Traffic};
 use serde_json::Value;
 
 type DynError = Box<dyn std::error::Error + Send + Sync>;
@@ -37,8 +35,7 @@ fn args() -> Result<Args, DynError> {
         function: "edge".into(),
         count: 400,
         seed: 2026,
-        table: std::env::var("DYNAMODB_TABLE")
-            .unwrap_or_else(|_| impressio::config::DEFAULT_TABLE_NAME.into()),
+        table: std::env::var("DYNAMODB_TABLE").unwrap_or_else(|_| impressio::config::DEFAULT_TABLE_NAME.into()),
         samples: None,
     };
     let mut it = std::env::args().skip(1);
@@ -86,20 +83,12 @@ async fn send(http: &reqwest::Client, a: &Args, req: &ReplayRequest) -> Result<O
             let headers = resp
                 .headers()
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_ascii_lowercase(),
-                        v.to_str().unwrap_or("").to_string(),
-                    )
-                })
+                .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_string()))
                 .collect();
             (resp.status().as_u16(), headers)
         }
         Shape::CloudFront => {
-            let url = format!(
-                "{}/2015-03-31/functions/{}/invocations",
-                a.endpoint, a.function
-            );
+            let url = format!("{}/2015-03-31/functions/{}/invocations", a.endpoint, a.function);
             let event = cloudfront_event(req, "d111111abcdef8.cloudfront.net");
             let resp: Value = http.post(url).json(&event).send().await?.json().await?;
             let status = resp["status"]
@@ -164,13 +153,7 @@ fn s<'a>(item: &'a HashMap<String, AttributeValue>, key: &str) -> &'a str {
 }
 
 fn viewer<'a>(item: &'a HashMap<String, AttributeValue>, key: &str) -> Option<&'a AttributeValue> {
-    item.get("context")?
-        .as_m()
-        .ok()?
-        .get("viewer")?
-        .as_m()
-        .ok()?
-        .get(key)
+    item.get("context")?.as_m().ok()?.get("viewer")?.as_m().ok()?.get(key)
 }
 
 fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
@@ -205,17 +188,13 @@ fn sample_outcomes(dir: &PathBuf) -> Result<Vec<(String, u16)>, DynError> {
     entries.sort_by_key(|e| e.path());
     for e in entries {
         let text = std::fs::read_to_string(e.path())?;
-        let v: Value = serde_json::from_str(text.trim())
-            .map_err(|err| format!("{}: {err}", e.path().display()))?;
+        let v: Value = serde_json::from_str(text.trim()).map_err(|err| format!("{}: {err}", e.path().display()))?;
         let status = v["statusCode"]
             .as_u64()
             .or_else(|| v["status"].as_str().and_then(|s| s.parse().ok()))
             .ok_or_else(|| format!("{}: no status in {v}", e.path().display()))?;
         out.push((
-            e.file_name()
-                .to_string_lossy()
-                .trim_end_matches(".json")
-                .to_string(),
+            e.file_name().to_string_lossy().trim_end_matches(".json").to_string(),
             status as u16,
         ));
     }
@@ -238,15 +217,9 @@ async fn main() -> Result<(), DynError> {
     println!("== Local stack summary");
     if let Some(dir) = &a.samples {
         let samples = sample_outcomes(dir)?;
-        let rows: Vec<Vec<String>> = samples
-            .iter()
-            .map(|(n, st)| vec![n.clone(), st.to_string()])
-            .collect();
+        let rows: Vec<Vec<String>> = samples.iter().map(|(n, st)| vec![n.clone(), st.to_string()]).collect();
         print_table(
-            &format!(
-                "events/ samples through `cargo lambda invoke` ({})",
-                samples.len()
-            ),
+            &format!("events/ samples through `cargo lambda invoke` ({})", samples.len()),
             &["sample", "status"],
             &rows,
         );
@@ -269,10 +242,7 @@ async fn main() -> Result<(), DynError> {
             row
         })
         .collect();
-    let cf = outcomes
-        .iter()
-        .filter(|o| o.shape == Shape::CloudFront)
-        .count();
+    let cf = outcomes.iter().filter(|o| o.shape == Shape::CloudFront).count();
     print_table(
         &format!(
             "Replay: {} requests ({} as Function URL requests, {} as CloudFront origin-request events)",
@@ -297,10 +267,7 @@ async fn main() -> Result<(), DynError> {
     let mut by_route: BTreeMap<(String, String), usize> = BTreeMap::new();
     for i in &items {
         *by_route
-            .entry((
-                s(i, "route").to_string(),
-                s(i, "organization_id").to_string(),
-            ))
+            .entry((s(i, "route").to_string(), s(i, "organization_id").to_string()))
             .or_default() += 1;
     }
     let rows: Vec<Vec<String>> = by_route
@@ -320,9 +287,7 @@ async fn main() -> Result<(), DynError> {
         without_id
     );
 
-    let count_with = |pred: &dyn Fn(&HashMap<String, AttributeValue>) -> bool| {
-        items.iter().filter(|i| pred(i)).count()
-    };
+    let count_with = |pred: &dyn Fn(&HashMap<String, AttributeValue>) -> bool| items.iter().filter(|i| pred(i)).count();
     let scored = count_with(&|i| i.contains_key("risk"));
     let mut ja4s: BTreeMap<String, usize> = BTreeMap::new();
     for i in &items {
@@ -344,14 +309,15 @@ async fn main() -> Result<(), DynError> {
         count_with(&|i| viewer(i, "header_order").and_then(|v| v.as_l().ok()).is_some_and(|l| !l.is_empty())),
         count_with(&|i| i.get("context").and_then(|c| c.as_m().ok()).is_some_and(|c| c.contains_key("user_agent"))),
     );
-    let rows: Vec<Vec<String>> = ja4s
-        .iter()
-        .map(|(j, n)| vec![j.clone(), n.to_string()])
-        .collect();
+    let rows: Vec<Vec<String>> = ja4s.iter().map(|(j, n)| vec![j.clone(), n.to_string()]).collect();
     print_table("  events by JA4", &["ja4", "events"], &rows);
 
     if !missing.is_empty() || without_id > 0 {
-        return Err(format!("{} stored events are missing from the table; {without_id} responses lacked X-Request-Id", missing.len()).into());
+        return Err(format!(
+            "{} stored events are missing from the table; {without_id} responses lacked X-Request-Id",
+            missing.len()
+        )
+        .into());
     }
     Ok(())
 }

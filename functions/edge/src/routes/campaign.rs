@@ -1,38 +1,43 @@
 //! `POST /c`: campaign attribution (UTM parameters, click ids, referrer), parsed and stored.
+//! Needs the campaigns feature (starter plan and up).
 
 use impressio::event::{Attribution, CampaignPayload, Route};
 use impressio::http::{EdgeRequest, EdgeResponse};
+use impressio::org::{Feature, OrganizationDirectory};
 use impressio::store::EventStore;
 use serde_json::json;
 
-use super::track::{read_body, store};
+use super::track::{authorize_event, read_body, store};
+use crate::access::RequestCtx;
 use crate::app::App;
 use crate::error::EdgeError;
 
-/// Validates the campaign document, derives the attribution and stores it as a `campaign`
-/// event; answers with the attribution.
+/// Validates the campaign document, checks the organization and its plan, derives the
+/// attribution and stores it as a `campaign` event; answers with the attribution.
 ///
 /// # Errors
-/// As [`super::track::handle`].
-pub async fn handle<S: EventStore>(
-    app: &App<S>,
+/// As [`super::track::handle`], plus [`EdgeError::FeatureNotInPlan`] below starter.
+pub async fn handle<S: EventStore, D: OrganizationDirectory>(
+    app: &App<S, D>,
     req: &EdgeRequest,
-    request_id: &str,
+    ctx: &mut RequestCtx,
 ) -> Result<EdgeResponse, EdgeError> {
     let payload: CampaignPayload = read_body(app, req)?;
     let (event, params) = payload.validate()?;
+    let access = authorize_event(app, req, ctx, &event, Some(Feature::Campaigns)).await?;
     let attribution = Attribution::derive(event.url.as_ref(), event.referrer.as_ref(), &params);
     let record = store(
         app,
         req,
-        request_id,
+        &ctx.request_id,
         Route::Campaign,
         event,
         Some(attribution.clone()),
+        access.decision,
     )
     .await?;
     Ok(super::json(
         200,
-        &json!({"requestId": request_id, "eventId": record.event_id, "stored": true, "attribution": attribution}),
+        &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true, "attribution": attribution}),
     ))
 }

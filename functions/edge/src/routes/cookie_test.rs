@@ -2,11 +2,15 @@
 //! previous call came back, so the collector can tell whether first-party cookies persist.
 //!
 //! The cookie is `_imp_ct=<ms when set>; Max-Age=86400; Path=/; Secure; HttpOnly;
-//! SameSite=Lax`, host-only (no `Domain`), on the tracker's own host.
+//! SameSite=Lax`, host-only (no `Domain`), on the tracker's own host. With an
+//! `organizationId` query parameter, an `Origin` on that organization's domains gets CORS
+//! headers, so the collector can read the answer.
 
 use impressio::http::{EdgeRequest, EdgeResponse};
+use impressio::org::OrganizationDirectory;
 use serde_json::json;
 
+use crate::access::{authorize, Needs, OriginPolicy, RequestCtx};
 use crate::app::App;
 
 /// Name of the test cookie.
@@ -15,7 +19,22 @@ pub const COOKIE_NAME: &str = "_imp_ct";
 pub const COOKIE_MAX_AGE_SECS: i64 = 86_400;
 
 /// Answers `{"cookieSet": true, "previousCookieReturned": bool, "previousSetAt"?: ms}`.
-pub fn handle<S>(app: &App<S>, req: &EdgeRequest) -> EdgeResponse {
+pub async fn handle<S, D: OrganizationDirectory>(
+    app: &App<S, D>,
+    req: &EdgeRequest,
+    ctx: &mut RequestCtx,
+) -> EdgeResponse {
+    if let Ok(org) = super::query_organization(req) {
+        let needs = Needs {
+            origin: OriginPolicy::IfPresent,
+            feature: None,
+            counts_event: false,
+        };
+        // The test itself needs no organization; a failed check only means no CORS headers.
+        if let Err(e) = authorize(app, req, ctx, &org, needs).await {
+            tracing::debug!(request_id = %ctx.request_id, error = %e, "cookie test without CORS");
+        }
+    }
     let now = app.clock.now_ms();
     let previous = req.cookie(COOKIE_NAME);
     let previous_set_at = previous.as_deref().and_then(|v| v.parse::<i64>().ok());

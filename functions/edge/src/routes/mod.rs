@@ -1,24 +1,28 @@
 //! Route table and the response helpers the routes share.
 //!
-//! | route          | methods            | answer                                           |
-//! |----------------|--------------------|--------------------------------------------------|
-//! | `/t`           | `POST`             | JSON event validated and stored                  |
-//! | `/c`           | `POST`             | campaign attribution parsed and stored           |
-//! | `/cookie-test` | `GET`, `HEAD`      | sets a first-party cookie, reports the last one  |
-//! | `/h.js`        | `GET`, `HEAD`      | the collector script                             |
-//! | anything else  | `GET`, `HEAD`      | the 43-byte transparent GIF; `GET` stores        |
-//! | any            | `OPTIONS`          | `204` with `Allow`                               |
+//! | route          | methods       | plan feature | answer                                          |
+//! |----------------|---------------|--------------|-------------------------------------------------|
+//! | `/t`           | `POST`        | —            | JSON event validated and stored                 |
+//! | `/c`           | `POST`        | campaigns    | campaign attribution parsed and stored          |
+//! | `/cookie-test` | `GET`, `HEAD` | —            | sets a first-party cookie, reports the last one |
+//! | `/h.js`        | `GET`, `HEAD` | —            | the collector script                            |
+//! | `/h-pro.js`    | `GET`, `HEAD` | behavioral   | the collector with the behavioral bundle        |
+//! | anything else  | `GET`, `HEAD` | —            | the 43-byte transparent GIF; `GET` stores       |
+//! | any            | `OPTIONS`     | —            | CORS preflight (`204`), or `204` with `Allow`   |
 
 pub mod campaign;
 pub mod cookie_test;
 pub mod pixel;
+pub mod preflight;
 pub mod script;
 pub mod track;
 
 use http::Method;
 use impressio::http::{EdgeRequest, EdgeResponse};
+use impressio::org::OrganizationDirectory;
 use impressio::store::EventStore;
 
+use crate::access::RequestCtx;
 use crate::app::App;
 use crate::error::EdgeError;
 
@@ -29,6 +33,7 @@ pub enum RouteKind {
     Campaign,
     CookieTest,
     Script,
+    ProScript,
     Pixel,
 }
 
@@ -40,6 +45,7 @@ impl RouteKind {
             RouteKind::Campaign => "/c",
             RouteKind::CookieTest => "/cookie-test",
             RouteKind::Script => "/h.js",
+            RouteKind::ProScript => "/h-pro.js",
             RouteKind::Pixel => "pixel",
         }
     }
@@ -60,32 +66,30 @@ pub fn classify(req: &EdgeRequest) -> RouteKind {
         "/c" => RouteKind::Campaign,
         "/cookie-test" => RouteKind::CookieTest,
         "/h.js" => RouteKind::Script,
+        "/h-pro.js" => RouteKind::ProScript,
         _ => RouteKind::Pixel,
     }
 }
 
 /// Runs the route's handler for the request's method.
-pub async fn dispatch<S: EventStore>(
-    app: &App<S>,
+pub async fn dispatch<S: EventStore, D: OrganizationDirectory>(
+    app: &App<S, D>,
     route: RouteKind,
     req: &EdgeRequest,
-    request_id: &str,
+    ctx: &mut RequestCtx,
 ) -> Result<EdgeResponse, EdgeError> {
     let m = &req.method;
     if m == Method::OPTIONS {
-        return Ok(EdgeResponse {
-            status: 204,
-            headers: vec![("Allow".into(), route.allow().into())],
-            body: Vec::new(),
-        });
+        return preflight::handle(app, route, req, ctx).await;
     }
     let get = m == Method::GET || m == Method::HEAD;
     match route {
-        RouteKind::Track if m == Method::POST => track::handle(app, req, request_id).await,
-        RouteKind::Campaign if m == Method::POST => campaign::handle(app, req, request_id).await,
-        RouteKind::CookieTest if get => Ok(cookie_test::handle(app, req)),
-        RouteKind::Script if get => script::handle(req),
-        RouteKind::Pixel if get => Ok(pixel::handle(app, req, request_id).await),
+        RouteKind::Track if m == Method::POST => track::handle(app, req, ctx).await,
+        RouteKind::Campaign if m == Method::POST => campaign::handle(app, req, ctx).await,
+        RouteKind::CookieTest if get => Ok(cookie_test::handle(app, req, ctx).await),
+        RouteKind::Script if get => script::handle(app, req, ctx, false).await,
+        RouteKind::ProScript if get => script::handle(app, req, ctx, true).await,
+        RouteKind::Pixel if get => Ok(pixel::handle(app, req, ctx).await),
         _ => Err(EdgeError::MethodNotAllowed {
             method: m.to_string(),
             path: req.path.clone(),
@@ -112,4 +116,17 @@ pub fn for_method(req: &EdgeRequest, mut resp: EdgeResponse) -> EdgeResponse {
         resp.body.clear();
     }
     resp
+}
+
+/// The `organizationId` query parameter, validated.
+///
+/// # Errors
+/// [`EdgeError::Field`] when it is missing or malformed.
+pub fn query_organization(req: &EdgeRequest) -> Result<String, EdgeError> {
+    Ok(impressio::event::TrackPayload {
+        organization_id: req.query_param("organizationId"),
+        ..Default::default()
+    }
+    .validate()?
+    .organization_id)
 }

@@ -1,45 +1,47 @@
 //! Any other `GET`: the tracking pixel. Always answers the 43-byte transparent GIF, so an
 //! `<img>` never breaks; whether the event was stored is told by `X-Tracking-Status`
-//! (`stored`, `rejected` with `X-Tracking-Error`, or `failed` with status 503).
+//! (`stored`, `rejected` with `X-Tracking-Error` — bad parameters, unknown organization,
+//! foreign domain, quota used — or `failed` with status 503 when a dependency is down).
+//! A pixel without `Origin` and `Referer` (an e-mail open) is accepted; one with them must
+//! come from the organization's domains.
 
 use impressio::event::{PixelParams, Route};
 use impressio::http::{EdgeRequest, EdgeResponse};
+use impressio::org::OrganizationDirectory;
 use impressio::store::EventStore;
 
 use super::track::store;
+use crate::access::{authorize, Needs, OriginPolicy, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
 
 /// The 1×1 transparent GIF89a: 43 bytes (header, logical screen, 2-colour table, graphic
 /// control extension with the transparent flag, image descriptor, LZW data, trailer).
 pub const PIXEL_GIF: [u8; 43] = [
-    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
-    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
-    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+    0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02,
+    0x02, 0x44, 0x01, 0x00, 0x3b,
 ];
 
 /// Records the event from the query parameters (on `GET`) and answers the GIF.
-pub async fn handle<S: EventStore>(
-    app: &App<S>,
+pub async fn handle<S: EventStore, D: OrganizationDirectory>(
+    app: &App<S, D>,
     req: &EdgeRequest,
-    request_id: &str,
+    ctx: &mut RequestCtx,
 ) -> EdgeResponse {
     let (status, tracking, error) = if req.method == http::Method::HEAD {
         (200, "not_recorded", None)
     } else {
-        match PixelParams(req.query_pairs()).validate() {
+        match record(app, req, ctx).await {
+            Ok(()) => (200, "stored", None),
+            Err(e) if e.status() >= 500 => {
+                tracing::error!(request_id = %ctx.request_id, error = %e, "pixel event not stored");
+                (503, "failed", None)
+            }
             Err(e) => {
-                tracing::warn!(request_id, error = %e, "pixel event rejected");
+                tracing::warn!(request_id = %ctx.request_id, error = %e, "pixel event rejected");
                 (200, "rejected", Some(e.to_string()))
             }
-            Ok(event) => match store(app, req, request_id, Route::Pixel, event, None).await {
-                Ok(_) => (200, "stored", None),
-                Err(e @ EdgeError::Store(_)) => {
-                    tracing::error!(request_id, error = %e, "pixel event not stored");
-                    (503, "failed", None)
-                }
-                Err(e) => (200, "rejected", Some(e.to_string())),
-            },
         }
     };
     let mut headers = vec![
@@ -56,7 +58,7 @@ pub async fn handle<S: EventStore>(
         headers.push(("X-Tracking-Error".to_string(), sanitize_header(&e)));
     }
     if status == 503 {
-        headers.push(("Retry-After".to_string(), "1".to_string()));
+        headers.push(("Retry-After".to_string(), "5".to_string()));
     }
     super::for_method(
         req,
@@ -68,16 +70,26 @@ pub async fn handle<S: EventStore>(
     )
 }
 
+async fn record<S: EventStore, D: OrganizationDirectory>(
+    app: &App<S, D>,
+    req: &EdgeRequest,
+    ctx: &mut RequestCtx,
+) -> Result<(), EdgeError> {
+    let event = PixelParams(req.query_pairs()).validate()?;
+    let needs = Needs {
+        origin: OriginPolicy::IfPresent,
+        feature: None,
+        counts_event: true,
+    };
+    let access = authorize(app, req, ctx, &event.organization_id, needs).await?;
+    store(app, req, &ctx.request_id, Route::Pixel, event, None, access.decision).await?;
+    Ok(())
+}
+
 /// Keeps a header value to visible ASCII and at most 200 bytes.
 fn sanitize_header(s: &str) -> String {
     s.chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
-            }
-        })
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
         .take(200)
         .collect()
 }

@@ -1,0 +1,132 @@
+//! Organization access for a request: the organization exists, the page is on one of its
+//! domains, its plan has the feature, and its monthly quota is not used up — in that order.
+//! Also decides whether the answer may carry CORS headers for the request's `Origin`.
+
+use std::sync::Arc;
+
+use impressio::event::OrgDecision;
+use impressio::http::EdgeRequest;
+use impressio::org::{
+    domains, month_start, seconds_until_next_month, Feature, Lookup, LookupSource, Organization, OrganizationDirectory,
+};
+
+use crate::app::App;
+use crate::error::EdgeError;
+
+/// How a route treats a request without `Origin` and `Referer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginPolicy {
+    /// Browsers always send `Origin` on these (POST `/t`, `/c`): its absence is refused.
+    Required,
+    /// Beacons from mail clients or pages with `Referrer-Policy: no-referrer` send neither:
+    /// checked when present, allowed when absent.
+    IfPresent,
+}
+
+/// What a route asks of the organization.
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    pub origin: OriginPolicy,
+    pub feature: Option<Feature>,
+    /// Whether the request adds an event (and so is refused over quota).
+    pub counts_event: bool,
+}
+
+/// A granted access.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub org: Arc<Organization>,
+    /// Recorded on the event.
+    pub decision: OrgDecision,
+}
+
+/// Per-request state the routes fill and the app reads when it finishes the answer.
+#[derive(Debug, Default)]
+pub struct RequestCtx {
+    /// The request id (`X-Request-Id`).
+    pub request_id: String,
+    /// The request's `Origin`, once it is known to be one of the organization's domains.
+    pub cors_origin: Option<String>,
+    /// Whether the answer depends on `Origin` (adds `Vary: Origin`).
+    pub varies_by_origin: bool,
+}
+
+/// Checks the organization `org_id` for `req` and returns the access, recording the CORS
+/// decision in `ctx`.
+///
+/// # Errors
+/// [`EdgeError::UnknownOrganization`] (404), [`EdgeError::DirectoryUnavailable`] (503),
+/// [`EdgeError::OriginRequired`] / [`EdgeError::DomainNotAllowed`] /
+/// [`EdgeError::FeatureNotInPlan`] (403), [`EdgeError::QuotaExceeded`] (429).
+pub async fn authorize<S, D: OrganizationDirectory>(
+    app: &App<S, D>,
+    req: &EdgeRequest,
+    ctx: &mut RequestCtx,
+    org_id: &str,
+    needs: Needs,
+) -> Result<Access, EdgeError> {
+    ctx.varies_by_origin = true;
+    let (org, source, age_ms) = match app.directory.lookup(org_id).await {
+        Lookup::Found { org, source, age_ms } => (org, source, age_ms),
+        Lookup::Unknown => return Err(EdgeError::UnknownOrganization(org_id.to_string())),
+        Lookup::Unavailable { reason } => {
+            return Err(EdgeError::DirectoryUnavailable {
+                reason,
+                retry_after_secs: (app.config.directory.tiers.source_retry_ms / 1000).max(1) as u64,
+            })
+        }
+    };
+    let limits = app.config.plans.limits(org.plan);
+    let origin = req.header("origin");
+    match domains::request_host(origin.as_deref(), req.header("referer").as_deref()) {
+        Some(host) => {
+            if !domains::is_allowed(&host, &org.domains, limits.domains) {
+                return Err(EdgeError::DomainNotAllowed { host });
+            }
+            // Only an Origin that names an honored domain is echoed back.
+            if let Some(o) = origin.filter(|o| domains::request_host(Some(o), None).as_deref() == Some(host.as_str())) {
+                ctx.cors_origin = Some(o);
+            }
+        }
+        None if needs.origin == OriginPolicy::Required => return Err(EdgeError::OriginRequired),
+        None => {}
+    }
+    if let Some(feature) = needs.feature {
+        if !app.config.plans.has(org.plan, feature) {
+            return Err(EdgeError::FeatureNotInPlan {
+                feature,
+                plan: org.plan,
+                required: feature.minimum_plan(),
+            });
+        }
+    }
+    let now = app.clock.now_ms();
+    if needs.counts_event {
+        let used = org.events_used(now);
+        if used >= limits.events_per_month {
+            tracing::info!(organization = org_id, used, month = %month_start(now), "monthly quota used");
+            return Err(EdgeError::QuotaExceeded {
+                plan: org.plan,
+                limit: limits.events_per_month,
+                used,
+                upgrade: app.config.plans.upgrade_for_quota(org.plan),
+                retry_after_secs: seconds_until_next_month(now),
+            });
+        }
+    }
+    let decision = OrgDecision {
+        plan: org.plan,
+        source,
+        stale: source == LookupSource::Stale,
+        age_ms,
+    };
+    Ok(Access { org, decision })
+}
+
+/// The CORS headers of an answer to an allowed `origin`.
+pub fn cors_headers(origin: &str) -> [(String, String); 2] {
+    [
+        ("Access-Control-Allow-Origin".into(), origin.to_string()),
+        ("Access-Control-Allow-Credentials".into(), "true".into()),
+    ]
+}

@@ -1,0 +1,238 @@
+//! Organizations: who our customers are, which plan they have, which domains they own and
+//! how much of their monthly quota they used — looked up through a tiered directory.
+//!
+//! - [`plans`]: plans, features and limits;
+//! - [`domains`]: the rule matching a request's `Origin` / `Referer` to an organization;
+//! - [`supabase`]: the PostgREST client (the source of truth);
+//! - [`upstash`]: the Upstash Redis REST client (the shared cache, 5 min TTL);
+//! - [`local`]: organizations from a JSON file, for the local stack (no Supabase);
+//! - [`tiered`]: the warm in-process tier in front of both, with the failure policy.
+
+pub mod domains;
+pub mod local;
+pub mod plans;
+pub mod supabase;
+pub mod tiered;
+pub mod upstash;
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+pub use plans::{Feature, Plan, PlanCatalog, PlanLimits};
+pub use tiered::{Lookup, LookupSource, TieredDirectory};
+
+/// An organization as the edge needs it (no integration secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub plan: Plan,
+    /// Registered domains, in the order they were added; only the first N the plan allows are
+    /// honored.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Events counted in the billing month that starts on `billing_period_start`.
+    #[serde(default)]
+    pub events_this_month: u64,
+    /// First day of the counted month, `YYYY-MM-DD` (UTC).
+    #[serde(default)]
+    pub billing_period_start: Option<String>,
+}
+
+impl Organization {
+    /// Events used in the calendar month of `now_ms`: the stored count if it belongs to that
+    /// month, else 0 (the counter rolls over at its next increment).
+    pub fn events_used(&self, now_ms: i64) -> u64 {
+        let month = month_start(now_ms);
+        match self.billing_period_start.as_deref() {
+            Some(start) if start.get(..7) == Some(&month[..7]) => self.events_this_month,
+            Some(_) => 0,
+            None => self.events_this_month,
+        }
+    }
+}
+
+/// `YYYY-MM-01` of the UTC month containing `ms`.
+pub fn month_start(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:04}-{:02}-01", t.year(), u8::from(t.month()))
+}
+
+/// Seconds from `ms` until the next UTC month begins (at least 1).
+pub fn seconds_until_next_month(ms: i64) -> i64 {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let (y, m) = if t.month() == time::Month::December {
+        (t.year() + 1, time::Month::January)
+    } else {
+        (t.year(), t.month().next())
+    };
+    let next = time::Date::from_calendar_date(y, m, 1)
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+        .unwrap_or(0);
+    (next - ms.div_euclid(1000)).max(1)
+}
+
+/// Why the source of truth could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// The service refused our credentials (HTTP 401/403): a configuration error.
+    #[error("{service} refused the credentials (HTTP {status})")]
+    Unauthorized { service: &'static str, status: u16 },
+    /// The service answered an unexpected status (404 of a missing table, 5xx, …).
+    #[error("{service} answered HTTP {status}: {body}")]
+    Status {
+        service: &'static str,
+        status: u16,
+        body: String,
+    },
+    /// No answer within the timeout.
+    #[error("{service} did not answer within {timeout_ms} ms")]
+    Timeout { service: &'static str, timeout_ms: u64 },
+    /// The connection failed.
+    #[error("{service} could not be reached: {source}")]
+    Transport {
+        service: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The answer was not the expected JSON.
+    #[error("{service} answered something that is not the expected JSON: {message}")]
+    Decode { service: &'static str, message: String },
+}
+
+impl DirectoryError {
+    /// Classifies a `reqwest` error of `service` with the timeout that applied.
+    pub fn from_reqwest(service: &'static str, timeout_ms: u64, e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            DirectoryError::Timeout { service, timeout_ms }
+        } else if e.is_decode() {
+            DirectoryError::Decode {
+                service,
+                message: e.to_string(),
+            }
+        } else {
+            DirectoryError::Transport { service, source: e }
+        }
+    }
+}
+
+/// The source of truth for organizations.
+pub trait OrganizationSource: Send + Sync {
+    /// Name recorded on events as the lookup's source (`supabase`, `local`).
+    fn name(&self) -> &'static str;
+
+    /// The organization with `id`, or `None` when there is none.
+    ///
+    /// # Errors
+    /// [`DirectoryError`] when the source cannot answer.
+    fn fetch(&self, id: &str) -> impl Future<Output = Result<Option<Organization>, DirectoryError>> + Send;
+
+    /// The organizations among `ids` that exist, in one request where the source allows.
+    ///
+    /// # Errors
+    /// [`DirectoryError`] when the source cannot answer.
+    fn fetch_many(&self, ids: &[&str]) -> impl Future<Output = Result<Vec<Organization>, DirectoryError>> + Send;
+}
+
+/// What the edge asks: the organization of an id, through whatever tiers there are.
+pub trait OrganizationDirectory: Send + Sync {
+    /// Looks up an organization.
+    fn lookup(&self, id: &str) -> impl Future<Output = Lookup> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_belongs_to_its_month() {
+        let nov = 1_795_000_000_000; // 2026-11-18
+        let mut org = Organization {
+            id: "o".into(),
+            name: None,
+            plan: Plan::Free,
+            domains: vec![],
+            events_this_month: 42,
+            billing_period_start: Some("2026-11-01".into()),
+        };
+        assert_eq!(month_start(nov), "2026-11-01");
+        assert_eq!(org.events_used(nov), 42);
+        org.billing_period_start = Some("2026-10-01".into());
+        assert_eq!(org.events_used(nov), 0);
+        let secs = seconds_until_next_month(nov);
+        assert_eq!(nov / 1000 + secs, 1_796_083_200); // 2026-12-01T00:00:00Z
+        assert_eq!(seconds_until_next_month(1_796_083_199_000), 1);
+    }
+}
+
+/// The source the configuration chose: Supabase, or the local organizations file.
+#[derive(Debug, Clone)]
+pub enum AnySource {
+    Supabase(supabase::SupabaseClient),
+    Local(local::LocalDirectory),
+}
+
+impl OrganizationSource for AnySource {
+    fn name(&self) -> &'static str {
+        match self {
+            AnySource::Supabase(s) => s.name(),
+            AnySource::Local(l) => l.name(),
+        }
+    }
+
+    async fn fetch(&self, id: &str) -> Result<Option<Organization>, DirectoryError> {
+        match self {
+            AnySource::Supabase(s) => OrganizationSource::fetch(s, id).await,
+            AnySource::Local(l) => l.fetch(id).await,
+        }
+    }
+
+    async fn fetch_many(&self, ids: &[&str]) -> Result<Vec<Organization>, DirectoryError> {
+        match self {
+            AnySource::Supabase(s) => OrganizationSource::fetch_many(s, ids).await,
+            AnySource::Local(l) => l.fetch_many(ids).await,
+        }
+    }
+}
+
+/// Why the configured directory could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// An HTTP client could not be created.
+    #[error("cannot create the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The organizations file cannot be read or parsed.
+    #[error("organizations file {path}: {message}")]
+    File { path: String, message: String },
+}
+
+/// Builds the tiered directory the configuration describes. Without Supabase it serves the
+/// local organizations file and logs that it does.
+///
+/// # Errors
+/// [`BuildError`] when a client cannot be created or the file cannot be read.
+pub fn build_directory(
+    config: &crate::config::DirectoryConfig,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+) -> Result<TieredDirectory<AnySource>, BuildError> {
+    let source = match (&config.supabase, &config.organizations_file) {
+        (Some(s), _) => AnySource::Supabase(supabase::SupabaseClient::new(s.clone())?),
+        (None, Some(path)) => {
+            let file_err = |message: String| BuildError::File {
+                path: path.display().to_string(),
+                message,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
+            tracing::warn!(file = %path.display(), "SUPABASE_URL is unset: serving organizations from a file");
+            AnySource::Local(local::LocalDirectory::from_json(&text).map_err(file_err)?)
+        }
+        (None, None) => {
+            tracing::warn!("SUPABASE_URL is unset: serving the sample organizations of infra/organizations/local.json");
+            AnySource::Local(local::LocalDirectory::embedded())
+        }
+    };
+    let upstash = config.upstash.clone().map(upstash::UpstashClient::new).transpose()?;
+    Ok(TieredDirectory::new(source, upstash, clock, config.tiers))
+}

@@ -1,0 +1,173 @@
+//! The Supabase (PostgREST) client: the source of truth for organizations.
+//!
+//! `GET {SUPABASE_URL}/rest/v1/organizations?id=eq.<id>&select=<columns>` with the headers
+//! `apikey: <service key>`, `Authorization: Bearer <service key>` and
+//! `Accept: application/json`; a batch uses `id=in.(<a>,<b>,…)`. The service key never
+//! appears in logs or errors. Statuses: 200 with a JSON array (empty: no such organization);
+//! 401/403 → [`DirectoryError::Unauthorized`]; anything else, including PostgREST's 404 for a
+//! missing table → [`DirectoryError::Status`]; no answer in time → [`DirectoryError::Timeout`].
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{DirectoryError, Organization, OrganizationSource, Plan};
+use crate::config::Secret;
+
+/// Columns the edge reads (no integration secrets).
+pub const EDGE_COLUMNS: &str = "id,name,plan,domains,events_this_month,billing_period_start";
+
+const SERVICE: &str = "supabase";
+
+/// Connection settings of the Supabase REST API.
+#[derive(Debug, Clone)]
+pub struct SupabaseConfig {
+    /// Project URL, e.g. `https://abcd.supabase.co` (no trailing `/rest/v1`).
+    pub url: String,
+    /// The service-role key.
+    pub service_key: Secret,
+    /// Per-request timeout, ms.
+    pub timeout_ms: u64,
+}
+
+/// PostgREST client for the `organizations` table.
+#[derive(Debug, Clone)]
+pub struct SupabaseClient {
+    http: reqwest::Client,
+    config: SupabaseConfig,
+}
+
+#[derive(Debug, Deserialize)]
+struct Row {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    plan: String,
+    #[serde(default)]
+    domains: Option<Vec<String>>,
+    #[serde(default)]
+    events_this_month: Option<u64>,
+    #[serde(default)]
+    billing_period_start: Option<String>,
+}
+
+impl Row {
+    fn into_org(self) -> Organization {
+        let plan = match self.plan.as_str() {
+            "free" => Plan::Free,
+            "starter" => Plan::Starter,
+            "pro" => Plan::Pro,
+            "enterprise" => Plan::Enterprise,
+            other => {
+                // An unknown plan name must not lose the organization's events: serve it as
+                // the free plan and say so.
+                tracing::warn!(organization = %self.id, plan = other, "unknown plan; treated as free");
+                Plan::Free
+            }
+        };
+        Organization {
+            id: self.id,
+            name: self.name,
+            plan,
+            domains: self.domains.unwrap_or_default(),
+            events_this_month: self.events_this_month.unwrap_or(0),
+            billing_period_start: self.billing_period_start,
+        }
+    }
+}
+
+impl SupabaseClient {
+    /// A client with its own connection pool.
+    ///
+    /// # Errors
+    /// When the TLS backend cannot be initialised.
+    pub fn new(config: SupabaseConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(config.timeout_ms))
+            .connect_timeout(Duration::from_millis(config.timeout_ms))
+            .build()?;
+        Ok(SupabaseClient { http, config })
+    }
+
+    fn endpoint(&self, table: &str) -> String {
+        format!("{}/rest/v1/{table}", self.config.url.trim_end_matches('/'))
+    }
+
+    /// The request to `/rest/v1/<table>` with the service-key headers.
+    pub fn request(&self, method: reqwest::Method, table: &str) -> reqwest::RequestBuilder {
+        let key = self.config.service_key.expose();
+        self.http
+            .request(method, self.endpoint(table))
+            .header("apikey", key)
+            .header("Authorization", format!("Bearer {key}"))
+            .header("Accept", "application/json")
+    }
+
+    /// Sends a request and returns the body of a 2xx answer.
+    ///
+    /// # Errors
+    /// [`DirectoryError`] for every non-2xx status, timeout or transport failure.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<bytes::Bytes, DirectoryError> {
+        let timeout_ms = self.config.timeout_ms;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| DirectoryError::from_reqwest(SERVICE, timeout_ms, e))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| DirectoryError::from_reqwest(SERVICE, timeout_ms, e))?;
+        match status {
+            200..=299 => Ok(body),
+            401 | 403 => Err(DirectoryError::Unauthorized {
+                service: SERVICE,
+                status,
+            }),
+            _ => Err(DirectoryError::Status {
+                service: SERVICE,
+                status,
+                body: String::from_utf8_lossy(&body).chars().take(300).collect(),
+            }),
+        }
+    }
+
+    /// Organizations with the given ids (at most one request).
+    ///
+    /// # Errors
+    /// As [`SupabaseClient::send`], and [`DirectoryError::Decode`] for a body that is not a
+    /// JSON array of rows.
+    pub async fn fetch_many(&self, ids: &[&str]) -> Result<Vec<Organization>, DirectoryError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = if ids.len() == 1 {
+            format!("eq.{}", ids[0])
+        } else {
+            format!("in.({})", ids.join(","))
+        };
+        let req = self
+            .request(reqwest::Method::GET, "organizations")
+            .query(&[("id", filter.as_str()), ("select", EDGE_COLUMNS)]);
+        let body = self.send(req).await?;
+        let rows: Vec<Row> = serde_json::from_slice(&body).map_err(|e| DirectoryError::Decode {
+            service: SERVICE,
+            message: e.to_string(),
+        })?;
+        Ok(rows.into_iter().map(Row::into_org).collect())
+    }
+}
+
+impl OrganizationSource for SupabaseClient {
+    fn name(&self) -> &'static str {
+        SERVICE
+    }
+
+    async fn fetch(&self, id: &str) -> Result<Option<Organization>, DirectoryError> {
+        Ok(self.fetch_many(&[id]).await?.into_iter().find(|o| o.id == id))
+    }
+
+    async fn fetch_many(&self, ids: &[&str]) -> Result<Vec<Organization>, DirectoryError> {
+        SupabaseClient::fetch_many(self, ids).await
+    }
+}
