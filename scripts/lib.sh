@@ -53,3 +53,47 @@ start_moto() {
   start_group "$2" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$1"
   wait_port "$1" 60
 }
+
+# pg_bin: the folder of PostgreSQL's server programs (initdb, postgres), if installed.
+pg_bin() {
+  local d
+  for d in /usr/lib/postgresql/*/bin; do
+    if [[ -x "$d/initdb" && -x "$d/postgres" ]]; then
+      echo "$d"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# ensure_postgres: installs Debian's PostgreSQL server when it is missing (as root).
+ensure_postgres() {
+  pg_bin >/dev/null && return 0
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    log "installing PostgreSQL (Debian package postgresql)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  pg_bin >/dev/null || {
+    echo "PostgreSQL's server is needed for the tests (Debian: apt-get install postgresql)" >&2
+    return 1
+  }
+}
+
+# start_postgres PORT DIR LOGFILE: a throwaway PostgreSQL on 127.0.0.1:PORT with its data in DIR
+# (trust authentication, user postgres). As root it runs as the postgres user.
+start_postgres() {
+  local port=$1 dir=$2 logfile=$3 bin as=()
+  ensure_postgres
+  bin=$(pg_bin)
+  port_free "$port"
+  rm -rf "$dir" && mkdir -p "$dir"
+  if [[ $(id -u) -eq 0 ]]; then
+    chown postgres "$dir"
+    as=(runuser -u postgres --)
+  fi
+  "${as[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres >"$logfile" 2>&1
+  start_group "$logfile.server" "${as[@]}" "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir" \
+    -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100
+  wait_port "$port" 60
+}

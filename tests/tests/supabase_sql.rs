@@ -1,0 +1,169 @@
+//! The Supabase migration on a real PostgreSQL (started by `scripts/test.sh`, URL in
+//! `TEST_DATABASE_URL`): each test applies it to a fresh database.
+
+use integration_tests::workspace_root;
+use tokio_postgres::{Client, NoTls};
+
+fn database_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!("TEST_DATABASE_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
+    })
+}
+
+async fn connect(url: &str) -> Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .expect("connect to PostgreSQL");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// A new database with the migration applied; returns its URL.
+async fn fresh_database() -> String {
+    let admin = connect(&database_url()).await;
+    let name = format!("impressio_{}", uuid::Uuid::now_v7().simple());
+    admin.batch_execute(&format!("create database {name}")).await.unwrap();
+    let base = database_url();
+    let url = match base.rsplit_once('/') {
+        Some((prefix, _)) => format!("{prefix}/{name}"),
+        None => panic!("TEST_DATABASE_URL has no database name: {base}"),
+    };
+    let db = connect(&url).await;
+    // The roles Supabase has, so the migration's grants are exercised too.
+    db.batch_execute(
+        // Roles belong to the cluster and the tests run concurrently: a lost race is fine.
+        "do $$ declare r text; begin
+            foreach r in array array['service_role', 'anon', 'authenticated'] loop
+                begin execute format('create role %I', r); exception when duplicate_object or unique_violation then null; end;
+            end loop;
+         end $$;",
+    )
+    .await
+    .unwrap();
+    for entry in std::fs::read_dir(workspace_root().join("infra/supabase/migrations")).unwrap() {
+        let sql = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        db.batch_execute(&sql).await.expect("migration applies");
+    }
+    url
+}
+
+#[tokio::test]
+async fn concurrent_increments_lose_nothing() {
+    let url = fresh_database().await;
+    let db = connect(&url).await;
+    db.execute("insert into organizations (id, plan) values ('org_c', 'pro')", &[])
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let c = connect(&url).await;
+            let mut seen = Vec::new();
+            for _ in 0..50 {
+                let row = c
+                    .query_one("select increment_events_this_month('org_c')", &[])
+                    .await
+                    .unwrap();
+                seen.push(row.get::<_, i64>(0));
+            }
+            seen
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=400).collect::<Vec<i64>>(), "every call got its own count");
+    let n: i64 = db
+        .query_one("select events_this_month from organizations where id = 'org_c'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 400);
+}
+
+#[tokio::test]
+async fn the_count_rolls_over_at_a_new_month() {
+    let url = fresh_database().await;
+    let db = connect(&url).await;
+    db.execute(
+        "insert into organizations (id, plan, events_this_month, billing_period_start)
+         values ('org_r', 'free', 9999, (date_trunc('month', timezone('utc', now())) - interval '1 month')::date)",
+        &[],
+    )
+    .await
+    .unwrap();
+    let first: i64 = db
+        .query_one("select increment_events_this_month('org_r')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(first, 1, "a call in a new month starts again");
+    let row = db
+        .query_one(
+            "select events_this_month, billing_period_start = date_trunc('month', timezone('utc', now()))::date
+             from organizations where id = 'org_r'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1);
+    assert!(row.get::<_, bool>(1), "the billing period moved to this month");
+    let second: i64 = db
+        .query_one("select increment_events_this_month('org_r')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(second, 2);
+}
+
+#[tokio::test]
+async fn unknown_organizations_and_bad_rows_are_refused() {
+    let url = fresh_database().await;
+    let db = connect(&url).await;
+    let err = db
+        .query_one("select increment_events_this_month('nobody')", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("P0002"));
+    for bad in [
+        "insert into organizations (id, plan) values ('o1', 'gold')",
+        "insert into organizations (id, plan) values ('has space', 'free')",
+        "insert into organizations (id, webhook_url) values ('o2', 'ftp://x')",
+    ] {
+        assert!(db.execute(bad, &[]).await.is_err(), "{bad}");
+    }
+    // The default id is a UUID and the period starts this month.
+    let row = db
+        .query_one(
+            "insert into organizations (name) values ('n') returning id, billing_period_start = date_trunc('month', timezone('utc', now()))::date",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0).len(), 36);
+    assert!(row.get::<_, bool>(1));
+    // The public roles may not call the function.
+    let can: bool = db
+        .query_one(
+            "select has_function_privilege('anon', 'increment_events_this_month(text)', 'execute')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!can);
+    let can: bool = db
+        .query_one(
+            "select has_function_privilege('service_role', 'increment_events_this_month(text)', 'execute')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(can);
+}
