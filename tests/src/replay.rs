@@ -141,7 +141,30 @@ pub const ORGANIZATIONS: [&str; 4] = [
     "org_demo_enterprise",
 ];
 
-const SITES: [&str; 4] = ["shop.example", "blog.example", "news.example", "app.example"];
+/// The `.example` sites each replayed organization's plan honors, from
+/// `infra/organizations/local.json` and the seed's plan limits.
+fn org_sites() -> BTreeMap<&'static str, Vec<String>> {
+    let dir = impressio::org::local::LocalDirectory::embedded();
+    let plans = impressio::org::PlanCatalog::default();
+    ORGANIZATIONS
+        .iter()
+        .map(|id| {
+            let org = dir
+                .all()
+                .find(|o| o.id == *id)
+                .expect("replayed organizations are in local.json");
+            let honored = plans.limits(org.plan).domains.map_or(org.domains.len(), |n| n as usize);
+            let sites = org
+                .domains
+                .iter()
+                .take(honored)
+                .filter(|d| d.ends_with(".example"))
+                .cloned()
+                .collect();
+            (*id, sites)
+        })
+        .collect()
+}
 const RESIDENTIAL_ASNS: [u32; 8] = [7922, 701, 3320, 2856, 3215, 12322, 6830, 4713];
 /// (country, region, city, latitude, longitude, time zone)
 const PLACES: [(&str, &str, &str, &str, &str, &str); 7] = [
@@ -167,6 +190,7 @@ pub fn build_traffic(corpus: &Corpus, count: usize, seed: u64) -> Vec<ReplayRequ
         .filter_map(|(n, ua)| browser_family(ua).map(|f| (n, ua, f)))
         .collect();
     let tools = corpus.tool_ja4s();
+    let sites = org_sites();
     assert!(
         !browsers.is_empty() && !tools.is_empty(),
         "corpus lacks browsers or tool JA4s"
@@ -181,7 +205,7 @@ pub fn build_traffic(corpus: &Corpus, count: usize, seed: u64) -> Vec<ReplayRequ
             if rng.u8(0..3) < 2 {
                 let (name, ua, family) = browsers[rng.usize(..browsers.len())];
                 let ja4 = corpus.ja4_of(family).expect("browser JA4 present");
-                browser_request(&mut rng, shape, name, ua, family, ja4, i)
+                browser_request(&mut rng, &sites, shape, name, ua, family, ja4, i)
             } else {
                 let (name, ua) = &corpus.crawlers[rng.usize(..corpus.crawlers.len())];
                 let ja4 = tools[rng.usize(..tools.len())];
@@ -200,6 +224,7 @@ fn doc_ip(rng: &mut fastrand::Rng) -> String {
 #[allow(clippy::too_many_arguments)]
 fn browser_request(
     rng: &mut fastrand::Rng,
+    sites: &BTreeMap<&'static str, Vec<String>>,
     shape: Shape,
     name: &str,
     ua: &str,
@@ -208,7 +233,13 @@ fn browser_request(
     i: usize,
 ) -> ReplayRequest {
     let org = ORGANIZATIONS[rng.usize(..ORGANIZATIONS.len())];
-    let site = SITES[rng.usize(..SITES.len())];
+    // Mostly a site the organization owns and its plan honors; one in twenty a foreign one.
+    let owned = &sites[org];
+    let site = if rng.u8(0..20) == 0 {
+        "unrelated.example"
+    } else {
+        owned[rng.usize(..owned.len())].as_str()
+    };
     let page = format!("https://{site}/products/{}", rng.u16(1..500));
     let ip = doc_ip(rng);
     let place = PLACES[rng.usize(..PLACES.len())];
@@ -225,7 +256,13 @@ fn browser_request(
             };
             let body = json!({"organizationId": org, "event": event, "url": page, "referrer": format!("https://{site}/"),
                 "title": "Product", "fingerprint": format!("fp{:016x}", rng.u64(..)), "timestamp": 1_763_700_000_000u64 + i as u64});
-            ("/t", "POST", "/t".to_string(), String::new(), Some(body.to_string()))
+            (
+                "/t",
+                "POST",
+                "/t".to_string(),
+                format!("organizationId={org}"),
+                Some(body.to_string()),
+            )
         }
         55..=69 => {
             let body = json!({"organizationId": org, "url": format!("{page}?utm_source=newsletter&utm_medium=email&utm_campaign=nov{}", i % 3),
@@ -236,7 +273,13 @@ fn browser_request(
             let q = format!("organizationId={org}&event=page_view&url={}", urlencode(&page));
             ("pixel", "GET", "/p.gif".to_string(), q, None)
         }
-        85..=91 => ("/cookie-test", "GET", "/cookie-test".to_string(), String::new(), None),
+        85..=91 => (
+            "/cookie-test",
+            "GET",
+            "/cookie-test".to_string(),
+            format!("organizationId={org}"),
+            None,
+        ),
         _ => (
             "/h.js",
             "GET",

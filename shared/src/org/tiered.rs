@@ -224,21 +224,30 @@ impl<S: OrganizationSource> TieredDirectory<S> {
             .store(now + self.config.source_retry_ms, Ordering::Relaxed);
     }
 
+    /// The warm in-process answer, if the entry for `id` is fresh: no network call, no
+    /// allocation beyond the `Arc` clone.
+    pub fn get_warm(&self, id: &str) -> Option<Lookup> {
+        let now = self.clock.now_ms();
+        let entry = self.memory.get(id)?;
+        if !self.fresh(&entry, now) {
+            return None;
+        }
+        Some(match &entry.org {
+            Some(org) => Lookup::Found {
+                org: org.clone(),
+                source: LookupSource::Memory,
+                age_ms: now - entry.fetched_at_ms,
+            },
+            None => Lookup::Unknown,
+        })
+    }
+
     /// Looks up one organization through the tiers (see the module documentation).
     pub async fn get(&self, id: &str) -> Lookup {
-        let now = self.clock.now_ms();
-        if let Some(entry) = self.memory.get(id) {
-            if self.fresh(&entry, now) {
-                return match &entry.org {
-                    Some(org) => Lookup::Found {
-                        org: org.clone(),
-                        source: LookupSource::Memory,
-                        age_ms: now - entry.fetched_at_ms,
-                    },
-                    None => Lookup::Unknown,
-                };
-            }
+        if let Some(warm) = self.get_warm(id) {
+            return warm;
         }
+        let now = self.clock.now_ms();
         if let Some(upstash) = &self.upstash {
             match upstash.command(&[json!("GET"), json!(cache_key(id))]).await {
                 Ok(v) => {

@@ -60,12 +60,14 @@ struct Outcome {
     traffic: Traffic,
     shape: Shape,
     status: u16,
+    /// Error code or pixel tracking status.
+    outcome: String,
     request_id: Option<String>,
     expect_stored: bool,
 }
 
 async fn send(http: &reqwest::Client, a: &Args, req: &ReplayRequest) -> Result<Outcome, DynError> {
-    let (status, headers): (u16, HashMap<String, String>) = match req.shape {
+    let (status, headers, body): (u16, HashMap<String, String>, String) = match req.shape {
         Shape::FunctionUrl => {
             let mut url = format!("{}/lambda-url/{}{}", a.endpoint, a.function, req.path);
             if !req.query.is_empty() {
@@ -85,7 +87,8 @@ async fn send(http: &reqwest::Client, a: &Args, req: &ReplayRequest) -> Result<O
                 .iter()
                 .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_string()))
                 .collect();
-            (resp.status().as_u16(), headers)
+            let status = resp.status().as_u16();
+            (status, headers, resp.text().await.unwrap_or_default())
         }
         Shape::CloudFront => {
             let url = format!("{}/2015-03-31/functions/{}/invocations", a.endpoint, a.function);
@@ -103,8 +106,17 @@ async fn send(http: &reqwest::Client, a: &Args, req: &ReplayRequest) -> Result<O
                         .collect()
                 })
                 .unwrap_or_default();
-            (status, headers)
+            (status, headers, resp["body"].as_str().unwrap_or("").to_string())
         }
+    };
+    // What the answer says: the JSON error code, or the pixel's tracking status.
+    let outcome = match headers.get("x-tracking-status") {
+        Some(t) => t.clone(),
+        None if status >= 400 => serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_string))
+            .unwrap_or_default(),
+        None => String::new(),
     };
     let tracking = headers.get("x-tracking-status").cloned();
     let expect_stored = match req.route {
@@ -117,6 +129,7 @@ async fn send(http: &reqwest::Client, a: &Args, req: &ReplayRequest) -> Result<O
         traffic: req.traffic,
         shape: req.shape,
         status,
+        outcome,
         request_id: headers.get("x-request-id").cloned(),
         expect_stored,
     })
@@ -226,16 +239,22 @@ async fn main() -> Result<(), DynError> {
     }
 
     // [browsers, crawlers, answered as stored]
-    let mut per_route: BTreeMap<(&str, u16), [usize; 3]> = BTreeMap::new();
+    let mut per_route: BTreeMap<(&str, u16, &str), [usize; 3]> = BTreeMap::new();
     for o in &outcomes {
-        let row = per_route.entry((o.route, o.status)).or_default();
+        let row = per_route.entry((o.route, o.status, o.outcome.as_str())).or_default();
         row[(o.traffic == Traffic::Crawler) as usize] += 1;
         row[2] += usize::from(o.expect_stored);
     }
     let rows: Vec<Vec<String>> = per_route
         .iter()
-        .map(|((r, st), [b, c, stored])| {
-            let cells = [r.to_string(), st.to_string(), b.to_string(), c.to_string()];
+        .map(|((r, st, outcome), [b, c, stored])| {
+            let cells = [
+                r.to_string(),
+                st.to_string(),
+                outcome.to_string(),
+                b.to_string(),
+                c.to_string(),
+            ];
             let mut row = cells.to_vec();
             row.push((b + c).to_string());
             row.push(stored.to_string());
@@ -250,7 +269,7 @@ async fn main() -> Result<(), DynError> {
             outcomes.len() - cf,
             cf
         ),
-        &["route", "status", "browsers", "crawlers", "total", "stored"],
+        &["route", "status", "outcome", "browsers", "crawlers", "total", "stored"],
         &rows,
     );
 
