@@ -237,6 +237,18 @@ async fn tiers(with_upstash: bool) -> Tiers {
     }
 }
 
+/// The `SET` commands an Upstash stand-in received, as JSON arrays.
+async fn sets_sent(server: &MockServer) -> Vec<serde_json::Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .filter(|b: &serde_json::Value| b[0] == "SET")
+        .collect()
+}
+
 async fn upstash_get(server: &MockServer, id: &str, result: serde_json::Value) {
     Mock::given(method("POST"))
         .and(path("/"))
@@ -268,15 +280,7 @@ async fn cold_lookup_fills_upstash_and_the_warm_tier_then_answers_from_memory() 
         "{cold:?}"
     );
     // The SET written to Upstash: the organization as JSON, 5 minute TTL (seed 000).
-    let sets: Vec<serde_json::Value> = t
-        .upstash
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .filter(|b: &serde_json::Value| b[0] == "SET")
-        .collect();
+    let sets = sets_sent(&t.upstash).await;
     assert_eq!(sets.len(), 1);
     assert_eq!(sets[0][1], cache_key("org_1"));
     assert_eq!(sets[0][3], "EX");
@@ -332,15 +336,7 @@ async fn unknown_ids_are_remembered_so_a_flood_cannot_hammer_supabase() {
     for _ in 0..50 {
         assert_eq!(t.dir.get("ghost").await, Lookup::Unknown);
     }
-    let negative: Vec<serde_json::Value> = t
-        .upstash
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .filter(|b: &serde_json::Value| b[0] == "SET")
-        .collect();
+    let negative = sets_sent(&t.upstash).await;
     assert_eq!(negative.len(), 1);
     assert_eq!(negative[0][2], json!({"missing": true}).to_string());
     assert_eq!(negative[0][4], 30, "negative entries live ORG_NEGATIVE_TTL_SECS");

@@ -96,6 +96,20 @@ struct Entry {
     fetched_at_ms: i64,
 }
 
+impl Entry {
+    /// The lookup answer this entry gives, attributed to `source`.
+    fn answer(&self, source: LookupSource, now: i64) -> Lookup {
+        match &self.org {
+            Some(org) => Lookup::Found {
+                org: org.clone(),
+                source,
+                age_ms: now - self.fetched_at_ms,
+            },
+            None => Lookup::Unknown,
+        }
+    }
+}
+
 /// What is cached in Upstash for an id.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -206,14 +220,9 @@ impl<S: OrganizationSource> TieredDirectory<S> {
     /// The in-process answer for a failed source: a stale entry, or unavailable.
     fn on_source_failure(&self, id: &str, now: i64, reason: String) -> Lookup {
         match self.memory.get(id) {
-            Some(entry) if now - entry.fetched_at_ms <= self.config.max_stale_ms => match &entry.org {
-                Some(org) => Lookup::Found {
-                    org: org.clone(),
-                    source: LookupSource::Stale,
-                    age_ms: now - entry.fetched_at_ms,
-                },
-                None => Lookup::Unknown,
-            },
+            Some(entry) if now - entry.fetched_at_ms <= self.config.max_stale_ms => {
+                entry.answer(LookupSource::Stale, now)
+            }
             _ => Lookup::Unavailable { reason },
         }
     }
@@ -232,14 +241,7 @@ impl<S: OrganizationSource> TieredDirectory<S> {
         if !self.fresh(&entry, now) {
             return None;
         }
-        Some(match &entry.org {
-            Some(org) => Lookup::Found {
-                org: org.clone(),
-                source: LookupSource::Memory,
-                age_ms: now - entry.fetched_at_ms,
-            },
-            None => Lookup::Unknown,
-        })
+        Some(entry.answer(LookupSource::Memory, now))
     }
 
     /// Looks up one organization through the tiers (see the module documentation).
@@ -300,16 +302,7 @@ impl<S: OrganizationSource> TieredDirectory<S> {
         let mut pending: Vec<usize> = Vec::new();
         for (i, id) in ids.iter().enumerate() {
             match self.memory.get(*id) {
-                Some(entry) if self.fresh(&entry, now) => {
-                    answers[i] = Some(match &entry.org {
-                        Some(org) => Lookup::Found {
-                            org: org.clone(),
-                            source: LookupSource::Memory,
-                            age_ms: now - entry.fetched_at_ms,
-                        },
-                        None => Lookup::Unknown,
-                    })
-                }
+                Some(entry) if self.fresh(&entry, now) => answers[i] = Some(entry.answer(LookupSource::Memory, now)),
                 _ => pending.push(i),
             }
         }
