@@ -3,6 +3,7 @@
 use std::num::ParseIntError;
 use std::path::PathBuf;
 
+use crate::identity::IdentityConfig;
 use crate::org::supabase::SupabaseConfig;
 use crate::org::tiered::TierConfig;
 use crate::org::upstash::UpstashConfig;
@@ -30,6 +31,8 @@ pub struct EdgeConfig {
     pub plans: PlanCatalog,
     /// Where organizations come from.
     pub directory: DirectoryConfig,
+    /// Identity resolver settings (`IDENTITY_CONFIG`, a partial JSON override).
+    pub identity: IdentityConfig,
 }
 
 impl Default for EdgeConfig {
@@ -40,6 +43,7 @@ impl Default for EdgeConfig {
             event_ttl_days: DEFAULT_EVENT_TTL_DAYS,
             plans: PlanCatalog::default(),
             directory: DirectoryConfig::default(),
+            identity: IdentityConfig::default(),
         }
     }
 }
@@ -180,6 +184,13 @@ impl EdgeConfig {
             event_ttl_days: number(&lookup, "EVENT_TTL_DAYS", d.event_ttl_days as u64, 1, 3650)? as u32,
             plans,
             directory: DirectoryConfig::from_lookup(&lookup)?,
+            identity: match non_empty(&lookup, "IDENTITY_CONFIG") {
+                None => IdentityConfig::default(),
+                Some(json) => IdentityConfig::with_override(&json).map_err(|message| ConfigError::Invalid {
+                    var: "IDENTITY_CONFIG",
+                    message,
+                })?,
+            },
         })
     }
 }

@@ -14,5 +14,6 @@ pub mod collector;
 pub mod config;
 pub mod event;
 pub mod http;
+pub mod identity;
 pub mod org;
 pub mod store;

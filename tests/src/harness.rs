@@ -8,6 +8,7 @@ use edge::App;
 use impressio::clock::FixedClock;
 use impressio::config::EdgeConfig;
 use impressio::event::EventRecord;
+use impressio::identity::DynamoIdentityStore;
 use impressio::org::{build_directory, AnySource, TieredDirectory};
 use impressio::store::DynamoEventStore;
 use serde_json::Value;
@@ -52,7 +53,8 @@ impl Harness {
         let clock = Arc::new(FixedClock::at(TEST_NOW_MS));
         let directory = build_directory(&config.directory, clock.clone()).expect("directory");
         let store = DynamoEventStore::new(client.clone(), table.clone());
-        let app = App::with_clock(config, store, directory, clock.clone());
+        let identity = DynamoIdentityStore::new(client.clone(), table.clone());
+        let app = App::with_clock(config, store, directory, identity, clock.clone());
         Harness {
             app,
             client,

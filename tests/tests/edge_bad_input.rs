@@ -234,7 +234,13 @@ async fn storage_down_is_503_with_retry_after_and_no_secret() {
     let config = EdgeConfig::default();
     let clock = std::sync::Arc::new(impressio::clock::SystemClock);
     let directory = impressio::org::build_directory(&config.directory, clock).unwrap();
-    let app = edge::App::new(config, impressio::store::DynamoEventStore::new(client, "t"), directory);
+    let identity = impressio::identity::DynamoIdentityStore::new(client.clone(), "t");
+    let app = edge::App::new(
+        config,
+        impressio::store::DynamoEventStore::new(client, "t"),
+        directory,
+        identity,
+    );
     let track = cloudfront(
         "POST",
         "/t",

@@ -49,6 +49,9 @@ pub struct RequestCtx {
     pub cors_origin: Option<String>,
     /// Whether the answer depends on `Origin` (adds `Vary: Origin`).
     pub varies_by_origin: bool,
+    /// `Set-Cookie` values for the answer (the domainprint), kept even when a later step
+    /// fails so a retry does not create another visitor.
+    pub set_cookies: Vec<String>,
 }
 
 /// Checks the organization `org_id` for `req` and returns the access, recording the CORS
@@ -58,8 +61,8 @@ pub struct RequestCtx {
 /// [`EdgeError::UnknownOrganization`] (404), [`EdgeError::DirectoryUnavailable`] (503),
 /// [`EdgeError::OriginRequired`] / [`EdgeError::DomainNotAllowed`] /
 /// [`EdgeError::FeatureNotInPlan`] (403), [`EdgeError::QuotaExceeded`] (429).
-pub async fn authorize<S, D: OrganizationDirectory>(
-    app: &App<S, D>,
+pub async fn authorize<S, D: OrganizationDirectory, I>(
+    app: &App<S, D, I>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
     org_id: &str,

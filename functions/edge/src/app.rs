@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use impressio::config::EdgeConfig;
 use impressio::http::{EdgeRequest, EdgeResponse};
+use impressio::identity::{DynamoIdentityStore, IdentityStore, Resolver};
 use impressio::org::OrganizationDirectory;
 use impressio::store::EventStore;
 
@@ -14,29 +15,33 @@ use crate::error::EdgeError;
 use crate::routes;
 
 /// The edge function's state, shared by every invocation of a warm container.
-pub struct App<S, D> {
+pub struct App<S, D, I = DynamoIdentityStore> {
     /// Parsed configuration.
     pub config: EdgeConfig,
     /// Where events are written.
     pub store: S,
     /// Where organizations are looked up.
     pub directory: D,
+    /// The identity resolver.
+    pub identity: Resolver<I>,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
 
-impl<S: EventStore, D: OrganizationDirectory> App<S, D> {
+impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
     /// An app with the system clock.
-    pub fn new(config: EdgeConfig, store: S, directory: D) -> Self {
-        Self::with_clock(config, store, directory, Arc::new(SystemClock))
+    pub fn new(config: EdgeConfig, store: S, directory: D, identity: I) -> Self {
+        Self::with_clock(config, store, directory, identity, Arc::new(SystemClock))
     }
 
     /// An app with the given clock.
-    pub fn with_clock(config: EdgeConfig, store: S, directory: D, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(config: EdgeConfig, store: S, directory: D, identity: I, clock: Arc<dyn Clock>) -> Self {
+        let identity = Resolver::new(identity, config.identity.clone());
         App {
             config,
             store,
             directory,
+            identity,
             clock,
         }
     }
@@ -59,6 +64,9 @@ impl<S: EventStore, D: OrganizationDirectory> App<S, D> {
         }
         if let Some(origin) = &ctx.cors_origin {
             resp.headers.extend(cors_headers(origin));
+        }
+        for cookie in ctx.set_cookies.drain(..) {
+            resp.headers.push(("Set-Cookie".into(), cookie));
         }
         resp.headers.push(("X-Request-Id".into(), ctx.request_id.clone()));
         tracing::info!(

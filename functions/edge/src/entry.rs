@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use base64::Engine;
 use impressio::http::cloudfront::{CloudFrontEvent, CloudFrontResponse};
 use impressio::http::{EdgeRequest, EdgeResponse, RequestSource};
+use impressio::identity::IdentityStore;
 use impressio::org::OrganizationDirectory;
 use impressio::store::EventStore;
 use lambda_http::request::{LambdaRequest, RequestContext};
@@ -24,8 +25,8 @@ use crate::app::{malformed_event_response, App};
 /// # Errors
 /// Only when the response cannot be serialized, which does not happen for the shapes built
 /// here; bad input is always answered with a 4xx.
-pub async fn handle_payload<S: EventStore, D: OrganizationDirectory>(
-    app: &App<S, D>,
+pub async fn handle_payload<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
+    app: &App<S, D, I>,
     payload: &str,
     context: Context,
 ) -> Result<Value, lambda_http::Error> {

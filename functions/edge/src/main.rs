@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use impressio::clock::SystemClock;
 use impressio::config::EdgeConfig;
+use impressio::identity::DynamoIdentityStore;
 use impressio::org::build_directory;
 use impressio::store::{dynamo::client_from_env, DynamoEventStore};
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -23,10 +24,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .without_time()
         .init();
     let config = EdgeConfig::from_env()?;
-    let store = DynamoEventStore::new(client_from_env().await, config.table_name.clone());
+    let client = client_from_env().await;
+    let store = DynamoEventStore::new(client.clone(), config.table_name.clone());
+    let identity = DynamoIdentityStore::new(client, config.table_name.clone());
     let clock = Arc::new(SystemClock);
     let directory = build_directory(&config.directory, clock.clone())?;
-    let app = App::with_clock(config, store, directory, clock);
+    let app = App::with_clock(config, store, directory, identity, clock);
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         handle_payload(app, event.payload.get(), event.context).await

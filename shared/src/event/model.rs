@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::attribution::Attribution;
 use super::payload::ValidEvent;
 use crate::http::{EdgeRequest, RequestSource, ViewerMetadata};
+use crate::identity::IdentityResult;
 use crate::org::{LookupSource, Plan};
 
 /// How the organization of an event was established.
@@ -133,6 +134,12 @@ pub struct EventRecord {
     pub properties: Option<Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<Attribution>,
+    /// The visitor the identity resolver matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_id: Option<String>,
+    /// How the visitor was matched (confidence, method, conflict).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityResult>,
     /// How the organization was established (plan, cache tier, staleness).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<OrgDecision>,
@@ -153,6 +160,21 @@ impl EventRecord {
     /// The `GSI_USER` partition key of a user of an organization.
     pub fn user_key(organization_id: &str, user_id: &str) -> String {
         format!("ORG#{organization_id}#USER#{user_id}")
+    }
+
+    /// The `GSI_USER` partition key of a visitor without a user id.
+    pub fn visitor_key(organization_id: &str, visitor_id: &str) -> String {
+        format!("ORG#{organization_id}#VISITOR#{visitor_id}")
+    }
+
+    /// Records the identity of the event; an event without a user id is then keyed in
+    /// `GSI_USER` by its visitor.
+    pub fn set_identity(&mut self, identity: IdentityResult) {
+        if self.gsi_user_pk.is_none() {
+            self.gsi_user_pk = Some(Self::visitor_key(&self.organization_id, &identity.visitor_id));
+        }
+        self.visitor_id = Some(identity.visitor_id.clone());
+        self.identity = Some(identity);
     }
 
     /// Builds the record of a validated event.
@@ -197,6 +219,8 @@ impl EventRecord {
             ga4_client_id: event.ga4_client_id,
             properties: event.properties,
             attribution,
+            visitor_id: None,
+            identity: None,
             organization: None,
             context,
             gsi_user_pk,

@@ -60,6 +60,10 @@ pub struct TrackPayload {
     pub client_id: Option<String>,
     pub properties: Option<Map<String, Value>>,
     pub timestamp: Option<u64>,
+    /// The domainprint, when the script could not use cookies (the cookie wins).
+    pub domainprint: Option<String>,
+    /// The behavioral signature from `/h-pro.js`.
+    pub behavioral_signature: Option<String>,
 }
 
 /// A [`TrackPayload`] whose every field passed validation.
@@ -75,6 +79,9 @@ pub struct ValidEvent {
     pub ga4_client_id: Option<String>,
     pub properties: Option<Map<String, Value>>,
     pub client_ts: Option<u64>,
+    /// Identity inputs checked by `identity::inputs` (format rules there).
+    pub domainprint: Option<String>,
+    pub behavioral_signature: Option<String>,
 }
 
 impl TrackPayload {
@@ -94,6 +101,8 @@ impl TrackPayload {
             ga4_client_id: opt_client_id(self.client_id)?,
             properties: properties(self.properties)?,
             client_ts: self.timestamp,
+            domainprint: self.domainprint.filter(|s| !s.is_empty()),
+            behavioral_signature: self.behavioral_signature.filter(|s| !s.is_empty()),
         })
     }
 }

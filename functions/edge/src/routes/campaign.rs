@@ -3,11 +3,12 @@
 
 use impressio::event::{Attribution, CampaignPayload, Route};
 use impressio::http::{EdgeRequest, EdgeResponse};
+use impressio::identity::IdentityStore;
 use impressio::org::{Feature, OrganizationDirectory};
 use impressio::store::EventStore;
 use serde_json::json;
 
-use super::track::{authorize_event, read_body, store};
+use super::track::{authorize_event, identity_json, read_body, record_event};
 use crate::access::RequestCtx;
 use crate::app::App;
 use crate::error::EdgeError;
@@ -17,8 +18,8 @@ use crate::error::EdgeError;
 ///
 /// # Errors
 /// As [`super::track::handle`], plus [`EdgeError::FeatureNotInPlan`] below starter.
-pub async fn handle<S: EventStore, D: OrganizationDirectory>(
-    app: &App<S, D>,
+pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
+    app: &App<S, D, I>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
 ) -> Result<EdgeResponse, EdgeError> {
@@ -26,18 +27,19 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory>(
     let (event, params) = payload.validate()?;
     let access = authorize_event(app, req, ctx, &event, Some(Feature::Campaigns)).await?;
     let attribution = Attribution::derive(event.url.as_ref(), event.referrer.as_ref(), &params);
-    let record = store(
+    let (record, identity) = record_event(
         app,
         req,
-        &ctx.request_id,
+        ctx,
         Route::Campaign,
         event,
         Some(attribution.clone()),
-        access.decision,
+        &access,
     )
     .await?;
     Ok(super::json(
         200,
-        &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true, "attribution": attribution}),
+        &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true, "attribution": attribution,
+            "identity": identity_json(&identity)}),
     ))
 }

@@ -19,8 +19,8 @@ pub const COOKIE_NAME: &str = "_imp_ct";
 pub const COOKIE_MAX_AGE_SECS: i64 = 86_400;
 
 /// Answers `{"cookieSet": true, "previousCookieReturned": bool, "previousSetAt"?: ms}`.
-pub async fn handle<S, D: OrganizationDirectory>(
-    app: &App<S, D>,
+pub async fn handle<S, D: OrganizationDirectory, I>(
+    app: &App<S, D, I>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
 ) -> EdgeResponse {

@@ -19,6 +19,7 @@ pub mod track;
 
 use http::Method;
 use impressio::http::{EdgeRequest, EdgeResponse};
+use impressio::identity::IdentityStore;
 use impressio::org::OrganizationDirectory;
 use impressio::store::EventStore;
 
@@ -72,8 +73,8 @@ pub fn classify(req: &EdgeRequest) -> RouteKind {
 }
 
 /// Runs the route's handler for the request's method.
-pub async fn dispatch<S: EventStore, D: OrganizationDirectory>(
-    app: &App<S, D>,
+pub async fn dispatch<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
+    app: &App<S, D, I>,
     route: RouteKind,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,

@@ -7,10 +7,11 @@
 
 use impressio::event::{PixelParams, Route};
 use impressio::http::{EdgeRequest, EdgeResponse};
+use impressio::identity::IdentityStore;
 use impressio::org::OrganizationDirectory;
 use impressio::store::EventStore;
 
-use super::track::store;
+use super::track::record_event;
 use crate::access::{authorize, Needs, OriginPolicy, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
@@ -24,8 +25,8 @@ pub const PIXEL_GIF: [u8; 43] = [
 ];
 
 /// Records the event from the query parameters (on `GET`) and answers the GIF.
-pub async fn handle<S: EventStore, D: OrganizationDirectory>(
-    app: &App<S, D>,
+pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
+    app: &App<S, D, I>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
 ) -> EdgeResponse {
@@ -70,8 +71,8 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory>(
     )
 }
 
-async fn record<S: EventStore, D: OrganizationDirectory>(
-    app: &App<S, D>,
+async fn record<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
+    app: &App<S, D, I>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
 ) -> Result<(), EdgeError> {
@@ -82,7 +83,7 @@ async fn record<S: EventStore, D: OrganizationDirectory>(
         counts_event: true,
     };
     let access = authorize(app, req, ctx, &event.organization_id, needs).await?;
-    store(app, req, &ctx.request_id, Route::Pixel, event, None, access.decision).await?;
+    record_event(app, req, ctx, Route::Pixel, event, None, &access).await?;
     Ok(())
 }
 

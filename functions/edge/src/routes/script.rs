@@ -14,8 +14,8 @@ use crate::error::EdgeError;
 /// # Errors
 /// [`EdgeError::Field`] when `organizationId` is missing or malformed, the access errors of
 /// [`authorize`] (a `Referer` from a foreign domain; for `/h-pro.js`, a plan below pro).
-pub async fn handle<S, D: OrganizationDirectory>(
-    app: &App<S, D>,
+pub async fn handle<S, D: OrganizationDirectory, I>(
+    app: &App<S, D, I>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
     behavioral: bool,

@@ -1,11 +1,13 @@
 //! `POST /t`: a JSON event from the collector script, validated, checked against the
-//! organization's domains and quota, and stored.
+//! organization's domains and quota, resolved to a visitor, and stored.
 
 use impressio::event::body::parse_json_body;
 use impressio::event::payload::ValidEvent;
-use impressio::event::{Attribution, EventRecord, FieldError, OrgDecision, Route, ServerContext, TrackPayload};
+use impressio::event::{Attribution, EventRecord, FieldError, Route, ServerContext, TrackPayload};
 use impressio::http::{EdgeRequest, EdgeResponse};
-use impressio::org::{Feature, OrganizationDirectory};
+use impressio::identity::inputs::DOMAINPRINT_COOKIE;
+use impressio::identity::{IdentityInputs, IdentityResult, IdentityStore};
+use impressio::org::{domains, Feature, OrganizationDirectory};
 use impressio::store::EventStore;
 use serde_json::json;
 
@@ -13,30 +15,36 @@ use crate::access::{authorize, Access, Needs, OriginPolicy, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
 
-/// Validates the body, checks the organization, stores the event, answers
-/// `{"requestId", "eventId", "stored": true}`.
+/// Validates the body, checks the organization, resolves the visitor, stores the event;
+/// answers `{"requestId", "eventId", "stored": true, "identity": {…}}` and sets the
+/// domainprint cookie.
 ///
 /// # Errors
 /// [`EdgeError::Body`] or [`EdgeError::Field`] for bad input, the access errors of
-/// [`authorize`], [`EdgeError::Store`] when the event cannot be written.
-pub async fn handle<S: EventStore, D: OrganizationDirectory>(
-    app: &App<S, D>,
+/// [`authorize`], [`EdgeError::Store`] when the identity or the event cannot be written.
+pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
+    app: &App<S, D, I>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
 ) -> Result<EdgeResponse, EdgeError> {
     let payload: TrackPayload = read_body(app, req)?;
     let event = payload.validate()?;
     let access = authorize_event(app, req, ctx, &event, None).await?;
-    let record = store(app, req, &ctx.request_id, Route::Track, event, None, access.decision).await?;
+    let (record, identity) = record_event(app, req, ctx, Route::Track, event, None, &access).await?;
     Ok(super::json(
         200,
-        &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true}),
+        &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true, "identity": identity_json(&identity)}),
     ))
 }
 
+/// The identity as the `/t` and `/c` answers show it.
+pub(crate) fn identity_json(i: &IdentityResult) -> serde_json::Value {
+    json!({"visitorId": i.visitor_id, "confidence": i.confidence, "method": i.method, "isNew": i.is_new, "conflict": i.conflict})
+}
+
 /// Reads a JSON body within the configured limit.
-pub(crate) fn read_body<S, D, T: serde::de::DeserializeOwned>(
-    app: &App<S, D>,
+pub(crate) fn read_body<S, D, I, T: serde::de::DeserializeOwned>(
+    app: &App<S, D, I>,
     req: &EdgeRequest,
 ) -> Result<T, EdgeError> {
     Ok(parse_json_body(
@@ -49,8 +57,8 @@ pub(crate) fn read_body<S, D, T: serde::de::DeserializeOwned>(
 
 /// Checks the organization an event names (and that a `organizationId` query parameter, if
 /// any, names the same one) for a route that stores events.
-pub(crate) async fn authorize_event<S, D: OrganizationDirectory>(
-    app: &App<S, D>,
+pub(crate) async fn authorize_event<S, D: OrganizationDirectory, I>(
+    app: &App<S, D, I>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
     event: &ValidEvent,
@@ -73,26 +81,67 @@ pub(crate) async fn authorize_event<S, D: OrganizationDirectory>(
     authorize(app, req, ctx, &event.organization_id, needs).await
 }
 
-/// Builds the record of a validated event and writes it.
-pub(crate) async fn store<S: EventStore, D>(
-    app: &App<S, D>,
+/// The domainprint cookie: a year by default, `Secure` and `HttpOnly` (only our server reads
+/// it), `SameSite=Lax` (sent on the organization's own pages, which are same-site with its
+/// tracker host, never in third-party contexts), `Path=/`, host-only (no `Domain`: each
+/// tracker host keeps its own, and aliasing links them).
+pub fn domainprint_cookie(value: &str, max_age_days: u32) -> String {
+    cookie::Cookie::build((DOMAINPRINT_COOKIE, value.to_string()))
+        .max_age(cookie::time::Duration::days(i64::from(max_age_days)))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .build()
+        .to_string()
+}
+
+/// Resolves the visitor of a validated, authorized event, then writes the event and the
+/// identity updates concurrently (identity updates that fail are logged, never failing the
+/// event).
+pub(crate) async fn record_event<S: EventStore, D, I: IdentityStore>(
+    app: &App<S, D, I>,
     req: &EdgeRequest,
-    request_id: &str,
+    ctx: &mut RequestCtx,
     route: Route,
     event: ValidEvent,
     attribution: Option<Attribution>,
-    decision: OrgDecision,
-) -> Result<EventRecord, EdgeError> {
+    access: &Access,
+) -> Result<(EventRecord, IdentityResult), EdgeError> {
+    let now = app.clock.now_ms();
+    let inputs = IdentityInputs::from_request(req, &event)?;
+    let site = event
+        .url
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .map(str::to_ascii_lowercase)
+        .or_else(|| domains::request_host(req.header("origin").as_deref(), req.header("referer").as_deref()));
+    let resolution = app
+        .identity
+        .resolve(&event.organization_id, &inputs, site.as_deref(), now)
+        .await?;
+    ctx.set_cookies.push(domainprint_cookie(
+        &resolution.identity.domainprint,
+        app.identity.config().cookie_max_age_days,
+    ));
     let mut record = EventRecord::new(
-        request_id,
+        &ctx.request_id,
         route,
         event,
         attribution,
         ServerContext::from_request(req),
-        app.clock.now_ms(),
+        now,
         app.config.event_ttl_days,
     );
-    record.organization = Some(decision);
-    app.store.put_event(&record).await?;
-    Ok(record)
+    if record.ga4_client_id.is_none() {
+        record.ga4_client_id = inputs.ga4_client_id.clone();
+    }
+    record.organization = Some(access.decision);
+    record.set_identity(resolution.identity.clone());
+    let (stored, identity_writes) = tokio::join!(app.store.put_event(&record), app.identity.apply(&resolution.writes));
+    if let Err(e) = identity_writes {
+        tracing::warn!(request_id = %ctx.request_id, error = %e, "identity records not updated");
+    }
+    stored?;
+    Ok((record, resolution.identity))
 }

@@ -1,0 +1,327 @@
+//! The resolver's decision rules, free of I/O so they can be tested and measured alone.
+//!
+//! Rules (first match wins):
+//! 1. **Known domainprint** (fast path, one read): the cookie's visitor. If the request's
+//!    fingerprint is the one last seen with that domainprint, or there is none, that is the
+//!    answer (`cookie_and_fingerprint` / `cookie`). If the fingerprint changed, the
+//!    fingerprint index is read once more: pointing at the same visitor →
+//!    `cookie_and_fingerprint`; pointing nowhere → `cookie` with a new device recorded
+//!    (a browser update or a second device profile); pointing at **another** visitor → the
+//!    cookie's visitor is kept, `conflict` is set and the other visitor reported (a shared or
+//!    stolen cookie, or a spoofed fingerprint: a fraud signal).
+//! 2. **Anonymous or unknown domainprint** (parallel path, one concurrent batch of reads):
+//!    the fingerprint index wins over the behavioral index (a fingerprint is far more
+//!    specific); the request's domainprint is aliased to the visitor found.
+//! 3. **Nothing matches**: a new visitor (UUIDv7) with all its index entries.
+
+use serde::{Deserialize, Serialize};
+
+use super::inputs::IdentityInputs;
+
+/// How a visitor was matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchMethod {
+    /// The domainprint cookie and the fingerprint name the same visitor.
+    CookieAndFingerprint,
+    /// The domainprint cookie alone (no fingerprint, a new device, or a conflict).
+    Cookie,
+    /// The fingerprint alone (cookies cleared, or another of the organization's domains).
+    Fingerprint,
+    /// The behavioral signature alone.
+    Behavioral,
+    /// Nothing matched: a new visitor.
+    New,
+}
+
+/// Confidence per method, 0–1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Confidences {
+    pub cookie_and_fingerprint: f64,
+    pub cookie: f64,
+    /// The cookie, with a fingerprint never seen before (recorded as a new device).
+    pub cookie_new_device: f64,
+    pub fingerprint: f64,
+    pub behavioral: f64,
+    pub new_visitor: f64,
+    /// Cookie and fingerprint point at different visitors.
+    pub conflict: f64,
+}
+
+impl Default for Confidences {
+    fn default() -> Self {
+        Confidences {
+            cookie_and_fingerprint: 0.98,
+            cookie: 0.90,
+            cookie_new_device: 0.85,
+            fingerprint: 0.75,
+            behavioral: 0.40,
+            new_visitor: 0.50,
+            conflict: 0.45,
+        }
+    }
+}
+
+impl Confidences {
+    /// Checks every value is within 0–1.
+    ///
+    /// # Errors
+    /// A message naming the first value out of range.
+    pub fn check(&self) -> Result<(), String> {
+        let all = [
+            ("cookie_and_fingerprint", self.cookie_and_fingerprint),
+            ("cookie", self.cookie),
+            ("cookie_new_device", self.cookie_new_device),
+            ("fingerprint", self.fingerprint),
+            ("behavioral", self.behavioral),
+            ("new_visitor", self.new_visitor),
+            ("conflict", self.conflict),
+        ];
+        match all.iter().find(|(_, v)| !(0.0..=1.0).contains(v)) {
+            Some((name, v)) => Err(format!("confidence.{name} = {v} is outside 0..=1")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A reverse-index entry as read from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub visitor_id: String,
+    /// For a domainprint entry: the fingerprint last seen with it.
+    pub fingerprint: Option<String>,
+    /// Last time the entry was touched, ms.
+    pub last_seen_ms: i64,
+}
+
+/// Which visitor the request belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visitor {
+    Existing(String),
+    New,
+}
+
+/// An index entry to add for the visitor (a conditional put: never moves an existing one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Domainprint,
+    Fingerprint,
+    Behavioral,
+}
+
+/// The outcome of the rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub visitor: Visitor,
+    pub method: MatchMethod,
+    pub confidence: f64,
+    /// The other visitor the fingerprint names, on a conflict.
+    pub conflict_with: Option<String>,
+    pub links: Vec<Link>,
+    /// Whether "last seen" is due (false inside the touch interval on the fast path).
+    pub touch: bool,
+}
+
+/// The fast path's next step after reading the domainprint index.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FastStep {
+    /// Decided with the one read.
+    Done(Decision),
+    /// The fingerprint changed: read the fingerprint index to tell a conflict from a new
+    /// device.
+    CheckFingerprint,
+    /// The domainprint is unknown to this organization: take the parallel path, keeping the
+    /// domainprint (it gets aliased or registered).
+    Unknown,
+}
+
+fn existing(visitor: &str, method: MatchMethod, confidence: f64, links: Vec<Link>, touch: bool) -> Decision {
+    Decision {
+        visitor: Visitor::Existing(visitor.to_string()),
+        method,
+        confidence,
+        conflict_with: None,
+        links,
+        touch,
+    }
+}
+
+/// Rule 1, after the one read of the domainprint index. `now_ms` and `touch_interval_ms`
+/// decide whether "last seen" is due.
+pub fn after_domainprint(
+    inputs: &IdentityInputs,
+    entry: Option<&IndexEntry>,
+    c: &Confidences,
+    now_ms: i64,
+    touch_interval_ms: i64,
+) -> FastStep {
+    let Some(e) = entry else { return FastStep::Unknown };
+    let due = now_ms - e.last_seen_ms >= touch_interval_ms;
+    match &inputs.fingerprint {
+        None => FastStep::Done(existing(&e.visitor_id, MatchMethod::Cookie, c.cookie, vec![], due)),
+        Some(fp) if e.fingerprint.as_deref() == Some(fp.as_str()) => FastStep::Done(existing(
+            &e.visitor_id,
+            MatchMethod::CookieAndFingerprint,
+            c.cookie_and_fingerprint,
+            vec![],
+            due,
+        )),
+        Some(_) => FastStep::CheckFingerprint,
+    }
+}
+
+/// Rule 1 when the fingerprint changed, after reading the fingerprint index.
+pub fn after_fingerprint_check(dp: &IndexEntry, fp: Option<&IndexEntry>, c: &Confidences) -> Decision {
+    match fp {
+        None => existing(
+            &dp.visitor_id,
+            MatchMethod::Cookie,
+            c.cookie_new_device,
+            vec![Link::Fingerprint],
+            true,
+        ),
+        Some(f) if f.visitor_id == dp.visitor_id => existing(
+            &dp.visitor_id,
+            MatchMethod::CookieAndFingerprint,
+            c.cookie_and_fingerprint,
+            vec![],
+            true,
+        ),
+        Some(f) => Decision {
+            conflict_with: Some(f.visitor_id.clone()),
+            ..existing(&dp.visitor_id, MatchMethod::Cookie, c.conflict, vec![], true)
+        },
+    }
+}
+
+/// Rules 2 and 3, after the parallel reads of the fingerprint and behavioral indexes.
+pub fn after_parallel(
+    inputs: &IdentityInputs,
+    fp: Option<&IndexEntry>,
+    bh: Option<&IndexEntry>,
+    c: &Confidences,
+) -> Decision {
+    let behavioral_link = inputs.behavioral.is_some() && bh.is_none();
+    if let Some(f) = fp {
+        let mut links = vec![Link::Domainprint];
+        if behavioral_link {
+            links.push(Link::Behavioral);
+        }
+        return existing(&f.visitor_id, MatchMethod::Fingerprint, c.fingerprint, links, true);
+    }
+    if let Some(b) = bh {
+        let mut links = vec![Link::Domainprint];
+        if inputs.fingerprint.is_some() {
+            links.push(Link::Fingerprint);
+        }
+        return existing(&b.visitor_id, MatchMethod::Behavioral, c.behavioral, links, true);
+    }
+    Decision {
+        visitor: Visitor::New,
+        method: MatchMethod::New,
+        confidence: c.new_visitor,
+        conflict_with: None,
+        links: vec![],
+        touch: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(v: &str, fp: Option<&str>, last_seen_ms: i64) -> IndexEntry {
+        IndexEntry {
+            visitor_id: v.into(),
+            fingerprint: fp.map(str::to_string),
+            last_seen_ms,
+        }
+    }
+
+    fn inputs(fp: Option<&str>, bh: Option<&str>) -> IdentityInputs {
+        IdentityInputs {
+            fingerprint: fp.map(str::to_string),
+            domainprint: Some("dp0123456789abcdef".into()),
+            behavioral: bh.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn fast_path_decides_with_one_read() {
+        let c = Confidences::default();
+        let e = entry("A", Some("fp1"), 1_000);
+        let FastStep::Done(d) = after_domainprint(&inputs(Some("fp1"), None), Some(&e), &c, 2_000, 60_000) else {
+            panic!()
+        };
+        assert_eq!(
+            (d.method, d.confidence, d.touch),
+            (MatchMethod::CookieAndFingerprint, 0.98, false)
+        );
+        let FastStep::Done(d) = after_domainprint(&inputs(None, None), Some(&e), &c, 100_000, 60_000) else {
+            panic!()
+        };
+        assert_eq!((d.method, d.touch), (MatchMethod::Cookie, true));
+        assert_eq!(
+            after_domainprint(&inputs(Some("fp2"), None), Some(&e), &c, 0, 0),
+            FastStep::CheckFingerprint
+        );
+        assert_eq!(
+            after_domainprint(&inputs(None, None), None, &c, 0, 0),
+            FastStep::Unknown
+        );
+    }
+
+    #[test]
+    fn changed_fingerprint_new_device_same_visitor_or_conflict() {
+        let c = Confidences::default();
+        let dp = entry("A", Some("fp1"), 0);
+        let d = after_fingerprint_check(&dp, None, &c);
+        assert_eq!(
+            (d.method, d.links.clone(), d.conflict_with.clone()),
+            (MatchMethod::Cookie, vec![Link::Fingerprint], None)
+        );
+        let d = after_fingerprint_check(&dp, Some(&entry("A", None, 0)), &c);
+        assert_eq!(d.method, MatchMethod::CookieAndFingerprint);
+        let d = after_fingerprint_check(&dp, Some(&entry("B", None, 0)), &c);
+        assert_eq!(d.visitor, Visitor::Existing("A".into()), "the cookie's visitor is kept");
+        assert_eq!(d.conflict_with.as_deref(), Some("B"));
+        assert_eq!(d.confidence, c.conflict);
+    }
+
+    #[test]
+    fn parallel_path_prefers_the_fingerprint() {
+        let c = Confidences::default();
+        let d = after_parallel(
+            &inputs(Some("f"), Some("b")),
+            Some(&entry("F", None, 0)),
+            Some(&entry("B", None, 0)),
+            &c,
+        );
+        assert_eq!(
+            (d.visitor.clone(), d.method),
+            (Visitor::Existing("F".into()), MatchMethod::Fingerprint)
+        );
+        assert_eq!(d.links, vec![Link::Domainprint]);
+        let d = after_parallel(&inputs(Some("f"), Some("b")), None, Some(&entry("B", None, 0)), &c);
+        assert_eq!(d.method, MatchMethod::Behavioral);
+        assert_eq!(d.links, vec![Link::Domainprint, Link::Fingerprint]);
+        let d = after_parallel(&inputs(Some("f"), Some("b")), Some(&entry("F", None, 0)), None, &c);
+        assert_eq!(d.links, vec![Link::Domainprint, Link::Behavioral]);
+        let d = after_parallel(&inputs(None, None), None, None, &c);
+        assert_eq!(
+            (d.visitor, d.method, d.confidence),
+            (Visitor::New, MatchMethod::New, 0.5)
+        );
+    }
+
+    #[test]
+    fn confidences_are_checked() {
+        let bad = Confidences {
+            cookie: 1.2,
+            ..Confidences::default()
+        };
+        assert!(bad.check().unwrap_err().contains("confidence.cookie"));
+    }
+}

@@ -1,0 +1,86 @@
+//! The identity resolver: every tracked request resolved to a stable visitor of its
+//! organization, in as few DynamoDB round trips as seed `000_…` promises ("Fast path (known
+//! user: 1 query)", "Parallel path (anon: 3 queries ||)", "Domainprint aliasing system").
+//!
+//! - [`inputs`]: the identity inputs of a request (fingerprint, domainprint, behavioral
+//!   signature, user id, GA4 client id), validated;
+//! - [`decide`]: the pure decision rules (which visitor, how, how confident, what to write);
+//! - [`store`]: the identity store trait and its DynamoDB adapter (reverse indexes, visitor
+//!   records);
+//! - [`resolver`]: the paths that read and write through the store.
+
+pub mod decide;
+pub mod inputs;
+pub mod resolver;
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+
+pub use decide::{Confidences, MatchMethod};
+pub use inputs::IdentityInputs;
+pub use resolver::Resolver;
+pub use store::{DynamoIdentityStore, IdentityStore};
+
+/// The identity of one request, returned in the `/t` answer and stored on the event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityResult {
+    /// The visitor (UUIDv7), stable across the organization's domains and cleared cookies.
+    pub visitor_id: String,
+    /// 0–1: how sure the match is (see [`Confidences`]).
+    pub confidence: f64,
+    /// How the match was made.
+    pub method: MatchMethod,
+    /// True when this request created the visitor.
+    pub is_new: bool,
+    /// True when the cookie and the fingerprint point at different visitors (a fraud
+    /// signal for the scoring layers; the cookie's visitor is kept).
+    pub conflict: bool,
+    /// The domainprint the answer's cookie carries.
+    pub domainprint: String,
+    /// The other visitor the fingerprint points at, when `conflict`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflicting_visitor_id: Option<String>,
+}
+
+/// Settings of the resolver (`IDENTITY_CONFIG`, a partial JSON override of the defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// Confidence per match method.
+    pub confidence: Confidences,
+    /// "Last seen" is written at most once per this interval per domainprint, ms.
+    pub touch_interval_ms: i64,
+    /// Lifetime of the domainprint cookie, days (seed: 365).
+    pub cookie_max_age_days: u32,
+    /// Days identity records live after they were last seen (TTL).
+    pub record_ttl_days: u32,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            confidence: Confidences::default(),
+            touch_interval_ms: 60_000,
+            cookie_max_age_days: 365,
+            record_ttl_days: 400,
+        }
+    }
+}
+
+impl IdentityConfig {
+    /// The defaults with a partial JSON override applied.
+    ///
+    /// # Errors
+    /// A message naming an unknown key or a value out of range.
+    pub fn with_override(json: &str) -> Result<Self, String> {
+        let mut base = serde_json::to_value(IdentityConfig::default()).map_err(|e| e.to_string())?;
+        let patch: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+        crate::config::merge_json(&mut base, &patch)?;
+        let c: IdentityConfig = serde_json::from_value(base).map_err(|e| e.to_string())?;
+        c.confidence.check()?;
+        if c.touch_interval_ms < 0 || c.cookie_max_age_days == 0 || c.record_ttl_days == 0 {
+            return Err("touch_interval_ms must be ≥ 0 and the day counts above 0".into());
+        }
+        Ok(c)
+    }
+}

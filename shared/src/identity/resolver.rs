@@ -1,0 +1,245 @@
+//! The resolver's paths: reads and writes through an [`IdentityStore`] around the pure rules
+//! of [`super::decide`].
+//!
+//! DynamoDB round trips before the answer is known:
+//! - **fast path** (a known domainprint whose last fingerprint matches, or no fingerprint):
+//!   exactly one `GetItem`;
+//! - known domainprint with a changed fingerprint: two (`GetItem` of the fingerprint index);
+//! - **parallel path** (no or an unknown domainprint): the fingerprint and behavioral index
+//!   reads issued concurrently — one round trip; a new visitor adds one `TransactWriteItems`.
+//!
+//! The writes that follow a decision (aliases, "last seen") are returned as
+//! [`PendingWrites`], for the caller to run concurrently with its event write, so they add no
+//! round trip of their own to the answer. "Last seen" is written at most once per request
+//! and, on the fast path, at most once per `touch_interval_ms` per domainprint.
+
+use super::decide::{self, Decision, FastStep, Link, Visitor};
+use super::inputs::{new_domainprint, IdentityInputs};
+use super::store::{IdentityStore, IndexKey, IndexKind, NewVisitor, Touch};
+use super::{IdentityConfig, IdentityResult};
+use crate::store::StoreError;
+
+/// Resolves identities of one table.
+#[derive(Debug, Clone)]
+pub struct Resolver<S> {
+    store: S,
+    config: IdentityConfig,
+}
+
+/// Writes decided by a resolution, to run alongside the event write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingWrites {
+    links: Vec<(IndexKey, Option<String>)>,
+    visitor_id: String,
+    now_ms: i64,
+    expires_at: i64,
+    touch: Option<Touch>,
+}
+
+impl PendingWrites {
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty() && self.touch.is_none()
+    }
+}
+
+/// The outcome of a resolution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolution {
+    pub identity: IdentityResult,
+    pub writes: PendingWrites,
+}
+
+impl<S: IdentityStore> Resolver<S> {
+    /// A resolver over `store`.
+    pub fn new(store: S, config: IdentityConfig) -> Self {
+        Resolver { store, config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &IdentityConfig {
+        &self.config
+    }
+
+    /// Resolves the visitor of a request of `organization_id` (`site`: the page's host).
+    ///
+    /// # Errors
+    /// [`StoreError`] when DynamoDB fails.
+    pub async fn resolve(
+        &self,
+        organization_id: &str,
+        inputs: &IdentityInputs,
+        site: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Resolution, StoreError> {
+        let expires_at = now_ms / 1000 + i64::from(self.config.record_ttl_days) * 86_400;
+        // A first attempt, and one more if a concurrent request created the visitor first.
+        for attempt in 0..2 {
+            let consistent = attempt > 0;
+            let decision = self.decide(organization_id, inputs, now_ms, consistent).await?;
+            let domainprint = inputs.domainprint.clone().unwrap_or_else(new_domainprint);
+            let visitor_id = match &decision.visitor {
+                Visitor::Existing(v) => v.clone(),
+                Visitor::New => {
+                    let v = NewVisitor {
+                        organization_id: organization_id.to_string(),
+                        visitor_id: uuid::Uuid::now_v7().to_string(),
+                        fingerprint: inputs.fingerprint.clone(),
+                        domainprint: domainprint.clone(),
+                        site: site.map(str::to_string),
+                        now_ms,
+                        expires_at,
+                    };
+                    if !self.store.create_visitor(&v).await? {
+                        tracing::info!(
+                            organization = organization_id,
+                            "visitor created concurrently; resolving again"
+                        );
+                        continue;
+                    }
+                    if let Some(b) = &inputs.behavioral {
+                        let key = IndexKey::new(organization_id, IndexKind::Behavioral, b);
+                        self.store.link(&key, &v.visitor_id, None, now_ms, expires_at).await?;
+                    }
+                    v.visitor_id
+                }
+            };
+            let links = decision
+                .links
+                .iter()
+                .filter_map(|l| {
+                    let (kind, value, fp) = match l {
+                        Link::Domainprint => (
+                            IndexKind::Domainprint,
+                            Some(domainprint.clone()),
+                            inputs.fingerprint.clone(),
+                        ),
+                        Link::Fingerprint => (IndexKind::Fingerprint, inputs.fingerprint.clone(), None),
+                        Link::Behavioral => (IndexKind::Behavioral, inputs.behavioral.clone(), None),
+                    };
+                    value.map(|v| (IndexKey::new(organization_id, kind, &v), fp))
+                })
+                .collect::<Vec<_>>();
+            let touch = (decision.touch || !links.is_empty()).then(|| Touch {
+                organization_id: organization_id.to_string(),
+                visitor_id: visitor_id.clone(),
+                fingerprint: inputs.fingerprint.clone(),
+                domainprint: domainprint.clone(),
+                site: site.map(str::to_string),
+                now_ms,
+                expires_at,
+            });
+            return Ok(Resolution {
+                identity: IdentityResult {
+                    visitor_id: visitor_id.clone(),
+                    confidence: decision.confidence,
+                    method: decision.method,
+                    is_new: decision.visitor == Visitor::New,
+                    conflict: decision.conflict_with.is_some(),
+                    domainprint,
+                    conflicting_visitor_id: decision.conflict_with,
+                },
+                writes: PendingWrites {
+                    links,
+                    visitor_id,
+                    now_ms,
+                    expires_at,
+                    touch,
+                },
+            });
+        }
+        Err(StoreError::Dynamo {
+            operation: "resolve",
+            message: "the visitor could not be created or found after a concurrent creation".into(),
+            source: "identity race".into(),
+        })
+    }
+
+    /// Reads the indexes the rules need and applies them.
+    async fn decide(
+        &self,
+        org: &str,
+        inputs: &IdentityInputs,
+        now_ms: i64,
+        consistent: bool,
+    ) -> Result<Decision, StoreError> {
+        let c = &self.config.confidence;
+        if let Some(dp) = &inputs.domainprint {
+            let entry = self
+                .store
+                .get(&IndexKey::new(org, IndexKind::Domainprint, dp), consistent)
+                .await?;
+            match decide::after_domainprint(inputs, entry.as_ref(), c, now_ms, self.config.touch_interval_ms) {
+                FastStep::Done(d) => return Ok(d),
+                FastStep::CheckFingerprint => {
+                    let fp = inputs.fingerprint.as_deref().unwrap_or_default();
+                    let fp_entry = self
+                        .store
+                        .get(&IndexKey::new(org, IndexKind::Fingerprint, fp), consistent)
+                        .await?;
+                    let dp_entry = entry.expect("CheckFingerprint follows a found entry");
+                    return Ok(decide::after_fingerprint_check(&dp_entry, fp_entry.as_ref(), c));
+                }
+                FastStep::Unknown => {}
+            }
+        }
+        let fp_read = async {
+            match &inputs.fingerprint {
+                Some(fp) => {
+                    self.store
+                        .get(&IndexKey::new(org, IndexKind::Fingerprint, fp), consistent)
+                        .await
+                }
+                None => Ok(None),
+            }
+        };
+        let bh_read = async {
+            match &inputs.behavioral {
+                Some(b) => {
+                    self.store
+                        .get(&IndexKey::new(org, IndexKind::Behavioral, b), consistent)
+                        .await
+                }
+                None => Ok(None),
+            }
+        };
+        let (fp, bh) = tokio::join!(fp_read, bh_read);
+        Ok(decide::after_parallel(inputs, fp?.as_ref(), bh?.as_ref(), c))
+    }
+
+    /// Runs the writes of a resolution: the index links concurrently, then "last seen".
+    /// A link whose key already names another visitor is left alone (logged).
+    ///
+    /// # Errors
+    /// [`StoreError`] when DynamoDB fails; the caller logs it (the event is not affected).
+    pub async fn apply(&self, w: &PendingWrites) -> Result<(), StoreError> {
+        let links = w.links.iter().map(|(key, fp)| async move {
+            let added = self
+                .store
+                .link(key, &w.visitor_id, fp.as_deref(), w.now_ms, w.expires_at)
+                .await?;
+            if !added {
+                tracing::debug!(index = key.kind.tag_name(), "index entry exists; left alone");
+            }
+            Ok::<(), StoreError>(())
+        });
+        for r in futures::future::join_all(links).await {
+            r?;
+        }
+        if let Some(t) = &w.touch {
+            self.store.touch(t).await?;
+        }
+        Ok(())
+    }
+}
+
+impl IndexKind {
+    /// The index's name for logs.
+    pub fn tag_name(self) -> &'static str {
+        match self {
+            IndexKind::Fingerprint => "fingerprint",
+            IndexKind::Domainprint => "domainprint",
+            IndexKind::Behavioral => "behavioral",
+        }
+    }
+}
