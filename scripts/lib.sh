@@ -47,10 +47,11 @@ stop_groups() {
   STARTED_GROUPS=()
 }
 
-# start_moto PORT LOGFILE: moto server on 127.0.0.1:PORT.
+# start_moto PORT LOGFILE: moto server on 127.0.0.1:PORT, one request at a time (see
+# scripts/moto_server.py for why).
 start_moto() {
   port_free "$1"
-  start_group "$2" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$1"
+  start_group "$2" "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$1"
   wait_port "$1" 60
 }
 

@@ -120,6 +120,10 @@ pub fn browser_family(ua: &str) -> Option<&'static str> {
 #[derive(Debug, Clone)]
 pub struct ReplayRequest {
     pub traffic: Traffic,
+    /// The simulated person (browsers only), whose cookies the replay keeps.
+    pub person: Option<usize>,
+    /// The organization the request is for.
+    pub organization: &'static str,
     pub shape: Shape,
     /// Route label for the summary (`/t`, `/c`, `/cookie-test`, `/h.js`, `pixel`).
     pub route: &'static str,
@@ -195,6 +199,23 @@ pub fn build_traffic(corpus: &Corpus, count: usize, seed: u64) -> Vec<ReplayRequ
         !browsers.is_empty() && !tools.is_empty(),
         "corpus lacks browsers or tool JA4s"
     );
+    // A pool of people, each with one browser, fingerprint, address and place, so returning
+    // visitors (and their cookies) exist in the replay.
+    let people: Vec<Person> = (0..(count / 6).max(1))
+        .map(|_| {
+            let (name, ua, family) = browsers[rng.usize(..browsers.len())];
+            Person {
+                name: name.clone(),
+                ua: ua.clone(),
+                family,
+                ja4: corpus.ja4_of(family).expect("browser JA4 present").to_string(),
+                fingerprint: format!("fp{:016x}", rng.u64(..)),
+                ip: doc_ip(&mut rng),
+                place: PLACES[rng.usize(..PLACES.len())],
+                asn: RESIDENTIAL_ASNS[rng.usize(..RESIDENTIAL_ASNS.len())],
+            }
+        })
+        .collect();
     (0..count)
         .map(|i| {
             let shape = if i % 4 == 3 {
@@ -203,9 +224,8 @@ pub fn build_traffic(corpus: &Corpus, count: usize, seed: u64) -> Vec<ReplayRequ
                 Shape::FunctionUrl
             };
             if rng.u8(0..3) < 2 {
-                let (name, ua, family) = browsers[rng.usize(..browsers.len())];
-                let ja4 = corpus.ja4_of(family).expect("browser JA4 present");
-                browser_request(&mut rng, &sites, shape, name, ua, family, ja4, i)
+                let who = rng.usize(..people.len());
+                browser_request(&mut rng, &sites, shape, who, &people[who], i)
             } else {
                 let (name, ua) = &corpus.crawlers[rng.usize(..corpus.crawlers.len())];
                 let ja4 = tools[rng.usize(..tools.len())];
@@ -221,17 +241,34 @@ fn doc_ip(rng: &mut fastrand::Rng) -> String {
     format!("{net}.{}", rng.u8(1..255))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A simulated person of the replay.
+struct Person {
+    name: String,
+    ua: String,
+    family: &'static str,
+    ja4: String,
+    fingerprint: String,
+    ip: String,
+    place: (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ),
+    asn: u32,
+}
+
 fn browser_request(
     rng: &mut fastrand::Rng,
     sites: &BTreeMap<&'static str, Vec<String>>,
     shape: Shape,
-    name: &str,
-    ua: &str,
-    family: &str,
-    ja4: &str,
+    who: usize,
+    person: &Person,
     i: usize,
 ) -> ReplayRequest {
+    let (name, ua, family, ja4) = (&person.name, person.ua.as_str(), person.family, person.ja4.as_str());
     let org = ORGANIZATIONS[rng.usize(..ORGANIZATIONS.len())];
     // Mostly a site the organization owns and its plan honors; one in twenty a foreign one.
     let owned = &sites[org];
@@ -241,8 +278,7 @@ fn browser_request(
         owned[rng.usize(..owned.len())].as_str()
     };
     let page = format!("https://{site}/products/{}", rng.u16(1..500));
-    let ip = doc_ip(rng);
-    let place = PLACES[rng.usize(..PLACES.len())];
+    let (ip, place) = (person.ip.clone(), person.place);
     let chromium = family == "Chromium Browser";
     let mobile = ua.contains("Mobile");
     let roll = rng.u8(0..100);
@@ -255,7 +291,7 @@ fn browser_request(
                 _ => "add_to_cart",
             };
             let body = json!({"organizationId": org, "event": event, "url": page, "referrer": format!("https://{site}/"),
-                "title": "Product", "fingerprint": format!("fp{:016x}", rng.u64(..)), "timestamp": 1_763_700_000_000u64 + i as u64});
+                "title": "Product", "fingerprint": person.fingerprint, "timestamp": 1_763_700_000_000u64 + i as u64});
             (
                 "/t",
                 "POST",
@@ -326,13 +362,15 @@ fn browser_request(
         "2.0",
         "TLSv1.3:TLS_AES_128_GCM_SHA256:fullHandshake",
         &ip,
-        RESIDENTIAL_ASNS[rng.usize(..RESIDENTIAL_ASNS.len())],
+        person.asn,
         place,
         mobile,
     );
     headers.extend(viewer);
     ReplayRequest {
         traffic: Traffic::Browser,
+        person: Some(who),
+        organization: org,
         shape,
         route,
         client: name.to_string(),
@@ -391,6 +429,8 @@ fn crawler_request(
     headers.extend(viewer);
     ReplayRequest {
         traffic: Traffic::Crawler,
+        person: None,
+        organization: org,
         shape,
         route,
         client: name.to_string(),

@@ -62,6 +62,8 @@ struct Outcome {
     status: u16,
     /// Error code or pixel tracking status.
     outcome: String,
+    /// The domainprint cookie the answer set.
+    domainprint: Option<String>,
     request_id: Option<String>,
     expect_stored: bool,
 }
@@ -130,6 +132,11 @@ async fn send(http: &reqwest::Client, a: &Args, req: &ReplayRequest) -> Result<O
         shape: req.shape,
         status,
         outcome,
+        domainprint: headers
+            .get("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .and_then(|c| c.strip_prefix("_impdp="))
+            .map(str::to_string),
         request_id: headers.get("x-request-id").cloned(),
         expect_stored,
     })
@@ -223,8 +230,18 @@ async fn main() -> Result<(), DynError> {
         .timeout(std::time::Duration::from_secs(60))
         .build()?;
     let mut outcomes = Vec::with_capacity(traffic.len());
+    // Each person's browser keeps the domainprint cookie per organization's tracker.
+    let mut jar: HashMap<(usize, &str), String> = HashMap::new();
     for req in &traffic {
-        outcomes.push(send(&http, &a, req).await?);
+        let mut req = req.clone();
+        if let Some(dp) = req.person.and_then(|p| jar.get(&(p, req.organization))) {
+            req.headers.push(("Cookie".into(), format!("_impdp={dp}")));
+        }
+        let outcome = send(&http, &a, &req).await?;
+        if let (Some(p), Some(dp)) = (req.person, &outcome.domainprint) {
+            jar.insert((p, req.organization), dp.clone());
+        }
+        outcomes.push(outcome);
     }
 
     println!("== Local stack summary");
@@ -316,6 +333,41 @@ async fn main() -> Result<(), DynError> {
             .unwrap_or_else(|| "(none)".into());
         *ja4s.entry(j).or_default() += 1;
     }
+    let mut methods: BTreeMap<String, usize> = BTreeMap::new();
+    let mut visitors: BTreeSet<&str> = BTreeSet::new();
+    let mut conflicts = 0;
+    for i in &items {
+        if let Some(id) = i.get("identity").and_then(|v| v.as_m().ok()) {
+            *methods
+                .entry(
+                    id.get("method")
+                        .and_then(|m| m.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default(),
+                )
+                .or_default() += 1;
+            conflicts += usize::from(
+                id.get("conflict")
+                    .and_then(|c| c.as_bool().ok())
+                    .copied()
+                    .unwrap_or(false),
+            );
+        }
+        if let Some(v) = i.get("visitor_id").and_then(|v| v.as_s().ok()) {
+            visitors.insert(v);
+        }
+    }
+    let people = traffic.iter().filter_map(|r| r.person).collect::<BTreeSet<_>>().len();
+    let rows: Vec<Vec<String>> = methods.iter().map(|(m, n)| vec![m.clone(), n.to_string()]).collect();
+    print_table(
+        &format!(
+            "Identity: {} visitors across the stored events ({people} simulated people with browsers, plus crawlers); {conflicts} conflicts",
+            visitors.len()
+        ),
+        &["match method", "events"],
+        &rows,
+    );
+
     println!("\nRisk fields as they stand");
     println!("  events with a risk score: {scored} of {}", items.len());
     println!(

@@ -1,0 +1,392 @@
+//! The identity resolver against moto server, counting the DynamoDB calls of each path with
+//! an SDK interceptor: fast path, parallel path, new visitor, alias on a second domain,
+//! return by fingerprint after clearing cookies, conflict, two concurrent first requests,
+//! isolation between organizations; and through the edge function, the cookie round trip.
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use impressio::identity::resolver::Resolution;
+use impressio::identity::{DynamoIdentityStore, IdentityConfig, IdentityInputs, MatchMethod, Resolver};
+use integration_tests::counting::{counting_client, CallLog};
+use integration_tests::harness::Harness;
+use integration_tests::table::TableDefinition;
+use serde_json::json;
+
+const NOW: i64 = 1_795_000_000_000;
+
+struct Setup {
+    resolver: Resolver<DynamoIdentityStore>,
+    log: Arc<CallLog>,
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+async fn setup() -> Setup {
+    let (client, log) = counting_client(&integration_tests::moto_endpoint());
+    let table = integration_tests::unique_table_name("identity");
+    TableDefinition::load().unwrap().create(&client, &table).await.unwrap();
+    log.reset();
+    Setup {
+        resolver: Resolver::new(
+            DynamoIdentityStore::new(client.clone(), table.clone()),
+            IdentityConfig::default(),
+        ),
+        log,
+        client,
+        table,
+    }
+}
+
+fn inputs(fp: Option<&str>, dp: Option<&str>, bh: Option<&str>) -> IdentityInputs {
+    IdentityInputs {
+        fingerprint: fp.map(str::to_string),
+        domainprint: dp.map(str::to_string),
+        behavioral: bh.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+impl Setup {
+    async fn resolve(&self, org: &str, i: &IdentityInputs, site: &str, now: i64) -> Resolution {
+        let r = self.resolver.resolve(org, i, Some(site), now).await.unwrap();
+        self.resolver.apply(&r.writes).await.unwrap();
+        r
+    }
+
+    /// Items of a type in the table.
+    async fn items_of(&self, item_type: &str) -> usize {
+        self.client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("item_type = :t")
+            .expression_attribute_values(":t", AttributeValue::S(item_type.into()))
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .len()
+    }
+}
+
+#[tokio::test]
+async fn new_visitor_then_fast_path_with_exactly_one_read() {
+    let s = setup().await;
+    let first = s
+        .resolver
+        .resolve("org_a", &inputs(Some("fpA"), None, None), Some("shop.example"), NOW)
+        .await
+        .unwrap();
+    let id = first.identity.clone();
+    assert!(id.is_new);
+    assert_eq!(id.method, MatchMethod::New);
+    assert_eq!(id.confidence, 0.5);
+    // Parallel path with only a fingerprint: one GetItem, then the creating transaction.
+    assert_eq!(s.log.ops(), vec!["GetItem", "TransactWriteItems"]);
+    s.resolver.apply(&first.writes).await.unwrap();
+    assert_eq!(s.items_of("visitor").await, 1);
+    assert_eq!(s.items_of("visitor_device").await, 1);
+    assert_eq!(s.items_of("visitor_domainprint").await, 1);
+    assert_eq!(s.items_of("identity_index").await, 2);
+
+    s.log.reset();
+    let again = s
+        .resolver
+        .resolve(
+            "org_a",
+            &inputs(Some("fpA"), Some(&id.domainprint), None),
+            Some("shop.example"),
+            NOW + 1_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.log.ops(), vec!["GetItem"], "the fast path is exactly one read");
+    assert_eq!(again.identity.visitor_id, id.visitor_id);
+    assert_eq!(again.identity.method, MatchMethod::CookieAndFingerprint);
+    assert_eq!(again.identity.confidence, 0.98);
+    assert!(!again.identity.is_new);
+    // Within the touch interval nothing is written; after it, one call updates "last seen".
+    assert!(again.writes.is_empty());
+    s.log.reset();
+    let later = s
+        .resolve(
+            "org_a",
+            &inputs(Some("fpA"), Some(&id.domainprint), None),
+            "shop.example",
+            NOW + 120_000,
+        )
+        .await;
+    assert_eq!(later.identity.visitor_id, id.visitor_id);
+    assert_eq!(s.log.ops(), vec!["GetItem", "TransactWriteItems"]);
+}
+
+#[tokio::test]
+async fn parallel_path_reads_concurrently_and_prefers_the_fingerprint() {
+    let s = setup().await;
+    let a = s
+        .resolve(
+            "org_a",
+            &inputs(Some("fpA"), None, Some("beh-sig-A1")),
+            "shop.example",
+            NOW,
+        )
+        .await;
+    s.log.reset();
+    // A new browser profile (no cookie) with the same fingerprint and behavior.
+    let r = s
+        .resolver
+        .resolve(
+            "org_a",
+            &inputs(Some("fpA"), None, Some("beh-sig-A1")),
+            Some("shop.example"),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.log.count("GetItem"), 2);
+    assert_eq!(
+        s.log.max_in_flight(),
+        2,
+        "both index reads are in flight together: one round trip"
+    );
+    assert_eq!(s.log.ops().len(), 2, "no write before the answer");
+    assert_eq!(r.identity.visitor_id, a.identity.visitor_id);
+    assert_eq!(r.identity.method, MatchMethod::Fingerprint);
+    assert_eq!(r.identity.confidence, 0.75);
+    assert_ne!(
+        r.identity.domainprint, a.identity.domainprint,
+        "a new domainprint is issued"
+    );
+    // Behavior alone (a different fingerprint) still finds the visitor, weakly.
+    let b = s
+        .resolve(
+            "org_a",
+            &inputs(Some("fpOther"), None, Some("beh-sig-A1")),
+            "shop.example",
+            NOW,
+        )
+        .await;
+    assert_eq!(
+        (b.identity.visitor_id.clone(), b.identity.method),
+        (a.identity.visitor_id.clone(), MatchMethod::Behavioral)
+    );
+    assert_eq!(b.identity.confidence, 0.4);
+}
+
+#[tokio::test]
+async fn a_second_domain_and_cleared_cookies_are_aliased_to_the_same_visitor() {
+    let s = setup().await;
+    let shop = s
+        .resolve("org_a", &inputs(Some("fpA"), None, None), "shop.example", NOW)
+        .await
+        .identity;
+    // The blog's tracker host has no cookie yet: the fingerprint finds the visitor and the
+    // blog's new domainprint is aliased to it.
+    let blog = s
+        .resolve("org_a", &inputs(Some("fpA"), None, None), "blog.example", NOW)
+        .await
+        .identity;
+    assert_eq!(blog.visitor_id, shop.visitor_id);
+    assert_eq!(blog.method, MatchMethod::Fingerprint);
+    // From then on the blog's cookie takes the fast path.
+    s.log.reset();
+    let fast = s
+        .resolve(
+            "org_a",
+            &inputs(Some("fpA"), Some(&blog.domainprint), None),
+            "blog.example",
+            NOW,
+        )
+        .await
+        .identity;
+    assert_eq!(s.log.count("GetItem"), 1);
+    assert_eq!(
+        (fast.visitor_id, fast.method),
+        (shop.visitor_id.clone(), MatchMethod::CookieAndFingerprint)
+    );
+    // Cookies cleared on the shop: back by fingerprint, a third domainprint aliased.
+    let back = s
+        .resolve("org_a", &inputs(Some("fpA"), None, None), "shop.example", NOW)
+        .await
+        .identity;
+    assert_eq!(back.visitor_id, shop.visitor_id);
+    assert_eq!(s.items_of("visitor").await, 1);
+    assert_eq!(
+        s.items_of("visitor_domainprint").await,
+        3,
+        "the visitor's domainprints are recorded"
+    );
+}
+
+#[tokio::test]
+async fn a_new_device_under_the_cookie_and_a_conflict() {
+    let s = setup().await;
+    let a = s
+        .resolve("org_a", &inputs(Some("fpA"), None, None), "shop.example", NOW)
+        .await
+        .identity;
+    let b = s
+        .resolve("org_a", &inputs(Some("fpB"), None, None), "shop.example", NOW)
+        .await
+        .identity;
+    assert_ne!(a.visitor_id, b.visitor_id);
+    // A's cookie with a fingerprint never seen: a new device of A (two reads).
+    s.log.reset();
+    let dev = s
+        .resolve(
+            "org_a",
+            &inputs(Some("fpA2"), Some(&a.domainprint), None),
+            "shop.example",
+            NOW,
+        )
+        .await
+        .identity;
+    assert_eq!(s.log.count("GetItem"), 2);
+    assert_eq!(
+        (dev.visitor_id.clone(), dev.method, dev.confidence),
+        (a.visitor_id.clone(), MatchMethod::Cookie, 0.85)
+    );
+    assert!(!dev.conflict);
+    assert_eq!(s.items_of("visitor_device").await, 3);
+    // A's cookie with B's fingerprint: A kept, conflict reported.
+    let c = s
+        .resolve(
+            "org_a",
+            &inputs(Some("fpB"), Some(&a.domainprint), None),
+            "shop.example",
+            NOW,
+        )
+        .await
+        .identity;
+    assert_eq!(c.visitor_id, a.visitor_id);
+    assert!(c.conflict);
+    assert_eq!(c.conflicting_visitor_id.as_deref(), Some(b.visitor_id.as_str()));
+    assert_eq!(c.confidence, 0.45);
+}
+
+#[tokio::test]
+async fn two_concurrent_first_requests_make_one_visitor() {
+    let s = setup().await;
+    let i = inputs(Some("fpRace"), None, None);
+    let (x, y) = tokio::join!(
+        s.resolver.resolve("org_a", &i, Some("shop.example"), NOW),
+        s.resolver.resolve("org_a", &i, Some("shop.example"), NOW)
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    s.resolver.apply(&x.writes).await.unwrap();
+    s.resolver.apply(&y.writes).await.unwrap();
+    assert_eq!(x.identity.visitor_id, y.identity.visitor_id);
+    assert_eq!(
+        u8::from(x.identity.is_new) + u8::from(y.identity.is_new),
+        1,
+        "exactly one created it"
+    );
+    assert_eq!(s.items_of("visitor").await, 1);
+    // Both domainprints lead to the visitor.
+    for dp in [&x.identity.domainprint, &y.identity.domainprint] {
+        let r = s
+            .resolve("org_a", &inputs(Some("fpRace"), Some(dp), None), "shop.example", NOW)
+            .await
+            .identity;
+        assert_eq!(r.visitor_id, x.identity.visitor_id);
+        assert_eq!(r.method, MatchMethod::CookieAndFingerprint);
+    }
+}
+
+#[tokio::test]
+async fn organizations_never_share_identities() {
+    let s = setup().await;
+    let one = s
+        .resolve("org_one", &inputs(Some("fpSame"), None, None), "shop.example", NOW)
+        .await
+        .identity;
+    let two = s
+        .resolve("org_two", &inputs(Some("fpSame"), None, None), "other.example", NOW)
+        .await
+        .identity;
+    assert!(
+        two.is_new,
+        "the same fingerprint in another organization is another visitor"
+    );
+    assert_ne!(one.visitor_id, two.visitor_id);
+    // org_one's cookie presented to org_two is unknown there: adopted, never resolved to org_one's visitor.
+    let cross = s
+        .resolve(
+            "org_two",
+            &inputs(None, Some(&one.domainprint), None),
+            "other.example",
+            NOW,
+        )
+        .await
+        .identity;
+    assert_ne!(cross.visitor_id, one.visitor_id);
+    assert_eq!(
+        cross.domainprint, one.domainprint,
+        "the presented domainprint is registered in org_two"
+    );
+    let again = s
+        .resolve(
+            "org_two",
+            &inputs(None, Some(&one.domainprint), None),
+            "other.example",
+            NOW,
+        )
+        .await
+        .identity;
+    assert_eq!(again.visitor_id, cross.visitor_id);
+    assert_eq!(again.method, MatchMethod::Cookie);
+}
+
+#[tokio::test]
+async fn through_the_edge_the_cookie_round_trip_keeps_the_visitor() {
+    let h = Harness::new().await;
+    let track = |cookie: Option<&str>, fp: &str| {
+        let mut headers = json!({
+            "content-type": [{"key": "Content-Type", "value": "application/json"}],
+            "origin": [{"key": "Origin", "value": "https://shop.example"}]
+        });
+        if let Some(c) = cookie {
+            headers["cookie"] = json!([{"key": "Cookie", "value": c}]);
+        }
+        let body = json!({"organizationId": "org_demo_free", "fingerprint": fp, "userId": null}).to_string();
+        json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": "198.51.100.1", "method": "POST", "uri": "/t",
+            "querystring": "", "headers": headers, "body": {"encoding": "text", "data": body}}}}]})
+        .to_string()
+    };
+    let first = h.invoke(&track(None, "fpEdge")).await;
+    assert_eq!(first.status, 200);
+    let identity = first.json()["identity"].clone();
+    assert_eq!(identity["isNew"], true);
+    assert_eq!(identity["method"], "new");
+    let cookie = first.header("set-cookie").expect("domainprint cookie").to_string();
+    for attr in [
+        "_impdp=",
+        "Max-Age=31536000",
+        "Path=/",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Lax",
+    ] {
+        assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+    }
+    let pair = cookie.split(';').next().unwrap();
+    let second = h.invoke(&track(Some(&format!("other=1; {pair}")), "fpEdge")).await;
+    let again = second.json()["identity"].clone();
+    assert_eq!(again["visitorId"], identity["visitorId"]);
+    assert_eq!(again["method"], "cookie_and_fingerprint");
+    let r = &h.records(&second.request_id()).await[0];
+    assert_eq!(
+        r.visitor_id.as_ref(),
+        identity["visitorId"].as_str().map(str::to_string).as_ref()
+    );
+    assert_eq!(r.identity.as_ref().unwrap().method, MatchMethod::CookieAndFingerprint);
+    let vid = identity["visitorId"].as_str().unwrap();
+    assert_eq!(
+        r.gsi_user_pk.as_deref(),
+        Some(format!("ORG#org_demo_free#VISITOR#{vid}").as_str())
+    );
+    // A malformed cookie is ignored and replaced, never an error.
+    let bad = h.invoke(&track(Some("_impdp=x"), "fpEdge")).await;
+    assert_eq!(bad.status, 200);
+    assert_eq!(bad.json()["identity"]["method"], "fingerprint");
+}
