@@ -13,6 +13,7 @@ pub mod clock;
 pub mod collector;
 pub mod config;
 pub mod event;
+pub mod fraud;
 pub mod http;
 pub mod identity;
 pub mod org;

@@ -1,0 +1,534 @@
+//! The fraud configuration: every threshold, weight and list in one typed value with the
+//! seeds' defaults, overridden by `FRAUD_CONFIG` (JSON, deep merge of partial overrides;
+//! unknown keys and out-of-range values are refused at start).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Enforcing or observing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Critical requests are refused.
+    Enforce,
+    /// Everything is scored and recorded; nothing is refused (seed `002_…`).
+    Observe,
+}
+
+/// Score thresholds of the levels (seed `002_…`: block threshold 70).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskConfig {
+    /// At or above: medium (monitor).
+    pub medium: f64,
+    /// At or above: high (captcha).
+    pub high: f64,
+    /// At or above: critical (block); the block triggers' floors are relative to it.
+    pub block_threshold: f64,
+}
+
+/// Component weights; each in 0–1, together at most 1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weights {
+    pub ja4_tls: f64,
+    pub ja4_context: f64,
+    pub ja4_structure: f64,
+    pub headless: f64,
+    pub datacenter: f64,
+    pub http2: f64,
+    pub webrtc: f64,
+    pub credential_stuffing: f64,
+    pub bot_user_agent: f64,
+}
+
+/// Score floors of the block triggers, as offsets from `risk.block_threshold` (seed `002_…`:
+/// "recompute the score with a floor tied to the configured block threshold").
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerFloors {
+    pub bot_user_agent: f64,
+    pub missing_user_agent: f64,
+    pub ja4_mismatch: f64,
+    pub headless_browser: f64,
+    pub automation: f64,
+    pub credential_stuffing: f64,
+    pub legacy_tls: f64,
+    /// A User-Agent naming no browser engine: this is a browser tracker, so a client that is
+    /// no browser is treated as an automated one (high, not critical: some are native apps).
+    pub not_a_browser: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ja4TlsConfig {
+    pub missing_ja4: f64,
+    pub legacy_tls: f64,
+    pub chromium_without_tls13: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ja4ContextConfig {
+    pub family_mismatch: f64,
+    pub no_alpn: f64,
+    pub no_h2: f64,
+    pub missing_accept_language: f64,
+    pub missing_fetch_metadata: f64,
+    pub user_agent_first: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ja4StructureConfig {
+    pub malformed: f64,
+    pub outdated_tls: f64,
+    pub no_sni: f64,
+    pub few_ciphers: f64,
+    pub min_ciphers: u8,
+    pub few_extensions: f64,
+    pub min_extensions: u8,
+    pub no_alpn: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadlessConfig {
+    pub headless_user_agent: f64,
+    pub missing_client_hints: f64,
+    pub missing_language: f64,
+    pub generic_language: f64,
+    pub webdriver: f64,
+    pub no_plugins: f64,
+    pub no_languages: f64,
+    pub platform_mismatch: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatacenterConfig {
+    pub score: f64,
+    /// ASNs added to the vendored X4BNet list (seed `000_…`: Cloudflare, AWS, Google Cloud,
+    /// Azure, DigitalOcean, Equinix).
+    pub extra_asns: Vec<u32>,
+    /// ASNs of privacy relays (iCloud Private Relay's Akamai egress): reported as relays.
+    pub privacy_relay_asns: Vec<u32>,
+    /// ASNs that also carry iCloud Private Relay egress: an Apple device from them is
+    /// reported as a relay rather than a datacenter.
+    pub apple_relay_asns: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http2Config {
+    pub browser_over_http1: f64,
+    pub minimal_headers: f64,
+    pub min_browser_headers: u32,
+    pub alpn_version_mismatch: f64,
+    pub user_agent_before_client_hints: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebRtcConfig {
+    pub public_host: f64,
+    pub several_public_ips: f64,
+    pub ipv6_leak: f64,
+    pub relay_only: f64,
+    pub ip_mismatch: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialStuffingConfig {
+    /// More than this many `login` events per window per key → the score (seed: 20).
+    pub max_logins: u64,
+    /// Window, seconds (seed: 1 hour).
+    pub window_secs: u64,
+    pub score: f64,
+    /// Count per JA4 only (the seed), or per JA4 and IP (/64) so that every user of one
+    /// popular browser does not share a counter (the default).
+    pub per_ip: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotUserAgentConfig {
+    pub known_bot: f64,
+    pub missing_user_agent: f64,
+    pub not_a_browser: f64,
+}
+
+/// Settings of the eight layers and the bot User-Agent check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerConfig {
+    pub ja4_tls: Ja4TlsConfig,
+    pub ja4_context: Ja4ContextConfig,
+    pub ja4_structure: Ja4StructureConfig,
+    pub headless: HeadlessConfig,
+    pub datacenter: DatacenterConfig,
+    pub http2: Http2Config,
+    pub webrtc: WebRtcConfig,
+    pub credential_stuffing: CredentialStuffingConfig,
+    pub bot_user_agent: BotUserAgentConfig,
+}
+
+/// The whole fraud configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FraudConfig {
+    pub mode: Mode,
+    pub risk: RiskConfig,
+    pub weights: Weights,
+    pub triggers: TriggerFloors,
+    pub layers: LayerConfig,
+    /// JA4 → client of known non-browser tools (default: the non-browser rows of the
+    /// vendored FoxIO sample).
+    pub tool_ja4: BTreeMap<String, String>,
+    /// JA4 → engine (`blink`, `gecko`, `webkit`) of known browsers (default: the browser
+    /// rows of the vendored FoxIO sample).
+    pub browser_ja4: BTreeMap<String, String>,
+}
+
+/// The vendored FoxIO sample (`shared/data/ja4/sample-ja4.csv`).
+const SAMPLE_JA4: &str = include_str!("../../data/ja4/sample-ja4.csv");
+
+/// Per-layer maximum scores of seed `000_…` ("8-Layer Fraud Detection": JA4 TLS 80, JA4 ↔
+/// context 60+, structure 100, headless 100, VPN / datacenter 40, HTTP/2 100, WebRTC 100,
+/// credential stuffing 70); the bot User-Agent check is capped at 100.
+pub mod max {
+    pub const JA4_TLS: f64 = 80.0;
+    pub const JA4_CONTEXT: f64 = 60.0;
+    pub const JA4_STRUCTURE: f64 = 100.0;
+    pub const HEADLESS: f64 = 100.0;
+    pub const DATACENTER: f64 = 40.0;
+    pub const HTTP2: f64 = 100.0;
+    pub const WEBRTC: f64 = 100.0;
+    pub const CREDENTIAL_STUFFING: f64 = 70.0;
+    pub const BOT_USER_AGENT: f64 = 100.0;
+}
+
+impl Default for FraudConfig {
+    fn default() -> Self {
+        let mut tool_ja4 = BTreeMap::new();
+        let mut browser_ja4 = BTreeMap::new();
+        for line in SAMPLE_JA4.lines().skip(1) {
+            let cols: Vec<&str> = line.split(',').collect();
+            if let [client, kind, ja4] = cols[..] {
+                if kind == "browser" {
+                    let engine = if client.contains("Firefox") { "gecko" } else { "blink" };
+                    browser_ja4.insert(ja4.trim().to_string(), engine.to_string());
+                } else {
+                    tool_ja4
+                        .entry(ja4.trim().to_string())
+                        .and_modify(|c: &mut String| {
+                            c.push_str(" / ");
+                            c.push_str(client)
+                        })
+                        .or_insert_with(|| client.to_string());
+                }
+            }
+        }
+        FraudConfig {
+            mode: Mode::Enforce,
+            risk: RiskConfig {
+                medium: 30.0,
+                high: 50.0,
+                block_threshold: 70.0,
+            },
+            weights: Weights {
+                ja4_tls: 0.14,
+                ja4_context: 0.14,
+                ja4_structure: 0.08,
+                headless: 0.14,
+                datacenter: 0.08,
+                http2: 0.10,
+                webrtc: 0.08,
+                credential_stuffing: 0.08,
+                bot_user_agent: 0.16,
+            },
+            triggers: TriggerFloors {
+                bot_user_agent: 10.0,
+                missing_user_agent: 5.0,
+                ja4_mismatch: 5.0,
+                headless_browser: 5.0,
+                automation: 5.0,
+                credential_stuffing: 0.0,
+                legacy_tls: -10.0,
+                not_a_browser: -20.0,
+            },
+            layers: LayerConfig {
+                ja4_tls: Ja4TlsConfig {
+                    missing_ja4: 50.0,
+                    legacy_tls: 80.0,
+                    chromium_without_tls13: 70.0,
+                },
+                ja4_context: Ja4ContextConfig {
+                    family_mismatch: 60.0,
+                    no_alpn: 60.0,
+                    no_h2: 40.0,
+                    missing_accept_language: 20.0,
+                    missing_fetch_metadata: 20.0,
+                    user_agent_first: 30.0,
+                },
+                ja4_structure: Ja4StructureConfig {
+                    malformed: 60.0,
+                    outdated_tls: 50.0,
+                    no_sni: 40.0,
+                    few_ciphers: 30.0,
+                    min_ciphers: 6,
+                    few_extensions: 30.0,
+                    min_extensions: 8,
+                    no_alpn: 20.0,
+                },
+                headless: HeadlessConfig {
+                    headless_user_agent: 100.0,
+                    missing_client_hints: 40.0,
+                    missing_language: 30.0,
+                    generic_language: 15.0,
+                    webdriver: 100.0,
+                    no_plugins: 20.0,
+                    no_languages: 20.0,
+                    platform_mismatch: 30.0,
+                },
+                datacenter: DatacenterConfig {
+                    score: 40.0,
+                    // Cloudflare, AWS (two), Google Cloud (two), Azure, DigitalOcean, Equinix Metal.
+                    extra_asns: vec![13335, 16509, 14618, 15169, 396982, 8075, 14061, 54825],
+                    privacy_relay_asns: vec![36183],
+                    apple_relay_asns: vec![13335, 54113],
+                },
+                http2: Http2Config {
+                    browser_over_http1: 50.0,
+                    minimal_headers: 40.0,
+                    min_browser_headers: 5,
+                    alpn_version_mismatch: 30.0,
+                    user_agent_before_client_hints: 20.0,
+                },
+                webrtc: WebRtcConfig {
+                    public_host: 40.0,
+                    several_public_ips: 30.0,
+                    ipv6_leak: 20.0,
+                    relay_only: 30.0,
+                    ip_mismatch: 40.0,
+                },
+                credential_stuffing: CredentialStuffingConfig {
+                    max_logins: 20,
+                    window_secs: 3600,
+                    score: 70.0,
+                    per_ip: true,
+                },
+                bot_user_agent: BotUserAgentConfig {
+                    known_bot: 100.0,
+                    missing_user_agent: 80.0,
+                    not_a_browser: 60.0,
+                },
+            },
+            tool_ja4,
+            browser_ja4,
+        }
+    }
+}
+
+impl FraudConfig {
+    /// The defaults with a partial JSON override (`FRAUD_CONFIG`) applied and checked.
+    ///
+    /// # Errors
+    /// A message naming an unknown key, a value of the wrong type or out of range.
+    pub fn with_override(json: &str) -> Result<Self, String> {
+        let mut base = serde_json::to_value(FraudConfig::default()).map_err(|e| e.to_string())?;
+        let patch: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+        // The two JA4 maps may gain new entries; everything else must exist.
+        let mut strict = patch.clone();
+        for key in ["tool_ja4", "browser_ja4"] {
+            if let Some(extra) = strict.as_object_mut().and_then(|o| o.remove(key)) {
+                let map = extra.as_object().ok_or(format!("{key} must be an object"))?;
+                for (k, v) in map {
+                    base[key][k] = v.clone();
+                }
+            }
+        }
+        crate::config::merge_json(&mut base, &strict)?;
+        let c: FraudConfig = serde_json::from_value(base).map_err(|e| e.to_string())?;
+        c.check()?;
+        Ok(c)
+    }
+
+    /// Checks ranges: weights in 0–1 summing to at most 1, increasing level thresholds in
+    /// 0–100, layer scores within the seed's per-layer maxima, floors within ±50.
+    ///
+    /// # Errors
+    /// A message naming the first value out of range.
+    pub fn check(&self) -> Result<(), String> {
+        let w = &self.weights;
+        let weights = [
+            ("weights.ja4_tls", w.ja4_tls),
+            ("weights.ja4_context", w.ja4_context),
+            ("weights.ja4_structure", w.ja4_structure),
+            ("weights.headless", w.headless),
+            ("weights.datacenter", w.datacenter),
+            ("weights.http2", w.http2),
+            ("weights.webrtc", w.webrtc),
+            ("weights.credential_stuffing", w.credential_stuffing),
+            ("weights.bot_user_agent", w.bot_user_agent),
+        ];
+        for (name, v) in weights {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{name} = {v} is outside 0..=1"));
+            }
+        }
+        let sum: f64 = weights.iter().map(|(_, v)| v).sum();
+        if sum > 1.0 + 1e-9 {
+            return Err(format!("the weights add up to {sum:.3}; at most 1"));
+        }
+        let r = &self.risk;
+        if !(0.0 < r.medium && r.medium < r.high && r.high < r.block_threshold && r.block_threshold <= 100.0) {
+            return Err("risk thresholds must satisfy 0 < medium < high < block_threshold <= 100".into());
+        }
+        let l = &self.layers;
+        let in_range = |name: &str, v: f64, max: f64| {
+            if (0.0..=max).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("layers.{name} = {v} is outside 0..={max}"))
+            }
+        };
+        for (name, v) in [
+            ("ja4_tls.missing_ja4", l.ja4_tls.missing_ja4),
+            ("ja4_tls.legacy_tls", l.ja4_tls.legacy_tls),
+            ("ja4_tls.chromium_without_tls13", l.ja4_tls.chromium_without_tls13),
+        ] {
+            in_range(name, v, max::JA4_TLS)?;
+        }
+        for (name, v) in [
+            ("ja4_context.family_mismatch", l.ja4_context.family_mismatch),
+            ("ja4_context.no_alpn", l.ja4_context.no_alpn),
+            ("ja4_context.no_h2", l.ja4_context.no_h2),
+            (
+                "ja4_context.missing_accept_language",
+                l.ja4_context.missing_accept_language,
+            ),
+            (
+                "ja4_context.missing_fetch_metadata",
+                l.ja4_context.missing_fetch_metadata,
+            ),
+            ("ja4_context.user_agent_first", l.ja4_context.user_agent_first),
+        ] {
+            in_range(name, v, max::JA4_CONTEXT)?;
+        }
+        in_range("datacenter.score", l.datacenter.score, max::DATACENTER)?;
+        in_range(
+            "credential_stuffing.score",
+            l.credential_stuffing.score,
+            max::CREDENTIAL_STUFFING,
+        )?;
+        for (name, v) in [
+            ("ja4_structure.malformed", l.ja4_structure.malformed),
+            ("ja4_structure.outdated_tls", l.ja4_structure.outdated_tls),
+            ("ja4_structure.no_sni", l.ja4_structure.no_sni),
+            ("ja4_structure.few_ciphers", l.ja4_structure.few_ciphers),
+            ("ja4_structure.few_extensions", l.ja4_structure.few_extensions),
+            ("ja4_structure.no_alpn", l.ja4_structure.no_alpn),
+            ("headless.headless_user_agent", l.headless.headless_user_agent),
+            ("headless.missing_client_hints", l.headless.missing_client_hints),
+            ("headless.missing_language", l.headless.missing_language),
+            ("headless.generic_language", l.headless.generic_language),
+            ("headless.webdriver", l.headless.webdriver),
+            ("headless.no_plugins", l.headless.no_plugins),
+            ("headless.no_languages", l.headless.no_languages),
+            ("headless.platform_mismatch", l.headless.platform_mismatch),
+            ("http2.browser_over_http1", l.http2.browser_over_http1),
+            ("http2.minimal_headers", l.http2.minimal_headers),
+            ("http2.alpn_version_mismatch", l.http2.alpn_version_mismatch),
+            (
+                "http2.user_agent_before_client_hints",
+                l.http2.user_agent_before_client_hints,
+            ),
+            ("webrtc.public_host", l.webrtc.public_host),
+            ("webrtc.several_public_ips", l.webrtc.several_public_ips),
+            ("webrtc.ipv6_leak", l.webrtc.ipv6_leak),
+            ("webrtc.relay_only", l.webrtc.relay_only),
+            ("webrtc.ip_mismatch", l.webrtc.ip_mismatch),
+            ("bot_user_agent.known_bot", l.bot_user_agent.known_bot),
+            ("bot_user_agent.missing_user_agent", l.bot_user_agent.missing_user_agent),
+            ("bot_user_agent.not_a_browser", l.bot_user_agent.not_a_browser),
+        ] {
+            in_range(name, v, 100.0)?;
+        }
+        if l.credential_stuffing.window_secs == 0 {
+            return Err("layers.credential_stuffing.window_secs must be above 0".into());
+        }
+        let t = &self.triggers;
+        for (name, v) in [
+            ("bot_user_agent", t.bot_user_agent),
+            ("missing_user_agent", t.missing_user_agent),
+            ("ja4_mismatch", t.ja4_mismatch),
+            ("headless_browser", t.headless_browser),
+            ("automation", t.automation),
+            ("credential_stuffing", t.credential_stuffing),
+            ("legacy_tls", t.legacy_tls),
+            ("not_a_browser", t.not_a_browser),
+        ] {
+            if !(-50.0..=50.0).contains(&v) {
+                return Err(format!("triggers.{name} = {v} is outside -50..=50"));
+            }
+        }
+        for (ja4, engine) in &self.browser_ja4 {
+            if !matches!(engine.as_str(), "blink" | "gecko" | "webkit") {
+                return Err(format!("browser_ja4.{ja4}: engine must be blink, gecko or webkit"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_come_from_the_vendored_sample() {
+        let c = FraudConfig::default();
+        c.check().unwrap();
+        assert_eq!(c.tool_ja4["t13d181000_85036bcba153_d41ae481755e"], "Python");
+        assert_eq!(
+            c.tool_ja4["t13d190900_9dc949149365_97f8aa674fd9"],
+            "GoLang / Sliver Agent"
+        );
+        assert_eq!(c.browser_ja4["t13d1715h2_5b57614c22b0_7121afd63204"], "gecko");
+        let sum = c.weights.ja4_tls
+            + c.weights.ja4_context
+            + c.weights.ja4_structure
+            + c.weights.headless
+            + c.weights.datacenter
+            + c.weights.http2
+            + c.weights.webrtc
+            + c.weights.credential_stuffing
+            + c.weights.bot_user_agent;
+        assert!((sum - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn overrides_merge_and_bad_values_are_refused() {
+        let c = FraudConfig::with_override(r#"{"mode": "observe", "risk": {"block_threshold": 80}}"#).unwrap();
+        assert_eq!(c.mode, Mode::Observe);
+        assert_eq!(c.risk.block_threshold, 80.0);
+        assert_eq!(c.risk.medium, 30.0);
+        let c =
+            FraudConfig::with_override(r#"{"tool_ja4": {"t13d0000h2_000000000000_000000000000": "MyBot"}}"#).unwrap();
+        assert_eq!(c.tool_ja4.len(), 3);
+        for (bad, needle) in [
+            (r#"{"risk": {"blockThreshold": 80}}"#, "blockThreshold"),
+            (r#"{"weights": {"ja4_tls": 1.5}}"#, "weights.ja4_tls"),
+            (r#"{"weights": {"bot_user_agent": 0.9}}"#, "add up"),
+            (r#"{"risk": {"medium": 60}}"#, "medium < high"),
+            (r#"{"layers": {"datacenter": {"score": 50}}}"#, "datacenter.score"),
+            (r#"{"mode": "panic"}"#, "variant"),
+        ] {
+            let e = FraudConfig::with_override(bad).unwrap_err();
+            assert!(e.contains(needle), "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! What the layers look at: one request's claims and signals, gathered once.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::ja4::{Ja4, Ja4Error};
+use super::ua::UserAgent;
+use crate::http::EdgeRequest;
+
+/// Signals the collector script reports with an event (`signals` in the `/t` body).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientSignals {
+    /// `navigator.webdriver`.
+    pub webdriver: Option<bool>,
+    /// `navigator.plugins.length`.
+    pub plugins: Option<u32>,
+    /// `navigator.languages`.
+    pub languages: Option<Vec<String>>,
+    /// `navigator.platform`.
+    pub platform: Option<String>,
+    /// WebRTC ICE candidates (`candidate:…` lines) gathered by the script.
+    pub webrtc_candidates: Option<Vec<String>>,
+}
+
+impl ClientSignals {
+    /// Checks sizes: at most 20 languages and 32 candidates, each at most 256 characters.
+    ///
+    /// # Errors
+    /// A message naming the field.
+    pub fn check(&self) -> Result<(), String> {
+        let long = |v: &Vec<String>| v.iter().any(|s| s.len() > 256);
+        if self.languages.as_ref().is_some_and(|l| l.len() > 20 || long(l)) {
+            return Err("signals.languages: at most 20 entries of 256 characters".into());
+        }
+        if self.webrtc_candidates.as_ref().is_some_and(|c| c.len() > 32 || long(c)) {
+            return Err("signals.webrtcCandidates: at most 32 entries of 256 characters".into());
+        }
+        if self.platform.as_ref().is_some_and(|p| p.len() > 64) {
+            return Err("signals.platform: at most 64 characters".into());
+        }
+        Ok(())
+    }
+}
+
+/// Everything the stateless layers read, plus the login count the caller looked up.
+#[derive(Debug, Clone)]
+pub struct ScoringInput {
+    pub user_agent: Option<String>,
+    pub ua: Option<UserAgent>,
+    pub ja4_raw: Option<String>,
+    pub ja4: Option<Result<Ja4, Ja4Error>>,
+    /// `CloudFront-Viewer-TLS` version, e.g. `TLSv1.3`.
+    pub tls_version: Option<String>,
+    /// `CloudFront-Viewer-Http-Version`.
+    pub http_version: Option<String>,
+    /// Header names in the viewer's order, lowercase.
+    pub header_order: Vec<String>,
+    /// Number of headers the viewer sent.
+    pub header_count: usize,
+    pub accept_language: Option<String>,
+    pub has_fetch_metadata: bool,
+    pub has_client_hints: bool,
+    pub asn: Option<u32>,
+    pub client_ip: Option<IpAddr>,
+    pub signals: Option<ClientSignals>,
+    pub event_name: Option<String>,
+    /// Logins counted for this request's key in the window (credential stuffing); `None`
+    /// when not a login or the counter was unavailable.
+    pub login_count: Option<u64>,
+}
+
+/// Headers CloudFront or the platform add, which are not the viewer's.
+fn added_by_infrastructure(name: &str) -> bool {
+    name.starts_with("cloudfront-")
+        || name.starts_with("x-amz-")
+        || name.starts_with("x-forwarded-")
+        || name == "via"
+        || name == "x-amzn-trace-id"
+}
+
+impl ScoringInput {
+    /// Gathers the input of a request, with the script's signals and the event name.
+    pub fn from_request(req: &EdgeRequest, signals: Option<ClientSignals>, event_name: Option<&str>) -> Self {
+        let user_agent = req.header_lossy("user-agent");
+        let ja4_raw = req.viewer.ja4.clone();
+        let header_order: Vec<String> = req.viewer.header_order.iter().map(|h| h.to_ascii_lowercase()).collect();
+        let header_count = req.viewer.header_count.map(|c| c as usize).unwrap_or_else(|| {
+            if header_order.is_empty() {
+                req.headers
+                    .keys()
+                    .filter(|k| !added_by_infrastructure(k.as_str()))
+                    .count()
+            } else {
+                header_order.len()
+            }
+        });
+        ScoringInput {
+            ua: user_agent.as_deref().map(UserAgent::parse),
+            user_agent,
+            ja4: ja4_raw.as_deref().map(Ja4::parse),
+            ja4_raw,
+            tls_version: req.viewer.tls.as_ref().map(|t| t.version.clone()),
+            http_version: req.viewer.http_version.clone(),
+            header_order,
+            header_count,
+            accept_language: req.header_lossy("accept-language"),
+            has_fetch_metadata: req.header("sec-fetch-mode").is_some() || req.header("sec-fetch-site").is_some(),
+            has_client_hints: req.header("sec-ch-ua").is_some(),
+            asn: req.viewer.asn,
+            client_ip: req.client_ip,
+            signals,
+            event_name: event_name.map(str::to_string),
+            login_count: None,
+        }
+    }
+
+    /// The parsed JA4, if present and well-formed.
+    pub fn ja4(&self) -> Option<&Ja4> {
+        self.ja4.as_ref().and_then(|r| r.as_ref().ok())
+    }
+
+    /// True when the User-Agent claims a browser engine we know.
+    pub fn claims_browser(&self) -> bool {
+        self.ua
+            .as_ref()
+            .is_some_and(|u| u.bot.is_none() && u.engine != super::ua::Engine::Other)
+    }
+}

@@ -1,0 +1,72 @@
+//! Layer 4, headless browser (seed `000_…`, max 100): `Headless` in the User-Agent, missing
+//! client hints where the browser sends them (Chromium 89+), missing or generic language, and
+//! the automation signals the collector reports: `navigator.webdriver`, no plugins on a
+//! desktop browser, no languages, a platform that contradicts the User-Agent.
+
+use crate::fraud::config::{max, FraudConfig};
+use crate::fraud::ua::Engine;
+use crate::fraud::{LayerResult, ScoringInput};
+
+/// Scores layer 4.
+pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
+    let c = &config.layers.headless;
+    let mut r = LayerResult::default();
+    let Some(ua) = &input.ua else { return r };
+    if ua.headless {
+        r.add(
+            "headless_user_agent",
+            c.headless_user_agent,
+            "the User-Agent says Headless",
+        );
+        r.triggers.push("headless_browser");
+    }
+    if !input.claims_browser() {
+        return r.cap(max::HEADLESS);
+    }
+    if ua.sends_client_hints() && !input.has_client_hints {
+        r.add(
+            "missing_client_hints",
+            c.missing_client_hints,
+            format!("no Sec-CH-UA client hints from Chrome {}", ua.major),
+        );
+    }
+    match input.accept_language.as_deref().map(str::trim) {
+        None | Some("") => r.add("missing_language", c.missing_language, "no language preference"),
+        Some("*") => r.add("generic_language", c.generic_language, "the language preference is '*'"),
+        _ => {}
+    }
+    if let Some(s) = &input.signals {
+        if s.webdriver == Some(true) {
+            r.add(
+                "webdriver",
+                c.webdriver,
+                "navigator.webdriver is true: the browser is automated",
+            );
+            r.triggers.push("automation");
+        }
+        if s.plugins == Some(0) && !ua.mobile && matches!(ua.engine, Engine::Blink | Engine::Gecko) {
+            r.add(
+                "no_plugins",
+                c.no_plugins,
+                "no plugins on a desktop browser (headless default)",
+            );
+        }
+        if s.languages.as_ref().is_some_and(|l| l.is_empty()) {
+            r.add("no_languages", c.no_languages, "navigator.languages is empty");
+        }
+        if let Some(p) = &s.platform {
+            let ua_text = input.user_agent.as_deref().unwrap_or("");
+            let claims_windows = ua_text.contains("Windows");
+            let claims_mac = ua_text.contains("Macintosh");
+            let p = p.to_ascii_lowercase();
+            if (claims_windows && !p.starts_with("win")) || (claims_mac && !p.starts_with("mac")) {
+                r.add(
+                    "platform_mismatch",
+                    c.platform_mismatch,
+                    "navigator.platform contradicts the User-Agent",
+                );
+            }
+        }
+    }
+    r.cap(max::HEADLESS)
+}

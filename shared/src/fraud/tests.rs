@@ -1,0 +1,196 @@
+//! Unit tests of the layers and the composite on hand-built requests.
+
+use super::*;
+use crate::http::{EdgeRequest, RequestSource};
+
+const CHROME_UA: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const CHROME_JA4: &str = "t13d1516h2_8daaf6152771_02713d6af862";
+const PYTHON_JA4: &str = "t13d181000_85036bcba153_d41ae481755e";
+
+fn chrome_request(extra: &[(&str, &str)]) -> EdgeRequest {
+    let mut pairs = vec![
+        ("sec-ch-ua", "\"Chromium\";v=\"131\""),
+        ("user-agent", CHROME_UA),
+        ("accept-language", "en-US,en;q=0.9"),
+        ("sec-fetch-mode", "cors"),
+        ("cloudfront-viewer-ja4-fingerprint", CHROME_JA4),
+        ("cloudfront-viewer-http-version", "2.0"),
+        ("cloudfront-viewer-asn", "7922"),
+        (
+            "cloudfront-viewer-header-order",
+            "host:sec-ch-ua:user-agent:accept:sec-fetch-mode:accept-language",
+        ),
+        ("cloudfront-viewer-header-count", "6"),
+    ];
+    for (k, v) in extra {
+        pairs.retain(|(pk, _)| pk != k);
+        if !v.is_empty() {
+            pairs.push((k, v));
+        }
+    }
+    let mut h = ::http::HeaderMap::new();
+    for (k, v) in pairs {
+        h.insert(
+            ::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    EdgeRequest::new(
+        RequestSource::CloudFront,
+        ::http::Method::POST,
+        "/t",
+        "",
+        h,
+        vec![],
+        false,
+        Some("198.51.100.23".parse().unwrap()),
+        None,
+    )
+}
+
+fn score(req: &EdgeRequest, signals: Option<ClientSignals>) -> RiskAssessment {
+    assess(
+        &ScoringInput::from_request(req, signals, Some("page_view")),
+        &FraudConfig::default(),
+    )
+}
+
+#[test]
+fn a_clean_chrome_request_is_low_and_explains_nothing() {
+    let a = score(&chrome_request(&[]), None);
+    assert_eq!((a.score, a.level, a.action), (0.0, Level::Low, Action::Allow));
+    assert!(a.public_reasons().is_empty());
+    assert_eq!(a.breakdown.len(), 9);
+}
+
+#[test]
+fn a_tool_ja4_under_a_browser_user_agent_is_critical() {
+    let a = score(
+        &chrome_request(&[("cloudfront-viewer-ja4-fingerprint", PYTHON_JA4)]),
+        None,
+    );
+    assert_eq!(a.level, Level::Critical);
+    assert_eq!(a.trigger.as_deref(), Some("ja4_mismatch"));
+    assert!(a.score >= 75.0);
+    let ctx = &a.breakdown["ja4_context"];
+    assert!(
+        ctx.reasons.iter().any(|r| r.code == "tool_ja4_under_browser_ua"),
+        "{ctx:?}"
+    );
+    assert!((ctx.contribution - ctx.score * ctx.weight).abs() < 0.06);
+}
+
+#[test]
+fn known_crawlers_are_named_and_blocked() {
+    let a = score(
+        &chrome_request(&[(
+            "user-agent",
+            "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+        )]),
+        None,
+    );
+    assert_eq!(a.level, Level::Critical);
+    assert_eq!(a.trigger.as_deref(), Some("bot_user_agent"));
+    assert_eq!(a.score, 80.0);
+    assert!(a.breakdown["bot_user_agent"].reasons[0].message.contains("AhrefsBot"));
+}
+
+#[test]
+fn each_layer_finds_its_signal() {
+    let cases: Vec<(Vec<(&str, &str)>, Option<ClientSignals>, &str, &str)> = vec![
+        (vec![("cloudfront-viewer-ja4-fingerprint", "")], None, "ja4_tls", "missing_ja4"),
+        (vec![("cloudfront-viewer-ja4-fingerprint", "t12d1516h2_8daaf6152771_02713d6af862")], None, "ja4_tls", "chromium_without_tls13"),
+        (vec![("cloudfront-viewer-ja4-fingerprint", "t10d0305h1_8daaf6152771_02713d6af862")], None, "ja4_tls", "legacy_tls"),
+        (vec![("cloudfront-viewer-ja4-fingerprint", "t13i0304h2_8daaf6152771_02713d6af862")], None, "ja4_structure", "no_sni"),
+        (vec![("cloudfront-viewer-ja4-fingerprint", "garbage")], None, "ja4_structure", "malformed_ja4"),
+        (vec![("cloudfront-viewer-ja4-fingerprint", "t13d1715h2_5b57614c22b0_7121afd63204")], None, "ja4_context", "ja4_of_another_browser"),
+        (vec![("accept-language", "")], None, "ja4_context", "missing_accept_language"),
+        (vec![("sec-fetch-mode", "")], None, "ja4_context", "missing_fetch_metadata"),
+        (vec![("cloudfront-viewer-header-order", "user-agent:host:accept")], None, "ja4_context", "user_agent_first"),
+        (vec![("sec-ch-ua", "")], None, "headless", "missing_client_hints"),
+        (vec![("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36")], None, "headless", "headless_user_agent"),
+        (vec![], Some(ClientSignals { webdriver: Some(true), ..Default::default() }), "headless", "webdriver"),
+        (vec![], Some(ClientSignals { platform: Some("Linux x86_64".into()), ..Default::default() }), "headless", "platform_mismatch"),
+        (vec![("cloudfront-viewer-asn", "16509")], None, "datacenter", "datacenter_asn"),
+        (vec![("cloudfront-viewer-http-version", "1.1")], None, "http2", "browser_over_http1"),
+        (vec![("cloudfront-viewer-header-count", "3")], None, "http2", "minimal_headers"),
+        (vec![("cloudfront-viewer-header-order", "host:user-agent:sec-ch-ua:accept")], None, "http2", "user_agent_before_client_hints"),
+        (vec![], Some(ClientSignals { webrtc_candidates: Some(vec!["candidate:1 1 udp 2122260223 203.0.113.9 5000 typ host".into()]), ..Default::default() }), "webrtc", "no_nat"),
+        (vec![], Some(ClientSignals { webrtc_candidates: Some(vec!["candidate:2 1 udp 1677729535 192.0.2.44 5000 typ srflx raddr 0.0.0.0 rport 0".into()]), ..Default::default() }), "webrtc", "public_ip_mismatch"),
+        (vec![], Some(ClientSignals { webrtc_candidates: Some(vec!["candidate:3 1 udp 41885439 192.0.2.50 3478 typ relay".into()]), ..Default::default() }), "webrtc", "relay_only"),
+        (vec![("user-agent", "")], None, "bot_user_agent", "missing_user_agent"),
+    ];
+    for (headers, signals, layer, code) in cases {
+        let a = score(&chrome_request(&headers), signals);
+        let c = &a.breakdown[layer];
+        assert!(
+            c.reasons.iter().any(|r| r.code == code),
+            "{layer}/{code}: {:?}",
+            a.breakdown
+        );
+        assert!(c.score > 0.0, "{layer}/{code}");
+    }
+}
+
+#[test]
+fn privacy_relays_are_reported_not_scored() {
+    let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+    let a = score(
+        &chrome_request(&[
+            ("user-agent", safari),
+            ("cloudfront-viewer-asn", "36183"),
+            ("sec-ch-ua", ""),
+        ]),
+        None,
+    );
+    let dc = &a.breakdown["datacenter"];
+    assert_eq!(dc.score, 0.0);
+    assert_eq!(dc.reasons[0].code, "privacy_relay");
+}
+
+#[test]
+fn credential_stuffing_counts_logins_above_the_seed_limit() {
+    let req = chrome_request(&[]);
+    let mut input = ScoringInput::from_request(&req, None, Some("login"));
+    input.login_count = Some(20);
+    assert_eq!(
+        assess(&input, &FraudConfig::default()).breakdown["credential_stuffing"].score,
+        0.0
+    );
+    input.login_count = Some(21);
+    let a = assess(&input, &FraudConfig::default());
+    assert_eq!(a.breakdown["credential_stuffing"].score, 70.0);
+    assert_eq!(a.trigger.as_deref(), Some("credential_stuffing"));
+    assert_eq!(a.level, Level::Critical);
+}
+
+#[test]
+fn observation_mode_scores_but_never_enforces() {
+    let config = FraudConfig::with_override(r#"{"mode": "observe"}"#).unwrap();
+    let req = chrome_request(&[("user-agent", "curl/8.5.0")]);
+    let a = assess(&ScoringInput::from_request(&req, None, None), &config);
+    assert_eq!((a.level, a.action, a.enforced), (Level::Critical, Action::Block, false));
+    let enforced = assess(&ScoringInput::from_request(&req, None, None), &FraudConfig::default());
+    assert!(enforced.enforced);
+}
+
+#[test]
+fn floors_round_and_cap() {
+    let config = FraudConfig::default();
+    let r = |score: f64, trigger: Option<&'static str>| LayerResult {
+        score,
+        reasons: vec![],
+        triggers: trigger.into_iter().collect(),
+    };
+    let a = composite::combine([("x", 0.333, r(50.0, None))], &config);
+    assert_eq!(a.score, 16.7);
+    assert_eq!(a.level, Level::Low);
+    let a = composite::combine([("x", 0.1, r(50.0, Some("legacy_tls")))], &config);
+    assert_eq!((a.score, a.level), (60.0, Level::High));
+    let a = composite::combine(
+        [("x", 1.0, r(100.0, Some("bot_user_agent"))), ("y", 1.0, r(100.0, None))],
+        &config,
+    );
+    assert_eq!(a.score, 100.0, "capped");
+}
