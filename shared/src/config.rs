@@ -3,6 +3,7 @@
 use std::num::ParseIntError;
 use std::path::PathBuf;
 
+use crate::fraud::FraudConfig;
 use crate::identity::IdentityConfig;
 use crate::org::supabase::SupabaseConfig;
 use crate::org::tiered::TierConfig;
@@ -33,6 +34,8 @@ pub struct EdgeConfig {
     pub directory: DirectoryConfig,
     /// Identity resolver settings (`IDENTITY_CONFIG`, a partial JSON override).
     pub identity: IdentityConfig,
+    /// Fraud scoring settings (`FRAUD_CONFIG`, a partial JSON override).
+    pub fraud: FraudConfig,
 }
 
 impl Default for EdgeConfig {
@@ -44,6 +47,7 @@ impl Default for EdgeConfig {
             plans: PlanCatalog::default(),
             directory: DirectoryConfig::default(),
             identity: IdentityConfig::default(),
+            fraud: FraudConfig::default(),
         }
     }
 }
@@ -188,6 +192,13 @@ impl EdgeConfig {
                 None => IdentityConfig::default(),
                 Some(json) => IdentityConfig::with_override(&json).map_err(|message| ConfigError::Invalid {
                     var: "IDENTITY_CONFIG",
+                    message,
+                })?,
+            },
+            fraud: match non_empty(&lookup, "FRAUD_CONFIG") {
+                None => FraudConfig::default(),
+                Some(json) => FraudConfig::with_override(&json).map_err(|message| ConfigError::Invalid {
+                    var: "FRAUD_CONFIG",
                     message,
                 })?,
             },

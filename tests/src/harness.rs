@@ -8,6 +8,7 @@ use edge::App;
 use impressio::clock::FixedClock;
 use impressio::config::EdgeConfig;
 use impressio::event::EventRecord;
+use impressio::fraud::counter::{AnyCounter, DynamoCounter};
 use impressio::identity::DynamoIdentityStore;
 use impressio::org::{build_directory, AnySource, TieredDirectory};
 use impressio::store::DynamoEventStore;
@@ -54,7 +55,11 @@ impl Harness {
         let directory = build_directory(&config.directory, clock.clone()).expect("directory");
         let store = DynamoEventStore::new(client.clone(), table.clone());
         let identity = DynamoIdentityStore::new(client.clone(), table.clone());
-        let app = App::with_clock(config, store, directory, identity, clock.clone());
+        let counter = AnyCounter::Dynamo(DynamoCounter {
+            client: client.clone(),
+            table: table.clone(),
+        });
+        let app = App::with_clock(config, store, directory, identity, counter, clock.clone());
         Harness {
             app,
             client,
@@ -210,4 +215,39 @@ impl Answer {
             .expect("X-Request-Id on every answer")
             .to_string()
     }
+}
+
+/// The headers of a current Chrome on Windows as CloudFront forwards them (viewer headers
+/// included), so a test request scores low unless it changes something.
+pub const CHROME_HEADERS: [(&str, &str); 12] = [
+    ("sec-ch-ua", "\"Chromium\";v=\"131\", \"Not_A Brand\";v=\"24\""),
+    ("sec-ch-ua-mobile", "?0"),
+    ("sec-ch-ua-platform", "\"Windows\""),
+    (
+        "User-Agent",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    ),
+    ("Accept-Language", "en-US,en;q=0.9"),
+    ("Sec-Fetch-Mode", "cors"),
+    ("Sec-Fetch-Site", "same-site"),
+    ("CloudFront-Viewer-JA4-Fingerprint", "t13d1516h2_8daaf6152771_02713d6af862"),
+    ("CloudFront-Viewer-Http-Version", "2.0"),
+    ("CloudFront-Viewer-ASN", "7922"),
+    (
+        "CloudFront-Viewer-Header-Order",
+        "host:sec-ch-ua:sec-ch-ua-mobile:sec-ch-ua-platform:user-agent:accept:origin:sec-fetch-site:sec-fetch-mode:accept-language",
+    ),
+    ("CloudFront-Viewer-Header-Count", "10"),
+];
+
+/// `headers` after [`CHROME_HEADERS`], the given ones replacing defaults of the same name
+/// (an empty value removes the header).
+pub fn with_chrome_headers<'a>(headers: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut all: Vec<(&str, &str)> = CHROME_HEADERS
+        .iter()
+        .filter(|(k, _)| !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)))
+        .copied()
+        .collect();
+    all.extend(headers.iter().filter(|(_, v)| !v.is_empty()).copied());
+    all
 }

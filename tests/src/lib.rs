@@ -3,6 +3,7 @@
 
 pub mod counting;
 pub mod harness;
+pub mod quality;
 pub mod replay;
 pub mod table;
 

@@ -235,12 +235,12 @@ async fn storage_down_is_503_with_retry_after_and_no_secret() {
     let clock = std::sync::Arc::new(impressio::clock::SystemClock);
     let directory = impressio::org::build_directory(&config.directory, clock).unwrap();
     let identity = impressio::identity::DynamoIdentityStore::new(client.clone(), "t");
-    let app = edge::App::new(
-        config,
-        impressio::store::DynamoEventStore::new(client, "t"),
-        directory,
-        identity,
-    );
+    let counter = impressio::fraud::counter::AnyCounter::Dynamo(impressio::fraud::counter::DynamoCounter {
+        client: client.clone(),
+        table: "t".into(),
+    });
+    let store = impressio::store::DynamoEventStore::new(client, "t");
+    let app = edge::App::new(config, store, directory, identity, counter);
     let track = cloudfront(
         "POST",
         "/t",

@@ -5,14 +5,14 @@
 use impressio::config::{EdgeConfig, Secret};
 use impressio::org::supabase::SupabaseConfig;
 use impressio::org::{LookupSource, Plan};
-use integration_tests::harness::{Answer, Harness, TEST_NOW_MS};
+use integration_tests::harness::{with_chrome_headers, Answer, Harness, TEST_NOW_MS};
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn event(method: &str, uri: &str, query: &str, headers: &[(&str, &str)], body: Option<serde_json::Value>) -> String {
     let mut h = serde_json::Map::new();
-    for (k, v) in headers {
+    for (k, v) in with_chrome_headers(headers) {
         h.insert(k.to_ascii_lowercase(), json!([{"key": k, "value": v}]));
     }
     let mut req = json!({"clientIp": "198.51.100.4", "method": method, "uri": uri, "querystring": query, "headers": h});

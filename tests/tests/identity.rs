@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use impressio::identity::resolver::Resolution;
 use impressio::identity::{DynamoIdentityStore, IdentityConfig, IdentityInputs, MatchMethod, Resolver};
 use integration_tests::counting::{counting_client, CallLog};
-use integration_tests::harness::Harness;
+use integration_tests::harness::{with_chrome_headers, Harness};
 use integration_tests::table::TableDefinition;
 use serde_json::json;
 
@@ -341,12 +341,13 @@ async fn organizations_never_share_identities() {
 async fn through_the_edge_the_cookie_round_trip_keeps_the_visitor() {
     let h = Harness::new().await;
     let track = |cookie: Option<&str>, fp: &str| {
-        let mut headers = json!({
-            "content-type": [{"key": "Content-Type", "value": "application/json"}],
-            "origin": [{"key": "Origin", "value": "https://shop.example"}]
-        });
+        let mut pairs = vec![("Content-Type", "application/json"), ("Origin", "https://shop.example")];
         if let Some(c) = cookie {
-            headers["cookie"] = json!([{"key": "Cookie", "value": c}]);
+            pairs.push(("Cookie", c));
+        }
+        let mut headers = serde_json::Map::new();
+        for (k, v) in with_chrome_headers(&pairs) {
+            headers.insert(k.to_ascii_lowercase(), json!([{"key": k, "value": v}]));
         }
         let body = json!({"organizationId": "org_demo_free", "fingerprint": fp, "userId": null}).to_string();
         json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": "198.51.100.1", "method": "POST", "uri": "/t",

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use impressio::config::EdgeConfig;
+use impressio::fraud::counter::AnyCounter;
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::identity::{DynamoIdentityStore, IdentityStore, Resolver};
 use impressio::org::OrganizationDirectory;
@@ -24,24 +25,34 @@ pub struct App<S, D, I = DynamoIdentityStore> {
     pub directory: D,
     /// The identity resolver.
     pub identity: Resolver<I>,
+    /// The shared login counter of the credential-stuffing layer.
+    pub counter: AnyCounter,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
 
 impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
     /// An app with the system clock.
-    pub fn new(config: EdgeConfig, store: S, directory: D, identity: I) -> Self {
-        Self::with_clock(config, store, directory, identity, Arc::new(SystemClock))
+    pub fn new(config: EdgeConfig, store: S, directory: D, identity: I, counter: AnyCounter) -> Self {
+        Self::with_clock(config, store, directory, identity, counter, Arc::new(SystemClock))
     }
 
     /// An app with the given clock.
-    pub fn with_clock(config: EdgeConfig, store: S, directory: D, identity: I, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(
+        config: EdgeConfig,
+        store: S,
+        directory: D,
+        identity: I,
+        counter: AnyCounter,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let identity = Resolver::new(identity, config.identity.clone());
         App {
             config,
             store,
             directory,
             identity,
+            counter,
             clock,
         }
     }

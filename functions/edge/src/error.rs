@@ -50,6 +50,10 @@ pub enum EdgeError {
         plan: Plan,
         required: Plan,
     },
+    /// The request scored critical and the mode enforces blocking; `reasons` are the ones a
+    /// client may see (codes and messages, no thresholds).
+    #[error("the request was refused as automated or fraudulent")]
+    RiskBlocked { reasons: Vec<serde_json::Value> },
     /// The organization used its monthly quota.
     #[error("the {} plan's quota of {limit} events this month is used", plan.as_str())]
     QuotaExceeded {
@@ -75,6 +79,7 @@ impl EdgeError {
             EdgeError::DirectoryUnavailable { .. } => 503,
             EdgeError::OriginRequired | EdgeError::DomainNotAllowed { .. } | EdgeError::FeatureNotInPlan { .. } => 403,
             EdgeError::QuotaExceeded { .. } => 429,
+            EdgeError::RiskBlocked { .. } => 403,
         }
     }
 
@@ -101,6 +106,7 @@ impl EdgeError {
             EdgeError::DomainNotAllowed { .. } => "domain_not_allowed",
             EdgeError::FeatureNotInPlan { .. } => "feature_not_in_plan",
             EdgeError::QuotaExceeded { .. } => "quota_exceeded",
+            EdgeError::RiskBlocked { .. } => "risk_blocked",
         }
     }
 
@@ -140,6 +146,7 @@ impl EdgeError {
                 body["used"] = json!(used);
                 body["upgradePlan"] = json!(upgrade.map(Plan::as_str));
             }
+            EdgeError::RiskBlocked { reasons } => body["reasons"] = json!(reasons),
             _ => {}
         }
         body

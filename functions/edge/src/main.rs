@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use impressio::clock::SystemClock;
 use impressio::config::EdgeConfig;
+use impressio::fraud::counter::{AnyCounter, DynamoCounter, UpstashCounter};
 use impressio::identity::DynamoIdentityStore;
 use impressio::org::build_directory;
+use impressio::org::upstash::UpstashClient;
 use impressio::store::{dynamo::client_from_env, DynamoEventStore};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::value::RawValue;
@@ -26,10 +28,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = EdgeConfig::from_env()?;
     let client = client_from_env().await;
     let store = DynamoEventStore::new(client.clone(), config.table_name.clone());
-    let identity = DynamoIdentityStore::new(client, config.table_name.clone());
+    let identity = DynamoIdentityStore::new(client.clone(), config.table_name.clone());
+    // Logins are counted in Upstash when it is configured, else in the table.
+    let counter = match &config.directory.upstash {
+        Some(u) => AnyCounter::Upstash(UpstashCounter(UpstashClient::new(u.clone())?)),
+        None => AnyCounter::Dynamo(DynamoCounter {
+            client,
+            table: config.table_name.clone(),
+        }),
+    };
     let clock = Arc::new(SystemClock);
     let directory = build_directory(&config.directory, clock.clone())?;
-    let app = App::with_clock(config, store, directory, identity, clock);
+    let app = App::with_clock(config, store, directory, identity, counter, clock);
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         handle_payload(app, event.payload.get(), event.context).await

@@ -140,6 +140,9 @@ pub struct EventRecord {
     /// How the visitor was matched (confidence, method, conflict).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityResult>,
+    /// The fraud assessment: score, level, action, breakdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::fraud::RiskAssessment>,
     /// How the organization was established (plan, cache tier, staleness).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<OrgDecision>,
@@ -221,6 +224,7 @@ impl EventRecord {
             attribution,
             visitor_id: None,
             identity: None,
+            risk: None,
             organization: None,
             context,
             gsi_user_pk,

@@ -64,6 +64,8 @@ pub struct TrackPayload {
     pub domainprint: Option<String>,
     /// The behavioral signature from `/h-pro.js`.
     pub behavioral_signature: Option<String>,
+    /// Automation and WebRTC signals the collector gathered.
+    pub signals: Option<crate::fraud::ClientSignals>,
 }
 
 /// A [`TrackPayload`] whose every field passed validation.
@@ -82,6 +84,8 @@ pub struct ValidEvent {
     /// Identity inputs checked by `identity::inputs` (format rules there).
     pub domainprint: Option<String>,
     pub behavioral_signature: Option<String>,
+    /// The collector's signals for the fraud layers (sizes checked).
+    pub signals: Option<crate::fraud::ClientSignals>,
 }
 
 impl TrackPayload {
@@ -103,6 +107,13 @@ impl TrackPayload {
             client_ts: self.timestamp,
             domainprint: self.domainprint.filter(|s| !s.is_empty()),
             behavioral_signature: self.behavioral_signature.filter(|s| !s.is_empty()),
+            signals: match self.signals {
+                Some(s) => {
+                    s.check().map_err(|reason| FieldError::new("signals", reason))?;
+                    Some(s)
+                }
+                None => None,
+            },
         })
     }
 }

@@ -96,9 +96,17 @@ fn known_crawlers_are_named_and_blocked() {
     assert!(a.breakdown["bot_user_agent"].reasons[0].message.contains("AhrefsBot"));
 }
 
+/// Headers to change, the script's signals, the layer and the reason code expected.
+type LayerCase = (
+    Vec<(&'static str, &'static str)>,
+    Option<ClientSignals>,
+    &'static str,
+    &'static str,
+);
+
 #[test]
 fn each_layer_finds_its_signal() {
-    let cases: Vec<(Vec<(&str, &str)>, Option<ClientSignals>, &str, &str)> = vec![
+    let cases: Vec<LayerCase> = vec![
         (vec![("cloudfront-viewer-ja4-fingerprint", "")], None, "ja4_tls", "missing_ja4"),
         (vec![("cloudfront-viewer-ja4-fingerprint", "t12d1516h2_8daaf6152771_02713d6af862")], None, "ja4_tls", "chromium_without_tls13"),
         (vec![("cloudfront-viewer-ja4-fingerprint", "t10d0305h1_8daaf6152771_02713d6af862")], None, "ja4_tls", "legacy_tls"),

@@ -29,6 +29,7 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
                     c.not_a_browser,
                     "the User-Agent names no known browser engine",
                 );
+                r.triggers.push("not_a_browser");
             }
         }
     }
