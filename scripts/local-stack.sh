@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: sets up the machine, starts moto server and the edge function under
 # `cargo lambda watch`, creates the table, drives the function with every sample in events/
-# (through `cargo lambda invoke`) and a replay of real traffic, prints the summary, and
-# stops everything it started.
+# (through `cargo lambda invoke`), prints the fraud-scoring quality report (through the
+# backtesting CLI `score`), replays real traffic, prints the summary, and stops everything
+# it started.
 #
 # Ports: MOTO_PORT (default 8000, the one in functions/edge/Cargo.toml) and LAMBDA_PORT
 # (default 9000). REPLAY_COUNT sets the number of replayed requests (default 400).
@@ -46,6 +47,13 @@ for f in events/edge/function-url/*.json events/edge/cloudfront/*.json; do
   fi
 done
 echo "$(ls "$RUN_DIR/samples"/*.json | wc -l) samples invoked"
+
+log "fraud scoring quality: every isbot crawler and browser UA, and the tool JA4s, through the backtesting CLI"
+QUALITY="$RUN_DIR/quality"
+"$ROOT/target/debug/quality-corpus" "$QUALITY"
+"$ROOT/target/debug/score" "$QUALITY/events.jsonl" >"$QUALITY/assessments.jsonl"
+"$ROOT/target/debug/quality-report" "$QUALITY/labels.jsonl" "$QUALITY/assessments.jsonl"
+"$ROOT/target/debug/score" --summary --quiet "$QUALITY/events.jsonl"
 
 log "replaying $REPLAY_COUNT requests built from tests/data (real user agents and JA4 strings)"
 "$ROOT/target/debug/replay" --endpoint "http://127.0.0.1:$LAMBDA_PORT" --count "$REPLAY_COUNT" \

@@ -104,7 +104,8 @@ impl Corpus {
 
 /// The browser family of a User-Agent whose JA4 the corpus has, if any.
 pub fn browser_family(ua: &str) -> Option<&'static str> {
-    if !ua.starts_with("Mozilla/5.0") {
+    // iOS browsers run Apple's TLS stack, whose JA4 the data lacks.
+    if !ua.starts_with("Mozilla/5.0") || ua.contains("iPhone") || ua.contains("iPad") || ua.contains("iPod") {
         return None;
     }
     if ua.contains("Firefox/") && !ua.contains("Seamonkey") {

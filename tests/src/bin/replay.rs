@@ -370,6 +370,31 @@ async fn main() -> Result<(), DynError> {
 
     println!("\nRisk fields as they stand");
     println!("  events with a risk score: {scored} of {}", items.len());
+    let mut levels: BTreeMap<String, usize> = BTreeMap::new();
+    let mut triggers: BTreeMap<String, usize> = BTreeMap::new();
+    for i in &items {
+        if let Some(risk) = i.get("risk").and_then(|r| r.as_m().ok()) {
+            let level = risk
+                .get("level")
+                .and_then(|l| l.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            *levels.entry(level).or_default() += 1;
+            if let Some(t) = risk.get("trigger").and_then(|t| t.as_s().ok()) {
+                *triggers.entry(t.clone()).or_default() += 1;
+            }
+        }
+    }
+    let fmt = |m: &BTreeMap<String, usize>| m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+    println!("  stored events by risk level: {}", fmt(&levels));
+    println!(
+        "  block triggers: {}",
+        if triggers.is_empty() {
+            "none".into()
+        } else {
+            fmt(&triggers)
+        }
+    );
     println!(
         "  signals recorded for scoring: JA4 {}, TLS {}, HTTP version {}, ASN {}, geo (lat/lon) {}, header order {}, user agent {}",
         count_with(&|i| viewer(i, "ja4").is_some()),
