@@ -82,14 +82,6 @@ impl Intercept for Counter {
 /// A DynamoDB client for `endpoint` whose calls are logged in the returned [`CallLog`].
 pub fn counting_client(endpoint: &str) -> (aws_sdk_dynamodb::Client, Arc<CallLog>) {
     let log = Arc::new(CallLog::default());
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "moto",
-        ))
-        .interceptor(Counter(log.clone()))
-        .build();
+    let config = crate::dynamo_config(endpoint).interceptor(Counter(log.clone())).build();
     (aws_sdk_dynamodb::Client::from_conf(config), log)
 }

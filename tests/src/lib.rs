@@ -28,17 +28,21 @@ pub fn moto_endpoint() -> String {
     })
 }
 
-/// A DynamoDB client for `endpoint` with the fixed test region and credentials moto accepts.
-pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
+/// The client configuration for `endpoint` with the fixed test region and credentials moto
+/// accepts.
+pub fn dynamo_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "testing", "testing", None, None, "moto",
         ))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A DynamoDB client for `endpoint` (see [`dynamo_config`]).
+pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(dynamo_config(endpoint).build())
 }
 
 /// A table name no other test uses.
