@@ -36,6 +36,9 @@ pub struct EdgeConfig {
     pub identity: IdentityConfig,
     /// Fraud scoring settings (`FRAUD_CONFIG`, a partial JSON override).
     pub fraud: FraudConfig,
+    /// Key of the collector tokens (`COLLECTOR_TOKEN_SECRET`); unset: no token is issued or
+    /// checked.
+    pub collector_token_secret: Option<Secret>,
 }
 
 impl Default for EdgeConfig {
@@ -48,6 +51,7 @@ impl Default for EdgeConfig {
             directory: DirectoryConfig::default(),
             identity: IdentityConfig::default(),
             fraud: FraudConfig::default(),
+            collector_token_secret: None,
         }
     }
 }
@@ -195,6 +199,7 @@ impl EdgeConfig {
                     message,
                 })?,
             },
+            collector_token_secret: non_empty(&lookup, "COLLECTOR_TOKEN_SECRET").map(Secret::new),
             fraud: match non_empty(&lookup, "FRAUD_CONFIG") {
                 None => FraudConfig::default(),
                 Some(json) => FraudConfig::with_override(&json).map_err(|message| ConfigError::Invalid {

@@ -9,6 +9,7 @@
 //! - [`collector`]: the JavaScript collector served at `/h.js`.
 //! - [`config`]: typed configuration parsed once from the environment.
 
+pub mod behavior;
 pub mod clock;
 pub mod collector;
 pub mod config;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use edge::App;
+use impressio::behavior::store::BehaviorStore;
 use impressio::clock::FixedClock;
 use impressio::config::EdgeConfig;
 use impressio::event::EventRecord;
@@ -59,7 +60,8 @@ impl Harness {
             client: client.clone(),
             table: table.clone(),
         });
-        let app = App::with_clock(config, store, directory, identity, counter, clock.clone());
+        let behavior = BehaviorStore::new(client.clone(), table.clone());
+        let app = App::with_clock(config, store, directory, identity, counter, behavior, clock.clone());
         Harness {
             app,
             client,
@@ -76,8 +78,22 @@ impl Harness {
         Answer::from_value(&v)
     }
 
-    /// The records stored under a request id (its whole partition).
+    /// The event records stored under a request id.
     pub async fn records(&self, request_id: &str) -> Vec<EventRecord> {
+        let items: Vec<_> = self
+            .story(request_id)
+            .await
+            .into_iter()
+            .filter(|i| i.get("item_type").and_then(|t| t.as_s().ok()).map(String::as_str) == Some("event"))
+            .collect();
+        serde_dynamo::from_items(items).expect("records decode")
+    }
+
+    /// Every item stored under a request id (event, block, blacklist hit).
+    pub async fn story(
+        &self,
+        request_id: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         let out = self
             .client
             .query()
@@ -90,7 +106,7 @@ impl Harness {
             .send()
             .await
             .expect("query");
-        serde_dynamo::from_items(out.items().to_vec()).expect("records decode")
+        out.items().to_vec()
     }
 
     /// Number of items in the table.

@@ -37,7 +37,11 @@ async fn a_clean_browser_gets_its_risk_in_the_answer_and_on_the_event() {
     assert_eq!(risk["level"], "low");
     assert_eq!(risk["action"], "allow");
     assert_eq!(risk["score"], 0.0);
-    assert_eq!(risk["breakdown"].as_object().unwrap().len(), 9);
+    assert_eq!(
+        risk["breakdown"].as_object().unwrap().len(),
+        13,
+        "8 layers, bot UA, 4 behavioral components"
+    );
     let r = &h.records(&a.request_id()).await[0];
     let stored = r.risk.as_ref().unwrap();
     assert_eq!(stored.level, Level::Low);
@@ -98,11 +102,15 @@ async fn more_than_twenty_logins_an_hour_from_one_tls_client_is_credential_stuff
         .unwrap()
         .iter()
         .any(|r| r["code"] == "credential_stuffing"));
-    // Another IP has its own count; page views are not logins; the next hour starts again.
-    let other_ip = track(&[("CloudFront-Viewer-Address", "198.51.100.99:4000")], body("login"));
+    // Another client on another IP has its own count.
+    let mut other = body("login");
+    other["fingerprint"] = json!("fpSomeoneElse");
+    let other_ip = track(&[("CloudFront-Viewer-Address", "198.51.100.99:4000")], other);
     assert_eq!(h.invoke(&other_ip).await.status, 200);
-    assert_eq!(h.invoke(&track(&[], body("page_view"))).await.status, 200);
-    h.clock.advance(3_600_000);
+    // The block blacklisted this client: anything from it is refused until the timeout ends.
+    assert_eq!(h.invoke(&track(&[], body("page_view"))).await.status, 429);
+    // An hour later the block has expired and a new counting window has begun.
+    h.clock.advance(3_600_000 + 1_000);
     assert_eq!(h.invoke(&track(&[], body("login"))).await.status, 200);
 }
 

@@ -11,8 +11,16 @@ use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn event(method: &str, uri: &str, query: &str, headers: &[(&str, &str)], body: Option<serde_json::Value>) -> String {
+    // Each request from its own address: these tests are about organizations, not about
+    // several new visitors behind one IP (which the session-hopping layer watches).
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let net = ["192.0.2", "198.51.100", "203.0.113"][(n as usize / 250) % 3];
+    let address = format!("{net}.{}:4000", 1 + n % 250);
+    let mut all = vec![("CloudFront-Viewer-Address", address.as_str())];
+    all.extend_from_slice(headers);
     let mut h = serde_json::Map::new();
-    for (k, v) in with_chrome_headers(headers) {
+    for (k, v) in with_chrome_headers(&all) {
         h.insert(k.to_ascii_lowercase(), json!([{"key": k, "value": v}]));
     }
     let mut req = json!({"clientIp": "198.51.100.4", "method": method, "uri": uri, "querystring": query, "headers": h});

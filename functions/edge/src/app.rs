@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use impressio::behavior::store::BehaviorStore;
 use impressio::config::EdgeConfig;
 use impressio::fraud::counter::AnyCounter;
 use impressio::http::{EdgeRequest, EdgeResponse};
@@ -27,14 +28,31 @@ pub struct App<S, D, I = DynamoIdentityStore> {
     pub identity: Resolver<I>,
     /// The shared login counter of the credential-stuffing layer.
     pub counter: AnyCounter,
+    /// The behavioral layers' store (blacklist, aggregates, token uses, forensic records).
+    pub behavior: BehaviorStore,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
 
 impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
     /// An app with the system clock.
-    pub fn new(config: EdgeConfig, store: S, directory: D, identity: I, counter: AnyCounter) -> Self {
-        Self::with_clock(config, store, directory, identity, counter, Arc::new(SystemClock))
+    pub fn new(
+        config: EdgeConfig,
+        store: S,
+        directory: D,
+        identity: I,
+        counter: AnyCounter,
+        behavior: BehaviorStore,
+    ) -> Self {
+        Self::with_clock(
+            config,
+            store,
+            directory,
+            identity,
+            counter,
+            behavior,
+            Arc::new(SystemClock),
+        )
     }
 
     /// An app with the given clock.
@@ -44,6 +62,7 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
         directory: D,
         identity: I,
         counter: AnyCounter,
+        behavior: BehaviorStore,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let identity = Resolver::new(identity, config.identity.clone());
@@ -53,6 +72,7 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
             directory,
             identity,
             counter,
+            behavior,
             clock,
         }
     }

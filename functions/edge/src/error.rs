@@ -54,6 +54,9 @@ pub enum EdgeError {
     /// client may see (codes and messages, no thresholds).
     #[error("the request was refused as automated or fraudulent")]
     RiskBlocked { reasons: Vec<serde_json::Value> },
+    /// One of the request's identifiers is blacklisted (seed `002_…` layer 0).
+    #[error("too many suspicious requests; retry later")]
+    Blacklisted { retry_after_secs: i64 },
     /// The organization used its monthly quota.
     #[error("the {} plan's quota of {limit} events this month is used", plan.as_str())]
     QuotaExceeded {
@@ -80,6 +83,7 @@ impl EdgeError {
             EdgeError::OriginRequired | EdgeError::DomainNotAllowed { .. } | EdgeError::FeatureNotInPlan { .. } => 403,
             EdgeError::QuotaExceeded { .. } => 429,
             EdgeError::RiskBlocked { .. } => 403,
+            EdgeError::Blacklisted { .. } => 429,
         }
     }
 
@@ -107,6 +111,7 @@ impl EdgeError {
             EdgeError::FeatureNotInPlan { .. } => "feature_not_in_plan",
             EdgeError::QuotaExceeded { .. } => "quota_exceeded",
             EdgeError::RiskBlocked { .. } => "risk_blocked",
+            EdgeError::Blacklisted { .. } => "blacklisted",
         }
     }
 
@@ -158,6 +163,7 @@ impl EdgeError {
             EdgeError::Store(StoreError::Dynamo { .. }) => Some(1),
             EdgeError::DirectoryUnavailable { retry_after_secs, .. } => Some(*retry_after_secs as i64),
             EdgeError::QuotaExceeded { retry_after_secs, .. } => Some(*retry_after_secs),
+            EdgeError::Blacklisted { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         }
     }

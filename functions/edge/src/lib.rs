@@ -10,6 +10,7 @@ pub mod access;
 pub mod app;
 pub mod entry;
 pub mod error;
+pub mod pipeline;
 pub mod routes;
 
 pub use app::{App, Clock, SystemClock};

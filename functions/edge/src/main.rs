@@ -4,6 +4,7 @@
 use edge::{handle_payload, App};
 use std::sync::Arc;
 
+use impressio::behavior::store::BehaviorStore;
 use impressio::clock::SystemClock;
 use impressio::config::EdgeConfig;
 use impressio::fraud::counter::{AnyCounter, DynamoCounter, UpstashCounter};
@@ -27,6 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .init();
     let config = EdgeConfig::from_env()?;
     let client = client_from_env().await;
+    let client_for_behavior = client.clone();
     let store = DynamoEventStore::new(client.clone(), config.table_name.clone());
     let identity = DynamoIdentityStore::new(client.clone(), config.table_name.clone());
     // Logins are counted in Upstash when it is configured, else in the table.
@@ -39,7 +41,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let clock = Arc::new(SystemClock);
     let directory = build_directory(&config.directory, clock.clone())?;
-    let app = App::with_clock(config, store, directory, identity, counter, clock);
+    let behavior = BehaviorStore::new(client_for_behavior, config.table_name.clone());
+    let app = App::with_clock(config, store, directory, identity, counter, behavior, clock);
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         handle_payload(app, event.payload.get(), event.context).await

@@ -66,6 +66,8 @@ pub struct TrackPayload {
     pub behavioral_signature: Option<String>,
     /// Automation and WebRTC signals the collector gathered.
     pub signals: Option<crate::fraud::ClientSignals>,
+    /// The collector token the generated script carries.
+    pub token: Option<String>,
 }
 
 /// A [`TrackPayload`] whose every field passed validation.
@@ -86,6 +88,8 @@ pub struct ValidEvent {
     pub behavioral_signature: Option<String>,
     /// The collector's signals for the fraud layers (sizes checked).
     pub signals: Option<crate::fraud::ClientSignals>,
+    /// The collector token (at most 256 characters; checked by the behavioral layers).
+    pub token: Option<String>,
 }
 
 impl TrackPayload {
@@ -107,6 +111,12 @@ impl TrackPayload {
             client_ts: self.timestamp,
             domainprint: self.domainprint.filter(|s| !s.is_empty()),
             behavioral_signature: self.behavioral_signature.filter(|s| !s.is_empty()),
+            token: match self.token.filter(|t| !t.is_empty()) {
+                Some(t) if t.len() > 256 || !t.is_ascii() => {
+                    return Err(FieldError::new("token", "must be at most 256 ASCII characters"))
+                }
+                t => t,
+            },
             signals: match self.signals {
                 Some(s) => {
                     s.check().map_err(|reason| FieldError::new("signals", reason))?;

@@ -93,10 +93,10 @@ fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
-/// Scores a request in every layer and combines the results.
-pub fn assess(input: &ScoringInput, config: &FraudConfig) -> RiskAssessment {
+/// The results of the eight layers and the bot User-Agent check: `(name, weight, result)`.
+pub fn base_layers(input: &ScoringInput, config: &FraudConfig) -> Vec<(&'static str, f64, LayerResult)> {
     let w = &config.weights;
-    let results: [(&str, f64, LayerResult); 9] = [
+    vec![
         ("ja4_tls", w.ja4_tls, layers::ja4_tls::score(input, config)),
         ("ja4_context", w.ja4_context, layers::ja4_context::score(input, config)),
         (
@@ -118,8 +118,12 @@ pub fn assess(input: &ScoringInput, config: &FraudConfig) -> RiskAssessment {
             w.bot_user_agent,
             layers::bot_user_agent::score(input, config),
         ),
-    ];
-    combine(results, config)
+    ]
+}
+
+/// Scores a request in the stateless layers and combines the results.
+pub fn assess(input: &ScoringInput, config: &FraudConfig) -> RiskAssessment {
+    combine(base_layers(input, config), config)
 }
 
 /// Combines layer results (`(name, weight, result)`) into an assessment; exposed so the
@@ -135,7 +139,12 @@ pub fn combine<I: IntoIterator<Item = (&'static str, f64, LayerResult)>>(
         let contribution = round1(r.score * weight);
         base += r.score * weight;
         for t in &r.triggers {
-            let floor = config.risk.block_threshold + trigger_offset(t, config);
+            // Seed 002: a token replay always scores 100.
+            let floor = if *t == "token_replay" {
+                100.0
+            } else {
+                config.risk.block_threshold + trigger_offset(t, config)
+            };
             if trigger.is_none_or(|(_, f)| floor > f) {
                 trigger = Some((t, floor));
             }
@@ -189,6 +198,10 @@ fn trigger_offset(name: &str, config: &FraudConfig) -> f64 {
         "credential_stuffing" => t.credential_stuffing,
         "legacy_tls" => t.legacy_tls,
         "not_a_browser" => t.not_a_browser,
+        "ja4_session_hopping" => t.ja4_session_hopping,
+        "visitor_velocity" => t.visitor_velocity,
+        "ip_diversity" => t.ip_diversity,
+        "repeat_offender" => t.repeat_offender,
         _ => 0.0,
     }
 }

@@ -41,6 +41,10 @@ pub struct Weights {
     pub webrtc: f64,
     pub credential_stuffing: f64,
     pub bot_user_agent: f64,
+    pub ip_rate: f64,
+    pub ja4_session_hopping: f64,
+    pub visitor_velocity: f64,
+    pub collector_token: f64,
 }
 
 /// Score floors of the block triggers, as offsets from `risk.block_threshold` (seed `002_…`:
@@ -58,6 +62,10 @@ pub struct TriggerFloors {
     /// A User-Agent naming no browser engine: this is a browser tracker, so a client that is
     /// no browser is treated as an automated one (high, not critical: some are native apps).
     pub not_a_browser: f64,
+    pub ja4_session_hopping: f64,
+    pub visitor_velocity: f64,
+    pub ip_diversity: f64,
+    pub repeat_offender: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -175,6 +183,97 @@ pub struct LayerConfig {
     pub bot_user_agent: BotUserAgentConfig,
 }
 
+/// How repeat-offender memory treats a recent block (seed `002_…`, layer 3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreMode {
+    /// A recent block of the same detection type raises the score above the threshold.
+    Holistic,
+    /// Scores only add up; no memory.
+    Additive,
+}
+
+/// JA4 session hopping (seed `002_…` layers 4a–4c, seed `004_…`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionHoppingConfig {
+    /// 4a: distinct visitors with the same JA4 from the same IP (IPv6 /64) in `cluster_window_secs`.
+    pub cluster_min_visitors: u64,
+    pub cluster_window_secs: u64,
+    /// 4b: distinct visitors with the same JA4 across the organization in `rapid_window_secs`.
+    pub rapid_global_min_visitors: u64,
+    pub rapid_window_secs: u64,
+    /// 4c: distinct visitors with the same JA4 across the organization in `extended_window_secs`.
+    pub extended_global_min_visitors: u64,
+    pub extended_window_secs: u64,
+    /// Velocity: a cluster spanning less than this many minutes.
+    pub velocity_threshold_minutes: u64,
+    pub clustering_points: f64,
+    pub velocity_points: f64,
+    /// Both global signals.
+    pub global_both_points: f64,
+    /// One global signal.
+    pub global_one_points: f64,
+    /// The raw points are scaled to 0–100 by this maximum (seed: 0–230).
+    pub raw_max: f64,
+}
+
+/// Visitor velocity (seed `002_…` layer 2), over the "submission" events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VelocityConfig {
+    /// Events that count as submissions (a page view is not one).
+    pub submission_events: Vec<String>,
+    /// 2a: submissions per visitor in 24 h at or above this → block.
+    pub max_submissions_24h: u64,
+    /// 2b: submission attempts per visitor in 1 h: at or above `attempts_block` → block,
+    /// at `attempts_warn` → `attempts_warn_score`.
+    pub attempts_block: u64,
+    pub attempts_warn: u64,
+    pub attempts_warn_score: f64,
+    /// 2c: distinct IPs of a visitor's submissions in 24 h at or above this → block.
+    pub max_ips_24h: u64,
+}
+
+/// The collector token.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Lifetime of a token, seconds.
+    pub ttl_secs: u64,
+    /// Uses of one token beyond which it is a replay.
+    pub max_uses: u64,
+    /// Score of an event without a token, or with an expired one (no trigger).
+    pub missing_score: f64,
+}
+
+/// Blacklist and progressive timeouts (seed `002_…`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlacklistConfig {
+    /// Timeouts by offense count in the last 24 h, seconds (seed: 1 h, 4 h, 8 h, 12 h, 24 h).
+    pub timeouts_secs: Vec<u64>,
+    /// Window offenses are counted in, seconds.
+    pub offense_window_secs: u64,
+    /// Repeat-offender memory, seconds (seed: 30 min).
+    pub memory_secs: u64,
+}
+
+/// The behavioral layers' settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviorConfig {
+    pub score_mode: ScoreMode,
+    /// IP rate (layer 0.5): scores by events per IP in `ip_rate_window_secs`, indexed by the
+    /// count including this one (seed: 1 → 0, 2 → 25, 3 → 50, 4 → 75, 5+ → 100).
+    pub ip_rate_scores: Vec<f64>,
+    pub ip_rate_window_secs: u64,
+    pub session_hopping: SessionHoppingConfig,
+    pub velocity: VelocityConfig,
+    pub token: TokenConfig,
+    pub blacklist: BlacklistConfig,
+}
+
 /// The whole fraud configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -184,6 +283,7 @@ pub struct FraudConfig {
     pub weights: Weights,
     pub triggers: TriggerFloors,
     pub layers: LayerConfig,
+    pub behavior: BehaviorConfig,
     /// JA4 → client of known non-browser tools (default: the non-browser rows of the
     /// vendored FoxIO sample).
     pub tool_ja4: BTreeMap<String, String>,
@@ -238,16 +338,22 @@ impl Default for FraudConfig {
                 high: 50.0,
                 block_threshold: 70.0,
             },
+            // The eight layers and the bot UA take 0.75; the behavioral layers 0.25, in the
+            // proportions of seed 002 (IP rate 7 %, JA4 hopping 6 %, device velocity, token).
             weights: Weights {
-                ja4_tls: 0.14,
-                ja4_context: 0.14,
-                ja4_structure: 0.08,
-                headless: 0.14,
-                datacenter: 0.08,
-                http2: 0.10,
-                webrtc: 0.08,
-                credential_stuffing: 0.08,
-                bot_user_agent: 0.16,
+                ja4_tls: 0.10,
+                ja4_context: 0.11,
+                ja4_structure: 0.06,
+                headless: 0.11,
+                datacenter: 0.06,
+                http2: 0.07,
+                webrtc: 0.06,
+                credential_stuffing: 0.06,
+                bot_user_agent: 0.12,
+                ip_rate: 0.07,
+                ja4_session_hopping: 0.06,
+                visitor_velocity: 0.08,
+                collector_token: 0.04,
             },
             triggers: TriggerFloors {
                 bot_user_agent: 10.0,
@@ -258,6 +364,12 @@ impl Default for FraudConfig {
                 credential_stuffing: 0.0,
                 legacy_tls: -10.0,
                 not_a_browser: -20.0,
+                // Seed 002: ja4_session_hopping +5, ephemeral-id fraud / validation frequency 0,
+                // ip_diversity +10; a token replay always forces 100.
+                ja4_session_hopping: 5.0,
+                visitor_velocity: 0.0,
+                ip_diversity: 10.0,
+                repeat_offender: 0.0,
             },
             layers: LayerConfig {
                 ja4_tls: Ja4TlsConfig {
@@ -326,6 +438,43 @@ impl Default for FraudConfig {
                     not_a_browser: 60.0,
                 },
             },
+            behavior: BehaviorConfig {
+                score_mode: ScoreMode::Holistic,
+                ip_rate_scores: vec![0.0, 25.0, 50.0, 75.0, 100.0],
+                ip_rate_window_secs: 3600,
+                session_hopping: SessionHoppingConfig {
+                    cluster_min_visitors: 2,
+                    cluster_window_secs: 3600,
+                    rapid_global_min_visitors: 3,
+                    rapid_window_secs: 300,
+                    extended_global_min_visitors: 5,
+                    extended_window_secs: 3600,
+                    velocity_threshold_minutes: 10,
+                    clustering_points: 80.0,
+                    velocity_points: 60.0,
+                    global_both_points: 50.0,
+                    global_one_points: 40.0,
+                    raw_max: 230.0,
+                },
+                velocity: VelocityConfig {
+                    submission_events: vec!["signup".into(), "form_submit".into()],
+                    max_submissions_24h: 2,
+                    attempts_block: 3,
+                    attempts_warn: 2,
+                    attempts_warn_score: 60.0,
+                    max_ips_24h: 2,
+                },
+                token: TokenConfig {
+                    ttl_secs: 4 * 3600,
+                    max_uses: 200,
+                    missing_score: 30.0,
+                },
+                blacklist: BlacklistConfig {
+                    timeouts_secs: vec![3600, 14_400, 28_800, 43_200, 86_400],
+                    offense_window_secs: 86_400,
+                    memory_secs: 1800,
+                },
+            },
             tool_ja4,
             browser_ja4,
         }
@@ -373,6 +522,10 @@ impl FraudConfig {
             ("weights.webrtc", w.webrtc),
             ("weights.credential_stuffing", w.credential_stuffing),
             ("weights.bot_user_agent", w.bot_user_agent),
+            ("weights.ip_rate", w.ip_rate),
+            ("weights.ja4_session_hopping", w.ja4_session_hopping),
+            ("weights.visitor_velocity", w.visitor_velocity),
+            ("weights.collector_token", w.collector_token),
         ];
         for (name, v) in weights {
             if !(0.0..=1.0).contains(&v) {
@@ -470,10 +623,38 @@ impl FraudConfig {
             ("credential_stuffing", t.credential_stuffing),
             ("legacy_tls", t.legacy_tls),
             ("not_a_browser", t.not_a_browser),
+            ("ja4_session_hopping", t.ja4_session_hopping),
+            ("visitor_velocity", t.visitor_velocity),
+            ("ip_diversity", t.ip_diversity),
+            ("repeat_offender", t.repeat_offender),
         ] {
             if !(-50.0..=50.0).contains(&v) {
                 return Err(format!("triggers.{name} = {v} is outside -50..=50"));
             }
+        }
+        let b = &self.behavior;
+        if b.ip_rate_scores.is_empty() || b.ip_rate_scores.iter().any(|v| !(0.0..=100.0).contains(v)) {
+            return Err("behavior.ip_rate_scores: one or more scores within 0..=100".into());
+        }
+        if b.blacklist.timeouts_secs.is_empty() || b.blacklist.timeouts_secs.windows(2).any(|w| w[0] > w[1]) {
+            return Err("behavior.blacklist.timeouts_secs: one or more, not decreasing".into());
+        }
+        let s = &b.session_hopping;
+        for (name, v) in [
+            ("cluster_window_secs", s.cluster_window_secs),
+            ("rapid_window_secs", s.rapid_window_secs),
+            ("extended_window_secs", s.extended_window_secs),
+            ("cluster_min_visitors", s.cluster_min_visitors),
+        ] {
+            if v == 0 {
+                return Err(format!("behavior.session_hopping.{name} must be above 0"));
+            }
+        }
+        if s.extended_window_secs > 86_400 || s.cluster_window_secs > 86_400 || s.raw_max <= 0.0 {
+            return Err("behavior.session_hopping: windows at most 86400 s, raw_max above 0".into());
+        }
+        if b.token.ttl_secs == 0 || b.token.max_uses == 0 {
+            return Err("behavior.token: ttl_secs and max_uses above 0".into());
         }
         for (ja4, engine) in &self.browser_ja4 {
             if !matches!(engine.as_str(), "blink" | "gecko" | "webkit") {
@@ -506,7 +687,11 @@ mod tests {
             + c.weights.http2
             + c.weights.webrtc
             + c.weights.credential_stuffing
-            + c.weights.bot_user_agent;
+            + c.weights.bot_user_agent
+            + c.weights.ip_rate
+            + c.weights.ja4_session_hopping
+            + c.weights.visitor_velocity
+            + c.weights.collector_token;
         assert!((sum - 1.0).abs() < 1e-9);
     }
 

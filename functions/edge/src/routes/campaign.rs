@@ -35,6 +35,7 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
         event,
         Some(attribution.clone()),
         &access,
+        false,
     )
     .await?;
     Ok(super::json(

@@ -83,7 +83,7 @@ async fn record<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
         counts_event: true,
     };
     let access = authorize(app, req, ctx, &event.organization_id, needs).await?;
-    record_event(app, req, ctx, Route::Pixel, event, None, &access).await?;
+    record_event(app, req, ctx, Route::Pixel, event, None, &access, false).await?;
     Ok(())
 }
 

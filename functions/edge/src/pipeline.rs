@@ -1,0 +1,309 @@
+//! The event pipeline shared by `/t`, `/c` and the pixel, after validation and the
+//! organization check: identity, blacklist pre-check, scoring, write.
+//!
+//! DynamoDB round trips (MISSION section 3, seed `002_…`):
+//! 1. **read**, concurrently: the identity reads, the blacklist pre-check (fingerprint, IP,
+//!    JA4) with the JA4 and IP aggregate buckets (one `BatchGetItem`), the login counter and
+//!    the collector-token use counter. A blacklisted request stops here (429) after its hit
+//!    is recorded;
+//! 2. **read**: the visitor's hourly buckets and repeat-offender memory (one `BatchGetItem`;
+//!    they are keyed by the visitor the first round resolved);
+//! 3. **write**, concurrently: the event, the identity updates, the aggregate updates and,
+//!    for an enforced block, the blacklist entries and the forensic record.
+//!
+//! A behavioral read that fails leaves its components out (fail open) and says so in the
+//! assessment's `degraded`.
+
+use impressio::behavior::layers::{self as behavior, Observations};
+use impressio::behavior::store::{observations, Block, FirstRead, Identifiers, VisitorRead};
+use impressio::behavior::token::{self, TokenCheck};
+use impressio::event::payload::ValidEvent;
+use impressio::event::{Attribution, EventRecord, Route, ServerContext};
+use impressio::fraud::composite::base_layers;
+use impressio::fraud::composite::combine;
+use impressio::fraud::config::ScoreMode;
+use impressio::fraud::counter::{login_key, RateCounter};
+use impressio::fraud::{LayerResult, RiskAssessment, ScoringInput};
+use impressio::http::EdgeRequest;
+use impressio::identity::{IdentityInputs, IdentityResult, IdentityStore};
+use impressio::org::domains;
+use impressio::store::EventStore;
+
+use crate::access::{Access, RequestCtx};
+use crate::app::App;
+use crate::error::EdgeError;
+use crate::routes::track::domainprint_cookie;
+
+/// The component a block trigger belongs to (for repeat-offender memory).
+fn component_of(trigger: &str) -> &str {
+    match trigger {
+        "ja4_mismatch" => "ja4_context",
+        "headless_browser" | "automation" => "headless",
+        "legacy_tls" => "ja4_tls",
+        "bot_user_agent" | "missing_user_agent" | "not_a_browser" => "bot_user_agent",
+        "ip_diversity" | "visitor_velocity" => "visitor_velocity",
+        "token_replay" => "collector_token",
+        other => other,
+    }
+}
+
+/// Resolves, checks, scores and stores a validated, authorized event. `enforce` is true for
+/// `/t`, the route whose critical requests are refused and blacklisted.
+///
+/// # Errors
+/// [`EdgeError::Blacklisted`] on a pre-check hit, [`EdgeError::Field`] for malformed identity
+/// inputs, [`EdgeError::Store`] when the identity or the event cannot be written.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_event<S: EventStore, D, I: IdentityStore>(
+    app: &App<S, D, I>,
+    req: &EdgeRequest,
+    ctx: &mut RequestCtx,
+    route: Route,
+    event: ValidEvent,
+    attribution: Option<Attribution>,
+    access: &Access,
+    enforce: bool,
+) -> Result<(EventRecord, IdentityResult), EdgeError> {
+    let now = app.clock.now_ms();
+    let fraud = &app.config.fraud;
+    let org = event.organization_id.clone();
+    let inputs = IdentityInputs::from_request(req, &event)?;
+    let site = event
+        .url
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .map(str::to_ascii_lowercase)
+        .or_else(|| domains::request_host(req.header("origin").as_deref(), req.header("referer").as_deref()));
+    let mut scoring = ScoringInput::from_request(req, event.signals.clone(), Some(&event.event_name));
+    let ids = Identifiers {
+        organization_id: org.clone(),
+        fingerprint: inputs.fingerprint.clone(),
+        ip: req.client_ip,
+        ja4: scoring.ja4_raw.clone(),
+        ja4_is_browser: scoring
+            .ja4_raw
+            .as_ref()
+            .is_some_and(|j| fraud.browser_ja4.contains_key(j)),
+    };
+    // `Some(None)`: a token was expected and is missing; `None`: no token check here.
+    let token_check = match (&app.config.collector_token_secret, route) {
+        (Some(secret), Route::Track) => Some(event.token.as_ref().map(|t| {
+            token::check(
+                secret.expose().as_bytes(),
+                t,
+                &org,
+                now,
+                fraud.behavior.token.ttl_secs as i64 * 1000,
+            )
+        })),
+        _ => None,
+    };
+
+    // Round 1: identity, blacklist and aggregates, login and token counters, concurrently.
+    let login = (event.event_name == "login")
+        .then(|| {
+            scoring
+                .ja4_raw
+                .as_deref()
+                .map(|ja4| login_key(&org, ja4, req.client_ip, fraud.layers.credential_stuffing.per_ip))
+        })
+        .flatten();
+    let login_count = async {
+        match &login {
+            Some(key) => Some(
+                app.counter
+                    .incr(key, fraud.layers.credential_stuffing.window_secs, now)
+                    .await,
+            ),
+            None => None,
+        }
+    };
+    let token_uses = async {
+        match &token_check {
+            Some(Some(TokenCheck::Valid { hash, issued_ms })) => {
+                let expires = issued_ms / 1000 + fraud.behavior.token.ttl_secs as i64;
+                Some(app.behavior.count_token(&org, hash, expires).await)
+            }
+            _ => None,
+        }
+    };
+    let (resolution, first, login_count, token_uses) = tokio::join!(
+        app.identity.resolve(&org, &inputs, site.as_deref(), now),
+        app.behavior.read_first(&ids, now, fraud),
+        login_count,
+        token_uses
+    );
+    let resolution = resolution?;
+    ctx.set_cookies.push(domainprint_cookie(
+        &resolution.identity.domainprint,
+        app.identity.config().cookie_max_age_days,
+    ));
+    let mut degraded = Vec::new();
+    let first = first.unwrap_or_else(|e| {
+        tracing::warn!(request_id = %ctx.request_id, error = %e, "behavioral reads unavailable");
+        degraded.push("behavior".to_string());
+        FirstRead::default()
+    });
+
+    // Layer 0: an unexpired block on any identifier answers at once.
+    if let Some(entry) = first
+        .blacklist
+        .iter()
+        .filter(|e| e.block_expires_ms > now)
+        .max_by_key(|e| e.block_expires_ms)
+    {
+        if let Err(e) = app.behavior.hit(entry, &ctx.request_id, now).await {
+            tracing::warn!(request_id = %ctx.request_id, error = %e, "blacklist hit not recorded");
+        }
+        tracing::info!(request_id = %ctx.request_id, identifier = %entry.pk, "blacklisted");
+        return Err(EdgeError::Blacklisted {
+            retry_after_secs: ((entry.block_expires_ms - now) / 1000).max(1),
+        });
+    }
+    match login_count {
+        Some(Ok(n)) => scoring.login_count = Some(n),
+        Some(Err(e)) => {
+            tracing::warn!(request_id = %ctx.request_id, error = %e, "login counter unavailable");
+            degraded.push("credential_stuffing".to_string());
+        }
+        None => {}
+    }
+
+    // Round 2: the visitor's own history.
+    let visitor_id = resolution.identity.visitor_id.clone();
+    let visitor = match app.behavior.read_visitor(&org, &visitor_id, now).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(request_id = %ctx.request_id, error = %e, "visitor history unavailable");
+            degraded.push("visitor_velocity".to_string());
+            VisitorRead::default()
+        }
+    };
+    let is_submission = fraud.behavior.velocity.submission_events.contains(&event.event_name);
+    let mut obs: Observations = observations(&first, &visitor, &visitor_id, req.client_ip, is_submission, now, fraud);
+    obs.token = token_check.clone().flatten();
+    obs.token_uses = match token_uses {
+        Some(Ok(n)) => Some(n),
+        Some(Err(e)) => {
+            tracing::warn!(request_id = %ctx.request_id, error = %e, "token counter unavailable");
+            degraded.push("collector_token".to_string());
+            None
+        }
+        None => None,
+    };
+    let mut risk = score(&scoring, &obs, &token_check, &visitor, now, app);
+    risk.degraded = degraded;
+    risk.enforced &= enforce;
+
+    let mut record = EventRecord::new(
+        &ctx.request_id,
+        route,
+        event,
+        attribution,
+        ServerContext::from_request(req),
+        now,
+        app.config.event_ttl_days,
+    );
+    if record.ga4_client_id.is_none() {
+        record.ga4_client_id = inputs.ga4_client_id.clone();
+    }
+    record.organization = Some(access.decision);
+    record.set_identity(resolution.identity.clone());
+    let block = risk.enforced.then(|| Block {
+        request_id: ctx.request_id.clone(),
+        visitor_id: Some(visitor_id.clone()),
+        detection_type: risk.trigger.clone().unwrap_or_else(|| "risk_score".into()),
+        reason: risk
+            .public_reasons()
+            .first()
+            .and_then(|r| r["message"].as_str().map(str::to_string))
+            .unwrap_or_default(),
+        breakdown_json: serde_json::to_string(&risk.breakdown).unwrap_or_default(),
+        score: risk.score,
+    });
+    record.risk = Some(risk);
+
+    // Round 3: the writes, concurrently; only the event's own write can fail the request.
+    let blacklist = async {
+        match &block {
+            Some(b) => Some(app.behavior.block(&ids, &first.blacklist, b, now, fraud).await),
+            None => None,
+        }
+    };
+    let (stored, identity_writes, aggregates, blacklisted) = tokio::join!(
+        app.store.put_event(&record),
+        app.identity.apply(&resolution.writes),
+        app.behavior.record(&ids, &visitor_id, is_submission, now),
+        blacklist
+    );
+    if let Err(e) = identity_writes {
+        tracing::warn!(request_id = %ctx.request_id, error = %e, "identity records not updated");
+    }
+    if let Err(e) = aggregates {
+        tracing::warn!(request_id = %ctx.request_id, error = %e, "behavioral aggregates not updated");
+    }
+    match blacklisted {
+        Some(Ok(until)) => tracing::info!(request_id = %ctx.request_id, until, "identifiers blacklisted"),
+        Some(Err(e)) => tracing::error!(request_id = %ctx.request_id, error = %e, "block not recorded"),
+        None => {}
+    }
+    stored?;
+    Ok((record, resolution.identity))
+}
+
+/// The eight layers, the bot UA check and the behavioral components, with repeat-offender
+/// memory (seed `002_…` layer 3.5).
+fn score<S, D, I>(
+    scoring: &ScoringInput,
+    obs: &Observations,
+    token_check: &Option<Option<TokenCheck>>,
+    visitor: &VisitorRead,
+    now: i64,
+    app: &App<S, D, I>,
+) -> RiskAssessment {
+    let fraud = &app.config.fraud;
+    let w = &fraud.weights;
+    let mut token = behavior::collector_token(obs, fraud);
+    if let Some(None) = token_check {
+        token.add(
+            "missing_token",
+            fraud.behavior.token.missing_score,
+            "no collector token",
+        );
+    }
+    let mut all = base_layers(scoring, fraud);
+    all.extend([
+        ("ip_rate", w.ip_rate, behavior::ip_rate(obs, fraud)),
+        (
+            "ja4_session_hopping",
+            w.ja4_session_hopping,
+            behavior::session_hopping(obs, now, fraud),
+        ),
+        (
+            "visitor_velocity",
+            w.visitor_velocity,
+            behavior::visitor_velocity(obs, fraud),
+        ),
+        ("collector_token", w.collector_token, token),
+    ]);
+    if fraud.behavior.score_mode == ScoreMode::Holistic {
+        if let Some((kind, at)) = &visitor.memory {
+            let component = component_of(kind);
+            let scored_now = all.iter().any(|(name, _, r)| *name == component && r.score > 0.0);
+            if now - at <= fraud.behavior.blacklist.memory_secs as i64 * 1000 && scored_now {
+                let mut r = LayerResult::default();
+                r.add(
+                    "repeat_offender",
+                    0.0,
+                    format!(
+                        "blocked for {kind} in the last {} min",
+                        fraud.behavior.blacklist.memory_secs / 60
+                    ),
+                );
+                r.triggers.push("repeat_offender");
+                all.push(("repeat_offender", 0.0, r));
+            }
+        }
+    }
+    combine(all, fraud)
+}
