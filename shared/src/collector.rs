@@ -13,11 +13,18 @@
 //! sends the running summary as `properties.behavior` with every event.
 
 /// The collector script for `organization_id` (already validated as a token, so it is safe
-/// inside a JavaScript string literal); `behavioral` adds the behavioral bundle.
-pub fn collector_script(organization_id: &str, behavioral: bool) -> String {
+/// inside a JavaScript string literal); `behavioral` adds the behavioral bundle; `token` is
+/// the signed collector token the script sends with its events.
+pub fn collector_script(organization_id: &str, behavioral: bool, token: Option<&str>) -> String {
     let org = serde_json::to_string(organization_id).unwrap_or_else(|_| "\"\"".to_string());
+    let token = token
+        .and_then(|t| serde_json::to_string(t).ok())
+        .unwrap_or_else(|| "null".to_string());
     let behavior = if behavioral { BEHAVIORAL } else { NO_BEHAVIOR };
-    SCRIPT.replace("__ORG__", &org).replace("/*__BEHAVIOR__*/", behavior)
+    SCRIPT
+        .replace("__ORG__", &org)
+        .replace("__TOKEN__", &token)
+        .replace("/*__BEHAVIOR__*/", behavior)
 }
 
 const NO_BEHAVIOR: &str = "function behavior() { return null; }";
@@ -55,6 +62,7 @@ const SCRIPT: &str = r#"/*! Impressio collector v1 */
   "use strict";
   if (w.impressio && w.impressio.loaded) return;
   var ORG = __ORG__;
+  var TOKEN = __TOKEN__;
   var cs = d.currentScript;
   var base = new URL(".", cs && cs.src ? cs.src : w.location.href);
   var endpoint = new URL("t?organizationId=" + encodeURIComponent(ORG), base).href;
@@ -74,6 +82,7 @@ const SCRIPT: &str = r#"/*! Impressio collector v1 */
     if (d.referrer) body.referrer = d.referrer;
     if (d.title) body.title = d.title.slice(0, 512);
     if (userId) body.userId = userId;
+    if (TOKEN) body.token = TOKEN;
     var cid = gaClientId();
     if (cid) body.clientId = cid;
     var props = properties && typeof properties === "object" ? properties : {};
@@ -103,11 +112,13 @@ mod tests {
 
     #[test]
     fn embeds_the_organization_and_the_bundle_it_was_asked_for() {
-        let s = collector_script("org_demo", false);
+        let s = collector_script("org_demo", false, Some("v1.org_demo.1.ab.sig"));
+        assert!(s.contains(r#"var TOKEN = "v1.org_demo.1.ab.sig";"#));
         assert!(s.contains(r#"var ORG = "org_demo";"#));
         assert!(s.contains("function behavior() { return null; }"));
         assert!(!s.contains("__ORG__") && !s.contains("__BEHAVIOR__"));
-        let pro = collector_script("org_demo", true);
+        let pro = collector_script("org_demo", true, None);
+        assert!(pro.contains("var TOKEN = null;"));
         assert!(pro.contains("key_interval_mean_ms"));
         assert!(!pro.contains("return null;"));
     }

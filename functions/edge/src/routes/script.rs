@@ -9,7 +9,8 @@ use crate::access::{authorize, Needs, OriginPolicy, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
 
-/// Answers the script (`application/javascript`, cacheable for 5 minutes).
+/// Answers the script (`application/javascript`, cacheable by the browser for 5 minutes; it
+/// carries a collector token of its own, so no shared cache may keep it).
 ///
 /// # Errors
 /// [`EdgeError::Field`] when `organizationId` is missing or malformed, the access errors of
@@ -27,15 +28,21 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
         counts_event: false,
     };
     authorize(app, req, ctx, &org, needs).await?;
+    // A fresh token per load: the script is cacheable by the browser only.
+    let token = app
+        .config
+        .collector_token_secret
+        .as_ref()
+        .map(|s| impressio::behavior::token::issue(s.expose().as_bytes(), &org, app.clock.now_ms()));
     Ok(super::for_method(
         req,
         EdgeResponse {
             status: 200,
             headers: vec![
                 ("Content-Type".into(), "application/javascript; charset=utf-8".into()),
-                ("Cache-Control".into(), "public, max-age=300".into()),
+                ("Cache-Control".into(), "private, max-age=300".into()),
             ],
-            body: collector_script(&org, behavioral).into_bytes(),
+            body: collector_script(&org, behavioral, token.as_deref()).into_bytes(),
         },
     ))
 }
