@@ -352,9 +352,9 @@ async fn memory_case(score_mode: &str) -> (u16, Option<String>) {
         .next()
         .unwrap()
         .to_string();
-    // Minutes later the same visitor (its cookie) comes back from elsewhere with a browser's
-    // stack, and one JA4 ↔ context signal: no Accept-Language.
-    h.clock.advance(5 * 60_000);
+    // Minutes after its one-hour block ended the same visitor (its cookie) comes back from
+    // elsewhere with a browser's stack and one JA4 ↔ context signal: no Accept-Language.
+    h.clock.advance(65 * 60_000);
     let back = Req::new("203.0.113.31", CHROME_JA4, "fpMemory2")
         .header("Cookie", &cookie)
         .header("Accept-Language", "")
@@ -372,4 +372,28 @@ async fn memory_case(score_mode: &str) -> (u16, Option<String>) {
 async fn repeat_offender_memory_lifts_a_recent_offender_over_the_threshold_unless_additive() {
     assert_eq!(memory_case("holistic").await, (403, Some("repeat_offender".into())));
     assert_eq!(memory_case("additive").await.0, 200);
+}
+
+#[tokio::test]
+async fn a_blocked_visitor_stays_blocked_under_a_new_fingerprint_and_ip() {
+    let h = Harness::new().await;
+    let first = h
+        .invoke(&Req::new("198.51.100.41", PYTHON_JA4, "fpVisitorBlock1").payload())
+        .await;
+    assert_eq!(first.status, 403);
+    let cookie = first
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let back = Req::new("203.0.113.41", CHROME_JA4, "fpVisitorBlock2")
+        .header("Cookie", &cookie)
+        .payload();
+    let a = h.invoke(&back).await;
+    assert_eq!(a.status, 429, "{:?}", a.json());
+    // After the hour the visitor is welcome again.
+    h.clock.advance(3_601_000);
+    assert_eq!(h.invoke(&back).await.status, 200);
 }

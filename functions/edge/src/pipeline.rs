@@ -6,8 +6,9 @@
 //!    JA4) with the JA4 and IP aggregate buckets (one `BatchGetItem`), the login counter and
 //!    the collector-token use counter. A blacklisted request stops here (429) after its hit
 //!    is recorded;
-//! 2. **read**: the visitor's hourly buckets and repeat-offender memory (one `BatchGetItem`;
-//!    they are keyed by the visitor the first round resolved);
+//! 2. **read**: the visitor's block, hourly buckets and repeat-offender memory (one
+//!    `BatchGetItem`; they are keyed by the visitor the first round resolved). A blocked
+//!    visitor stops here (429), whatever its fingerprint or IP now;
 //! 3. **write**, concurrently: the event, the identity updates, the aggregate updates and,
 //!    for an enforced block, the blacklist entries and the forensic record.
 //!
@@ -179,6 +180,15 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
             VisitorRead::default()
         }
     };
+    // The visitor id itself is blacklisted too (read with its history).
+    if let Some(entry) = visitor.entry.as_ref().filter(|e| e.block_expires_ms > now) {
+        if let Err(e) = app.behavior.hit(entry, &ctx.request_id, now).await {
+            tracing::warn!(request_id = %ctx.request_id, error = %e, "blacklist hit not recorded");
+        }
+        return Err(EdgeError::Blacklisted {
+            retry_after_secs: ((entry.block_expires_ms - now) / 1000).max(1),
+        });
+    }
     let is_submission = fraud.behavior.velocity.submission_events.contains(&event.event_name);
     let mut obs: Observations = observations(&first, &visitor, &visitor_id, req.client_ip, is_submission, now, fraud);
     obs.token = token_check.clone().flatten();
@@ -287,10 +297,14 @@ fn score<S, D, I>(
         ("collector_token", w.collector_token, token),
     ]);
     if fraud.behavior.score_mode == ScoreMode::Holistic {
+        // Every enforced block here also blacklists the visitor, so the memory runs from the
+        // block's end: an offender just released who offends again, however mildly, is
+        // lifted back over the threshold for `memory_secs`.
         if let Some((kind, at)) = &visitor.memory {
             let component = component_of(kind);
             let scored_now = all.iter().any(|(name, _, r)| *name == component && r.score > 0.0);
-            if now - at <= fraud.behavior.blacklist.memory_secs as i64 * 1000 && scored_now {
+            let released = visitor.entry.as_ref().map_or(*at, |e| e.block_expires_ms.max(*at));
+            if now - released <= fraud.behavior.blacklist.memory_secs as i64 * 1000 && scored_now {
                 let mut r = LayerResult::default();
                 r.add(
                     "repeat_offender",

@@ -3,7 +3,7 @@
 //! | item | `pk` | `sk` |
 //! |------|------|------|
 //! | blacklist entry | `ORG#<org>#BL#FP#<fingerprint>`, `#BL#IP#<ip>`, `#BL#JA4#<ja4>[#<ip or /64>]` | `BL` |
-//! | repeat-offender memory | `ORG#<org>#BLV#<visitor>` | `BL` |
+//! | visitor block (blacklist by visitor id, repeat-offender memory) | `ORG#<org>#BLV#<visitor>` | `BL` |
 //! | aggregate bucket | `ORG#<org>#AGG#JA4NET#<ja4>#<ip or /64>`, `#AGG#JA4#<ja4>`, `#AGG#IP#<ip>` (5-minute buckets), `#AGG#VIS#<visitor>` (hourly) | `B#<bucket start, s>` |
 //! | token uses | `ORG#<org>#TOK#<sha-256>` | `USES` |
 //! | forensic record | `REQ#<request id>` | `BLOCK` / `BLACKLIST_HIT` |
@@ -140,6 +140,9 @@ pub struct VisitorRead {
     pub buckets: Vec<Bucket>,
     /// The visitor's last block: detection type and time, ms.
     pub memory: Option<(String, i64)>,
+    /// The visitor's blacklist entry (its last block), whose `block_expires_ms` may still
+    /// be ahead: a blocked visitor stays blocked whatever its fingerprint or IP.
+    pub entry: Option<BlacklistEntry>,
 }
 
 /// A block to record.
@@ -312,6 +315,8 @@ impl BehaviorStore {
                     .cloned()
                     .unwrap_or_default();
                 read.memory = num(&item, "blocked_at").map(|at| (t, at));
+                let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                read.entry = Some(entry_of(&pk, &item));
             } else {
                 read.buckets.push(bucket_of(&sk, &item));
             }
@@ -494,12 +499,15 @@ impl BehaviorStore {
             puts.push(HashMap::from([
                 ("pk".to_string(), s(memory_key(&ids.organization_id, v))),
                 ("sk".to_string(), s("BL")),
-                ("item_type".to_string(), s("block_memory")),
+                ("item_type".to_string(), s("visitor_block")),
                 ("detection_type".to_string(), s(&block.detection_type)),
+                ("reason".to_string(), s(&block.reason)),
                 ("blocked_at".to_string(), n(now_ms)),
+                ("block_expires".to_string(), n(until)),
+                ("offenses".to_string(), offense_list.clone()),
                 (
                     "expires_at".to_string(),
-                    n(now_ms / 1000 + bl.memory_secs as i64 + 86_400),
+                    n(ttl.max(now_ms / 1000 + bl.memory_secs as i64)),
                 ),
             ]));
         }
