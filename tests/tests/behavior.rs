@@ -71,6 +71,19 @@ impl<'a> Req<'a> {
     }
 }
 
+/// A current Firefox: its JA4, User-Agent and headers (no client hints).
+fn firefox<'a>(ip: &'a str, fingerprint: &'a str) -> Req<'a> {
+    Req::new(ip, FIREFOX_JA4, fingerprint)
+        .header("User-Agent", FIREFOX_UA)
+        .header("sec-ch-ua", "")
+        .header("sec-ch-ua-mobile", "")
+        .header("sec-ch-ua-platform", "")
+        .header(
+            "CloudFront-Viewer-Header-Order",
+            "host:user-agent:accept:accept-language:origin:sec-fetch-mode",
+        )
+}
+
 fn codes(a: &Answer) -> Vec<String> {
     a.json()["risk"]["breakdown"]
         .as_object()
@@ -137,15 +150,7 @@ async fn a_household_behind_one_ip_with_different_browsers_passes() {
     let h = Harness::new().await;
     let devices = [
         Req::new("198.51.100.77", CHROME_JA4, "fpDad"),
-        Req::new("198.51.100.77", FIREFOX_JA4, "fpMum")
-            .header("User-Agent", FIREFOX_UA)
-            .header("sec-ch-ua", "")
-            .header("sec-ch-ua-mobile", "")
-            .header("sec-ch-ua-platform", "")
-            .header(
-                "CloudFront-Viewer-Header-Order",
-                "host:user-agent:accept:accept-language:origin:sec-fetch-mode",
-            ),
+        firefox("198.51.100.77", "fpMum"),
         Req::new("198.51.100.77", "t13d1517h2_8daaf6152771_b0da82dd1658", "fpKid"),
     ];
     for round in 0..2 {
@@ -192,15 +197,7 @@ async fn three_browsers_from_one_ip_pass_with_the_ip_signal_visible() {
     let h = Harness::new().await;
     let browsers = [
         Req::new("198.51.100.90", CHROME_JA4, "fpB1"),
-        Req::new("198.51.100.90", FIREFOX_JA4, "fpB2")
-            .header("User-Agent", FIREFOX_UA)
-            .header("sec-ch-ua", "")
-            .header("sec-ch-ua-mobile", "")
-            .header("sec-ch-ua-platform", "")
-            .header(
-                "CloudFront-Viewer-Header-Order",
-                "host:user-agent:accept:accept-language:origin:sec-fetch-mode",
-            ),
+        firefox("198.51.100.90", "fpB2"),
         Req::new("198.51.100.90", "t13d1517h2_8daaf6152771_b0da82dd1658", "fpB3"),
     ];
     let mut last = None;

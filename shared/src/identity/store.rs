@@ -79,18 +79,6 @@ pub fn visitor_pk(organization_id: &str, visitor_id: &str) -> String {
     format!("ORG#{organization_id}#V#{visitor_id}")
 }
 
-/// Everything a new visitor starts with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewVisitor {
-    pub organization_id: String,
-    pub visitor_id: String,
-    pub fingerprint: Option<String>,
-    pub domainprint: String,
-    pub site: Option<String>,
-    pub now_ms: i64,
-    pub expires_at: i64,
-}
-
 /// A "last seen" update of a visitor, its device and its domainprint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Touch {
@@ -102,6 +90,9 @@ pub struct Touch {
     pub now_ms: i64,
     pub expires_at: i64,
 }
+
+/// Everything a new visitor starts with: the same facts as a sighting.
+pub type NewVisitor = Touch;
 
 /// Where identities live.
 pub trait IdentityStore: Send + Sync {
@@ -284,15 +275,6 @@ impl IdentityStore for DynamoIdentityStore {
     async fn create_visitor(&self, v: &NewVisitor) -> Result<bool, StoreError> {
         let org = &v.organization_id;
         let vpk = visitor_pk(org, &v.visitor_id);
-        let touch = Touch {
-            organization_id: org.clone(),
-            visitor_id: v.visitor_id.clone(),
-            fingerprint: v.fingerprint.clone(),
-            domainprint: v.domainprint.clone(),
-            site: v.site.clone(),
-            now_ms: v.now_ms,
-            expires_at: v.expires_at,
-        };
         let mut profile = HashMap::from([
             ("pk".to_string(), s(&vpk)),
             ("sk".to_string(), s("PROFILE")),
@@ -318,8 +300,8 @@ impl IdentityStore for DynamoIdentityStore {
                 &vpk,
                 &format!("DP#{}", v.domainprint),
                 "visitor_domainprint",
-                &site_attr(&touch),
-                &touch,
+                &site_attr(v),
+                v,
             )?,
         ];
         if let Some(fp) = &v.fingerprint {
@@ -334,7 +316,7 @@ impl IdentityStore for DynamoIdentityStore {
                 &format!("DEV#{fp}"),
                 "visitor_device",
                 &[("fingerprint", s(fp))],
-                &touch,
+                v,
             )?);
         }
         match self
