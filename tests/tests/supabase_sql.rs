@@ -42,9 +42,17 @@ async fn fresh_database() -> String {
     )
     .await
     .unwrap();
-    for entry in std::fs::read_dir(workspace_root().join("infra/supabase/migrations")).unwrap() {
-        let sql = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        db.batch_execute(&sql).await.expect("migration applies");
+    // Migrations apply in the order of their names (timestamps), as `supabase db push` does.
+    let mut files: Vec<_> = std::fs::read_dir(workspace_root().join("infra/supabase/migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for path in files {
+        let sql = std::fs::read_to_string(&path).unwrap();
+        db.batch_execute(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{} applies: {e}", path.display()));
     }
     url
 }
@@ -150,7 +158,7 @@ async fn unknown_organizations_and_bad_rows_are_refused() {
     // The public roles may not call the function.
     let can: bool = db
         .query_one(
-            "select has_function_privilege('anon', 'increment_events_this_month(text)', 'execute')",
+            "select has_function_privilege('anon', 'increment_events_this_month(text, integer, text)', 'execute')",
             &[],
         )
         .await
@@ -159,11 +167,80 @@ async fn unknown_organizations_and_bad_rows_are_refused() {
     assert!(!can);
     let can: bool = db
         .query_one(
-            "select has_function_privilege('service_role', 'increment_events_this_month(text)', 'execute')",
+            "select has_function_privilege('service_role', 'increment_events_this_month(text, integer, text)', 'execute')",
             &[],
         )
         .await
         .unwrap()
         .get(0);
     assert!(can);
+}
+
+#[tokio::test]
+async fn a_batch_is_billed_once_whatever_the_retries() {
+    let url = fresh_database().await;
+    let db = connect(&url).await;
+    db.execute("insert into organizations (id, plan) values ('org_b', 'pro')", &[])
+        .await
+        .unwrap();
+    let bill =
+        "select increment_events_this_month(org_uuid => 'org_b', amount => 25, idempotency_key => 'batch-1:org_b')";
+    let first: i64 = db.query_one(bill, &[]).await.unwrap().get(0);
+    assert_eq!(first, 25);
+    // The same batch retried, also concurrently: nothing more is billed.
+    let mut retries = Vec::new();
+    for _ in 0..6 {
+        let url = url.clone();
+        retries.push(tokio::spawn(async move {
+            connect(&url).await.query_one(bill, &[]).await.unwrap().get::<_, i64>(0)
+        }));
+    }
+    for r in retries {
+        assert_eq!(r.await.unwrap(), 25);
+    }
+    let second: i64 = db
+        .query_one(
+            "select increment_events_this_month(org_uuid => 'org_b', amount => 5, idempotency_key => 'batch-2:org_b')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(second, 30);
+    // Without a key a call counts once per call, as before.
+    let third: i64 = db
+        .query_one("select increment_events_this_month('org_b')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(third, 31);
+    let ledger: i64 = db
+        .query_one("select count(*) from billing_ledger", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(ledger, 2);
+    // Bad input is refused with its own error.
+    let err = db
+        .query_one(
+            "select increment_events_this_month(org_uuid => 'org_b', amount => 0)",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("22023"));
+    let err = db
+        .query_one(
+            "select increment_events_this_month(org_uuid => 'ghost', amount => 1, idempotency_key => 'k')",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("P0002"));
+    let pruned: i64 = db
+        .query_one("select prune_billing_ledger(interval '0 seconds')", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(pruned, 2);
 }
