@@ -10,6 +10,7 @@
 //! - [`config`]: typed configuration parsed once from the environment.
 
 pub mod behavior;
+pub mod billing;
 pub mod clock;
 pub mod collector;
 pub mod config;
