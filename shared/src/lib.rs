@@ -19,4 +19,5 @@ pub mod fraud;
 pub mod http;
 pub mod identity;
 pub mod org;
+pub mod processor;
 pub mod store;

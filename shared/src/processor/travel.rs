@@ -1,0 +1,147 @@
+//! Impossible travel (seed `001_…`, stage 6): the distance between a user's two consecutive
+//! events by the haversine formula (R = 6371 km), skipped under 50 km; a speed over 900 km/h
+//! is impossible, with risk `50 + (speed − 900) / 200 × 10`, capped at 90.
+
+use geo::{Distance, Haversine, Point};
+use serde::{Deserialize, Serialize};
+
+/// Earth radius of the seed, km (the `geo` crate's haversine uses its mean radius, 6371.0088
+/// km; the seed's 6371 km is applied by scaling).
+pub const EARTH_RADIUS_KM: f64 = 6371.0;
+
+/// The thresholds, with the seed's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TravelConfig {
+    /// Distances below this are ignored, km (seed: 50).
+    pub min_distance_km: f64,
+    /// Speeds above this are impossible, km/h (seed: 900).
+    pub max_speed_kmh: f64,
+    /// Risk at `max_speed_kmh` (seed: 50).
+    pub base_risk: f64,
+    /// Risk added per `risk_step_kmh` above it (seed: 10 per 200 km/h).
+    pub risk_per_step: f64,
+    pub risk_step_kmh: f64,
+    /// Highest risk (seed: 90).
+    pub max_risk: f64,
+}
+
+impl Default for TravelConfig {
+    fn default() -> Self {
+        TravelConfig {
+            min_distance_km: 50.0,
+            max_speed_kmh: 900.0,
+            base_risk: 50.0,
+            risk_per_step: 10.0,
+            risk_step_kmh: 200.0,
+            max_risk: 90.0,
+        }
+    }
+}
+
+/// A located, timed sighting of a user.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sighting {
+    /// Degrees.
+    pub latitude: f64,
+    /// Degrees.
+    pub longitude: f64,
+    /// ms since the Unix epoch.
+    pub ts: i64,
+}
+
+/// The verdict on two consecutive sightings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Travel {
+    pub distance_km: f64,
+    /// km/h; infinite when both sightings have the same time.
+    pub speed_kmh: f64,
+    pub impossible: bool,
+    /// 0 when possible; `50 … 90` when impossible.
+    pub risk: f64,
+}
+
+/// Great-circle distance, km, with R = 6371 km.
+pub fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    // geo's points are (x = longitude, y = latitude); its haversine returns metres on its mean
+    // radius.
+    let metres = Haversine.distance(Point::new(a.1, a.0), Point::new(b.1, b.0));
+    metres / 1000.0 * EARTH_RADIUS_KM / 6371.0088
+}
+
+/// Judges the travel from `previous` to `current`; `None` under the minimum distance.
+pub fn judge(previous: &Sighting, current: &Sighting, c: &TravelConfig) -> Option<Travel> {
+    let distance_km = haversine_km(
+        (previous.latitude, previous.longitude),
+        (current.latitude, current.longitude),
+    );
+    if distance_km < c.min_distance_km {
+        return None;
+    }
+    let hours = (current.ts - previous.ts).abs() as f64 / 3_600_000.0;
+    let speed_kmh = if hours > 0.0 {
+        distance_km / hours
+    } else {
+        f64::INFINITY
+    };
+    let impossible = speed_kmh > c.max_speed_kmh;
+    let risk = if impossible {
+        (c.base_risk + (speed_kmh - c.max_speed_kmh) / c.risk_step_kmh * c.risk_per_step).min(c.max_risk)
+    } else {
+        0.0
+    };
+    Some(Travel {
+        distance_km,
+        speed_kmh,
+        impossible,
+        risk,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PARIS: (f64, f64) = (48.8566, 2.3522);
+    const NEW_YORK: (f64, f64) = (40.7128, -74.0060);
+    const VERSAILLES: (f64, f64) = (48.8049, 2.1204);
+
+    fn at(p: (f64, f64), minutes: i64) -> Sighting {
+        Sighting {
+            latitude: p.0,
+            longitude: p.1,
+            ts: minutes * 60_000,
+        }
+    }
+
+    #[test]
+    fn haversine_with_the_seeds_radius() {
+        let d = haversine_km(PARIS, NEW_YORK);
+        assert!((d - 5837.0).abs() < 5.0, "{d}");
+    }
+
+    #[test]
+    fn the_seeds_numbers() {
+        let c = TravelConfig::default();
+        assert_eq!(
+            judge(&at(PARIS, 0), &at(VERSAILLES, 1), &c),
+            None,
+            "under 50 km is skipped"
+        );
+        // Paris → New York in 7 h: ~834 km/h, possible.
+        let t = judge(&at(PARIS, 0), &at(NEW_YORK, 7 * 60), &c).unwrap();
+        assert!(!t.impossible && t.risk == 0.0);
+        // In 5 h: ~1167 km/h → 50 + 267 / 200 × 10 ≈ 63.4.
+        let t = judge(&at(PARIS, 0), &at(NEW_YORK, 5 * 60), &c).unwrap();
+        let expected = 50.0 + (t.speed_kmh - 900.0) / 200.0 * 10.0;
+        assert!(
+            t.impossible && (t.risk - expected).abs() < 1e-9 && (63.0..64.0).contains(&t.risk),
+            "{t:?}"
+        );
+        // In 30 minutes: capped at 90.
+        let t = judge(&at(PARIS, 0), &at(NEW_YORK, 30), &c).unwrap();
+        assert_eq!(t.risk, 90.0);
+        // The same minute: infinite speed, still capped.
+        assert_eq!(judge(&at(PARIS, 0), &at(NEW_YORK, 0), &c).unwrap().risk, 90.0);
+    }
+}
