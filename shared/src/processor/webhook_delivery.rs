@@ -1,0 +1,73 @@
+//! Delivering an event to an organization's webhook (seed `001_…`, stage 5): the signed
+//! headers of [`super::webhook`], `User-Agent: Impressio-Webhook/1.0`, a 10 s timeout,
+//! 200 / 201 / 202 / 204 = delivered; any other answer is permanent (4xx, redirects, other
+//! 2xx: the receiver must be fixed) or retryable (5xx, timeouts, connection failures).
+
+use super::outbound::{post, OutboundError, OutboundPolicy, Resolve};
+use super::webhook::{impressio_signature, standard_signature_header, SecretError};
+
+/// Seconds the seed gives a webhook.
+pub const WEBHOOK_TIMEOUT_MS: u64 = 10_000;
+
+/// The outcome of one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered(u16),
+    /// Will not succeed by retrying (4xx, a redirect, an unexpected 2xx, a forbidden URL).
+    Permanent(Option<u16>),
+    /// Worth retrying (5xx, timeout, connection failure).
+    Retryable(Option<u16>),
+}
+
+/// Why a delivery could not even be attempted for a configuration reason.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+/// Signs and POSTs `body` (the event as JSON) to `url` under every secret in `secrets` (the
+/// first one signs `X-Impressio-Signature`; all sign `webhook-signature`, for rotation).
+///
+/// # Errors
+/// [`DeliveryError`] for an unusable secret (a permanent configuration problem).
+pub async fn deliver<R: Resolve>(
+    url: &str,
+    secrets: &[&str],
+    event_id: &str,
+    body: &[u8],
+    timestamp: i64,
+    resolver: &R,
+    policy: OutboundPolicy,
+) -> Result<Delivery, DeliveryError> {
+    let first = secrets.first().copied().unwrap_or_default();
+    let headers = vec![
+        ("Content-Type", "application/json".to_string()),
+        ("User-Agent", "Impressio-Webhook/1.0".to_string()),
+        ("X-Impressio-Signature", impressio_signature(body, first)?),
+        ("X-Impressio-Signature-Version", "v1".to_string()),
+        ("webhook-id", event_id.to_string()),
+        ("webhook-timestamp", timestamp.to_string()),
+        (
+            "webhook-signature",
+            standard_signature_header(event_id, timestamp, body, secrets)?,
+        ),
+    ];
+    Ok(
+        match post(url, body.to_vec(), &headers, WEBHOOK_TIMEOUT_MS, resolver, policy).await {
+            Ok(resp) => {
+                let s = resp.status().as_u16();
+                match s {
+                    200 | 201 | 202 | 204 => Delivery::Delivered(s),
+                    500..=599 | 429 | 408 => Delivery::Retryable(Some(s)),
+                    _ => Delivery::Permanent(Some(s)),
+                }
+            }
+            Err(OutboundError::BadUrl(_) | OutboundError::Forbidden { .. }) => Delivery::Permanent(None),
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook delivery failed");
+                Delivery::Retryable(None)
+            }
+        },
+    )
+}
