@@ -295,28 +295,13 @@ impl IdentityStore for DynamoIdentityStore {
                 &self.table,
                 index_item(&dp_key, &v.visitor_id, v.fingerprint.as_deref(), v.now_ms, v.expires_at),
             )?,
-            upsert(
-                &self.table,
-                &vpk,
-                &format!("DP#{}", v.domainprint),
-                "visitor_domainprint",
-                &site_attr(v),
-                v,
-            )?,
         ];
+        items.extend(sighting_records(&self.table, v)?);
         if let Some(fp) = &v.fingerprint {
             let fp_key = IndexKey::new(org, IndexKind::Fingerprint, fp);
             items.push(put_new(
                 &self.table,
                 index_item(&fp_key, &v.visitor_id, None, v.now_ms, v.expires_at),
-            )?);
-            items.push(upsert(
-                &self.table,
-                &vpk,
-                &format!("DEV#{fp}"),
-                "visitor_device",
-                &[("fingerprint", s(fp))],
-                v,
             )?);
         }
         match self
@@ -359,27 +344,8 @@ impl IdentityStore for DynamoIdentityStore {
 
     async fn touch(&self, t: &Touch) -> Result<(), StoreError> {
         let vpk = visitor_pk(&t.organization_id, &t.visitor_id);
-        let mut items = vec![
-            upsert(&self.table, &vpk, "PROFILE", "visitor", &[], t)?,
-            upsert(
-                &self.table,
-                &vpk,
-                &format!("DP#{}", t.domainprint),
-                "visitor_domainprint",
-                &site_attr(t),
-                t,
-            )?,
-        ];
-        if let Some(fp) = &t.fingerprint {
-            items.push(upsert(
-                &self.table,
-                &vpk,
-                &format!("DEV#{fp}"),
-                "visitor_device",
-                &[("fingerprint", s(fp))],
-                t,
-            )?);
-        }
+        let mut items = vec![upsert(&self.table, &vpk, "PROFILE", "visitor", &[], t)?];
+        items.extend(sighting_records(&self.table, t)?);
         // The domainprint index remembers the last fingerprint seen with it (the fast path
         // compares against it); it is only updated while it still names this visitor.
         let dp_key = IndexKey::new(&t.organization_id, IndexKind::Domainprint, &t.domainprint);
@@ -406,6 +372,31 @@ impl IdentityStore for DynamoIdentityStore {
             .map_err(|e| dynamo_error("TransactWriteItems", e))?;
         Ok(())
     }
+}
+
+/// The visitor's domainprint record and, with a fingerprint, its device record, each created
+/// or refreshed (`first_seen` kept).
+fn sighting_records(table: &str, t: &Touch) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let vpk = visitor_pk(&t.organization_id, &t.visitor_id);
+    let mut items = vec![upsert(
+        table,
+        &vpk,
+        &format!("DP#{}", t.domainprint),
+        "visitor_domainprint",
+        &site_attr(t),
+        t,
+    )?];
+    if let Some(fp) = &t.fingerprint {
+        items.push(upsert(
+            table,
+            &vpk,
+            &format!("DEV#{fp}"),
+            "visitor_device",
+            &[("fingerprint", s(fp))],
+            t,
+        )?);
+    }
+    Ok(items)
 }
 
 fn site_attr(t: &Touch) -> Vec<(&'static str, AttributeValue)> {
