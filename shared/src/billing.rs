@@ -58,6 +58,34 @@ struct Counter {
     billing_period_start: Option<String>,
 }
 
+/// What counts events: Supabase in production (a trait so the processor's pipeline does not
+/// depend on the client).
+pub trait BillingCounter: Send + Sync {
+    /// Counts `amount` events for `organization_id` under `idempotency_key`.
+    ///
+    /// # Errors
+    /// [`BillingError`]: unavailable (retry), refused, or contended.
+    fn increment(
+        &self,
+        organization_id: &str,
+        amount: u32,
+        idempotency_key: &str,
+        now_ms: i64,
+    ) -> impl std::future::Future<Output = Result<Billed, BillingError>> + Send;
+}
+
+impl BillingCounter for SupabaseClient {
+    async fn increment(
+        &self,
+        organization_id: &str,
+        amount: u32,
+        idempotency_key: &str,
+        now_ms: i64,
+    ) -> Result<Billed, BillingError> {
+        increment(self, organization_id, amount, idempotency_key, now_ms).await
+    }
+}
+
 /// Counts `amount` events for `organization_id` under `idempotency_key`.
 ///
 /// # Errors

@@ -278,6 +278,14 @@ impl Secret {
     }
 }
 
+/// Read from text (a file of organizations, a database row); there is deliberately no
+/// `Serialize`, so a secret cannot end up in a cache, a log line or a response.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(***)")

@@ -5,6 +5,7 @@ pub mod counting;
 pub mod harness;
 pub mod quality;
 pub mod replay;
+pub mod stream;
 pub mod table;
 
 use std::path::PathBuf;

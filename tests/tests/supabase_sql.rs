@@ -244,3 +244,33 @@ async fn a_batch_is_billed_once_whatever_the_retries() {
         .get(0);
     assert_eq!(pruned, 2);
 }
+
+#[tokio::test]
+async fn every_column_the_functions_select_exists() {
+    use impressio::org::supabase::{EDGE_COLUMNS, PROCESSOR_COLUMNS};
+    let url = fresh_database().await;
+    let db = connect(&url).await;
+    db.execute(
+        "insert into organizations (id, plan, webhook_url, webhook_secret, webhook_secret_previous) \
+         values ('org_w', 'pro', 'https://hooks.example/in', 'new', 'old')",
+        &[],
+    )
+    .await
+    .unwrap();
+    for columns in [EDGE_COLUMNS, PROCESSOR_COLUMNS] {
+        let rows = db
+            .query(&format!("select {columns} from organizations where id = 'org_w'"), &[])
+            .await
+            .unwrap_or_else(|e| panic!("select {columns}: {e}"));
+        assert_eq!(rows.len(), 1);
+    }
+    let previous: Option<String> = db
+        .query_one(
+            "select webhook_secret_previous from organizations where id = 'org_w'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(previous.as_deref(), Some("old"));
+}

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use plans::{Feature, Plan, PlanCatalog, PlanLimits};
 pub use tiered::{Lookup, LookupSource, TieredDirectory};
 
-/// An organization as the edge needs it (no integration secrets).
+/// An organization: what the edge needs, plus the integrations only the processor reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Organization {
     pub id: String,
@@ -39,6 +39,77 @@ pub struct Organization {
     /// First day of the counted month, `YYYY-MM-DD` (UTC).
     #[serde(default)]
     pub billing_period_start: Option<String>,
+    /// GA4 and webhook settings with their secrets; `None` where they were not read (the
+    /// edge never selects them). Never serialized, so the secrets cannot reach a cache.
+    #[serde(default, skip_serializing)]
+    pub integrations: Option<Integrations>,
+}
+
+/// An organization's integrations, as the columns of `organizations` hold them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Integrations {
+    /// GA4 measurement id, e.g. `G-ABC123`.
+    #[serde(default)]
+    pub ga4_measurement_id: Option<String>,
+    /// GA4 Measurement Protocol API secret.
+    #[serde(default)]
+    pub ga4_api_secret: Option<crate::config::Secret>,
+    /// Where events are delivered (`http://` or `https://`).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The webhook signing secret (raw text, or a Standard Webhooks `whsec_<base64>`).
+    #[serde(default)]
+    pub webhook_secret: Option<crate::config::Secret>,
+    /// The secret being rotated out: while set, every delivery is signed with both.
+    #[serde(default)]
+    pub webhook_secret_previous: Option<crate::config::Secret>,
+}
+
+/// What an organization's integrations allow for one stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntegrationSetting<T> {
+    /// Not configured: the stage is skipped.
+    Off,
+    /// Configured and usable.
+    On(T),
+    /// Half configured (a URL without its secret, an id without its API secret): a
+    /// permanent problem, recorded on the event.
+    Incomplete(&'static str),
+}
+
+impl Integrations {
+    /// The GA4 credentials: `(measurement id, API secret)`.
+    pub fn ga4(&self) -> IntegrationSetting<(&str, &str)> {
+        let id = self.ga4_measurement_id.as_deref().filter(|s| !s.trim().is_empty());
+        let secret = self
+            .ga4_api_secret
+            .as_ref()
+            .map(|s| s.expose())
+            .filter(|s| !s.is_empty());
+        match (id, secret) {
+            (None, None) => IntegrationSetting::Off,
+            (Some(id), Some(secret)) => IntegrationSetting::On((id, secret)),
+            (Some(_), None) => IntegrationSetting::Incomplete("ga4_measurement_id is set without ga4_api_secret"),
+            (None, Some(_)) => IntegrationSetting::Incomplete("ga4_api_secret is set without ga4_measurement_id"),
+        }
+    }
+
+    /// The webhook: `(url, secrets)`, the current secret first, then the one being rotated
+    /// out.
+    pub fn webhook(&self) -> IntegrationSetting<(&str, Vec<&str>)> {
+        let url = self.webhook_url.as_deref().filter(|s| !s.trim().is_empty());
+        let mut secrets: Vec<&str> = [&self.webhook_secret, &self.webhook_secret_previous]
+            .into_iter()
+            .filter_map(|s| s.as_ref().map(|s| s.expose()))
+            .filter(|s| !s.is_empty())
+            .collect();
+        secrets.dedup();
+        match (url, self.webhook_secret.is_some() && !secrets.is_empty()) {
+            (None, _) => IntegrationSetting::Off,
+            (Some(url), true) => IntegrationSetting::On((url, secrets)),
+            (Some(_), false) => IntegrationSetting::Incomplete("webhook_url is set without webhook_secret"),
+        }
+    }
 }
 
 impl Organization {
@@ -156,6 +227,7 @@ mod tests {
             domains: vec![],
             events_this_month: 42,
             billing_period_start: Some("2026-11-01".into()),
+            integrations: None,
         };
         assert_eq!(month_start(nov), "2026-11-01");
         assert_eq!(org.events_used(nov), 42);
@@ -208,8 +280,8 @@ pub enum BuildError {
     File { path: String, message: String },
 }
 
-/// Builds the tiered directory the configuration describes. Without Supabase it serves the
-/// local organizations file and logs that it does.
+/// Builds the tiered directory the configuration describes (the edge's: no integration
+/// secrets). Without Supabase it serves the local organizations file and logs that it does.
 ///
 /// # Errors
 /// [`BuildError`] when a client cannot be created or the file cannot be read.
@@ -217,8 +289,36 @@ pub fn build_directory(
     config: &crate::config::DirectoryConfig,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
 ) -> Result<TieredDirectory<AnySource>, BuildError> {
+    build(config, clock, false)
+}
+
+/// The processor's directory: organizations with their integrations (GA4, webhook and their
+/// secrets). It has the in-process tier only: integration secrets are never written to the
+/// shared Upstash cache.
+///
+/// # Errors
+/// As [`build_directory`].
+pub fn build_integrations_directory(
+    config: &crate::config::DirectoryConfig,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+) -> Result<TieredDirectory<AnySource>, BuildError> {
+    build(config, clock, true)
+}
+
+fn build(
+    config: &crate::config::DirectoryConfig,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+    integrations: bool,
+) -> Result<TieredDirectory<AnySource>, BuildError> {
     let source = match (&config.supabase, &config.organizations_file) {
-        (Some(s), _) => AnySource::Supabase(supabase::SupabaseClient::new(s.clone())?),
+        (Some(s), _) => {
+            let client = supabase::SupabaseClient::new(s.clone())?;
+            AnySource::Supabase(if integrations {
+                client.with_integrations()
+            } else {
+                client
+            })
+        }
         (None, Some(path)) => {
             let file_err = |message: String| BuildError::File {
                 path: path.display().to_string(),
@@ -233,6 +333,10 @@ pub fn build_directory(
             AnySource::Local(local::LocalDirectory::embedded())
         }
     };
-    let upstash = config.upstash.clone().map(upstash::UpstashClient::new).transpose()?;
+    let upstash = if integrations {
+        None
+    } else {
+        config.upstash.clone().map(upstash::UpstashClient::new).transpose()?
+    };
     Ok(TieredDirectory::new(source, upstash, clock, config.tiers))
 }

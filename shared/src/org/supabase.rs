@@ -16,6 +16,9 @@ use crate::config::Secret;
 
 /// Columns the edge reads (no integration secrets).
 pub const EDGE_COLUMNS: &str = "id,name,plan,domains,events_this_month,billing_period_start";
+/// Columns the processor reads: the edge's plus the integrations and their secrets.
+pub const PROCESSOR_COLUMNS: &str = "id,name,plan,domains,events_this_month,billing_period_start,\
+ga4_measurement_id,ga4_api_secret,webhook_url,webhook_secret,webhook_secret_previous";
 
 const SERVICE: &str = "supabase";
 
@@ -35,6 +38,7 @@ pub struct SupabaseConfig {
 pub struct SupabaseClient {
     http: reqwest::Client,
     config: SupabaseConfig,
+    columns: &'static str,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,10 +53,12 @@ struct Row {
     events_this_month: Option<u64>,
     #[serde(default)]
     billing_period_start: Option<String>,
+    #[serde(flatten)]
+    integrations: super::Integrations,
 }
 
 impl Row {
-    fn into_org(self) -> Organization {
+    fn into_org(self, with_integrations: bool) -> Organization {
         let plan = match self.plan.as_str() {
             "free" => Plan::Free,
             "starter" => Plan::Starter,
@@ -72,6 +78,7 @@ impl Row {
             domains: self.domains.unwrap_or_default(),
             events_this_month: self.events_this_month.unwrap_or(0),
             billing_period_start: self.billing_period_start,
+            integrations: with_integrations.then_some(self.integrations),
         }
     }
 }
@@ -86,7 +93,18 @@ impl SupabaseClient {
             .timeout(Duration::from_millis(config.timeout_ms))
             .connect_timeout(Duration::from_millis(config.timeout_ms))
             .build()?;
-        Ok(SupabaseClient { http, config })
+        Ok(SupabaseClient {
+            http,
+            config,
+            columns: EDGE_COLUMNS,
+        })
+    }
+
+    /// The same client, selecting the integration columns too ([`PROCESSOR_COLUMNS`]): for
+    /// the processor only.
+    pub fn with_integrations(mut self) -> Self {
+        self.columns = PROCESSOR_COLUMNS;
+        self
     }
 
     fn endpoint(&self, table: &str) -> String {
@@ -148,13 +166,14 @@ impl SupabaseClient {
         };
         let req = self
             .request(reqwest::Method::GET, "organizations")
-            .query(&[("id", filter.as_str()), ("select", EDGE_COLUMNS)]);
+            .query(&[("id", filter.as_str()), ("select", self.columns)]);
         let body = self.send(req).await?;
         let rows: Vec<Row> = serde_json::from_slice(&body).map_err(|e| DirectoryError::Decode {
             service: SERVICE,
             message: e.to_string(),
         })?;
-        Ok(rows.into_iter().map(Row::into_org).collect())
+        let with_integrations = self.columns == PROCESSOR_COLUMNS;
+        Ok(rows.into_iter().map(|r| r.into_org(with_integrations)).collect())
     }
 }
 

@@ -114,7 +114,7 @@ impl Entry {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(untagged)]
 enum Cached {
-    Found { org: Organization },
+    Found { org: Box<Organization> },
     Missing { missing: bool },
 }
 
@@ -181,7 +181,7 @@ impl<S: OrganizationSource> TieredDirectory<S> {
     fn parse_cached(value: &Value) -> Option<Option<Organization>> {
         let text = value.as_str()?;
         match serde_json::from_str::<Cached>(text).ok()? {
-            Cached::Found { org } => Some(Some(org)),
+            Cached::Found { org } => Some(Some(*org)),
             Cached::Missing { .. } => Some(None),
         }
     }

@@ -167,6 +167,35 @@ impl Ga4Payload {
     }
 }
 
+/// Sends a validated payload: `POST {endpoint}?measurement_id=…&api_secret=…`. 2xx =
+/// delivered; 408, 429, 5xx, timeouts and connection failures are retryable; other statuses
+/// permanent. The API secret is in the URL, so errors are logged without it.
+pub async fn send(
+    http: &reqwest::Client,
+    endpoint: &str,
+    measurement_id: &str,
+    api_secret: &str,
+    payload: &Ga4Payload,
+    timeout_ms: u64,
+) -> super::webhook_delivery::Delivery {
+    use super::webhook_delivery::{classify_failure, Delivery};
+    let result = http
+        .post(endpoint)
+        .query(&[("measurement_id", measurement_id), ("api_secret", api_secret)])
+        .timeout(std::time::Duration::from_millis(timeout_ms))
+        .json(payload)
+        .send()
+        .await;
+    match result {
+        Ok(resp) if resp.status().is_success() => Delivery::Delivered(resp.status().as_u16()),
+        Ok(resp) => classify_failure(resp.status().as_u16()),
+        Err(e) => {
+            tracing::warn!(error = %e.without_url(), "GA4 Measurement Protocol call failed");
+            Delivery::Retryable(None)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -151,7 +151,7 @@ pub async fn post<R: Resolve>(
         if e.is_timeout() {
             OutboundError::Timeout(timeout_ms)
         } else {
-            OutboundError::Transport(e)
+            OutboundError::Transport(e.without_url())
         }
     })
 }

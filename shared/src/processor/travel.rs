@@ -54,7 +54,8 @@ pub struct Sighting {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Travel {
     pub distance_km: f64,
-    /// km/h; infinite when both sightings have the same time.
+    /// km/h; the time between the sightings counts as at least one second, so the speed stays
+    /// finite (and storable) when both have the same time.
     pub speed_kmh: f64,
     pub impossible: bool,
     /// 0 when possible; `50 … 90` when impossible.
@@ -78,12 +79,8 @@ pub fn judge(previous: &Sighting, current: &Sighting, c: &TravelConfig) -> Optio
     if distance_km < c.min_distance_km {
         return None;
     }
-    let hours = (current.ts - previous.ts).abs() as f64 / 3_600_000.0;
-    let speed_kmh = if hours > 0.0 {
-        distance_km / hours
-    } else {
-        f64::INFINITY
-    };
+    let hours = (current.ts - previous.ts).abs().max(1000) as f64 / 3_600_000.0;
+    let speed_kmh = distance_km / hours;
     let impossible = speed_kmh > c.max_speed_kmh;
     let risk = if impossible {
         (c.base_risk + (speed_kmh - c.max_speed_kmh) / c.risk_step_kmh * c.risk_per_step).min(c.max_risk)
@@ -141,7 +138,7 @@ mod tests {
         // In 30 minutes: capped at 90.
         let t = judge(&at(PARIS, 0), &at(NEW_YORK, 30), &c).unwrap();
         assert_eq!(t.risk, 90.0);
-        // The same minute: infinite speed, still capped.
+        // The same minute: the highest speed, still capped.
         assert_eq!(judge(&at(PARIS, 0), &at(NEW_YORK, 0), &c).unwrap().risk, 90.0);
     }
 }

@@ -19,6 +19,15 @@ pub enum Delivery {
     Retryable(Option<u16>),
 }
 
+/// The outcome of a status that is not a success: 408, 429 and 5xx are worth retrying;
+/// anything else (4xx, a redirect, an unexpected 2xx) is permanent.
+pub fn classify_failure(status: u16) -> Delivery {
+    match status {
+        500..=599 | 429 | 408 => Delivery::Retryable(Some(status)),
+        _ => Delivery::Permanent(Some(status)),
+    }
+}
+
 /// Why a delivery could not even be attempted for a configuration reason.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -40,6 +49,25 @@ pub async fn deliver<R: Resolve>(
     resolver: &R,
     policy: OutboundPolicy,
 ) -> Result<Delivery, DeliveryError> {
+    deliver_explained(url, secrets, event_id, body, timestamp, resolver, policy)
+        .await
+        .map(|(d, _)| d)
+}
+
+/// As [`deliver`], with why a delivery failed without an answer (a refused URL, a timeout), in
+/// words that carry no secret.
+///
+/// # Errors
+/// As [`deliver`].
+pub async fn deliver_explained<R: Resolve>(
+    url: &str,
+    secrets: &[&str],
+    event_id: &str,
+    body: &[u8],
+    timestamp: i64,
+    resolver: &R,
+    policy: OutboundPolicy,
+) -> Result<(Delivery, Option<String>), DeliveryError> {
     let first = secrets.first().copied().unwrap_or_default();
     let headers = vec![
         ("Content-Type", "application/json".to_string()),
@@ -55,18 +83,17 @@ pub async fn deliver<R: Resolve>(
     ];
     Ok(
         match post(url, body.to_vec(), &headers, WEBHOOK_TIMEOUT_MS, resolver, policy).await {
-            Ok(resp) => {
-                let s = resp.status().as_u16();
-                match s {
-                    200 | 201 | 202 | 204 => Delivery::Delivered(s),
-                    500..=599 | 429 | 408 => Delivery::Retryable(Some(s)),
-                    _ => Delivery::Permanent(Some(s)),
-                }
+            Ok(resp) => match resp.status().as_u16() {
+                s @ (200 | 201 | 202 | 204) => (Delivery::Delivered(s), None),
+                s => (classify_failure(s), None),
+            },
+            Err(e @ (OutboundError::BadUrl(_) | OutboundError::Forbidden { .. })) => {
+                tracing::warn!(error = %e, "webhook URL refused");
+                (Delivery::Permanent(None), Some(e.to_string()))
             }
-            Err(OutboundError::BadUrl(_) | OutboundError::Forbidden { .. }) => Delivery::Permanent(None),
             Err(e) => {
                 tracing::warn!(error = %e, "webhook delivery failed");
-                Delivery::Retryable(None)
+                (Delivery::Retryable(None), Some(e.to_string()))
             }
         },
     )

@@ -1,0 +1,43 @@
+//! Processor function binary: builds configuration and clients once, then processes DynamoDB
+//! Streams batches, answering with the batch item failures.
+
+use std::sync::Arc;
+
+use impressio::clock::SystemClock;
+use impressio::org::build_integrations_directory;
+use impressio::org::supabase::SupabaseClient;
+use impressio::processor::config::ProcessorConfig;
+use impressio::processor::outbound::SystemResolver;
+use impressio::processor::pipeline::Processor;
+use impressio::processor::store::DynamoProcessorStore;
+use impressio::store::dynamo::client_from_env;
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .init();
+    let config = ProcessorConfig::from_env()?;
+    let clock = Arc::new(SystemClock);
+    let processor = Processor {
+        store: DynamoProcessorStore::new(client_from_env().await, config.table_name.clone()),
+        directory: build_integrations_directory(&config.directory, clock.clone())?,
+        billing: config.directory.supabase.clone().map(SupabaseClient::new).transpose()?,
+        http: reqwest::Client::builder().build()?,
+        resolver: SystemResolver,
+        config,
+        clock,
+    };
+    let processor = &processor;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        Ok::<_, lambda_runtime::Error>(processor.handle(event.payload).await)
+    }))
+    .await
+}

@@ -1,0 +1,191 @@
+//! The processor's configuration, parsed once at cold start.
+
+use serde::{Deserialize, Serialize};
+
+use super::outbound::OutboundPolicy;
+use super::sharing::SharingConfig;
+use super::travel::TravelConfig;
+use crate::config::{merge_json, number, ConfigError, DirectoryConfig, Secret, DEFAULT_TABLE_NAME};
+
+/// GA4's Measurement Protocol endpoint.
+pub const DEFAULT_GA4_ENDPOINT: &str = "https://www.google-analytics.com/mp/collect";
+
+/// When a push alert is sent (seed `001_…`, stage 8).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    /// Risk score from which an event alerts (seed: 60).
+    pub min_risk_score: f64,
+    /// Account sharing score from which an event alerts (seed: 60).
+    pub min_sharing_score: f64,
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        AlertConfig {
+            min_risk_score: 60.0,
+            min_sharing_score: 60.0,
+        }
+    }
+}
+
+/// The detection thresholds (`PROCESSOR_CONFIG`, a partial JSON override deep-merged over
+/// these defaults, e.g. `{"travel": {"max_speed_kmh": 1000}}`).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionConfig {
+    pub travel: TravelConfig,
+    pub sharing: SharingConfig,
+    pub alerts: AlertConfig,
+}
+
+impl DetectionConfig {
+    /// The defaults with a partial JSON override merged in.
+    ///
+    /// # Errors
+    /// The unknown key, or the value that does not fit.
+    pub fn with_override(json: &str) -> Result<Self, String> {
+        let patch: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let mut base = serde_json::to_value(Self::default()).map_err(|e| e.to_string())?;
+        merge_json(&mut base, &patch)?;
+        let c: Self = serde_json::from_value(base).map_err(|e| e.to_string())?;
+        if c.travel.max_speed_kmh <= 0.0 || c.travel.risk_step_kmh <= 0.0 {
+            return Err("travel.max_speed_kmh and travel.risk_step_kmh must be positive".into());
+        }
+        Ok(c)
+    }
+}
+
+/// The dashboard's push endpoint (`PUSH_API_URL`, `PUSH_API_KEY`, `PUSH_TIMEOUT_MS`).
+#[derive(Debug, Clone)]
+pub struct PushConfig {
+    pub url: String,
+    /// Sent as `Authorization: Bearer <key>`.
+    pub key: Secret,
+    /// ms (default 5000).
+    pub timeout_ms: u64,
+}
+
+/// Configuration of the processor function.
+#[derive(Debug, Clone)]
+pub struct ProcessorConfig {
+    /// The table (`DYNAMODB_TABLE`, default `fingerprint-events`).
+    pub table_name: String,
+    /// Organizations and their integrations: Supabase (`SUPABASE_URL`, …) or the local
+    /// file, as at the edge. Billing goes to the same Supabase; without it billing is skipped
+    /// (and recorded so).
+    pub directory: DirectoryConfig,
+    /// GA4 Measurement Protocol endpoint (`GA4_ENDPOINT`).
+    pub ga4_endpoint: String,
+    /// ms (`GA4_TIMEOUT_MS`, default 5000).
+    pub ga4_timeout_ms: u64,
+    /// `None` without `PUSH_API_URL`: alerts are recorded, not pushed.
+    pub push: Option<PushConfig>,
+    /// `WEBHOOK_ALLOW_PRIVATE_TARGETS=true` lets webhooks reach private and loopback
+    /// addresses: for local development only.
+    pub outbound: OutboundPolicy,
+    /// Records (user groups) processed at once (`PROCESSOR_CONCURRENCY`, default 32).
+    pub concurrency: usize,
+    /// Thresholds (`PROCESSOR_CONFIG`).
+    pub detection: DetectionConfig,
+}
+
+impl ProcessorConfig {
+    /// Reads the configuration from the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable that is malformed.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration through `lookup`.
+    ///
+    /// # Errors
+    /// As [`ProcessorConfig::from_env`].
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = |k: &str| lookup(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let table_name = match lookup("DYNAMODB_TABLE") {
+            None => DEFAULT_TABLE_NAME.to_string(),
+            Some(v) if v.trim().is_empty() => return Err(ConfigError::Empty { var: "DYNAMODB_TABLE" }),
+            Some(v) => v.trim().to_string(),
+        };
+        let push = match text("PUSH_API_URL") {
+            None => None,
+            Some(url) => Some(PushConfig {
+                url,
+                key: Secret::new(text("PUSH_API_KEY").ok_or(ConfigError::Missing {
+                    var: "PUSH_API_KEY",
+                    because: "PUSH_API_URL is set",
+                })?),
+                timeout_ms: number(&lookup, "PUSH_TIMEOUT_MS", 5000, 100, 30_000)?,
+            }),
+        };
+        let allow_private = match text("WEBHOOK_ALLOW_PRIVATE_TARGETS").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+                    message: format!("{other:?} is not true or false"),
+                })
+            }
+        };
+        let detection = match text("PROCESSOR_CONFIG") {
+            None => DetectionConfig::default(),
+            Some(json) => DetectionConfig::with_override(&json).map_err(|message| ConfigError::Invalid {
+                var: "PROCESSOR_CONFIG",
+                message,
+            })?,
+        };
+        Ok(ProcessorConfig {
+            table_name,
+            directory: DirectoryConfig::from_lookup(&lookup)?,
+            ga4_endpoint: text("GA4_ENDPOINT").unwrap_or_else(|| DEFAULT_GA4_ENDPOINT.to_string()),
+            ga4_timeout_ms: number(&lookup, "GA4_TIMEOUT_MS", 5000, 100, 30_000)?,
+            push,
+            outbound: OutboundPolicy { allow_private },
+            concurrency: number(&lookup, "PROCESSOR_CONCURRENCY", 32, 1, 1000)? as usize,
+            detection,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = ProcessorConfig::from_lookup(|_| None).unwrap();
+        assert_eq!(c.table_name, DEFAULT_TABLE_NAME);
+        assert_eq!(c.ga4_endpoint, DEFAULT_GA4_ENDPOINT);
+        assert!(c.push.is_none() && !c.outbound.allow_private);
+        assert_eq!(c.detection, DetectionConfig::default());
+        assert_eq!(c.detection.alerts.min_risk_score, 60.0);
+
+        let c = ProcessorConfig::from_lookup(|k| match k {
+            "PROCESSOR_CONFIG" => Some(r#"{"travel": {"max_speed_kmh": 1000}}"#.into()),
+            "PUSH_API_URL" => Some("https://push.example/alerts".into()),
+            "PUSH_API_KEY" => Some("push-key-value".into()),
+            "WEBHOOK_ALLOW_PRIVATE_TARGETS" => Some("true".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.detection.travel.max_speed_kmh, 1000.0);
+        assert_eq!(c.detection.travel.min_distance_km, 50.0);
+        assert!(c.outbound.allow_private);
+        let push = c.push.unwrap();
+        assert!(!format!("{push:?}").contains("push-key-value"));
+
+        for (var, value) in [
+            ("PROCESSOR_CONFIG", r#"{"travel": {"max_sped": 1}}"#),
+            ("PUSH_API_URL", "https://push.example"),
+            ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "yes"),
+            ("PROCESSOR_CONCURRENCY", "0"),
+        ] {
+            let err = ProcessorConfig::from_lookup(|k| (k == var).then(|| value.to_string())).unwrap_err();
+            assert!(err.to_string().contains(var), "{err}");
+        }
+    }
+}

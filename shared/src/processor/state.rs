@@ -1,0 +1,235 @@
+//! What the processor remembers of each event: one `processing` item beside the event, in the
+//! event's request partition (`pk` = `REQ#<request id>`, `sk` = `PROCESSING`).
+//!
+//! It is read before a record is processed and written after, so a retried record redoes only
+//! the stages that did not settle, and it holds the results (billing, GA4, webhook, travel,
+//! sharing, alert) where the request's story can show them. Writing it cannot start another
+//! processing round: it is not an INSERT of an `event` item, which is all the stream filter
+//! and the processor let through.
+
+use serde::{Deserialize, Serialize};
+
+use super::sharing::Sharing;
+use super::travel::Travel;
+use crate::event::EventRecord;
+
+/// Sort key of the processing item.
+pub const PROCESSING_SORT_KEY: &str = "PROCESSING";
+/// `item_type` of the processing item.
+pub const PROCESSING_ITEM_TYPE: &str = "processing";
+
+/// How a stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageStatus {
+    /// Done (delivered, billed, computed).
+    Done,
+    /// Nothing to do (not configured, no data to judge).
+    Skipped,
+    /// Failed in a way a retry cannot fix (a 4xx, a bad configuration); not retried.
+    Permanent,
+    /// Failed in a way a retry may fix (timeout, 5xx, throttling): the record is reported as
+    /// a batch item failure and the stage is redone.
+    Retryable,
+}
+
+impl StageStatus {
+    /// Whether the stage needs no more work.
+    pub fn settled(self) -> bool {
+        !matches!(self, StageStatus::Retryable)
+    }
+}
+
+/// The outcome of one stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageOutcome {
+    pub status: StageStatus,
+    /// The HTTP status answered, if a call was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// Why, in a few words (no secrets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Calls made for this stage so far, across retries.
+    #[serde(default)]
+    pub attempts: u32,
+    /// When the stage last ran, ms since the Unix epoch.
+    pub at_ms: i64,
+}
+
+impl StageOutcome {
+    /// An outcome at `at_ms`, counting `attempts` calls.
+    pub fn new(
+        status: StageStatus,
+        http_status: Option<u16>,
+        detail: Option<String>,
+        attempts: u32,
+        at_ms: i64,
+    ) -> Self {
+        StageOutcome {
+            status,
+            http_status,
+            detail,
+            attempts,
+            at_ms,
+        }
+    }
+
+    /// Whether the stage needs no more work.
+    pub fn settled(&self) -> bool {
+        self.status.settled()
+    }
+}
+
+/// Where an event's billing stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingState {
+    /// The idempotency key of the call that counts this event (shared by the events of its
+    /// organization in the batch where it was first billed).
+    pub key: String,
+    /// The amount that key counts: always sent again with the key, whatever subset of its
+    /// events a retried batch holds, so the key means one amount.
+    pub amount: u32,
+    /// `Retryable` while the call has not succeeded (also right after the key was chosen).
+    pub outcome: StageOutcome,
+}
+
+/// The impossible-travel result with the event it was measured against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TravelResult {
+    pub outcome: StageOutcome,
+    /// The previous event of the same user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_event_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub travel: Option<Travel>,
+}
+
+/// The account-sharing result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharingResult {
+    pub outcome: StageOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing: Option<Sharing>,
+}
+
+/// The alert stage, with the reasons sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertResult {
+    pub outcome: StageOutcome,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+}
+
+/// The processing item of one event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessingState {
+    /// `REQ#<request id>`, the event's partition.
+    pub pk: String,
+    /// `PROCESSING`.
+    pub sk: String,
+    /// `processing`.
+    pub item_type: String,
+    pub event_id: String,
+    pub organization_id: String,
+    /// Times the event was processed (1 on the first delivery of its stream record).
+    pub rounds: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<BillingState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ga4: Option<StageOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<StageOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub travel: Option<TravelResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing: Option<SharingResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<AlertResult>,
+    /// Last write, ms since the Unix epoch.
+    pub updated_at: i64,
+    /// TTL attribute (Unix seconds): the event's own.
+    pub expires_at: i64,
+}
+
+fn settled<T>(stage: &Option<T>, f: impl Fn(&T) -> bool) -> bool {
+    stage.as_ref().is_some_and(f)
+}
+
+impl ProcessingState {
+    /// The empty state of an event that was never processed.
+    pub fn new(event: &EventRecord) -> Self {
+        ProcessingState {
+            pk: event.pk.clone(),
+            sk: PROCESSING_SORT_KEY.to_string(),
+            item_type: PROCESSING_ITEM_TYPE.to_string(),
+            event_id: event.event_id.clone(),
+            organization_id: event.organization_id.clone(),
+            rounds: 0,
+            billing: None,
+            ga4: None,
+            webhook: None,
+            travel: None,
+            sharing: None,
+            alert: None,
+            updated_at: 0,
+            expires_at: event.expires_at,
+        }
+    }
+
+    /// Whether the event is counted (or will never be).
+    pub fn billing_settled(&self) -> bool {
+        settled(&self.billing, |b| b.outcome.settled())
+    }
+
+    /// Whether GA4 needs no more work.
+    pub fn ga4_settled(&self) -> bool {
+        settled(&self.ga4, StageOutcome::settled)
+    }
+
+    /// Whether the webhook needs no more work.
+    pub fn webhook_settled(&self) -> bool {
+        settled(&self.webhook, StageOutcome::settled)
+    }
+
+    /// Whether impossible travel was judged.
+    pub fn travel_settled(&self) -> bool {
+        settled(&self.travel, |t| t.outcome.settled())
+    }
+
+    /// Whether account sharing was judged.
+    pub fn sharing_settled(&self) -> bool {
+        settled(&self.sharing, |s| s.outcome.settled())
+    }
+
+    /// Whether the alert was sent or found unnecessary.
+    pub fn alert_settled(&self) -> bool {
+        settled(&self.alert, |a| a.outcome.settled())
+    }
+
+    /// Whether every stage settled: the stream record needs no retry.
+    pub fn complete(&self) -> bool {
+        self.billing_settled()
+            && self.ga4_settled()
+            && self.webhook_settled()
+            && self.travel_settled()
+            && self.sharing_settled()
+            && self.alert_settled()
+    }
+
+    /// The stages still to be retried, by name.
+    pub fn unsettled(&self) -> Vec<&'static str> {
+        [
+            ("billing", self.billing_settled()),
+            ("ga4", self.ga4_settled()),
+            ("webhook", self.webhook_settled()),
+            ("travel", self.travel_settled()),
+            ("sharing", self.sharing_settled()),
+            ("alert", self.alert_settled()),
+        ]
+        .into_iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(n, _)| n)
+        .collect()
+    }
+}

@@ -1,0 +1,316 @@
+//! What the processor reads and writes in DynamoDB, behind a small trait: the processing items
+//! (stage memory and results) and a user's recent events through `GSI_USER`.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::Client;
+use serde::Deserialize;
+
+use super::state::{ProcessingState, PROCESSING_SORT_KEY};
+use crate::event::EVENT_ITEM_TYPE;
+use crate::store::dynamo::dynamo_error;
+use crate::store::StoreError;
+
+/// Name of the user index.
+pub const GSI_USER: &str = "GSI_USER";
+/// Most events of one user read for one judgement (newest first); a user with more events in
+/// the window is judged on these.
+pub const MAX_USER_EVENTS: usize = 2000;
+/// Rounds of retrying unprocessed keys / items of a batch call before giving up.
+const BATCH_RETRIES: u32 = 5;
+
+/// One earlier (or the same) event of a user, as travel and sharing need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserEvent {
+    pub event_id: String,
+    /// ms since the Unix epoch.
+    pub ts: i64,
+    pub fingerprint: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// Degrees.
+    pub latitude: Option<f64>,
+    /// Degrees.
+    pub longitude: Option<f64>,
+}
+
+/// The processor's storage.
+pub trait ProcessorStore: Send + Sync {
+    /// The processing items of the given event partitions (`REQ#<request id>`), by partition
+    /// key; absent ones were never processed.
+    ///
+    /// # Errors
+    /// [`StoreError`] when DynamoDB fails (after retrying unprocessed keys).
+    fn load_states(
+        &self,
+        pks: &[&str],
+    ) -> impl Future<Output = Result<HashMap<String, ProcessingState>, StoreError>> + Send;
+
+    /// Writes processing items (whole items: one processor owns a stream shard's records).
+    /// Returns the partition keys that could not be written, with the error.
+    fn save_states(&self, states: &[&ProcessingState]) -> impl Future<Output = Vec<(String, String)>> + Send;
+
+    /// Writes up to 100 processing items all together or not at all (one transaction): the
+    /// billing intents of one idempotency key.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the transaction fails; then none was written.
+    fn save_together(&self, states: &[&ProcessingState]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The events of a `GSI_USER` partition with `from_ms <= ts <= to_ms`, oldest first (at
+    /// most [`MAX_USER_EVENTS`], the newest kept).
+    ///
+    /// # Errors
+    /// [`StoreError`] when DynamoDB fails.
+    fn user_events(
+        &self,
+        gsi_user_pk: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> impl Future<Output = Result<Vec<UserEvent>, StoreError>> + Send;
+}
+
+/// [`ProcessorStore`] on one DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoProcessorStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoProcessorStore {
+    /// A store on `table` through `client`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoProcessorStore {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+#[derive(Deserialize)]
+struct ViewerPart {
+    #[serde(default)]
+    country: Option<String>,
+    #[serde(default)]
+    latitude: Option<f64>,
+    #[serde(default)]
+    longitude: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct ContextPart {
+    viewer: ViewerPart,
+}
+
+#[derive(Deserialize)]
+struct UserEventItem {
+    event_id: String,
+    ts: i64,
+    #[serde(default)]
+    fingerprint: Option<String>,
+    context: ContextPart,
+}
+
+async fn backoff(round: u32) {
+    tokio::time::sleep(Duration::from_millis(25 << round.min(5))).await;
+}
+
+impl ProcessorStore for DynamoProcessorStore {
+    async fn load_states(&self, pks: &[&str]) -> Result<HashMap<String, ProcessingState>, StoreError> {
+        let mut out = HashMap::with_capacity(pks.len());
+        let unique: Vec<&str> = pks.iter().copied().collect::<HashSet<_>>().into_iter().collect();
+        for chunk in unique.chunks(100) {
+            let keys: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|pk| HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(PROCESSING_SORT_KEY))]))
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Dynamo {
+                        operation: "BatchGetItem",
+                        message: e.to_string(),
+                        source: Box::new(e),
+                    })?,
+            );
+            let mut round = 0;
+            while let Some(keys) = request.take() {
+                let resp = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(|e| dynamo_error("BatchGetItem", e))?;
+                for item in resp
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    match serde_dynamo::from_item::<_, ProcessingState>(item) {
+                        Ok(state) => {
+                            out.insert(state.pk.clone(), state);
+                        }
+                        // A state we cannot read is treated as absent: the stages run again
+                        // rather than being skipped on a guess.
+                        Err(e) => tracing::warn!(error = %e, "unreadable processing item ignored"),
+                    }
+                }
+                request = resp
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys.is_empty());
+                if request.is_some() {
+                    round += 1;
+                    if round > BATCH_RETRIES {
+                        return Err(StoreError::Dynamo {
+                            operation: "BatchGetItem",
+                            message: "keys stayed unprocessed".into(),
+                            source: "throttled".into(),
+                        });
+                    }
+                    backoff(round).await;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn save_states(&self, states: &[&ProcessingState]) -> Vec<(String, String)> {
+        let mut failed = Vec::new();
+        for chunk in states.chunks(25) {
+            let mut writes = Vec::with_capacity(chunk.len());
+            for state in chunk {
+                let item = match serde_dynamo::to_item(*state) {
+                    Ok(item) => item,
+                    Err(e) => {
+                        failed.push((state.pk.clone(), e.to_string()));
+                        continue;
+                    }
+                };
+                match PutRequest::builder().set_item(Some(item)).build() {
+                    Ok(put) => writes.push(WriteRequest::builder().put_request(put).build()),
+                    Err(e) => failed.push((state.pk.clone(), e.to_string())),
+                }
+            }
+            let mut round = 0;
+            while !writes.is_empty() {
+                let pending: Vec<String> = writes
+                    .iter()
+                    .filter_map(|w| w.put_request.as_ref())
+                    .filter_map(|p| p.item.get("pk").and_then(|v| v.as_s().ok()).cloned())
+                    .collect();
+                match self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut writes))
+                    .send()
+                    .await
+                {
+                    Ok(resp) => {
+                        writes = resp
+                            .unprocessed_items
+                            .and_then(|mut u| u.remove(&self.table))
+                            .unwrap_or_default();
+                    }
+                    Err(e) => {
+                        let e = dynamo_error("BatchWriteItem", e);
+                        failed.extend(pending.into_iter().map(|pk| (pk, e.to_string())));
+                        break;
+                    }
+                }
+                if !writes.is_empty() {
+                    round += 1;
+                    if round > BATCH_RETRIES {
+                        failed.extend(
+                            writes
+                                .iter()
+                                .filter_map(|w| w.put_request.as_ref())
+                                .filter_map(|p| p.item.get("pk").and_then(|v| v.as_s().ok()).cloned())
+                                .map(|pk| (pk, "BatchWriteItem left the item unprocessed".to_string())),
+                        );
+                        break;
+                    }
+                    backoff(round).await;
+                }
+            }
+        }
+        failed
+    }
+
+    async fn save_together(&self, states: &[&ProcessingState]) -> Result<(), StoreError> {
+        let mut puts = Vec::with_capacity(states.len());
+        for state in states {
+            let item = serde_dynamo::to_item(*state).map_err(StoreError::Serialize)?;
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .build()
+                .map_err(|e| StoreError::Dynamo {
+                    operation: "TransactWriteItems",
+                    message: e.to_string(),
+                    source: Box::new(e),
+                })?;
+            puts.push(TransactWriteItem::builder().put(put).build());
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(puts))
+            .send()
+            .await
+            .map_err(|e| dynamo_error("TransactWriteItems", e))?;
+        Ok(())
+    }
+
+    async fn user_events(&self, gsi_user_pk: &str, from_ms: i64, to_ms: i64) -> Result<Vec<UserEvent>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let resp = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_USER)
+                .key_condition_expression("gsi_user_pk = :pk AND ts BETWEEN :from AND :to")
+                .filter_expression("item_type = :event")
+                .expression_attribute_values(":pk", s(gsi_user_pk))
+                .expression_attribute_values(":from", AttributeValue::N(from_ms.to_string()))
+                .expression_attribute_values(":to", AttributeValue::N(to_ms.to_string()))
+                .expression_attribute_values(":event", s(EVENT_ITEM_TYPE))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| dynamo_error("Query", e))?;
+            for item in resp.items.unwrap_or_default() {
+                match serde_dynamo::from_item::<_, UserEventItem>(item) {
+                    Ok(i) => out.push(UserEvent {
+                        event_id: i.event_id,
+                        ts: i.ts,
+                        fingerprint: i.fingerprint,
+                        country: i.context.viewer.country,
+                        latitude: i.context.viewer.latitude,
+                        longitude: i.context.viewer.longitude,
+                    }),
+                    Err(e) => tracing::warn!(error = %e, "unreadable event in GSI_USER ignored"),
+                }
+            }
+            start = resp.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() || out.len() >= MAX_USER_EVENTS {
+                break;
+            }
+        }
+        out.truncate(MAX_USER_EVENTS);
+        out.reverse();
+        Ok(out)
+    }
+}
