@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The main job: sets up the machine, starts moto server and the edge function under
-# `cargo lambda watch`, creates the table, drives the function with every sample in events/
-# (through `cargo lambda invoke`), prints the fraud-scoring quality report (through the
-# backtesting CLI `score`), replays real traffic, prints the summary, and stops everything
-# it started.
+# The main job: sets up the machine, starts moto server, the local receivers (Supabase's
+# REST subset, GA4, the demo webhooks, push) and both functions under `cargo lambda watch`,
+# creates the table, drives the edge function with every sample in events/ (through
+# `cargo lambda invoke`), prints the fraud-scoring quality report (through the backtesting CLI
+# `score`), replays real traffic, then pumps the table's real stream through the processor
+# (as the event source mapping would, honoring batchItemFailures), prints what the receivers
+# got and what the processor recorded, and stops everything it started.
 #
-# Ports: MOTO_PORT (default 8000, the one in functions/edge/Cargo.toml) and LAMBDA_PORT
-# (default 9000). REPLAY_COUNT sets the number of replayed requests (default 400).
+# Ports: MOTO_PORT (default 8000, the one in functions/*/Cargo.toml), LAMBDA_PORT (default
+# 9000) and RECEIVERS_PORT (9100, the one in functions/processor/Cargo.toml). REPLAY_COUNT
+# sets the number of replayed requests (default 400).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -14,6 +17,7 @@ cd "$ROOT"
 
 MOTO_PORT=${MOTO_PORT:-8000}
 LAMBDA_PORT=${LAMBDA_PORT:-9000}
+RECEIVERS_PORT=9100
 REPLAY_COUNT=${REPLAY_COUNT:-400}
 RUN_DIR="$ROOT/target/local-stack"
 rm -rf "$RUN_DIR" && mkdir -p "$RUN_DIR/samples"
@@ -29,6 +33,11 @@ cargo build --workspace --bins
 log "starting moto server on 127.0.0.1:$MOTO_PORT (log: $RUN_DIR/moto.log)"
 start_moto "$MOTO_PORT" "$RUN_DIR/moto.log"
 "$ROOT/target/debug/create-table" "$DYNAMODB_TABLE"
+
+log "starting the local receivers on 127.0.0.1:$RECEIVERS_PORT (log: $RUN_DIR/receivers.jsonl)"
+port_free "$RECEIVERS_PORT"
+start_group "$RUN_DIR/receivers.jsonl" "$ROOT/target/debug/local-receivers" --port "$RECEIVERS_PORT"
+wait_port "$RECEIVERS_PORT" 30
 
 log "starting cargo lambda watch on 127.0.0.1:$LAMBDA_PORT (log: $RUN_DIR/watch.log)"
 port_free "$LAMBDA_PORT"
@@ -58,3 +67,33 @@ QUALITY="$RUN_DIR/quality"
 log "replaying $REPLAY_COUNT requests built from tests/data (real user agents and JA4 strings)"
 "$ROOT/target/debug/replay" --endpoint "http://127.0.0.1:$LAMBDA_PORT" --count "$REPLAY_COUNT" \
   --table "$DYNAMODB_TABLE" --samples "$RUN_DIR/samples"
+
+log "processing the table's stream: moto's real stream records, through the template's filter, to the processor"
+"$ROOT/target/debug/stream-pump" --endpoint "$AWS_ENDPOINT_URL_DYNAMODB" --table "$DYNAMODB_TABLE" \
+  --invoke "http://127.0.0.1:$LAMBDA_PORT" --batch-size 100 --idle-secs 3 --on-failure "$RUN_DIR/on-failure.jsonl"
+
+log "what the local receivers got (each line of $RUN_DIR/receivers.jsonl is one request)"
+python3 - "$RUN_DIR/receivers.jsonl" <<'PY'
+import collections, json, sys
+counts = collections.Counter()
+examples = {}
+for line in open(sys.argv[1]):
+    if not line.startswith("{"):
+        continue
+    r = json.loads(line)
+    kind = r["receiver"]
+    if kind == "webhook":
+        kind += " signatures " + ("valid" if r["impressio_signature"] == r["standard_signature"] == "valid" else "INVALID")
+    elif kind == "ga4":
+        kind += " credentials " + r["credentials"] + ", payload " + r["payload"]
+    elif kind == "billing":
+        kind += " duplicate key (ignored)" if r.get("duplicate") else ""
+    elif kind == "push":
+        kind += " authorized" if r["authorized"] else " UNAUTHORIZED"
+    counts[kind] += 1
+    examples.setdefault(r["receiver"], line.strip())
+for k, v in sorted(counts.items()):
+    print(f"  {v:5d}  {k}")
+for k, line in sorted(examples.items()):
+    print(f"  e.g. {line[:300]}")
+PY

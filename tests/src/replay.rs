@@ -203,7 +203,7 @@ pub fn build_traffic(corpus: &Corpus, count: usize, seed: u64) -> Vec<ReplayRequ
     // A pool of people, each with one browser, fingerprint, address and place, so returning
     // visitors (and their cookies) exist in the replay.
     let people: Vec<Person> = (0..(count / 6).max(1))
-        .map(|_| {
+        .map(|who| {
             let (name, ua, family) = browsers[rng.usize(..browsers.len())];
             Person {
                 name: name.clone(),
@@ -214,6 +214,16 @@ pub fn build_traffic(corpus: &Corpus, count: usize, seed: u64) -> Vec<ReplayRequ
                 ip: doc_ip(&mut rng),
                 place: PLACES[rng.usize(..PLACES.len())],
                 asn: RESIDENTIAL_ASNS[rng.usize(..RESIDENTIAL_ASNS.len())],
+                // Half the people are signed in; in every ten, three share one account (from
+                // their own places and devices), which the processor's account sharing and
+                // impossible travel stages are there to notice.
+                user: if who % 10 < 3 {
+                    Some(format!("user-shared-{}", who / 10))
+                } else if who % 2 == 0 {
+                    Some(format!("user-{who}"))
+                } else {
+                    None
+                },
             }
         })
         .collect();
@@ -250,6 +260,8 @@ struct Person {
     ja4: String,
     fingerprint: String,
     ip: String,
+    /// The account the person signs in to, if any.
+    user: Option<String>,
     place: (
         &'static str,
         &'static str,
@@ -291,8 +303,11 @@ fn browser_request(
                 17 => "signup",
                 _ => "add_to_cart",
             };
-            let body = json!({"organizationId": org, "event": event, "url": page, "referrer": format!("https://{site}/"),
+            let mut body = json!({"organizationId": org, "event": event, "url": page, "referrer": format!("https://{site}/"),
                 "title": "Product", "fingerprint": person.fingerprint, "timestamp": 1_763_700_000_000u64 + i as u64});
+            if let Some(user) = &person.user {
+                body["userId"] = json!(user);
+            }
             (
                 "/t",
                 "POST",

@@ -188,3 +188,44 @@ pub fn sequence_numbers(batch: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Whether a stream record matches a Lambda event filter pattern, for the subset of the
+/// pattern language the template uses: an object matches when each of its keys matches the
+/// record's value under that key; a list matches when the value equals one of its elements.
+pub fn matches_filter(pattern: &Value, record: &Value) -> bool {
+    match pattern {
+        Value::Object(keys) => keys
+            .iter()
+            .all(|(k, p)| record.get(k).is_some_and(|v| matches_filter(p, v))),
+        Value::Array(options) => options.iter().any(|o| o == record),
+        other => other == record,
+    }
+}
+
+/// The filter patterns of the processor's stream event in `template.yaml`.
+///
+/// # Errors
+/// When the template cannot be read or has no such filter.
+pub fn template_filters() -> Result<Vec<Value>, BoxError> {
+    let text = std::fs::read_to_string(crate::workspace_root().join("template.yaml"))?;
+    let template: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text)?;
+    let events = &template["Resources"]["ProcessorFunction"]["Properties"]["Events"];
+    let mut out = Vec::new();
+    for (_, e) in events.as_mapping().ok_or("ProcessorFunction has no Events")? {
+        if e["Type"].as_str() != Some("DynamoDB") {
+            continue;
+        }
+        for f in e["Properties"]["FilterCriteria"]["Filters"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            let pattern = f["Pattern"].as_str().ok_or("a filter without a Pattern string")?;
+            out.push(serde_json::from_str(pattern)?);
+        }
+    }
+    if out.is_empty() {
+        return Err("the processor's stream event has no filter".into());
+    }
+    Ok(out)
+}

@@ -84,7 +84,8 @@ pub struct ProcessorConfig {
     /// `WEBHOOK_ALLOW_PRIVATE_TARGETS=true` lets webhooks reach private and loopback
     /// addresses: for local development only.
     pub outbound: OutboundPolicy,
-    /// Records (user groups) processed at once (`PROCESSOR_CONCURRENCY`, default 32).
+    /// Users whose records are processed at once (`PROCESSOR_CONCURRENCY`, default 100: a
+    /// whole batch of the template's batch size).
     pub concurrency: usize,
     /// Thresholds (`PROCESSOR_CONFIG`).
     pub detection: DetectionConfig,
@@ -145,7 +146,7 @@ impl ProcessorConfig {
             ga4_timeout_ms: number(&lookup, "GA4_TIMEOUT_MS", 5000, 100, 30_000)?,
             push,
             outbound: OutboundPolicy { allow_private },
-            concurrency: number(&lookup, "PROCESSOR_CONCURRENCY", 32, 1, 1000)? as usize,
+            concurrency: number(&lookup, "PROCESSOR_CONCURRENCY", 100, 1, 1000)? as usize,
             detection,
         })
     }

@@ -123,6 +123,26 @@ pub async fn checked_target<R: Resolve>(
     Ok((u, first))
 }
 
+/// Clients pinned to a checked address, by `(host, address)`: building a client (its TLS
+/// roots) costs milliseconds, and reusing one keeps the connection to a customer's endpoint
+/// alive across the records of a batch. A new DNS answer is a new key, checked again.
+fn pinned_client(host: &str, addr: SocketAddr) -> Result<reqwest::Client, OutboundError> {
+    static CLIENTS: std::sync::OnceLock<quick_cache::sync::Cache<(String, SocketAddr), reqwest::Client>> =
+        std::sync::OnceLock::new();
+    let cache = CLIENTS.get_or_init(|| quick_cache::sync::Cache::new(1024));
+    let key = (host.to_string(), addr);
+    if let Some(c) = cache.get(&key) {
+        return Ok(c);
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(host, addr)
+        .build()
+        .map_err(OutboundError::Transport)?;
+    cache.insert(key, client.clone());
+    Ok(client)
+}
+
 /// POSTs `body` to a checked URL with `headers`, no redirects followed, within `timeout_ms`.
 ///
 /// # Errors
@@ -137,13 +157,8 @@ pub async fn post<R: Resolve>(
 ) -> Result<reqwest::Response, OutboundError> {
     let (u, addr) = checked_target(url, resolver, policy).await?;
     let host = u.host_str().unwrap_or_default().to_string();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_millis(timeout_ms))
-        .resolve(&host, addr)
-        .build()
-        .map_err(OutboundError::Transport)?;
-    let mut req = client.post(u).body(body);
+    let client = pinned_client(&host, addr)?;
+    let mut req = client.post(u).timeout(Duration::from_millis(timeout_ms)).body(body);
     for (k, v) in headers {
         req = req.header(*k, v.as_str());
     }

@@ -345,6 +345,8 @@ where
                 report.failures.push(w.incoming.sequence_number.clone());
             }
         }
+        // Stream order (sequence numbers are decimal strings; a longer one is later).
+        report.failures.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
         tracing::info!(
             received = report.received,
             ignored = report.ignored,
@@ -403,6 +405,8 @@ where
                 .or_default()
                 .push(i);
         }
+        // One intent per key, the transactions of different keys at once.
+        let mut intents: Vec<(String, Vec<usize>, BillingState)> = Vec::new();
         for (org, indices) in fresh {
             for chunk in indices.chunks(100) {
                 let mut ids: Vec<&str> = chunk
@@ -415,38 +419,47 @@ where
                     amount: chunk.len() as u32,
                     outcome: StageOutcome::new(StageStatus::Retryable, None, Some("pending".into()), 0, now),
                 };
-                let states: Vec<ProcessingState> = chunk
-                    .iter()
-                    .map(|&i| {
-                        let mut s = pending[i].state.clone();
-                        s.billing = Some(intent.clone());
-                        s.updated_at = now;
-                        s
-                    })
-                    .collect();
+                intents.push((org.clone(), chunk.to_vec(), intent));
+            }
+        }
+        let written = futures::future::join_all(intents.iter().map(|(_, chunk, intent)| {
+            let states: Vec<ProcessingState> = chunk
+                .iter()
+                .map(|&i| {
+                    let mut s = pending[i].state.clone();
+                    s.billing = Some(intent.clone());
+                    s.updated_at = now;
+                    s
+                })
+                .collect();
+            async move {
                 let refs: Vec<&ProcessingState> = states.iter().collect();
-                match self.store.save_together(&refs).await {
-                    Ok(()) => {
-                        for &i in chunk {
-                            pending[i].state.billing = Some(intent.clone());
-                        }
+                self.store.save_together(&refs).await
+            }
+        }))
+        .await;
+        for ((org, chunk, intent), result) in intents.into_iter().zip(written) {
+            match result {
+                Ok(()) => {
+                    for &i in &chunk {
+                        pending[i].state.billing = Some(intent.clone());
                     }
-                    // Not recorded, so not called: these events stay unbilled and are retried.
-                    Err(e) => {
-                        tracing::error!(organization = %org, error = %e, "billing intent not recorded; retrying");
-                        for &i in chunk {
-                            pending[i].state.billing = Some(BillingState {
-                                key: String::new(),
-                                amount: 0,
-                                outcome: StageOutcome::new(
-                                    StageStatus::Retryable,
-                                    None,
-                                    Some("billing intent not recorded".into()),
-                                    0,
-                                    now,
-                                ),
-                            });
-                        }
+                }
+                // Not recorded, so not called: these events stay unbilled and are retried.
+                Err(e) => {
+                    tracing::error!(organization = %org, error = %e, "billing intent not recorded; retrying");
+                    for &i in &chunk {
+                        pending[i].state.billing = Some(BillingState {
+                            key: String::new(),
+                            amount: 0,
+                            outcome: StageOutcome::new(
+                                StageStatus::Retryable,
+                                None,
+                                Some("billing intent not recorded".into()),
+                                0,
+                                now,
+                            ),
+                        });
                     }
                 }
             }
@@ -515,21 +528,49 @@ where
     async fn process_record(&self, w: &mut Work<'_>, history: Option<&Result<Vec<UserEvent>, String>>) {
         let event = &w.incoming.event;
         let now = self.clock.now_ms();
-        let (ga4, webhook) = futures::join!(
+        // Travel and sharing need no call (the user's history is read): judged first, so the
+        // alert can go out beside GA4 and the webhook.
+        if !w.state.travel_settled() {
+            w.state.travel = Some(self.travel_stage(event, history, now));
+        }
+        if !w.state.sharing_settled() {
+            w.state.sharing = Some(self.sharing_stage(event, history, now));
+        }
+        let state = &w.state;
+        let lookup = &w.lookup;
+        let (ga4, webhook, alert) = futures::join!(
             async {
-                if w.state.ga4_settled() {
+                if state.ga4_settled() {
                     return None;
                 }
-                Some(self.ga4_stage(event, &w.lookup, attempts_of(&w.state.ga4)).await)
+                Some(self.ga4_stage(event, lookup, attempts_of(&state.ga4)).await)
             },
             async {
-                if w.state.webhook_settled() {
+                if state.webhook_settled() {
                     return None;
                 }
-                Some(
-                    self.webhook_stage(event, &w.lookup, attempts_of(&w.state.webhook))
-                        .await,
-                )
+                Some(self.webhook_stage(event, lookup, attempts_of(&state.webhook)).await)
+            },
+            async {
+                if state.alert_settled() {
+                    return None;
+                }
+                if !(state.travel_settled() && state.sharing_settled()) {
+                    // An alert waits for travel and sharing, so it is sent once, with every
+                    // reason.
+                    return Some(AlertResult {
+                        outcome: StageOutcome::new(
+                            StageStatus::Retryable,
+                            None,
+                            Some("waiting for travel and sharing".into()),
+                            0,
+                            now,
+                        ),
+                        reasons: Vec::new(),
+                    });
+                }
+                let attempts = state.alert.as_ref().map_or(0, |a| a.outcome.attempts);
+                Some(self.alert_stage(event, state, attempts).await)
             }
         );
         if let Some(o) = ga4 {
@@ -538,27 +579,8 @@ where
         if let Some(o) = webhook {
             w.state.webhook = Some(o);
         }
-        if !w.state.travel_settled() {
-            w.state.travel = Some(self.travel_stage(event, history, now));
-        }
-        if !w.state.sharing_settled() {
-            w.state.sharing = Some(self.sharing_stage(event, history, now));
-        }
-        if !w.state.alert_settled() && w.state.travel_settled() && w.state.sharing_settled() {
-            let attempts = w.state.alert.as_ref().map_or(0, |a| a.outcome.attempts);
-            w.state.alert = Some(self.alert_stage(event, &w.state, attempts).await);
-        } else if !w.state.alert_settled() {
-            // An alert waits for travel and sharing, so it is sent once, with every reason.
-            w.state.alert = Some(AlertResult {
-                outcome: StageOutcome::new(
-                    StageStatus::Retryable,
-                    None,
-                    Some("waiting for travel and sharing".into()),
-                    0,
-                    now,
-                ),
-                reasons: Vec::new(),
-            });
+        if let Some(a) = alert {
+            w.state.alert = Some(a);
         }
     }
 

@@ -88,6 +88,70 @@ impl DynamoProcessorStore {
             table: table.into(),
         }
     }
+
+    /// Writes up to 25 items with `BatchWriteItem`, retrying unprocessed ones; returns the
+    /// partition keys not written, with the error.
+    async fn save_chunk(&self, chunk: &[&ProcessingState]) -> Vec<(String, String)> {
+        let mut failed = Vec::new();
+        {
+            let mut writes = Vec::with_capacity(chunk.len());
+            for state in chunk {
+                let item = match serde_dynamo::to_item(*state) {
+                    Ok(item) => item,
+                    Err(e) => {
+                        failed.push((state.pk.clone(), e.to_string()));
+                        continue;
+                    }
+                };
+                match PutRequest::builder().set_item(Some(item)).build() {
+                    Ok(put) => writes.push(WriteRequest::builder().put_request(put).build()),
+                    Err(e) => failed.push((state.pk.clone(), e.to_string())),
+                }
+            }
+            let mut round = 0;
+            while !writes.is_empty() {
+                let pending: Vec<String> = writes
+                    .iter()
+                    .filter_map(|w| w.put_request.as_ref())
+                    .filter_map(|p| p.item.get("pk").and_then(|v| v.as_s().ok()).cloned())
+                    .collect();
+                match self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut writes))
+                    .send()
+                    .await
+                {
+                    Ok(resp) => {
+                        writes = resp
+                            .unprocessed_items
+                            .and_then(|mut u| u.remove(&self.table))
+                            .unwrap_or_default();
+                    }
+                    Err(e) => {
+                        let e = dynamo_error("BatchWriteItem", e);
+                        failed.extend(pending.into_iter().map(|pk| (pk, e.to_string())));
+                        break;
+                    }
+                }
+                if !writes.is_empty() {
+                    round += 1;
+                    if round > BATCH_RETRIES {
+                        failed.extend(
+                            writes
+                                .iter()
+                                .filter_map(|w| w.put_request.as_ref())
+                                .filter_map(|p| p.item.get("pk").and_then(|v| v.as_s().ok()).cloned())
+                                .map(|pk| (pk, "BatchWriteItem left the item unprocessed".to_string())),
+                        );
+                        break;
+                    }
+                    backoff(round).await;
+                }
+            }
+        }
+        failed
+    }
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -186,65 +250,12 @@ impl ProcessorStore for DynamoProcessorStore {
     }
 
     async fn save_states(&self, states: &[&ProcessingState]) -> Vec<(String, String)> {
-        let mut failed = Vec::new();
-        for chunk in states.chunks(25) {
-            let mut writes = Vec::with_capacity(chunk.len());
-            for state in chunk {
-                let item = match serde_dynamo::to_item(*state) {
-                    Ok(item) => item,
-                    Err(e) => {
-                        failed.push((state.pk.clone(), e.to_string()));
-                        continue;
-                    }
-                };
-                match PutRequest::builder().set_item(Some(item)).build() {
-                    Ok(put) => writes.push(WriteRequest::builder().put_request(put).build()),
-                    Err(e) => failed.push((state.pk.clone(), e.to_string())),
-                }
-            }
-            let mut round = 0;
-            while !writes.is_empty() {
-                let pending: Vec<String> = writes
-                    .iter()
-                    .filter_map(|w| w.put_request.as_ref())
-                    .filter_map(|p| p.item.get("pk").and_then(|v| v.as_s().ok()).cloned())
-                    .collect();
-                match self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut writes))
-                    .send()
-                    .await
-                {
-                    Ok(resp) => {
-                        writes = resp
-                            .unprocessed_items
-                            .and_then(|mut u| u.remove(&self.table))
-                            .unwrap_or_default();
-                    }
-                    Err(e) => {
-                        let e = dynamo_error("BatchWriteItem", e);
-                        failed.extend(pending.into_iter().map(|pk| (pk, e.to_string())));
-                        break;
-                    }
-                }
-                if !writes.is_empty() {
-                    round += 1;
-                    if round > BATCH_RETRIES {
-                        failed.extend(
-                            writes
-                                .iter()
-                                .filter_map(|w| w.put_request.as_ref())
-                                .filter_map(|p| p.item.get("pk").and_then(|v| v.as_s().ok()).cloned())
-                                .map(|pk| (pk, "BatchWriteItem left the item unprocessed".to_string())),
-                        );
-                        break;
-                    }
-                    backoff(round).await;
-                }
-            }
-        }
-        failed
+        // BatchWriteItem takes 25 items; the chunks go at once.
+        futures::future::join_all(states.chunks(25).map(|chunk| self.save_chunk(chunk)))
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     async fn save_together(&self, states: &[&ProcessingState]) -> Result<(), StoreError> {
