@@ -72,6 +72,18 @@ log "processing the table's stream: moto's real stream records, through the temp
 "$ROOT/target/debug/stream-pump" --endpoint "$AWS_ENDPOINT_URL_DYNAMODB" --table "$DYNAMODB_TABLE" \
   --invoke "http://127.0.0.1:$LAMBDA_PORT" --batch-size 100 --idle-secs 3 --on-failure "$RUN_DIR/on-failure.jsonl"
 
+log "invoking the processor with every sample in events/processor"
+for f in events/processor/*.json; do
+  out="$RUN_DIR/samples/processor-$(basename "$f")"
+  if ! cargo lambda invoke processor --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
+    --data-file "$f" --output-format json >"$out" 2>"$out.err"; then
+    echo "cargo lambda invoke failed for $f:" >&2
+    cat "$out.err" >&2
+    exit 1
+  fi
+  echo "  $(basename "$f"): $(tr -d '\n ' <"$out")"
+done
+
 log "what the local receivers got (each line of $RUN_DIR/receivers.jsonl is one request)"
 python3 - "$RUN_DIR/receivers.jsonl" <<'PY'
 import collections, json, sys

@@ -824,3 +824,29 @@ async fn the_template_filter_lets_only_event_inserts_through() {
     assert_eq!(passed[0]["eventName"], "INSERT");
     assert_eq!(passed[0]["dynamodb"]["NewImage"]["event_id"]["S"], e.event_id.as_str());
 }
+
+#[tokio::test]
+async fn the_committed_samples_are_processed_as_their_names_say() {
+    let fx = fixture().await;
+    mount_all_ok(&fx.mock).await;
+    let p = processor(&fx);
+    let dir = integration_tests::workspace_root().join("events/processor");
+    let read =
+        |name: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap() };
+    // A real moto stream batch: the INSERT of an event and the MODIFY of the same item.
+    let r = p.process(&read("stream-batch.json")).await;
+    assert_eq!(
+        (r.received, r.processed, r.ignored, r.undecodable),
+        (2, 1, 1, 0),
+        "{r:?}"
+    );
+    assert!(r.failures.is_empty());
+    // An event image that does not decode and a record without its `dynamodb` key: logged
+    // and skipped, and the good record beside them is processed (already, from above).
+    let r = p.process(&read("bad-undecodable-records.json")).await;
+    assert_eq!((r.received, r.undecodable, r.already_complete), (3, 2, 1), "{r:?}");
+    assert!(r.failures.is_empty());
+    let r = p.process(&read("bad-not-a-stream-event.json")).await;
+    assert_eq!((r.received, r.processed), (0, 0));
+    assert!(r.failures.is_empty());
+}
