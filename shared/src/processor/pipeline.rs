@@ -87,7 +87,7 @@ pub fn decode_batch(event: &Value) -> Decoded {
     };
     let mut seen = std::collections::HashSet::new();
     for raw in records {
-        let record: dynamodb::EventRecord = match serde_json::from_value(raw.clone()) {
+        let record = match <dynamodb::EventRecord as serde::Deserialize>::deserialize(raw) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(sequence_number = %sequence_of(raw), error = %e, "undecodable stream record skipped");
