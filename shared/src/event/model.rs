@@ -132,6 +132,12 @@ pub struct EventRecord {
     pub ga4_client_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<Map<String, Value>>,
+    /// The fingerprint components the collector measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<Map<String, Value>>,
+    /// The collector's automation and WebRTC signals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signals: Option<crate::fraud::ClientSignals>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<Attribution>,
     /// The visitor the identity resolver matched.
@@ -221,6 +227,8 @@ impl EventRecord {
             user_id: event.user_id,
             ga4_client_id: event.ga4_client_id,
             properties: event.properties,
+            components: event.components,
+            signals: event.signals,
             attribution,
             visitor_id: None,
             identity: None,

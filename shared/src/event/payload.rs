@@ -12,7 +12,11 @@
 //! - `clientId` (GA4, from the `_ga` cookie): `<digits>.<digits>`, at most 64 characters;
 //! - `properties`: a JSON object of at most 50 keys (1–64 characters each), nested at most 3
 //!   levels deep;
-//! - `timestamp`: the client's clock in ms since the Unix epoch.
+//! - `timestamp`: the client's clock in ms since the Unix epoch;
+//! - `components`: the fingerprint components `/h.js` measured, a JSON object of at most 48
+//!   keys (1–40 characters of `A–Z a–z 0–9 _`) whose values are `null`, booleans, numbers,
+//!   strings of at most 512 characters or arrays of at most 64 such scalars (strings at most
+//!   128 characters).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -23,6 +27,8 @@ pub const MAX_URL_BYTES: usize = 2048;
 pub const MAX_PROPERTIES: usize = 50;
 /// Deepest nesting inside `properties` (an object or array inside an object inside …).
 pub const MAX_PROPERTY_DEPTH: usize = 3;
+/// Most keys in `components`.
+pub const MAX_COMPONENTS: usize = 48;
 /// The event name used when a client names none.
 pub const DEFAULT_EVENT_NAME: &str = "page_view";
 
@@ -68,6 +74,9 @@ pub struct TrackPayload {
     pub signals: Option<crate::fraud::ClientSignals>,
     /// The collector token the generated script carries.
     pub token: Option<String>,
+    /// The fingerprint components the collector measured (canvas, WebGL, audio, fonts,
+    /// screen, time zone, …), kept with the event.
+    pub components: Option<Map<String, Value>>,
 }
 
 /// A [`TrackPayload`] whose every field passed validation.
@@ -90,6 +99,8 @@ pub struct ValidEvent {
     pub signals: Option<crate::fraud::ClientSignals>,
     /// The collector token (at most 256 characters; checked by the behavioral layers).
     pub token: Option<String>,
+    /// Fingerprint components (shape checked).
+    pub components: Option<Map<String, Value>>,
 }
 
 impl TrackPayload {
@@ -124,6 +135,7 @@ impl TrackPayload {
                 }
                 None => None,
             },
+            components: components(self.components)?,
         })
     }
 }
@@ -344,6 +356,34 @@ fn properties(v: Option<Map<String, Value>>) -> Result<Option<Map<String, Value>
     Ok(if map.is_empty() { None } else { Some(map) })
 }
 
+fn components(v: Option<Map<String, Value>>) -> Result<Option<Map<String, Value>>, FieldError> {
+    let Some(map) = v else { return Ok(None) };
+    let err = |reason: String| FieldError::new("components", reason);
+    if map.len() > MAX_COMPONENTS {
+        return Err(err(format!("more than {MAX_COMPONENTS} keys")));
+    }
+    let scalar = |v: &Value, max: usize| match v {
+        Value::Null | Value::Bool(_) | Value::Number(_) => true,
+        Value::String(s) => s.chars().count() <= max,
+        _ => false,
+    };
+    for (k, v) in &map {
+        if k.is_empty() || k.len() > 40 || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(err(format!("`{k}` is not a key of 1-40 letters, digits or _")));
+        }
+        let ok = match v {
+            Value::Array(items) => items.len() <= 64 && items.iter().all(|i| scalar(i, 128)),
+            other => scalar(other, 512),
+        };
+        if !ok {
+            return Err(err(format!(
+                "`{k}` must be a scalar (strings up to 512 characters) or up to 64 scalars (strings up to 128)"
+            )));
+        }
+    }
+    Ok(if map.is_empty() { None } else { Some(map) })
+}
+
 fn depth(v: &Value) -> usize {
     match v {
         Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
@@ -363,6 +403,17 @@ mod tests {
 
     fn track(v: Value) -> Result<ValidEvent, FieldError> {
         serde_json::from_value::<TrackPayload>(v).unwrap().validate()
+    }
+
+    #[test]
+    fn fingerprint_components_are_kept() {
+        let e = track(json!({"organizationId": "o", "components": {
+            "canvas": "a1b2", "screen": [1920, 1080, 24], "touch": false, "deviceMemory": null,
+            "fonts": ["Arial", "DejaVu Sans"]}}))
+        .unwrap();
+        let c = e.components.unwrap();
+        assert_eq!(c["screen"], json!([1920, 1080, 24]));
+        assert_eq!(c.len(), 5);
     }
 
     #[test]
@@ -388,6 +439,22 @@ mod tests {
             (json!({"organizationId": "o", "referrer": "ftp://x"}), "referrer"),
             (json!({"organizationId": "o", "userId": "a\u{0}b"}), "userId"),
             (json!({"organizationId": "o", "fingerprint": "f/p"}), "fingerprint"),
+            (
+                json!({"organizationId": "o", "components": {"bad key": 1}}),
+                "components",
+            ),
+            (
+                json!({"organizationId": "o", "components": {"canvas": {"nested": 1}}}),
+                "components",
+            ),
+            (
+                json!({"organizationId": "o", "components": {"fonts": vec!["x"; 65]}}),
+                "components",
+            ),
+            (
+                json!({"organizationId": "o", "components": {"webgl": "x".repeat(513)}}),
+                "components",
+            ),
             (json!({"organizationId": "o", "clientId": "GA1.1.12.34"}), "clientId"),
             (
                 json!({"organizationId": "o", "properties": {"a": [[[[1]]]]}}),
