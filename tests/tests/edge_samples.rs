@@ -185,26 +185,46 @@ async fn cookie_test_sets_a_first_party_cookie_and_reports_the_previous_one() {
 
 #[tokio::test]
 async fn collector_script_is_javascript_for_the_organization() {
+    use std::io::Read;
     let h = Harness::new().await;
     for shape in SHAPES {
+        // The sample accepts gzip: the script comes compressed, within its size budget.
         let answer = h.invoke(&sample(shape, "collector-script")).await;
         assert_eq!(answer.status, 200);
         assert!(answer
             .header("content-type")
             .unwrap()
             .starts_with("application/javascript"));
-        let js = String::from_utf8(answer.body.clone()).unwrap();
+        assert_eq!(answer.header("content-encoding"), Some("gzip"));
+        assert_eq!(answer.header("vary"), Some("Accept-Encoding"));
+        assert!(answer.body.len() < 12 * 1024, "{} bytes gzipped", answer.body.len());
+        let mut js = String::new();
+        flate2::read::GzDecoder::new(answer.body.as_slice())
+            .read_to_string(&mut js)
+            .unwrap();
         assert!(js.contains(r#"var ORG = "org_demo_pro";"#));
-        assert!(js.contains("keepalive: true"));
-        assert_eq!(
-            answer
-                .raw
-                .get("bodyEncoding")
-                .and_then(|v| v.as_str())
-                .unwrap_or("text"),
-            "text"
-        );
+        assert!(js.contains("keepalive"));
+        if shape == "cloudfront" {
+            assert_eq!(answer.raw["bodyEncoding"], "base64");
+        }
+        // Without Accept-Encoding: the plain script, as text.
+        let plain = h
+            .invoke(&sample(shape, "collector-script").replace("gzip, deflate, br, zstd", "identity"))
+            .await;
+        assert_eq!(plain.header("content-encoding"), None);
+        let text = String::from_utf8(plain.body.clone()).unwrap();
+        assert!(text.starts_with("/*! Impressio collector"));
+        assert_eq!(text, js.replace(&token_of(&js), &token_of(&text)));
     }
+}
+
+/// The collector token embedded in a script (it differs per load).
+fn token_of(js: &str) -> String {
+    js.split("var TOKEN = ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or("")
+        .to_string()
 }
 
 #[tokio::test]

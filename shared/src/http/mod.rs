@@ -169,6 +169,10 @@ impl EdgeResponse {
 
     /// True when the body is not text and must travel base64-encoded.
     pub fn is_binary(&self) -> bool {
+        // A compressed body is bytes whatever its type.
+        if self.header("content-encoding").is_some() {
+            return !self.body.is_empty();
+        }
         let ct = self.header("content-type").unwrap_or("");
         let text =
             ct.starts_with("text/") || ct.starts_with("application/json") || ct.starts_with("application/javascript");

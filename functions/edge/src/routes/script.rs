@@ -34,15 +34,45 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
         .collector_token_secret
         .as_ref()
         .map(|s| impressio::behavior::token::issue(s.expose().as_bytes(), &org, app.clock.now_ms()));
+    let script = collector_script(&org, behavioral, token.as_deref()).into_bytes();
+    let mut headers = vec![
+        ("Content-Type".into(), "application/javascript; charset=utf-8".into()),
+        ("Cache-Control".into(), "private, max-age=300".into()),
+        ("Vary".into(), "Accept-Encoding".into()),
+    ];
+    let body = match gzip_accepted(req).then(|| gzip(&script)).flatten() {
+        Some(compressed) => {
+            headers.push(("Content-Encoding".into(), "gzip".into()));
+            compressed
+        }
+        None => script,
+    };
     Ok(super::for_method(
         req,
         EdgeResponse {
             status: 200,
-            headers: vec![
-                ("Content-Type".into(), "application/javascript; charset=utf-8".into()),
-                ("Cache-Control".into(), "private, max-age=300".into()),
-            ],
-            body: collector_script(&org, behavioral, token.as_deref()).into_bytes(),
+            headers,
+            body,
         },
     ))
+}
+
+/// Whether the client takes gzip (`Accept-Encoding: gzip`, not with `q=0`).
+fn gzip_accepted(req: &EdgeRequest) -> bool {
+    req.header_lossy("accept-encoding").is_some_and(|v| {
+        v.split(',').any(|part| {
+            let mut it = part.split(';');
+            let name = it.next().unwrap_or("").trim();
+            let refused = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            name.eq_ignore_ascii_case("gzip") && !refused
+        })
+    })
+}
+
+/// The gzip of a script (`None` if compression fails, which leaves it uncompressed).
+fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 2), flate2::Compression::best());
+    enc.write_all(body).ok()?;
+    enc.finish().ok()
 }
