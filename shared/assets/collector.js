@@ -4,7 +4,8 @@
   if (w.impressio && w.impressio.loaded) return;
   var ORG = __ORG__;
   var TOKEN = __TOKEN__;
-  var QUEUE_KEY = "_imp_q", DP_KEY = "_imp_dp", MAX_QUEUED = 50, MAX_QUEUED_BYTES = 16384;
+  var DIGITAL_DATA = __DIGITAL_DATA__;
+  var QUEUE_KEY = "_imp_q", MAX_QUEUED = 50, MAX_QUEUED_BYTES = 16384, MAX_DIGITAL_DATA = 8192;
   var cs = d.currentScript;
   var base = new URL(".", cs && cs.src ? cs.src : w.location.href);
   var endpoint = new URL("t?organizationId=" + encodeURIComponent(ORG), base).href;
@@ -176,10 +177,7 @@
       method: "POST", body: json, keepalive: json.length < 60000, credentials: "include", mode: "cors",
       headers: { "Content-Type": "text/plain" }
     }).then(function (r) {
-      if (r.ok) {
-        r.json().then(function (a) { if (a && a.identity && a.identity.domainprint) save(DP_KEY, a.identity.domainprint); }, function () {});
-        return true;
-      }
+      if (r.ok) return true;
       // 408, 429 and 5xx may pass later; any other answer never will.
       if (r.status >= 500 || r.status === 429 || r.status === 408) enqueue(json, attempts + 1);
       return false;
@@ -209,8 +207,11 @@
       if (d.title) body.title = d.title.slice(0, 512);
       if (userId) body.userId = userId;
       if (TOKEN) body.token = TOKEN;
-      var dp = load(DP_KEY, null);
-      if (dp) body.domainprint = dp;
+      // The page's W3C CEDDL data layer, as JSON (functions and cycles dropped), within 8 KB.
+      if (DIGITAL_DATA && w.digitalData && typeof w.digitalData === "object") {
+        var dd = attempt(function () { return JSON.stringify(w.digitalData); }, null);
+        if (dd && dd.length <= MAX_DIGITAL_DATA && dd.charAt(0) === "{") body.digitalData = JSON.parse(dd);
+      }
       var cid = gaClientId();
       if (cid) body.clientId = cid;
       var props = properties && typeof properties === "object" ? properties : {};

@@ -32,19 +32,34 @@ pub const BEHAVIOR_SOURCE: &str = include_str!("../assets/behavior.js");
 
 const NO_BEHAVIOR: &str = "function behavior() { return null; }";
 
+/// What a plan turns on in the script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScriptFeatures {
+    /// The behavioral bundle (`/h-pro.js`, pro and up).
+    pub behavioral: bool,
+    /// Sending the page's `window.digitalData` (starter and up), when it is an object of at
+    /// most 8 KiB of JSON.
+    pub digital_data: bool,
+}
+
 /// The collector script for `organization_id` (already validated as a token, so it is safe
-/// inside a JavaScript string literal); `behavioral` adds the behavioral bundle; `token` is
-/// the signed collector token the script sends with its events. Minified (see [`minify`]).
-pub fn collector_script(organization_id: &str, behavioral: bool, token: Option<&str>) -> String {
+/// inside a JavaScript string literal) with the plan's `features`; `token` is the signed
+/// collector token the script sends with its events. Minified (see [`minify`]).
+pub fn collector_script(organization_id: &str, features: ScriptFeatures, token: Option<&str>) -> String {
     let org = serde_json::to_string(organization_id).unwrap_or_else(|_| "\"\"".to_string());
     let token = token
         .and_then(|t| serde_json::to_string(t).ok())
         .unwrap_or_else(|| "null".to_string());
-    let behavior = if behavioral { BEHAVIOR_SOURCE } else { NO_BEHAVIOR };
+    let behavior = if features.behavioral {
+        BEHAVIOR_SOURCE
+    } else {
+        NO_BEHAVIOR
+    };
     minify(
         &COLLECTOR_SOURCE
             .replace("__ORG__", &org)
             .replace("__TOKEN__", &token)
+            .replace("__DIGITAL_DATA__", if features.digital_data { "true" } else { "false" })
             .replace("/*__BEHAVIOR__*/", behavior),
     )
 }
@@ -67,17 +82,28 @@ pub fn minify(source: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::collector_script;
+    use super::{collector_script, ScriptFeatures};
+
+    const PLAIN: ScriptFeatures = ScriptFeatures {
+        behavioral: false,
+        digital_data: false,
+    };
+    const PRO: ScriptFeatures = ScriptFeatures {
+        behavioral: true,
+        digital_data: true,
+    };
 
     #[test]
     fn embeds_the_organization_and_the_bundle_it_was_asked_for() {
-        let s = collector_script("org_demo", false, Some("v1.org_demo.1.ab.sig"));
+        let s = collector_script("org_demo", PLAIN, Some("v1.org_demo.1.ab.sig"));
         assert!(s.contains(r#"var TOKEN = "v1.org_demo.1.ab.sig";"#));
         assert!(s.contains(r#"var ORG = "org_demo";"#));
         assert!(s.contains("function behavior() { return null; }"));
         assert!(!s.contains("__ORG__") && !s.contains("__BEHAVIOR__"));
         assert!(s.starts_with("/*! Impressio collector"));
-        let pro = collector_script("org_demo", true, None);
+        assert!(s.contains("var DIGITAL_DATA = false;"));
+        let pro = collector_script("org_demo", PRO, None);
+        assert!(pro.contains("var DIGITAL_DATA = true;"));
         assert!(pro.contains("var TOKEN = null;"));
         assert!(pro.contains("key_interval_mean_ms"));
         assert!(!pro.contains("function behavior() { return null; }"));
@@ -85,7 +111,7 @@ mod tests {
 
     #[test]
     fn minifying_keeps_code_and_drops_comment_lines() {
-        let s = collector_script("org_demo", true, None);
+        let s = collector_script("org_demo", PRO, None);
         assert!(!s
             .lines()
             .any(|l| l.starts_with(' ') || l.trim_start().starts_with("//")));

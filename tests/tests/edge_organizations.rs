@@ -349,3 +349,32 @@ async fn supabase_down_with_nothing_cached_is_503_not_a_guess() {
     assert_eq!(a.json()["error"], "organization_directory_unavailable");
     assert_eq!(h.item_count().await, 0);
 }
+
+#[tokio::test]
+async fn a_data_layer_needs_the_starter_plan_and_is_stored_with_the_event() {
+    let h = Harness::new().await;
+    let with_data = |org: &str| {
+        event(
+            "POST",
+            "/t",
+            "",
+            &[CT, ("Origin", "https://shop.example")],
+            Some(json!({"organizationId": org, "event": "page_view",
+                "digitalData": {"page": {"pageInfo": {"pageName": "home"}}, "cart": {"total": 42.5}}})),
+        )
+    };
+    let a = h.invoke(&with_data("org_demo_free")).await;
+    assert_eq!(a.status, 403);
+    assert_eq!(a.json()["feature"], "digital_data");
+    assert_eq!(a.json()["requiredPlan"], "starter");
+    let a = h.invoke(&with_data("org_demo_starter")).await;
+    assert_eq!(a.status, 200);
+    let stored = h.records(&a.request_id()).await;
+    let dd = stored[0].digital_data.as_ref().expect("digitalData stored");
+    assert_eq!(dd["page"]["pageInfo"]["pageName"], "home");
+    // The generated scripts send it only where the plan has it.
+    for (org, on) in [("org_demo_free", false), ("org_demo_starter", true)] {
+        let body = String::from_utf8(h.invoke(&script("/h.js", org)).await.body).unwrap();
+        assert!(body.contains(&format!("var DIGITAL_DATA = {on};")), "{org}");
+    }
+}

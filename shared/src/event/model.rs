@@ -135,6 +135,9 @@ pub struct EventRecord {
     /// The fingerprint components the collector measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Map<String, Value>>,
+    /// The page's W3C CEDDL `window.digitalData` (starter plan and up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digital_data: Option<Map<String, Value>>,
     /// The collector's automation and WebRTC signals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signals: Option<crate::fraud::ClientSignals>,
@@ -228,6 +231,7 @@ impl EventRecord {
             ga4_client_id: event.ga4_client_id,
             properties: event.properties,
             components: event.components,
+            digital_data: event.digital_data,
             signals: event.signals,
             attribution,
             visitor_id: None,

@@ -16,7 +16,9 @@
 //! - `components`: the fingerprint components `/h.js` measured, a JSON object of at most 48
 //!   keys (1–40 characters of `A–Z a–z 0–9 _`) whose values are `null`, booleans, numbers,
 //!   strings of at most 512 characters or arrays of at most 64 such scalars (strings at most
-//!   128 characters).
+//!   128 characters);
+//! - `digitalData`: the page's W3C CEDDL `window.digitalData` (starter plan and up), a JSON
+//!   object of at most 8 KiB serialized, nested at most 8 levels.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -27,6 +29,10 @@ pub const MAX_URL_BYTES: usize = 2048;
 pub const MAX_PROPERTIES: usize = 50;
 /// Deepest nesting inside `properties` (an object or array inside an object inside …).
 pub const MAX_PROPERTY_DEPTH: usize = 3;
+/// Largest `digitalData` object, bytes of JSON.
+pub const MAX_DIGITAL_DATA_BYTES: usize = 8 * 1024;
+/// Deepest nesting inside `digitalData`.
+pub const MAX_DIGITAL_DATA_DEPTH: usize = 8;
 /// Most keys in `components`.
 pub const MAX_COMPONENTS: usize = 48;
 /// The event name used when a client names none.
@@ -77,6 +83,8 @@ pub struct TrackPayload {
     /// The fingerprint components the collector measured (canvas, WebGL, audio, fonts,
     /// screen, time zone, …), kept with the event.
     pub components: Option<Map<String, Value>>,
+    /// The page's W3C CEDDL `window.digitalData` (starter plan and up).
+    pub digital_data: Option<Map<String, Value>>,
 }
 
 /// A [`TrackPayload`] whose every field passed validation.
@@ -101,6 +109,8 @@ pub struct ValidEvent {
     pub token: Option<String>,
     /// Fingerprint components (shape checked).
     pub components: Option<Map<String, Value>>,
+    /// The page's data layer (size and depth checked; the plan is checked by the route).
+    pub digital_data: Option<Map<String, Value>>,
 }
 
 impl TrackPayload {
@@ -136,6 +146,7 @@ impl TrackPayload {
                 None => None,
             },
             components: components(self.components)?,
+            digital_data: digital_data(self.digital_data)?,
         })
     }
 }
@@ -352,6 +363,24 @@ fn properties(v: Option<Map<String, Value>>) -> Result<Option<Map<String, Value>
                 format!("`{k}` is nested deeper than {MAX_PROPERTY_DEPTH} levels"),
             ));
         }
+    }
+    Ok(if map.is_empty() { None } else { Some(map) })
+}
+
+fn digital_data(v: Option<Map<String, Value>>) -> Result<Option<Map<String, Value>>, FieldError> {
+    let Some(map) = v else { return Ok(None) };
+    let bytes = serde_json::to_vec(&map).map(|b| b.len()).unwrap_or(usize::MAX);
+    if bytes > MAX_DIGITAL_DATA_BYTES {
+        return Err(FieldError::new(
+            "digitalData",
+            format!("{bytes} bytes of JSON; at most {MAX_DIGITAL_DATA_BYTES}"),
+        ));
+    }
+    if map.values().any(|v| depth(v) >= MAX_DIGITAL_DATA_DEPTH) {
+        return Err(FieldError::new(
+            "digitalData",
+            format!("nested deeper than {MAX_DIGITAL_DATA_DEPTH} levels"),
+        ));
     }
     Ok(if map.is_empty() { None } else { Some(map) })
 }

@@ -1,7 +1,7 @@
 //! `GET /h.js?organizationId=…` (every plan) and `GET /h-pro.js?organizationId=…` (the
 //! behavioral bundle, pro plan and up): the collector script of an organization.
 
-use impressio::collector::collector_script;
+use impressio::collector::{collector_script, ScriptFeatures};
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::org::{Feature, OrganizationDirectory};
 
@@ -27,14 +27,18 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
         feature: behavioral.then_some(Feature::Behavioral),
         counts_event: false,
     };
-    authorize(app, req, ctx, &org, needs).await?;
+    let access = authorize(app, req, ctx, &org, needs).await?;
+    let features = ScriptFeatures {
+        behavioral,
+        digital_data: app.config.plans.has(access.org.plan, Feature::DigitalData),
+    };
     // A fresh token per load: the script is cacheable by the browser only.
     let token = app
         .config
         .collector_token_secret
         .as_ref()
         .map(|s| impressio::behavior::token::issue(s.expose().as_bytes(), &org, app.clock.now_ms()));
-    let script = collector_script(&org, behavioral, token.as_deref()).into_bytes();
+    let script = collector_script(&org, features, token.as_deref()).into_bytes();
     let mut headers = vec![
         ("Content-Type".into(), "application/javascript; charset=utf-8".into()),
         ("Cache-Control".into(), "private, max-age=300".into()),

@@ -31,7 +31,9 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
 ) -> Result<EdgeResponse, EdgeError> {
     let payload: TrackPayload = read_body(app, req)?;
     let event = payload.validate()?;
-    let access = authorize_event(app, req, ctx, &event, None).await?;
+    // A data layer is a plan feature: refused with the plan it needs, like `/c`.
+    let feature = event.digital_data.is_some().then_some(Feature::DigitalData);
+    let access = authorize_event(app, req, ctx, &event, feature).await?;
     let (record, identity) = record_event(app, req, ctx, Route::Track, event, None, &access, true).await?;
     let risk = record.risk.as_ref().expect("record_event scores every event");
     if risk.enforced {
