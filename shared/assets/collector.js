@@ -55,7 +55,8 @@
       var g = d.createElement("canvas").getContext("webgl") || d.createElement("canvas").getContext("experimental-webgl");
       if (!g) return [null, null];
       var e = g.getExtension("WEBGL_debug_renderer_info");
-      return [String(g.getParameter(e ? e.UNMASKED_VENDOR_WEBGL : g.VENDOR)), String(g.getParameter(e ? e.UNMASKED_RENDERER_WEBGL : g.RENDERER))];
+      return [String(g.getParameter(e ? e.UNMASKED_VENDOR_WEBGL : g.VENDOR)).slice(0, 256),
+        String(g.getParameter(e ? e.UNMASKED_RENDERER_WEBGL : g.RENDERER)).slice(0, 256)];
     }, [null, null]);
   }
   // An oscillator through a compressor, rendered offline: the sum of the samples differs with
@@ -118,7 +119,7 @@
           if (!e.candidate) return finish();
           if (e.candidate.candidate) list.push(e.candidate.candidate.slice(0, 256));
         };
-        pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }, finish);
+        pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }).then(null, finish);
         setTimeout(finish, 800);
       } catch (e) { resolve([]); }
     });
