@@ -81,6 +81,49 @@ ensure_postgres() {
   }
 }
 
+# ensure_chromium: installs Debian's Chromium and its WebDriver (chromedriver) when either is
+# missing (as root).
+ensure_chromium() {
+  [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] && return 0
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    log "installing Chromium and chromedriver (Debian packages chromium, chromium-driver)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] || {
+    echo "Chromium and chromedriver are needed for the browser tests (Debian: apt-get install chromium chromium-driver)" >&2
+    return 1
+  }
+}
+
+# start_chromedriver PORT LOGFILE: chromedriver on PORT, loopback only (its default); it starts
+# one Chromium per WebDriver session.
+start_chromedriver() {
+  ensure_chromium
+  port_free "$1"
+  start_group "$2" /usr/bin/chromedriver --port="$1"
+  wait_port "$1" 30
+}
+
+# wait_http URL SECONDS: waits until URL answers (any HTTP status), e.g. until `cargo lambda
+# watch` has built and started a function.
+wait_http() {
+  "$VENV/bin/python" - "$1" "$2" <<'PY'
+import sys, time, urllib.error, urllib.request
+url, deadline = sys.argv[1], time.time() + float(sys.argv[2])
+while True:
+    try:
+        urllib.request.urlopen(url, timeout=max(1.0, deadline - time.time()))
+        break
+    except urllib.error.HTTPError:
+        break
+    except Exception as e:
+        if time.time() > deadline:
+            sys.exit(f"{url} did not answer within {sys.argv[2]} s: {e}")
+        time.sleep(0.5)
+PY
+}
+
 # start_postgres PORT DIR LOGFILE: a throwaway PostgreSQL on 127.0.0.1:PORT with its data in DIR
 # (trust authentication, user postgres). As root it runs as the postgres user.
 start_postgres() {

@@ -5,11 +5,13 @@
 # `cargo lambda invoke`), prints the fraud-scoring quality report (through the backtesting CLI
 # `score`), replays real traffic, then pumps the table's real stream through the processor
 # (as the event source mapping would, honoring batchItemFailures), prints what the receivers
-# got and what the processor recorded, and stops everything it started.
+# got and what the processor recorded, loads a page embedding /h.js in headless Chromium and
+# prints what the edge stored for it (with a screenshot), and stops everything it started.
 #
-# Ports: MOTO_PORT (default 8000, the one in functions/*/Cargo.toml), LAMBDA_PORT (default
-# 9000) and RECEIVERS_PORT (9100, the one in functions/processor/Cargo.toml). REPLAY_COUNT
-# sets the number of replayed requests (default 400).
+# Ports: MOTO_PORT (default 8000, the one in functions/processor/Cargo.toml), LAMBDA_PORT
+# (default 9000), RECEIVERS_PORT (9100, the one in functions/processor/Cargo.toml) and
+# WEBDRIVER_PORT (chromedriver, default 9516). REPLAY_COUNT sets the number of replayed
+# requests (default 400).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -19,6 +21,7 @@ MOTO_PORT=${MOTO_PORT:-8000}
 LAMBDA_PORT=${LAMBDA_PORT:-9000}
 RECEIVERS_PORT=9100
 REPLAY_COUNT=${REPLAY_COUNT:-400}
+WEBDRIVER_PORT=${WEBDRIVER_PORT:-9516}
 RUN_DIR="$ROOT/target/local-stack"
 rm -rf "$RUN_DIR" && mkdir -p "$RUN_DIR/samples"
 trap stop_groups EXIT
@@ -109,3 +112,10 @@ for k, v in sorted(counts.items()):
 for k, line in sorted(examples.items()):
     print(f"  e.g. {line[:300]}")
 PY
+
+log "a real browser: headless Chromium loads a page on 127.0.0.1 that embeds /h.js (chromedriver log: $RUN_DIR/chromedriver.log)"
+ensure_chromium
+start_chromedriver "$WEBDRIVER_PORT" "$RUN_DIR/chromedriver.log"
+"$ROOT/target/debug/browser-demo" --edge "http://127.0.0.1:$LAMBDA_PORT/lambda-url/edge" \
+  --webdriver "http://127.0.0.1:$WEBDRIVER_PORT" --table "$DYNAMODB_TABLE" --screenshot "$RUN_DIR/browser.png"
+echo "the page as Chromium rendered it: $RUN_DIR/browser.png"

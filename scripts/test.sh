@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: sets up the machine, checks formatting and lints, starts moto server and
-# a throwaway PostgreSQL for the integration tests, runs every test, and validates
-# template.yaml offline.
+# a throwaway PostgreSQL for the integration tests, chromedriver and the edge function under
+# `cargo lambda watch` for the browser tests, runs every test, and validates template.yaml
+# offline.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -9,6 +10,9 @@ cd "$ROOT"
 
 TEST_MOTO_PORT=${TEST_MOTO_PORT:-8001}
 TEST_PG_PORT=${TEST_PG_PORT:-5439}
+TEST_WEBDRIVER_PORT=${TEST_WEBDRIVER_PORT:-9515}
+TEST_LAMBDA_PORT=${TEST_LAMBDA_PORT:-9001}
+BROWSER_TABLE=browser-events
 RUN_DIR="$ROOT/target/test-stack"
 mkdir -p "$RUN_DIR"
 trap stop_groups EXIT
@@ -27,6 +31,31 @@ log "starting PostgreSQL on 127.0.0.1:$TEST_PG_PORT for the Supabase migration t
 start_postgres "$TEST_PG_PORT" "$RUN_DIR/postgres" "$RUN_DIR/postgres.log"
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/postgres"
 export SAM_CLI="$VENV/bin/sam"
+
+log "browser tests: Chromium, chromedriver on 127.0.0.1:$TEST_WEBDRIVER_PORT"
+ensure_chromium
+start_chromedriver "$TEST_WEBDRIVER_PORT" "$RUN_DIR/chromedriver.log"
+export WEBDRIVER_URL="http://127.0.0.1:$TEST_WEBDRIVER_PORT"
+
+log "browser tests: the edge under cargo lambda watch on 127.0.0.1:$TEST_LAMBDA_PORT (log: $RUN_DIR/watch.log)"
+# Built alone, as watch builds it (`-p edge`: the edge's own features), so that watch starts
+# it at once.
+cargo build -p edge
+cargo build -p integration-tests --bin create-table
+AWS_ENDPOINT_URL_DYNAMODB="$MOTO_ENDPOINT" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing \
+  AWS_SECRET_ACCESS_KEY=testing "$ROOT/target/debug/create-table" "$BROWSER_TABLE"
+port_free "$TEST_LAMBDA_PORT"
+# Observe mode: headless Chromium is a bot (HeadlessChrome, navigator.webdriver), and an
+# enforced block would blacklist 127.0.0.1 for every later test; observed, each event is
+# still scored and stored.
+start_group "$RUN_DIR/watch.log" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$TEST_LAMBDA_PORT" \
+  --env-var "AWS_ENDPOINT_URL_DYNAMODB=$MOTO_ENDPOINT" --env-var "DYNAMODB_TABLE=$BROWSER_TABLE" \
+  --env-var 'FRAUD_CONFIG={"mode":"observe"}'
+wait_port "$TEST_LAMBDA_PORT" 120
+export BROWSER_EDGE_URL="http://127.0.0.1:$TEST_LAMBDA_PORT/lambda-url/edge"
+export BROWSER_TABLE
+# The first request starts the function; the tests find it running.
+wait_http "$BROWSER_EDGE_URL/cookie-test" 300
 
 log "cargo test"
 cargo test --workspace

@@ -159,12 +159,13 @@
   function load(key, fallback) { return hasLocal ? attempt(function () { return JSON.parse(w.localStorage.getItem(key)) || fallback; }, fallback) : fallback; }
   function save(key, v) { if (hasLocal) attempt(function () { w.localStorage.setItem(key, JSON.stringify(v)); }); }
 
-  // Events that could not be delivered wait in localStorage (at most 50, each at most 16 KB)
-  // and are sent again on a later page, each after a growing pause (2^attempts s, at most 1 h).
+  // Events that could not be delivered wait in localStorage (at most 50, each at most 16 KB):
+  // the first retry on the next page (or when the browser is back online), later ones after a
+  // growing pause (2^(attempts-1) s, at most an hour).
   function enqueue(json, attempts) {
     if (json.length > MAX_QUEUED_BYTES) return;
     var q = load(QUEUE_KEY, []);
-    q.push({ b: json, a: attempts, t: Date.now() + Math.min(3600, Math.pow(2, attempts)) * 1000 });
+    q.push({ b: json, a: attempts, t: Date.now() + (attempts > 1 ? Math.min(3600, Math.pow(2, attempts - 1)) * 1000 : 0) });
     save(QUEUE_KEY, q.slice(-MAX_QUEUED));
   }
   // Sends one body: resolves true when stored, false when queued or refused.

@@ -17,8 +17,8 @@
 //! CORS-safelisted request: no preflight) with credentials and `keepalive`, `sendBeacon`
 //! where `fetch` is missing. An event that cannot be delivered (network error, 408, 429, 5xx)
 //! is kept in `localStorage` (`_imp_q`, at most 50 events of at most 16 KB) and sent again
-//! on a later page after a growing pause (2^attempts s, at most an hour), or when the browser
-//! comes back online. The endpoint is derived from the script's own URL, so the same script
+//! on the next page or when the browser comes back online; after further failures, after a
+//! growing pause (2^(attempts-1) s, at most an hour). The endpoint is derived from the script's own URL, so the same script
 //! works behind CloudFront and under `cargo lambda watch`'s `/lambda-url/<fn>/` prefix.
 //!
 //! The behavioral bundle counts pointer movement (and its path length in px), keystrokes and

@@ -1,6 +1,7 @@
 //! Helpers for the integration tests and the local stack's tools: the table definition from
 //! `infra/dynamodb/table.json`, DynamoDB clients pointed at moto server, and paths.
 
+pub mod browser;
 pub mod counting;
 pub mod harness;
 pub mod quality;
