@@ -38,10 +38,10 @@ start_chromedriver "$TEST_WEBDRIVER_PORT" "$RUN_DIR/chromedriver.log"
 export WEBDRIVER_URL="http://127.0.0.1:$TEST_WEBDRIVER_PORT"
 
 log "browser tests: the edge under cargo lambda watch on 127.0.0.1:$TEST_LAMBDA_PORT (log: $RUN_DIR/watch.log)"
-# Built alone, as watch builds it (`-p edge`: the edge's own features), so that watch starts
-# it at once.
+# The edge built alone, as watch builds it (`-p edge`: the edge's own features), so that watch
+# starts it at once; the test build also builds target/debug/create-table.
 cargo build -p edge
-cargo build -p integration-tests --bin create-table
+cargo test --workspace --no-run
 AWS_ENDPOINT_URL_DYNAMODB="$MOTO_ENDPOINT" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing \
   AWS_SECRET_ACCESS_KEY=testing "$ROOT/target/debug/create-table" "$BROWSER_TABLE"
 port_free "$TEST_LAMBDA_PORT"

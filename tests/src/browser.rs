@@ -308,11 +308,18 @@ impl Browser {
         self.client.screenshot().await.expect("screenshot")
     }
 
-    /// Ends the session (Chromium exits) and removes the profile.
+    /// Ends the session (Chromium exits); dropping the browser then removes the profile.
     pub async fn close(self) {
-        if let Err(e) = self.client.close().await {
+        if let Err(e) = self.client.clone().close().await {
             eprintln!("closing the WebDriver session: {e}");
         }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // A test that panicked never reached close(): its profile goes all the same (the
+        // session ends with chromedriver).
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
