@@ -119,6 +119,9 @@ fn each_layer_finds_its_signal() {
         (vec![("sec-ch-ua", "")], None, "headless", "missing_client_hints"),
         (vec![("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36")], None, "headless", "headless_user_agent"),
         (vec![], Some(ClientSignals { webdriver: Some(true), ..Default::default() }), "headless", "webdriver"),
+        // Found by the real-browser tests: a HeadlessChrome User-Agent claims no browser, and
+        // its automation signal still counts.
+        (vec![("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36")], Some(ClientSignals { webdriver: Some(true), ..Default::default() }), "headless", "webdriver"),
         (vec![], Some(ClientSignals { platform: Some("Linux x86_64".into()), ..Default::default() }), "headless", "platform_mismatch"),
         (vec![("cloudfront-viewer-asn", "16509")], None, "datacenter", "datacenter_asn"),
         (vec![("cloudfront-viewer-http-version", "1.1")], None, "http2", "browser_over_http1"),

@@ -20,6 +20,16 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
         );
         r.triggers.push("headless_browser");
     }
+    // The script ran, and the page says it is automated: evidence whatever the User-Agent
+    // claims (a HeadlessChrome User-Agent does not claim a browser, yet runs our script).
+    if input.signals.as_ref().and_then(|s| s.webdriver) == Some(true) {
+        r.add(
+            "webdriver",
+            c.webdriver,
+            "navigator.webdriver is true: the browser is automated",
+        );
+        r.triggers.push("automation");
+    }
     if !input.claims_browser() {
         return r.cap(max::HEADLESS);
     }
@@ -36,14 +46,6 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
         _ => {}
     }
     if let Some(s) = &input.signals {
-        if s.webdriver == Some(true) {
-            r.add(
-                "webdriver",
-                c.webdriver,
-                "navigator.webdriver is true: the browser is automated",
-            );
-            r.triggers.push("automation");
-        }
         if s.plugins == Some(0) && !ua.mobile && matches!(ua.engine, Engine::Blink | Engine::Gecko) {
             r.add(
                 "no_plugins",
