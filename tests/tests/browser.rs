@@ -105,7 +105,13 @@ async fn a_reload_keeps_the_visitor_through_the_domainprint_cookie() {
 
     let views = page_views(&both);
     assert_eq!(views.len(), 2);
-    assert_eq!(method(views[0]), MatchMethod::New, "a fresh profile is a new visitor");
+    // A fresh profile has no cookie: it is a new visitor, or one found again by the fingerprint
+    // when an earlier test's browser (the same Chromium on the same machine) was seen first.
+    assert!(
+        matches!(method(views[0]), MatchMethod::New | MatchMethod::Fingerprint),
+        "a fresh profile has no cookie: {:?}",
+        method(views[0])
+    );
     let second = views[1].identity.as_ref().expect("identity");
     assert!(
         matches!(second.method, MatchMethod::Cookie | MatchMethod::CookieAndFingerprint),
