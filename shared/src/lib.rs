@@ -18,6 +18,7 @@ pub mod event;
 pub mod fraud;
 pub mod http;
 pub mod identity;
+pub mod logging;
 pub mod org;
 pub mod processor;
 pub mod store;

@@ -182,6 +182,33 @@ impl Fx {
         }
     }
 
+    /// Changes a stored event: a MODIFY record on the stream.
+    async fn modify(&self, e: &EventRecord) {
+        self.dynamo
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(e.pk.clone()))
+            .key("sk", AttributeValue::S("EVENT".into()))
+            .update_expression("SET note = :n")
+            .expression_attribute_values(":n", AttributeValue::S("edited".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Stores an item of another type (identity, blacklist, …).
+    async fn put_other(&self, pk: &str, sk: &str, item_type: &str) {
+        self.dynamo
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(pk.into()))
+            .item("sk", AttributeValue::S(sk.into()))
+            .item("item_type", AttributeValue::S(item_type.into()))
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Everything new on the stream, as Lambda would deliver it.
     async fn stream(&mut self) -> Vec<Value> {
         self.reader.drain().await.unwrap()
@@ -597,25 +624,8 @@ async fn only_event_inserts_are_processed_and_permanent_failures_are_not_retried
     let unknown = event("org_nobody", None, "fpn", None, TEST_NOW_MS + 2);
     fx.put(&[risky.clone(), broken_org.clone(), unknown.clone()]).await;
     // Other writes on the stream: an update of the event, another item type.
-    fx.dynamo
-        .update_item()
-        .table_name(&fx.table)
-        .key("pk", AttributeValue::S(risky.pk.clone()))
-        .key("sk", AttributeValue::S("EVENT".into()))
-        .update_expression("SET note = :n")
-        .expression_attribute_values(":n", AttributeValue::S("edited".into()))
-        .send()
-        .await
-        .unwrap();
-    fx.dynamo
-        .put_item()
-        .table_name(&fx.table)
-        .item("pk", AttributeValue::S("VISITOR#x".into()))
-        .item("sk", AttributeValue::S("VISITOR".into()))
-        .item("item_type", AttributeValue::S("visitor".into()))
-        .send()
-        .await
-        .unwrap();
+    fx.modify(&risky).await;
+    fx.put_other("VISITOR#x", "VISITOR", "visitor").await;
     let records = fx.stream().await;
     assert_eq!(records.len(), 5);
 
@@ -794,25 +804,8 @@ async fn the_template_filter_lets_only_event_inserts_through() {
     let mut fx = fixture().await;
     let e = event("org_a", None, "fpf", None, TEST_NOW_MS);
     fx.put(std::slice::from_ref(&e)).await;
-    fx.dynamo
-        .update_item()
-        .table_name(&fx.table)
-        .key("pk", AttributeValue::S(e.pk.clone()))
-        .key("sk", AttributeValue::S("EVENT".into()))
-        .update_expression("SET note = :n")
-        .expression_attribute_values(":n", AttributeValue::S("edited".into()))
-        .send()
-        .await
-        .unwrap();
-    fx.dynamo
-        .put_item()
-        .table_name(&fx.table)
-        .item("pk", AttributeValue::S("BLACKLIST#ip#203.0.113.9".into()))
-        .item("sk", AttributeValue::S("BLACKLIST".into()))
-        .item("item_type", AttributeValue::S("blacklist".into()))
-        .send()
-        .await
-        .unwrap();
+    fx.modify(&e).await;
+    fx.put_other("BLACKLIST#ip#203.0.113.9", "BLACKLIST", "blacklist").await;
     let records = fx.stream().await;
     assert_eq!(records.len(), 3);
     let filters = integration_tests::stream::template_filters().unwrap();

@@ -178,22 +178,12 @@ pub async fn send(
     payload: &Ga4Payload,
     timeout_ms: u64,
 ) -> super::webhook_delivery::Delivery {
-    use super::webhook_delivery::{classify_failure, Delivery};
-    let result = http
+    let req = http
         .post(endpoint)
         .query(&[("measurement_id", measurement_id), ("api_secret", api_secret)])
         .timeout(std::time::Duration::from_millis(timeout_ms))
-        .json(payload)
-        .send()
-        .await;
-    match result {
-        Ok(resp) if resp.status().is_success() => Delivery::Delivered(resp.status().as_u16()),
-        Ok(resp) => classify_failure(resp.status().as_u16()),
-        Err(e) => {
-            tracing::warn!(error = %e.without_url(), "GA4 Measurement Protocol call failed");
-            Delivery::Retryable(None)
-        }
-    }
+        .json(payload);
+    super::webhook_delivery::send_classified(req, "GA4 Measurement Protocol").await
 }
 
 #[cfg(test)]

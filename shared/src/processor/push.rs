@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::config::{AlertConfig, PushConfig};
 use super::sharing::Sharing;
 use super::travel::Travel;
-use super::webhook_delivery::{classify_failure, Delivery};
+use super::webhook_delivery::{send_classified, Delivery};
 
 /// The body of a push alert.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,21 +68,12 @@ pub fn reasons(risk: Option<f64>, travel: Option<&Travel>, sharing: Option<&Shar
 /// Sends an alert: 2xx = delivered; 408, 429, 5xx, timeouts and connection failures are
 /// retryable; other statuses permanent.
 pub async fn send(http: &reqwest::Client, config: &PushConfig, alert: &Alert<'_>) -> Delivery {
-    let result = http
+    let req = http
         .post(&config.url)
         .bearer_auth(config.key.expose())
         .timeout(Duration::from_millis(config.timeout_ms))
-        .json(alert)
-        .send()
-        .await;
-    match result {
-        Ok(resp) if resp.status().is_success() => Delivery::Delivered(resp.status().as_u16()),
-        Ok(resp) => classify_failure(resp.status().as_u16()),
-        Err(e) => {
-            tracing::warn!(error = %e.without_url(), "push alert failed");
-            Delivery::Retryable(None)
-        }
-    }
+        .json(alert);
+    send_classified(req, "push alert").await
 }
 
 #[cfg(test)]

@@ -93,65 +93,64 @@ impl DynamoProcessorStore {
     /// partition keys not written, with the error.
     async fn save_chunk(&self, chunk: &[&ProcessingState]) -> Vec<(String, String)> {
         let mut failed = Vec::new();
-        {
-            let mut writes = Vec::with_capacity(chunk.len());
-            for state in chunk {
-                let item = match serde_dynamo::to_item(*state) {
-                    Ok(item) => item,
-                    Err(e) => {
-                        failed.push((state.pk.clone(), e.to_string()));
-                        continue;
-                    }
-                };
-                match PutRequest::builder().set_item(Some(item)).build() {
-                    Ok(put) => writes.push(WriteRequest::builder().put_request(put).build()),
-                    Err(e) => failed.push((state.pk.clone(), e.to_string())),
+        let mut writes = Vec::with_capacity(chunk.len());
+        for state in chunk {
+            let put = serde_dynamo::to_item(*state)
+                .map_err(|e| e.to_string())
+                .and_then(|item| {
+                    PutRequest::builder()
+                        .set_item(Some(item))
+                        .build()
+                        .map_err(|e| e.to_string())
+                });
+            match put {
+                Ok(put) => writes.push(WriteRequest::builder().put_request(put).build()),
+                Err(e) => failed.push((state.pk.clone(), e)),
+            }
+        }
+        let mut round = 0;
+        while !writes.is_empty() {
+            let pending = pks_of(&writes);
+            match self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, std::mem::take(&mut writes))
+                .send()
+                .await
+            {
+                Ok(resp) => {
+                    writes = resp
+                        .unprocessed_items
+                        .and_then(|mut u| u.remove(&self.table))
+                        .unwrap_or_default();
+                }
+                Err(e) => {
+                    let e = dynamo_error("BatchWriteItem", e).to_string();
+                    failed.extend(pending.into_iter().map(|pk| (pk, e.clone())));
+                    return failed;
                 }
             }
-            let mut round = 0;
-            while !writes.is_empty() {
-                let pending: Vec<String> = writes
-                    .iter()
-                    .filter_map(|w| w.put_request.as_ref())
-                    .filter_map(|p| p.item.get("pk").and_then(|v| v.as_s().ok()).cloned())
-                    .collect();
-                match self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut writes))
-                    .send()
-                    .await
-                {
-                    Ok(resp) => {
-                        writes = resp
-                            .unprocessed_items
-                            .and_then(|mut u| u.remove(&self.table))
-                            .unwrap_or_default();
-                    }
-                    Err(e) => {
-                        let e = dynamo_error("BatchWriteItem", e);
-                        failed.extend(pending.into_iter().map(|pk| (pk, e.to_string())));
-                        break;
-                    }
+            if !writes.is_empty() {
+                round += 1;
+                if round > BATCH_RETRIES {
+                    let why = "BatchWriteItem left the item unprocessed";
+                    failed.extend(pks_of(&writes).into_iter().map(|pk| (pk, why.to_string())));
+                    break;
                 }
-                if !writes.is_empty() {
-                    round += 1;
-                    if round > BATCH_RETRIES {
-                        failed.extend(
-                            writes
-                                .iter()
-                                .filter_map(|w| w.put_request.as_ref())
-                                .filter_map(|p| p.item.get("pk").and_then(|v| v.as_s().ok()).cloned())
-                                .map(|pk| (pk, "BatchWriteItem left the item unprocessed".to_string())),
-                        );
-                        break;
-                    }
-                    backoff(round).await;
-                }
+                backoff(round).await;
             }
         }
         failed
     }
+}
+
+/// The partition keys of put requests.
+fn pks_of(writes: &[WriteRequest]) -> Vec<String> {
+    writes
+        .iter()
+        .filter_map(|w| w.put_request.as_ref())
+        .filter_map(|p| p.item.get("pk").and_then(|v| v.as_s().ok()).cloned())
+        .collect()
 }
 
 fn s(v: &str) -> AttributeValue {

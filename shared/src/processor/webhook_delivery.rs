@@ -28,6 +28,20 @@ pub fn classify_failure(status: u16) -> Delivery {
     }
 }
 
+/// Sends a request to one of our own endpoints (GA4, push) and classifies the answer: any 2xx
+/// delivered, else as [`classify_failure`]; a transport failure or timeout is retryable and
+/// logged as `<service> call failed`, without the URL (GA4's carries its API secret).
+pub async fn send_classified(req: reqwest::RequestBuilder, service: &'static str) -> Delivery {
+    match req.send().await {
+        Ok(resp) if resp.status().is_success() => Delivery::Delivered(resp.status().as_u16()),
+        Ok(resp) => classify_failure(resp.status().as_u16()),
+        Err(e) => {
+            tracing::warn!(error = %e.without_url(), "{service} call failed");
+            Delivery::Retryable(None)
+        }
+    }
+}
+
 /// Why a delivery could not even be attempted for a configuration reason.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
