@@ -111,6 +111,31 @@ pub struct HeadlessConfig {
     pub no_plugins: f64,
     pub no_languages: f64,
     pub platform_mismatch: f64,
+    /// What the behavioral bundle's interaction evidence may add.
+    pub interaction: InteractionConfig,
+}
+
+/// Scores and thresholds for the human-interaction evidence of `/h-pro.js` (layer 4). Not
+/// from the seeds (seed `004_…` lists mouse movement, typing patterns and form timing as
+/// future work); the defaults stay below a block on their own and name what they saw.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InteractionConfig {
+    /// Input events the page dispatched itself (`isTrusted` false).
+    pub synthetic_input: f64,
+    /// Keystrokes at a machine's even rhythm: at least `uniform_keys_min` keystrokes whose
+    /// intervals vary by at most `uniform_keys_max_sd_ms` (people vary by tens of ms).
+    pub uniform_keystrokes: f64,
+    pub uniform_keys_min: u32,
+    pub uniform_keys_max_sd_ms: f64,
+    /// A pointer path of at least `linear_pointer_min_moves` moves with a straightness of at
+    /// least `linear_pointer_min_straightness` (0–1).
+    pub linear_pointer: f64,
+    pub linear_pointer_min_moves: u32,
+    pub linear_pointer_min_straightness: f64,
+    /// A login or submission event (`behavior.velocity.submission_events`) sent by the
+    /// behavioral bundle without any pointer, key, scroll or touch input before it.
+    pub no_interaction_submission: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -404,6 +429,16 @@ impl Default for FraudConfig {
                     no_plugins: 20.0,
                     no_languages: 20.0,
                     platform_mismatch: 30.0,
+                    interaction: InteractionConfig {
+                        synthetic_input: 60.0,
+                        uniform_keystrokes: 50.0,
+                        uniform_keys_min: 10,
+                        uniform_keys_max_sd_ms: 3.0,
+                        linear_pointer: 40.0,
+                        linear_pointer_min_moves: 20,
+                        linear_pointer_min_straightness: 0.99,
+                        no_interaction_submission: 30.0,
+                    },
                 },
                 datacenter: DatacenterConfig {
                     score: 40.0,
@@ -592,6 +627,22 @@ impl FraudConfig {
             ("headless.no_plugins", l.headless.no_plugins),
             ("headless.no_languages", l.headless.no_languages),
             ("headless.platform_mismatch", l.headless.platform_mismatch),
+            (
+                "headless.interaction.synthetic_input",
+                l.headless.interaction.synthetic_input,
+            ),
+            (
+                "headless.interaction.uniform_keystrokes",
+                l.headless.interaction.uniform_keystrokes,
+            ),
+            (
+                "headless.interaction.linear_pointer",
+                l.headless.interaction.linear_pointer,
+            ),
+            (
+                "headless.interaction.no_interaction_submission",
+                l.headless.interaction.no_interaction_submission,
+            ),
             ("http2.browser_over_http1", l.http2.browser_over_http1),
             ("http2.minimal_headers", l.http2.minimal_headers),
             ("http2.alpn_version_mismatch", l.http2.alpn_version_mismatch),
@@ -612,6 +663,16 @@ impl FraudConfig {
         }
         if l.credential_stuffing.window_secs == 0 {
             return Err("layers.credential_stuffing.window_secs must be above 0".into());
+        }
+        let i = &l.headless.interaction;
+        if !(0.0..=1.0).contains(&i.linear_pointer_min_straightness) || !(i.uniform_keys_max_sd_ms >= 0.0) {
+            return Err(
+                "layers.headless.interaction: linear_pointer_min_straightness within 0..=1, uniform_keys_max_sd_ms at least 0"
+                    .into(),
+            );
+        }
+        if i.uniform_keys_min < 2 || i.linear_pointer_min_moves < 2 {
+            return Err("layers.headless.interaction: uniform_keys_min and linear_pointer_min_moves at least 2".into());
         }
         let t = &self.triggers;
         for (name, v) in [

@@ -9,7 +9,7 @@ use super::ua::UserAgent;
 use crate::http::EdgeRequest;
 
 /// Signals the collector script reports with an event (`signals` in the `/t` body).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientSignals {
     /// `navigator.webdriver`.
@@ -22,6 +22,78 @@ pub struct ClientSignals {
     pub platform: Option<String>,
     /// WebRTC ICE candidates (`candidate:…` lines) gathered by the script.
     pub webrtc_candidates: Option<Vec<String>>,
+    /// Whether first-party cookies persist on the tracker's host, from the script's
+    /// `/cookie-test` round trip: `true` when the test cookie set on an earlier page came
+    /// back, `false` when it did not, absent on the first page.
+    pub first_party_cookies: Option<bool>,
+    /// Human-interaction evidence from the behavioral bundle (`/h-pro.js`).
+    pub interaction: Option<InteractionEvidence>,
+}
+
+/// What the behavioral bundle (`/h-pro.js`) saw of the page's user since it loaded: counts
+/// and timings only, never which keys were pressed or where the pointer went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InteractionEvidence {
+    /// `pointermove` events.
+    #[serde(default)]
+    pub pointer_moves: u32,
+    /// Length of the pointer's path, px.
+    #[serde(default)]
+    pub pointer_distance_px: u32,
+    /// Straight-line distance between the path's ends over its length, 0–1 (1: a ruler-straight
+    /// path, which hands rarely draw over many moves).
+    pub pointer_straightness: Option<f64>,
+    /// Keystrokes (`keydown`).
+    #[serde(default)]
+    pub keystrokes: u32,
+    /// Mean and standard deviation of the intervals between keystrokes, ms.
+    pub key_interval_mean_ms: Option<f64>,
+    pub key_interval_sd_ms: Option<f64>,
+    /// Mean time a key is held down, ms.
+    pub key_hold_mean_ms: Option<f64>,
+    /// `scroll`, `touchstart` and focus / blur events.
+    #[serde(default)]
+    pub scrolls: u32,
+    #[serde(default)]
+    pub touches: u32,
+    #[serde(default)]
+    pub focus_changes: u32,
+    /// Input events the page itself dispatched (`isTrusted` false): a script typing or
+    /// clicking for the user.
+    #[serde(default)]
+    pub untrusted_events: u32,
+    /// Time from the bundle's start to the first trusted interaction, ms.
+    pub first_interaction_ms: Option<u64>,
+    /// Time since the bundle started, ms.
+    #[serde(default)]
+    pub active_ms: u64,
+}
+
+impl InteractionEvidence {
+    /// Whether any trusted interaction was seen at all.
+    pub fn any_interaction(&self) -> bool {
+        self.pointer_moves + self.keystrokes + self.scrolls + self.touches > 0
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let finite = |v: Option<f64>, lo: f64, hi: f64| v.is_none_or(|v| v.is_finite() && (lo..=hi).contains(&v));
+        if !finite(self.pointer_straightness, 0.0, 1.0) {
+            return Err("signals.interaction.pointerStraightness: a number within 0..=1".into());
+        }
+        for (name, v) in [
+            ("keyIntervalMeanMs", self.key_interval_mean_ms),
+            ("keyIntervalSdMs", self.key_interval_sd_ms),
+            ("keyHoldMeanMs", self.key_hold_mean_ms),
+        ] {
+            if !finite(v, 0.0, 86_400_000.0) {
+                return Err(format!(
+                    "signals.interaction.{name}: a number of ms within 0..=86400000"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl ClientSignals {
@@ -40,7 +112,7 @@ impl ClientSignals {
         if self.platform.as_ref().is_some_and(|p| p.len() > 64) {
             return Err("signals.platform: at most 64 characters".into());
         }
-        Ok(())
+        self.interaction.as_ref().map_or(Ok(()), InteractionEvidence::check)
     }
 }
 

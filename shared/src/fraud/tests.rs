@@ -161,6 +161,81 @@ fn privacy_relays_are_reported_not_scored() {
 }
 
 #[test]
+fn interaction_evidence_names_machine_input_and_passes_a_person() {
+    use crate::fraud::input::InteractionEvidence;
+    let person = InteractionEvidence {
+        pointer_moves: 140,
+        pointer_distance_px: 2300,
+        pointer_straightness: Some(0.62),
+        keystrokes: 24,
+        key_interval_mean_ms: Some(182.0),
+        key_interval_sd_ms: Some(71.0),
+        key_hold_mean_ms: Some(96.0),
+        scrolls: 3,
+        first_interaction_ms: Some(900),
+        active_ms: 14_000,
+        ..Default::default()
+    };
+    let headless = |e: InteractionEvidence, event: &str| {
+        let signals = ClientSignals {
+            interaction: Some(e),
+            ..Default::default()
+        };
+        let input = ScoringInput::from_request(&chrome_request(&[]), Some(signals), Some(event));
+        let a = assess(&input, &FraudConfig::default());
+        a.breakdown["headless"]
+            .reasons
+            .iter()
+            .map(|r| r.code.clone())
+            .collect::<Vec<String>>()
+    };
+    assert!(headless(person, "login").is_empty(), "a person at the keyboard passes");
+    let machine = InteractionEvidence {
+        untrusted_events: 12,
+        key_interval_sd_ms: Some(0.4),
+        pointer_straightness: Some(0.999),
+        ..person
+    };
+    assert_eq!(
+        headless(machine, "page_view"),
+        ["synthetic_input", "uniform_keystrokes", "linear_pointer"]
+    );
+    // Nine keystrokes are too few to call a rhythm even.
+    assert!(headless(
+        InteractionEvidence {
+            keystrokes: 9,
+            ..machine
+        },
+        "page_view"
+    )
+    .contains(&"synthetic_input".to_string()));
+    assert!(!headless(
+        InteractionEvidence {
+            keystrokes: 9,
+            ..machine
+        },
+        "page_view"
+    )
+    .contains(&"uniform_keystrokes".to_string()));
+    let idle = InteractionEvidence {
+        active_ms: 40,
+        ..Default::default()
+    };
+    assert_eq!(headless(idle, "login"), ["no_interaction_submission"]);
+    assert_eq!(headless(idle, "signup"), ["no_interaction_submission"]);
+    assert!(headless(idle, "page_view").is_empty(), "a page view needs no input");
+    // Out-of-range evidence is refused at the body.
+    let bad = ClientSignals {
+        interaction: Some(InteractionEvidence {
+            pointer_straightness: Some(1.5),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    assert!(bad.check().unwrap_err().contains("pointerStraightness"));
+}
+
+#[test]
 fn credential_stuffing_counts_logins_above_the_seed_limit() {
     let req = chrome_request(&[]);
     let mut input = ScoringInput::from_request(&req, None, Some("login"));

@@ -1,9 +1,13 @@
 //! Layer 4, headless browser (seed `000_…`, max 100): `Headless` in the User-Agent, missing
 //! client hints where the browser sends them (Chromium 89+), missing or generic language, and
 //! the automation signals the collector reports: `navigator.webdriver`, no plugins on a
-//! desktop browser, no languages, a platform that contradicts the User-Agent.
+//! desktop browser, no languages, a platform that contradicts the User-Agent; and the
+//! behavioral bundle's interaction evidence (`layers.headless.interaction`): input events
+//! the page dispatched itself, keystrokes at a machine's even rhythm, a ruler-straight
+//! pointer path, a login or submission with no input at all before it.
 
 use crate::fraud::config::{max, FraudConfig};
+use crate::fraud::input::InteractionEvidence;
 use crate::fraud::ua::Engine;
 use crate::fraud::{LayerResult, ScoringInput};
 
@@ -29,6 +33,9 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
             "navigator.webdriver is true: the browser is automated",
         );
         r.triggers.push("automation");
+    }
+    if let Some(e) = input.signals.as_ref().and_then(|s| s.interaction.as_ref()) {
+        interaction(e, input, config, &mut r);
     }
     if !input.claims_browser() {
         return r.cap(max::HEADLESS);
@@ -71,4 +78,54 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
         }
     }
     r.cap(max::HEADLESS)
+}
+
+/// The behavioral bundle's evidence of a person at the keyboard and pointer.
+fn interaction(e: &InteractionEvidence, input: &ScoringInput, config: &FraudConfig, r: &mut LayerResult) {
+    let c = &config.layers.headless.interaction;
+    if e.untrusted_events > 0 {
+        r.add(
+            "synthetic_input",
+            c.synthetic_input,
+            format!("{} input events dispatched by the page itself", e.untrusted_events),
+        );
+    }
+    if let Some(sd) = e
+        .key_interval_sd_ms
+        .filter(|sd| e.keystrokes >= c.uniform_keys_min && *sd <= c.uniform_keys_max_sd_ms)
+    {
+        r.add(
+            "uniform_keystrokes",
+            c.uniform_keystrokes,
+            format!(
+                "{} keystrokes {sd:.1} ms apart at most from an even rhythm",
+                e.keystrokes
+            ),
+        );
+    }
+    if let Some(s) = e
+        .pointer_straightness
+        .filter(|s| e.pointer_moves >= c.linear_pointer_min_moves && *s >= c.linear_pointer_min_straightness)
+    {
+        r.add(
+            "linear_pointer",
+            c.linear_pointer,
+            format!("{} pointer moves along a straight line ({s:.3})", e.pointer_moves),
+        );
+    }
+    let submission = input
+        .event_name
+        .as_deref()
+        .is_some_and(|n| n == "login" || config.behavior.velocity.submission_events.iter().any(|s| s == n));
+    if submission && !e.any_interaction() {
+        r.add(
+            "no_interaction_submission",
+            c.no_interaction_submission,
+            format!(
+                "{} sent {} ms after load with no pointer, key, scroll or touch input",
+                input.event_name.as_deref().unwrap_or_default(),
+                e.active_ms
+            ),
+        );
+    }
 }
