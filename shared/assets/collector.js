@@ -3,13 +3,14 @@
   "use strict";
   if (w.impressio && w.impressio.loaded) return;
   var ORG = __ORG__;
-  var TOKEN = __TOKEN__;
   var DIGITAL_DATA = __DIGITAL_DATA__;
-  var QUEUE_KEY = "_imp_q", MAX_QUEUED = 50, MAX_QUEUED_BYTES = 16384, MAX_DIGITAL_DATA = 8192;
+  var SERVICE_WORKER = __SERVICE_WORKER__;
+  var QUEUE_KEY = "_imp_q", COOKIE_TEST_KEY = "_imp_ct", MAX_QUEUED = 50, MAX_QUEUED_BYTES = 16384, MAX_DIGITAL_DATA = 8192;
   var cs = d.currentScript;
   var base = new URL(".", cs && cs.src ? cs.src : w.location.href);
-  var endpoint = new URL("t?organizationId=" + encodeURIComponent(ORG), base).href;
-  var userId = null;
+  var query = "?organizationId=" + encodeURIComponent(ORG);
+  var endpoint = new URL("t" + query, base).href;
+  var userId = null, token = null;
   /*__BEHAVIOR__*/
 
   // 4 x 32-bit murmur-style hashes with different seeds: 32 hex characters.
@@ -159,14 +160,44 @@
   function load(key, fallback) { return hasLocal ? attempt(function () { return JSON.parse(w.localStorage.getItem(key)) || fallback; }, fallback) : fallback; }
   function save(key, v) { if (hasLocal) attempt(function () { w.localStorage.setItem(key, JSON.stringify(v)); }); }
 
-  // Events that could not be delivered wait in localStorage (at most 50, each at most 16 KB):
-  // the first retry on the next page (or when the browser is back online), later ones after a
-  // growing pause (2^(attempts-1) s, at most an hour).
+  // Pro and up: a first-party service worker (<script data-sw="/impressio/sw.js">, a file on
+  // the site's own origin that imports our /sw.js) keeps undelivered events in IndexedDB and
+  // sends them even after the page is gone. Resolves to the active worker, or null.
+  var worker = Promise.resolve(null), swPath = cs && cs.getAttribute("data-sw");
+  if (SERVICE_WORKER && swPath && n.serviceWorker) {
+    worker = n.serviceWorker.register(swPath).then(function (reg) {
+      return reg.active || new Promise(function (resolve) {
+        var sw = reg.installing || reg.waiting;
+        if (!sw) return resolve(null);
+        sw.addEventListener("statechange", function () { if (sw.state === "activated") resolve(sw); });
+        setTimeout(function () { resolve(null); }, 5000);
+      });
+    }).then(null, function () { return null; });
+  }
+  // Resolves true once the worker acknowledged the message (it stored the event).
+  function toWorker(msg) {
+    return worker.then(function (sw) {
+      if (!sw) return false;
+      return new Promise(function (resolve) {
+        var ch = new MessageChannel();
+        ch.port1.onmessage = function (e) { resolve(!!(e.data && e.data.stored)); };
+        setTimeout(function () { resolve(false); }, 3000);
+        sw.postMessage(msg, [ch.port2]);
+      });
+    });
+  }
+  // Events that could not be delivered go to the service worker when there is one, else
+  // wait in localStorage (at most 50, each at most 16 KB): the first retry on the next page
+  // (or when the browser is back online), later ones after a growing pause
+  // (2^(attempts-1) s, at most an hour).
   function enqueue(json, attempts) {
-    if (json.length > MAX_QUEUED_BYTES) return;
-    var q = load(QUEUE_KEY, []);
-    q.push({ b: json, a: attempts, t: Date.now() + (attempts > 1 ? Math.min(3600, Math.pow(2, attempts - 1)) * 1000 : 0) });
-    save(QUEUE_KEY, q.slice(-MAX_QUEUED));
+    if (json.length > MAX_QUEUED_BYTES) return Promise.resolve();
+    return toWorker({ impressio: "queue", endpoint: endpoint, body: json }).then(function (kept) {
+      if (kept) return;
+      var q = load(QUEUE_KEY, []);
+      q.push({ b: json, a: attempts, t: Date.now() + (attempts > 1 ? Math.min(3600, Math.pow(2, attempts - 1)) * 1000 : 0) });
+      save(QUEUE_KEY, q.slice(-MAX_QUEUED));
+    });
   }
   // Sends one body: resolves true when stored, false when queued or refused.
   function send(json, attempts) {
@@ -181,19 +212,43 @@
     }).then(function (r) {
       if (r.ok) return true;
       // 408, 429 and 5xx may pass later; any other answer never will.
-      if (r.status >= 500 || r.status === 429 || r.status === 408) enqueue(json, attempts + 1);
+      if (r.status >= 500 || r.status === 429 || r.status === 408) return enqueue(json, attempts + 1).then(function () { return false; });
       return false;
-    }, function () { enqueue(json, attempts + 1); return false; });
+    }, function () { return enqueue(json, attempts + 1).then(function () { return false; }); });
   }
+  // Sends what is due from the queue, with this page's token where an event was queued
+  // without one (the edge was away when its page loaded).
   function flush() {
+    toWorker({ impressio: "flush" });
     var q = load(QUEUE_KEY, []), now = Date.now(), due = [], later = [];
     if (!q.length) return;
     q.forEach(function (e) { (e.t <= now ? due : later).push(e); });
     save(QUEUE_KEY, later);
-    due.forEach(function (e) { send(e.b, e.a); });
+    due.forEach(function (e) {
+      var o = token && attempt(function () { return JSON.parse(e.b); }, null);
+      send(o && !o.token ? (o.token = token, JSON.stringify(o)) : e.b, e.a);
+    });
   }
 
-  var info = collect();
+  // The cached bundle carries no token: /cookie-test hands out a fresh one (never cached)
+  // and says whether the test cookie of an earlier page came back, i.e. whether first-party
+  // cookies persist here (null on the first page, or when the last test is over a day old).
+  var cookies = null;
+  var session = new Promise(function (resolve) {
+    if (!w.fetch) return resolve(null);
+    setTimeout(resolve, 2000);
+    w.fetch(new URL("cookie-test" + query, base).href, { credentials: "include", cache: "no-store", mode: "cors" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        if (!j) return resolve(null);
+        var last = load(COOKIE_TEST_KEY, 0);
+        cookies = j.previousCookieReturned ? true : last && Date.now() - last < 86400000 ? false : null;
+        save(COOKIE_TEST_KEY, Date.now());
+        token = j.token || null;
+        resolve(j);
+      }, function () { resolve(null); });
+  });
+  var info = Promise.all([collect(), session]).then(function (r) { return r[0]; });
   function track(name, properties) {
     return info.then(function (fp) {
       var body = {
@@ -208,7 +263,8 @@
       if (d.referrer) body.referrer = d.referrer;
       if (d.title) body.title = d.title.slice(0, 512);
       if (userId) body.userId = userId;
-      if (TOKEN) body.token = TOKEN;
+      if (token) body.token = token;
+      if (cookies !== null) body.signals.firstPartyCookies = cookies;
       // The page's W3C CEDDL data layer, as JSON (functions and cycles dropped), within 8 KB.
       if (DIGITAL_DATA && w.digitalData && typeof w.digitalData === "object") {
         var dd = attempt(function () { return JSON.stringify(w.digitalData); }, null);
@@ -217,8 +273,11 @@
       var cid = gaClientId();
       if (cid) body.clientId = cid;
       var props = properties && typeof properties === "object" ? properties : {};
-      var b = behavior();
-      if (b) props.behavior = b;
+      var b = behavior(fp.components);
+      if (b) {
+        body.signals.interaction = b.evidence;
+        if (b.signature) body.behavioralSignature = b.signature;
+      }
       for (var k in props) { if (Object.prototype.hasOwnProperty.call(props, k)) { body.properties = props; break; } }
       return send(JSON.stringify(body), 0);
     });
@@ -230,7 +289,7 @@
     ready: null
   };
   w.addEventListener("online", flush);
-  flush();
+  session.then(flush);
   w.impressio.ready = track("page_view").then(function (sent) {
     return info.then(function (fp) { return { fingerprint: fp.fingerprint, sent: sent }; });
   });

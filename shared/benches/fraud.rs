@@ -61,6 +61,19 @@ fn bench(c: &mut Criterion) {
             "candidate:1 1 udp 2122260223 0c1a2b3c-aaaa.local 56143 typ host".into(),
             "candidate:2 1 udp 1686052607 198.51.100.23 56143 typ srflx raddr 0.0.0.0 rport 0".into(),
         ]),
+        first_party_cookies: Some(true),
+        interaction: Some(impressio::fraud::input::InteractionEvidence {
+            pointer_moves: 120,
+            pointer_distance_px: 1800,
+            pointer_straightness: Some(0.7),
+            keystrokes: 16,
+            key_interval_mean_ms: Some(190.0),
+            key_interval_sd_ms: Some(60.0),
+            key_hold_mean_ms: Some(95.0),
+            first_interaction_ms: Some(800),
+            active_ms: 9000,
+            ..Default::default()
+        }),
     };
     let chrome = request(
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",

@@ -76,17 +76,51 @@ pub fn browser_table() -> String {
 
 /// The HTML of a test page that embeds the collector script served at `edge_base`.
 pub fn page_html(edge_base: &str) -> String {
+    page_html_with(edge_base, &SiteOptions::default())
+}
+
+/// What a test site's pages embed.
+#[derive(Debug, Clone)]
+pub struct SiteOptions {
+    /// The bundle, `h.js` or `h-pro.js`.
+    pub bundle: &'static str,
+    /// Whether the script tag names the site's service worker ([`SERVICE_WORKER_PATH`]).
+    pub service_worker: bool,
+}
+
+impl Default for SiteOptions {
+    fn default() -> Self {
+        SiteOptions {
+            bundle: "h.js",
+            service_worker: false,
+        }
+    }
+}
+
+/// Where a test site serves its first-party service worker: one line importing the edge's
+/// `/sw.js`, as an organization's site would.
+pub const SERVICE_WORKER_PATH: &str = "/impressio/sw.js";
+
+/// The HTML of a test page with `options`; it has a text field to type into.
+pub fn page_html_with(edge_base: &str, options: &SiteOptions) -> String {
+    let bundle = options.bundle;
+    let sw = if options.service_worker {
+        format!(r#" data-sw="{SERVICE_WORKER_PATH}""#)
+    } else {
+        String::new()
+    };
     format!(
         r#"<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>Impressio browser test</title>
-<script src="{edge_base}/h.js?organizationId={TEST_ORGANIZATION}"></script>
+<script src="{edge_base}/{bundle}?organizationId={TEST_ORGANIZATION}"{sw}></script>
 </head>
 <body>
 <h1>Impressio browser test</h1>
-<p>This page embeds the collector script from <code>{edge_base}/h.js</code>.</p>
+<p>This page embeds the collector script from <code>{edge_base}/{bundle}</code>.</p>
+<form onsubmit="return false"><input id="name" name="name" autocomplete="off"></form>
 </body>
 </html>
 "#
@@ -102,12 +136,35 @@ pub struct TestSite {
 impl TestSite {
     /// Starts the site with pages that load the script from `edge_base`.
     pub async fn start(edge_base: &str) -> Self {
+        Self::start_with(edge_base, SiteOptions::default()).await
+    }
+
+    /// Starts the site with pages made with `options`, and its service worker file at
+    /// [`SERVICE_WORKER_PATH`].
+    pub async fn start_with(edge_base: &str, options: SiteOptions) -> Self {
         let server = MockServer::start().await;
+        let worker = format!(
+            "importScripts({:?});\n",
+            format!("{edge_base}/sw.js?organizationId={TEST_ORGANIZATION}")
+        );
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path(SERVICE_WORKER_PATH))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("Cache-Control", "no-store")
+                    .set_body_raw(worker.into_bytes(), "text/javascript"),
+            )
+            .with_priority(1)
+            .mount(&server)
+            .await;
         Mock::given(method("GET"))
             .respond_with(
                 ResponseTemplate::new(200)
                     .insert_header("Cache-Control", "no-store")
-                    .set_body_raw(page_html(edge_base).into_bytes(), "text/html; charset=utf-8"),
+                    .set_body_raw(
+                        page_html_with(edge_base, &options).into_bytes(),
+                        "text/html; charset=utf-8",
+                    ),
             )
             .mount(&server)
             .await;

@@ -272,18 +272,18 @@ async fn token_harness(max_uses: u64) -> Harness {
 #[tokio::test]
 async fn the_scripts_token_is_accepted_replays_and_forgeries_are_blocked() {
     let h = token_harness(3).await;
-    // The generated script carries a token.
-    let script = json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": "198.51.100.5", "method": "GET",
-        "uri": "/h.js", "querystring": "organizationId=org_demo_pro", "headers": {}}}}]});
-    let js = String::from_utf8(h.invoke(&script.to_string()).await.body).unwrap();
-    let token = js
-        .split("var TOKEN = \"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    // The page gets its token from /cookie-test (the script itself is shared and cached).
+    let cookie_test = json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": "198.51.100.5", "method": "GET",
+        "uri": "/cookie-test", "querystring": "organizationId=org_demo_pro",
+        "headers": {"origin": [{"key": "Origin", "value": "https://shop.example"}]}}}}]});
+    let answer = h.invoke(&cookie_test.to_string()).await;
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    let token = answer.json()["token"].as_str().expect("a token").to_string();
+    // A foreign page gets the cookie test but no token.
+    let foreign = cookie_test
+        .to_string()
+        .replace("https://shop.example", "https://elsewhere.example");
+    assert!(h.invoke(&foreign).await.json().get("token").is_none());
     assert!(token.starts_with("v1.org_demo_pro."));
     let with_token = |t: &str, fp: &str, ip: &str| {
         let mut r = Req::new(ip, CHROME_JA4, fp);

@@ -6,9 +6,6 @@
 //! `BROWSER_EDGE_URL` and `BROWSER_TABLE`. The tests run one at a time (one Chromium on this
 //! 2-core machine, and no test's fingerprint registrations racing another's). Each test uses
 //! page paths of its own and finds its events by them.
-//!
-//! The tests marked `needs the new /h.js (issue 8)` are written against the collector that
-//! measures a fingerprint and queues failed events; they pass once it is merged.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -16,8 +13,8 @@ use std::time::Duration;
 use impressio::event::{EventRecord, Route};
 use impressio::identity::MatchMethod;
 use integration_tests::browser::{
-    browser_table, edge_url, unique_path, wait_for_events, Browser, BrowserConfig, TcpProxy, TestSite,
-    TEST_ORGANIZATION,
+    browser_table, edge_url, unique_path, wait_for_events, Browser, BrowserConfig, SiteOptions, TcpProxy, TestSite,
+    SERVICE_WORKER_PATH, TEST_ORGANIZATION,
 };
 use serde_json::Value;
 
@@ -440,4 +437,216 @@ async fn an_event_sent_while_the_edge_is_away_is_queued_and_delivered_later() {
     let signups: Vec<_> = stored.iter().filter(|e| e.event_name == "signup").collect();
     assert_eq!(signups.len(), 1, "the queued signup, delivered once");
     assert_eq!(page_views(&stored).len(), 2, "both loads' page views");
+}
+
+/// The reason codes a layer gave an event.
+fn reason_codes(e: &EventRecord, layer: &str) -> Vec<String> {
+    e.risk
+        .as_ref()
+        .and_then(|r| r.breakdown.get(layer))
+        .map(|c| c.reasons.iter().map(|r| r.code.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// Tracks `name` from the page and resolves to whether it was stored.
+async fn track(browser: &Browser, name: &str) -> Value {
+    let script = format!(
+        r#"var done = arguments[arguments.length - 1];
+           window.impressio.track({name:?}).then(function (ok) {{ done(ok); }}, function () {{ done(false); }});"#
+    );
+    browser.client().execute_async(&script, vec![]).await.expect("track")
+}
+
+#[tokio::test]
+async fn the_token_comes_from_the_cookie_test_and_first_party_cookies_persist() {
+    let _one = BROWSER_LOCK.lock().await;
+    let site = TestSite::start(&edge_url()).await;
+    let (first_url, second_url) = (site.url(&unique_path("cookies-a")), site.url(&unique_path("cookies-b")));
+    let browser = Browser::launch(&BrowserConfig::default()).await;
+    browser.open(&first_url).await;
+    let first = events(&first_url, 1).await;
+    browser.open(&second_url).await;
+    let second = events(&second_url, 1).await;
+    browser.close().await;
+
+    // The shared bundle has no token; the page got a fresh one from /cookie-test.
+    for e in [&first[0], &second[0]] {
+        let token = &e.risk.as_ref().expect("risk").breakdown["collector_token"];
+        assert_eq!(token.score, 0.0, "a valid token: {token:?}");
+    }
+    let cookies = |e: &EventRecord| e.signals.as_ref().and_then(|s| s.first_party_cookies);
+    assert_eq!(cookies(&first[0]), None, "the first page cannot know yet");
+    assert_eq!(
+        cookies(&second[0]),
+        Some(true),
+        "the first page's test cookie came back"
+    );
+}
+
+#[tokio::test]
+async fn the_behavioral_bundle_reports_interaction_and_a_signature() {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+    let _one = BROWSER_LOCK.lock().await;
+    let site = TestSite::start_with(
+        &edge_url(),
+        SiteOptions {
+            bundle: "h-pro.js",
+            service_worker: false,
+        },
+    )
+    .await;
+    let url = site.url(&unique_path("behavior"));
+    let browser = Browser::launch(&BrowserConfig::default()).await;
+    browser.open(&url).await;
+    browser.ready().await.expect("window.impressio.ready");
+    // A signup straight after the load, before any input.
+    assert_eq!(track(&browser, "signup").await, Value::Bool(true));
+
+    // A curved pointer path in 40 steps, then typing into the form's field.
+    let mut mouse = MouseActions::new("mouse".into()).then(PointerAction::MoveTo {
+        duration: None,
+        x: 100.0,
+        y: 100.0,
+    });
+    for i in 0..40i64 {
+        mouse = mouse.then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(15)),
+            x: 6.0 + (i % 7) as f64,
+            y: ((i as f64) / 4.0).sin() * 9.0,
+        });
+    }
+    browser.client().perform_actions(mouse).await.expect("pointer moves");
+    let field = browser
+        .client()
+        .find(fantoccini::Locator::Id("name"))
+        .await
+        .expect("the form field");
+    field.send_keys("grace hopper 1906").await.expect("typing");
+    assert_eq!(track(&browser, "form_submit").await, Value::Bool(true));
+
+    // Input the page dispatches itself is not a person's.
+    browser
+        .eval(
+            "for (var i = 0; i < 5; i++) document.dispatchEvent(new KeyboardEvent('keydown', {key: 'a', code: 'KeyA'})); return true;",
+        )
+        .await;
+    assert_eq!(track(&browser, "scripted").await, Value::Bool(true));
+    let stored = wait_for_events(&dynamo(), &browser_table(), &url, EVENT_TIMEOUT, |e| {
+        e.iter().any(|e| e.event_name == "scripted")
+    })
+    .await;
+    browser.close().await;
+
+    let by_name = |n: &str| {
+        stored
+            .iter()
+            .find(|e| e.event_name == n)
+            .unwrap_or_else(|| panic!("{n} stored"))
+    };
+    let evidence = |e: &EventRecord| {
+        e.signals
+            .as_ref()
+            .and_then(|s| s.interaction)
+            .unwrap_or_else(|| panic!("interaction evidence on {}", e.event_name))
+    };
+    let early = by_name("signup");
+    assert!(!evidence(early).any_interaction(), "{:?}", evidence(early));
+    assert!(
+        reason_codes(early, "headless").contains(&"no_interaction_submission".to_string()),
+        "{:?}",
+        early.risk
+    );
+    assert_eq!(early.behavioral_signature, None, "no signature without input");
+
+    let typed = by_name("form_submit");
+    let e = evidence(typed);
+    assert!(e.pointer_moves >= 30, "{e:?}");
+    assert!(e.pointer_distance_px > 200, "{e:?}");
+    assert_eq!(e.keystrokes, 17, "one keystroke per character: {e:?}");
+    assert!(
+        e.key_interval_mean_ms.is_some() && e.key_hold_mean_ms.is_some(),
+        "{e:?}"
+    );
+    assert!(e.pointer_straightness.is_some_and(|s| s < 1.0), "{e:?}");
+    assert_eq!(e.untrusted_events, 0, "WebDriver input is the browser's own: {e:?}");
+    assert!(e.first_interaction_ms.is_some(), "{e:?}");
+    assert!(!reason_codes(typed, "headless").contains(&"no_interaction_submission".to_string()));
+    let signature = typed.behavioral_signature.as_deref().expect("a behavioral signature");
+    assert!(signature.starts_with("bh1.p"), "{signature}");
+
+    let scripted = by_name("scripted");
+    assert_eq!(evidence(scripted).untrusted_events, 5);
+    assert!(reason_codes(scripted, "headless").contains(&"synthetic_input".to_string()));
+}
+
+#[tokio::test]
+async fn the_service_worker_delivers_after_the_page_is_gone() {
+    let _one = BROWSER_LOCK.lock().await;
+    let edge = edge_url();
+    let proxy = TcpProxy::for_url(&edge).await.expect("proxy");
+    let site = TestSite::start_with(
+        &proxy.url_for(&edge),
+        SiteOptions {
+            bundle: "h.js",
+            service_worker: true,
+        },
+    )
+    .await;
+    let url = site.url(&unique_path("service-worker"));
+    let browser = Browser::launch(&BrowserConfig::default()).await;
+    browser.open(&url).await;
+    assert!(browser.ready().await.expect("window.impressio.ready").sent);
+    // The site's own worker file, importing the edge's /sw.js, is active.
+    let active = browser
+        .client()
+        .execute_async(
+            &format!(
+                r#"var done = arguments[arguments.length - 1], deadline = Date.now() + 15000;
+                   (function poll() {{
+                     navigator.serviceWorker.getRegistration({SERVICE_WORKER_PATH:?}).then(function (r) {{
+                       if (r && r.active) return done(r.active.scriptURL);
+                       if (Date.now() > deadline) return done(null);
+                       setTimeout(poll, 100);
+                     }});
+                   }})();"#
+            ),
+            vec![],
+        )
+        .await
+        .expect("registration");
+    assert!(
+        active.as_str().is_some_and(|u| u.ends_with(SERVICE_WORKER_PATH)),
+        "the worker is active: {active}"
+    );
+
+    proxy.stop().await;
+    assert_eq!(
+        track(&browser, "checkout").await,
+        Value::Bool(false),
+        "the edge is away"
+    );
+    let queued = browser.eval("return window.localStorage.getItem('_imp_q');").await;
+    assert!(
+        !queued.as_str().unwrap_or("").contains("checkout"),
+        "the worker took the event, not localStorage: {queued}"
+    );
+    // The page goes; the worker keeps trying.
+    browser.open("about:blank").await;
+    proxy.resume().await.expect("resume the proxy");
+    let stored = wait_for_events(&dynamo(), &browser_table(), &url, Duration::from_secs(60), |e| {
+        e.iter().any(|e| e.event_name == "checkout")
+    })
+    .await;
+    browser.close().await;
+    let checkouts: Vec<_> = stored.iter().filter(|e| e.event_name == "checkout").collect();
+    assert_eq!(checkouts.len(), 1, "delivered once, by the worker");
+    assert!(
+        checkouts[0]
+            .context
+            .origin
+            .as_deref()
+            .is_some_and(|o| o.starts_with("http://127.0.0.1:")),
+        "sent from the site's origin: {:?}",
+        checkouts[0].context.origin
+    );
 }

@@ -80,7 +80,7 @@ async fn each_plans_features_are_gated_with_a_precise_403() {
         let a = h.invoke(&script("/h-pro.js", org)).await;
         if ok {
             assert_eq!(a.status, 200, "{org}");
-            assert!(String::from_utf8_lossy(&a.body).contains("key_interval_mean_ms"));
+            assert!(String::from_utf8_lossy(&a.body).contains("keyIntervalMeanMs"));
         } else {
             assert_eq!(a.status, 403, "{org}");
             assert_eq!(a.json()["feature"], "behavioral");

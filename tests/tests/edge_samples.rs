@@ -204,27 +204,89 @@ async fn collector_script_is_javascript_for_the_organization() {
             .unwrap();
         assert!(js.contains(r#"var ORG = "org_demo_pro";"#));
         assert!(js.contains("keepalive"));
+        assert!(
+            !js.contains("v1.org_demo_pro."),
+            "no collector token inside a shared bundle"
+        );
         if shape == "cloudfront" {
             assert_eq!(answer.raw["bodyEncoding"], "base64");
         }
-        // Without Accept-Encoding: the plain script, as text.
+        // The same for every visitor: shared caches may keep it, by its validator.
+        assert_eq!(answer.header("cache-control"), Some("public, max-age=300"));
+        let gz_tag = answer.header("etag").expect("an ETag").to_string();
+        assert!(gz_tag.ends_with("-gzip\""), "{gz_tag}");
+        assert_eq!(answer.header("vary"), Some("Accept-Encoding"), "not Origin");
+        assert!(answer.header("access-control-allow-origin").is_none());
+        // Without Accept-Encoding: the plain script, as text, with its own validator.
         let plain = h
             .invoke(&sample(shape, "collector-script").replace("gzip, deflate, br, zstd", "identity"))
             .await;
         assert_eq!(plain.header("content-encoding"), None);
         let text = String::from_utf8(plain.body.clone()).unwrap();
         assert!(text.starts_with("/*! Impressio collector"));
-        assert_eq!(text, js.replace(&token_of(&js), &token_of(&text)));
+        assert_eq!(text, js, "one bundle for every load");
+        let tag = plain.header("etag").unwrap().to_string();
+        assert_eq!(gz_tag, format!("{}-gzip\"", tag.trim_end_matches('"')));
+        // A revalidation with either validator is a 304 without a body.
+        for validator in [&tag, &gz_tag] {
+            let again = h
+                .invoke(&with_header(
+                    &sample(shape, "collector-script"),
+                    "If-None-Match",
+                    validator,
+                ))
+                .await;
+            assert_eq!(again.status, 304, "{validator}");
+            assert!(again.body.is_empty());
+            assert_eq!(again.header("etag"), Some(gz_tag.as_str()));
+        }
+        let changed = h
+            .invoke(&with_header(
+                &sample(shape, "collector-script"),
+                "If-None-Match",
+                "\"0123\"",
+            ))
+            .await;
+        assert_eq!(changed.status, 200);
+        // A page of another site still gets the public script (its events are what is refused).
+        let foreign =
+            sample(shape, "collector-script").replace("https://shop.example/products/42", "https://elsewhere.example/");
+        assert_eq!(h.invoke(&foreign).await.status, 200);
     }
 }
 
-/// The collector token embedded in a script (it differs per load).
-fn token_of(js: &str) -> String {
-    js.split("var TOKEN = ")
-        .nth(1)
-        .and_then(|r| r.split(';').next())
-        .unwrap_or("")
-        .to_string()
+/// The pro bundles within their budgets: `/h-pro.js` under 8 KB gzipped, the service worker
+/// far below; both cacheable like `/h.js`.
+#[tokio::test]
+async fn the_pro_bundles_keep_their_size_budget() {
+    let h = Harness::new().await;
+    for (uri, budget, marker) in [
+        ("/h-pro.js", 8 * 1024, "keyIntervalMeanMs"),
+        ("/sw.js", 4 * 1024, "impressio-queue"),
+    ] {
+        let answer = h
+            .invoke(&sample("cloudfront", "collector-script").replace("\"/h.js\"", &format!("{uri:?}")))
+            .await;
+        assert_eq!(answer.status, 200, "{uri}");
+        assert_eq!(answer.header("content-encoding"), Some("gzip"));
+        assert!(answer.body.len() < budget, "{uri}: {} bytes gzipped", answer.body.len());
+        assert_eq!(answer.header("cache-control"), Some("public, max-age=300"));
+        let mut js = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(answer.body.as_slice()), &mut js).unwrap();
+        assert!(js.contains(marker), "{uri}");
+        println!("{uri}: {} bytes gzipped, {} bytes plain", answer.body.len(), js.len());
+    }
+}
+
+/// A sample with one more request header (both event shapes).
+fn with_header(sample: &str, name: &str, value: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(sample).unwrap();
+    if let Some(headers) = v.pointer_mut("/Records/0/cf/request/headers") {
+        headers[name.to_ascii_lowercase()] = serde_json::json!([{"key": name, "value": value}]);
+    } else {
+        v["headers"][name.to_ascii_lowercase()] = serde_json::json!(value);
+    }
+    v.to_string()
 }
 
 #[tokio::test]

@@ -21,6 +21,9 @@ pub enum OriginPolicy {
     /// Beacons from mail clients or pages with `Referrer-Policy: no-referrer` send neither:
     /// checked when present, allowed when absent.
     IfPresent,
+    /// Public resources, the same for every page (the scripts, which shared caches keep
+    /// without `Origin` or `Referer` in their key): not checked, no CORS headers.
+    Ignored,
 }
 
 /// What a route asks of the organization.
@@ -68,7 +71,7 @@ pub async fn authorize<S, D: OrganizationDirectory, I>(
     org_id: &str,
     needs: Needs,
 ) -> Result<Access, EdgeError> {
-    ctx.varies_by_origin = true;
+    ctx.varies_by_origin = needs.origin != OriginPolicy::Ignored;
     let (org, source, age_ms) = match app.directory.lookup(org_id).await {
         Lookup::Found { org, source, age_ms } => (org, source, age_ms),
         Lookup::Unknown => return Err(EdgeError::UnknownOrganization(org_id.to_string())),
@@ -80,8 +83,9 @@ pub async fn authorize<S, D: OrganizationDirectory, I>(
         }
     };
     let limits = app.config.plans.limits(org.plan);
-    let origin = req.header("origin");
-    match domains::request_host(origin.as_deref(), req.header("referer").as_deref()) {
+    let origin = req.header("origin").filter(|_| needs.origin != OriginPolicy::Ignored);
+    let referer = req.header("referer").filter(|_| needs.origin != OriginPolicy::Ignored);
+    match domains::request_host(origin.as_deref(), referer.as_deref()) {
         Some(host) => {
             if !domains::is_allowed(&host, &org.domains, limits.domains) {
                 return Err(EdgeError::DomainNotAllowed { host });

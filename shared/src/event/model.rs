@@ -125,6 +125,10 @@ pub struct EventRecord {
     pub title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// The behavioral signature the script sent (`/h-pro.js`), an identity input like the
+    /// fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavioral_signature: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// GA4 client id (from the `_ga` cookie).
@@ -227,6 +231,7 @@ impl EventRecord {
             referrer: event.referrer.map(String::from),
             title: event.title,
             fingerprint: event.fingerprint,
+            behavioral_signature: event.behavioral_signature,
             user_id: event.user_id,
             ga4_client_id: event.ga4_client_id,
             properties: event.properties,

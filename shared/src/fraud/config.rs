@@ -665,7 +665,9 @@ impl FraudConfig {
             return Err("layers.credential_stuffing.window_secs must be above 0".into());
         }
         let i = &l.headless.interaction;
-        if !(0.0..=1.0).contains(&i.linear_pointer_min_straightness) || !(i.uniform_keys_max_sd_ms >= 0.0) {
+        if !(0.0..=1.0).contains(&i.linear_pointer_min_straightness)
+            || !(0.0..=f64::MAX).contains(&i.uniform_keys_max_sd_ms)
+        {
             return Err(
                 "layers.headless.interaction: linear_pointer_min_straightness within 0..=1, uniform_keys_max_sd_ms at least 0"
                     .into(),

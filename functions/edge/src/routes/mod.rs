@@ -7,6 +7,7 @@
 //! | `/cookie-test` | `GET`, `HEAD` | —            | sets a first-party cookie, reports the last one |
 //! | `/h.js`        | `GET`, `HEAD` | —            | the collector script                            |
 //! | `/h-pro.js`    | `GET`, `HEAD` | behavioral   | the collector with the behavioral bundle        |
+//! | `/sw.js`       | `GET`, `HEAD` | service worker | the service worker's code (imported)          |
 //! | anything else  | `GET`, `HEAD` | —            | the 43-byte transparent GIF; `GET` stores       |
 //! | any            | `OPTIONS`     | —            | CORS preflight (`204`), or `204` with `Allow`   |
 
@@ -26,6 +27,7 @@ use impressio::store::EventStore;
 use crate::access::RequestCtx;
 use crate::app::App;
 use crate::error::EdgeError;
+use script::Script;
 
 /// The route a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +37,7 @@ pub enum RouteKind {
     CookieTest,
     Script,
     ProScript,
+    ServiceWorker,
     Pixel,
 }
 
@@ -47,6 +50,7 @@ impl RouteKind {
             RouteKind::CookieTest => "/cookie-test",
             RouteKind::Script => "/h.js",
             RouteKind::ProScript => "/h-pro.js",
+            RouteKind::ServiceWorker => "/sw.js",
             RouteKind::Pixel => "pixel",
         }
     }
@@ -68,6 +72,7 @@ pub fn classify(req: &EdgeRequest) -> RouteKind {
         "/cookie-test" => RouteKind::CookieTest,
         "/h.js" => RouteKind::Script,
         "/h-pro.js" => RouteKind::ProScript,
+        "/sw.js" => RouteKind::ServiceWorker,
         _ => RouteKind::Pixel,
     }
 }
@@ -84,13 +89,16 @@ pub async fn dispatch<S: EventStore, D: OrganizationDirectory, I: IdentityStore>
         return preflight::handle(app, route, req, ctx).await;
     }
     let get = m == Method::GET || m == Method::HEAD;
+    // Each route's future lives on the heap: the state machines of the pipeline are large,
+    // and one inline enum of all of them would sit on the caller's stack.
     match route {
-        RouteKind::Track if m == Method::POST => track::handle(app, req, ctx).await,
-        RouteKind::Campaign if m == Method::POST => campaign::handle(app, req, ctx).await,
-        RouteKind::CookieTest if get => Ok(cookie_test::handle(app, req, ctx).await),
-        RouteKind::Script if get => script::handle(app, req, ctx, false).await,
-        RouteKind::ProScript if get => script::handle(app, req, ctx, true).await,
-        RouteKind::Pixel if get => Ok(pixel::handle(app, req, ctx).await),
+        RouteKind::Track if m == Method::POST => Box::pin(track::handle(app, req, ctx)).await,
+        RouteKind::Campaign if m == Method::POST => Box::pin(campaign::handle(app, req, ctx)).await,
+        RouteKind::CookieTest if get => Ok(Box::pin(cookie_test::handle(app, req, ctx)).await),
+        RouteKind::Script if get => Box::pin(script::handle(app, req, ctx, Script::Collector)).await,
+        RouteKind::ProScript if get => Box::pin(script::handle(app, req, ctx, Script::Behavioral)).await,
+        RouteKind::ServiceWorker if get => Box::pin(script::handle(app, req, ctx, Script::ServiceWorker)).await,
+        RouteKind::Pixel if get => Ok(Box::pin(pixel::handle(app, req, ctx)).await),
         _ => Err(EdgeError::MethodNotAllowed {
             method: m.to_string(),
             path: req.path.clone(),

@@ -1,7 +1,14 @@
-//! `GET /h.js?organizationId=…` (every plan) and `GET /h-pro.js?organizationId=…` (the
-//! behavioral bundle, pro plan and up): the collector script of an organization.
+//! `GET /h.js?organizationId=…` (every plan), `GET /h-pro.js?organizationId=…` (the
+//! behavioral bundle, pro plan and up) and `GET /sw.js?organizationId=…` (the service
+//! worker, pro plan and up): an organization's scripts.
+//!
+//! A script is the same for every visitor of the organization (the collector token comes from
+//! `/cookie-test`), so it is answered `Cache-Control: public, max-age=300` with a strong
+//! `ETag` per representation, `304 Not Modified` for a matching `If-None-Match`, and is not
+//! checked against `Origin` / `Referer`: CloudFront keeps one copy per organization and
+//! encoding, and a plan change reaches visitors within five minutes.
 
-use impressio::collector::{collector_script, ScriptFeatures};
+use impressio::collector::{collector_script, etag, not_modified, service_worker_script, ScriptFeatures};
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::org::{Feature, OrganizationDirectory};
 
@@ -9,47 +16,80 @@ use crate::access::{authorize, Needs, OriginPolicy, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
 
-/// Answers the script (`application/javascript`, cacheable by the browser for 5 minutes; it
-/// carries a collector token of its own, so no shared cache may keep it).
+/// How long browsers and CloudFront keep a script, seconds.
+pub const SCRIPT_MAX_AGE_SECS: u32 = 300;
+
+/// Which script a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Script {
+    /// `/h.js`.
+    Collector,
+    /// `/h-pro.js`: the collector with the behavioral bundle.
+    Behavioral,
+    /// `/sw.js`: the service worker's code, imported by the organization's own worker file.
+    ServiceWorker,
+}
+
+/// Answers the script (`application/javascript`, gzip when accepted).
 ///
 /// # Errors
-/// [`EdgeError::Field`] when `organizationId` is missing or malformed, the access errors of
-/// [`authorize`] (a `Referer` from a foreign domain; for `/h-pro.js`, a plan below pro).
+/// [`EdgeError::Field`] when `organizationId` is missing or malformed,
+/// [`EdgeError::UnknownOrganization`] (404), [`EdgeError::DirectoryUnavailable`] (503),
+/// [`EdgeError::FeatureNotInPlan`] (403: `/h-pro.js` and `/sw.js` below pro).
 pub async fn handle<S, D: OrganizationDirectory, I>(
     app: &App<S, D, I>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
-    behavioral: bool,
+    script: Script,
 ) -> Result<EdgeResponse, EdgeError> {
     let org = super::query_organization(req)?;
     let needs = Needs {
-        origin: OriginPolicy::IfPresent,
-        feature: behavioral.then_some(Feature::Behavioral),
+        origin: OriginPolicy::Ignored,
+        feature: match script {
+            Script::Collector => None,
+            Script::Behavioral => Some(Feature::Behavioral),
+            Script::ServiceWorker => Some(Feature::ServiceWorker),
+        },
         counts_event: false,
     };
     let access = authorize(app, req, ctx, &org, needs).await?;
-    let features = ScriptFeatures {
-        behavioral,
-        digital_data: app.config.plans.has(access.org.plan, Feature::DigitalData),
-    };
-    // A fresh token per load: the script is cacheable by the browser only.
-    let token = app
-        .config
-        .collector_token_secret
-        .as_ref()
-        .map(|s| impressio::behavior::token::issue(s.expose().as_bytes(), &org, app.clock.now_ms()));
-    let script = collector_script(&org, features, token.as_deref()).into_bytes();
+    let has = |f| app.config.plans.has(access.org.plan, f);
+    let source = match script {
+        Script::ServiceWorker => service_worker_script(&org),
+        _ => collector_script(
+            &org,
+            ScriptFeatures {
+                behavioral: script == Script::Behavioral,
+                digital_data: has(Feature::DigitalData),
+                service_worker: has(Feature::ServiceWorker),
+            },
+        ),
+    }
+    .into_bytes();
+    let compressed = gzip_accepted(req).then(|| gzip(&source)).flatten();
+    let tag = etag(&source, compressed.is_some());
     let mut headers = vec![
         ("Content-Type".into(), "application/javascript; charset=utf-8".into()),
-        ("Cache-Control".into(), "private, max-age=300".into()),
+        ("Cache-Control".into(), format!("public, max-age={SCRIPT_MAX_AGE_SECS}")),
         ("Vary".into(), "Accept-Encoding".into()),
+        ("ETag".into(), tag),
     ];
-    let body = match gzip_accepted(req).then(|| gzip(&script)).flatten() {
+    if req
+        .header_lossy("if-none-match")
+        .is_some_and(|v| not_modified(&v, &etag(&source, false)))
+    {
+        return Ok(EdgeResponse {
+            status: 304,
+            headers,
+            body: Vec::new(),
+        });
+    }
+    let body = match compressed {
         Some(compressed) => {
             headers.push(("Content-Encoding".into(), "gzip".into()));
             compressed
         }
-        None => script,
+        None => source,
     };
     Ok(super::for_method(
         req,
