@@ -1,6 +1,8 @@
-//! The local stack's browser step: serves a page on 127.0.0.1 that embeds the collector script
-//! of the running edge, loads it in headless Chromium (through chromedriver), waits for the
-//! page view in DynamoDB, prints what was stored and saves a screenshot.
+//! The local stack's browser step: serves a page on 127.0.0.1 that embeds the behavioral
+//! bundle (`/h-pro.js`) of the running edge and names the site's service worker, loads it in
+//! headless Chromium (through chromedriver), types into the page's form and sends a
+//! `form_submit`, waits for both events in DynamoDB, prints what was stored (identity, risk
+//! and the interaction evidence) and saves a screenshot.
 //!
 //! Usage: `browser-demo --edge URL --webdriver URL --table NAME --screenshot FILE`; the
 //! DynamoDB endpoint comes from the standard AWS settings (`AWS_ENDPOINT_URL_DYNAMODB`).
@@ -8,19 +10,21 @@
 use std::time::Duration;
 
 use impressio::event::EventRecord;
-use integration_tests::browser::{unique_path, Browser, BrowserConfig, TestSite};
+use integration_tests::browser::{unique_path, Browser, BrowserConfig, SiteOptions, TestSite};
 
-/// The events stored for `url`, polled for up to `timeout`; `None` when none arrived.
+/// The events stored for `url` once there are `n`, polled for up to `timeout`; `None` when
+/// none arrived.
 async fn page_events(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     url: &str,
+    n: usize,
     timeout: Duration,
 ) -> Option<Vec<EventRecord>> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let events = integration_tests::browser::page_events(client, table, url).await;
-        if !events.is_empty() {
+        if events.len() >= n || (!events.is_empty() && std::time::Instant::now() > deadline) {
             return Some(events);
         }
         if std::time::Instant::now() > deadline {
@@ -52,7 +56,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     std::env::set_var(integration_tests::browser::EDGE_URL_VAR, &edge);
 
     let client = impressio::store::dynamo::client_from_env().await;
-    let site = TestSite::start(edge.trim_end_matches('/')).await;
+    let site = TestSite::start_with(
+        edge.trim_end_matches('/'),
+        SiteOptions {
+            bundle: "h-pro.js",
+            service_worker: true,
+        },
+    )
+    .await;
     let url = site.url(&unique_path("demo"));
     println!("page: {url}");
     let browser = Browser::launch(&BrowserConfig::default()).await;
@@ -62,9 +73,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Some(r) => println!("the page computed fingerprint {} (sent: {})", r.fingerprint, r.sent),
         None => println!("the collector has no window.impressio.ready: waiting for DynamoDB"),
     }
+    // A visitor types a name into the form and submits it.
+    let field = browser.client().find(fantoccini::Locator::Id("name")).await?;
+    field.send_keys("Ada Lovelace").await?;
+    let sent = browser
+        .client()
+        .execute_async(
+            r#"var done = arguments[arguments.length - 1];
+               window.impressio.track("form_submit").then(done, function () { done(false); });"#,
+            vec![],
+        )
+        .await?;
+    println!("form_submit sent: {sent}");
     let png = browser.screenshot().await;
     std::fs::write(&screenshot, png)?;
-    let stored = page_events(&client, &table, &url, Duration::from_secs(30)).await;
+    let stored = page_events(&client, &table, &url, 2, Duration::from_secs(30)).await;
     browser.close().await;
     let events = stored.ok_or_else(|| {
         format!(
@@ -106,6 +129,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 .flat_map(|(layer, c)| c.reasons.iter().map(move |x| format!("{layer}/{}", x.code)))
                 .collect();
             println!("  reasons:         {}", reasons.join(", "));
+        }
+        if let Some(i) = e.signals.as_ref().and_then(|s| s.interaction) {
+            println!(
+                "  interaction:     {} keystrokes (mean interval {:?} ms, hold {:?} ms), {} pointer moves, {} untrusted",
+                i.keystrokes, i.key_interval_mean_ms, i.key_hold_mean_ms, i.pointer_moves, i.untrusted_events
+            );
+        }
+        if let Some(b) = &e.behavioral_signature {
+            println!("  behavioral sig:  {b}");
         }
     }
     println!("screenshot: {screenshot}");
