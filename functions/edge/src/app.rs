@@ -127,6 +127,9 @@ pub fn error_response(err: &EdgeError, request_id: &str) -> EdgeResponse {
     if let EdgeError::MethodNotAllowed { allow, .. } = err {
         resp.headers.push(("Allow".into(), (*allow).into()));
     }
+    if let Some(challenge) = err.www_authenticate() {
+        resp.headers.push(("WWW-Authenticate".into(), challenge.into()));
+    }
     if let Some(secs) = err.retry_after() {
         resp.headers.push(("Retry-After".into(), secs.to_string()));
     }
