@@ -3,12 +3,18 @@
 //! | route          | methods       | plan feature | answer                                          |
 //! |----------------|---------------|--------------|-------------------------------------------------|
 //! | `/t`           | `POST`        | —            | JSON event validated and stored                 |
+//! | `/t` + `Authorization: Bearer <server key>` | `POST` | ssr (enterprise) | server-side event: the end user in `forwarded`, stored as `server_side` |
 //! | `/c`           | `POST`        | campaigns    | campaign attribution parsed and stored          |
 //! | `/cookie-test` | `GET`, `HEAD` | —            | sets a first-party cookie, reports the last one |
 //! | `/h.js`        | `GET`, `HEAD` | —            | the collector script                            |
 //! | `/h-pro.js`    | `GET`, `HEAD` | behavioral   | the collector with the behavioral bundle        |
 //! | anything else  | `GET`, `HEAD` | —            | the 43-byte transparent GIF; `GET` stores       |
 //! | any            | `OPTIONS`     | —            | CORS preflight (`204`), or `204` with `Allow`   |
+//!
+//! Server-side events share `/t` (the route table is fixed): the `Authorization` header is what
+//! makes a call server-side. It needs the organization's server key, the enterprise plan and a
+//! `forwarded` end user; it is answered without CORS headers or cookie, and refused with `401`
+//! and `WWW-Authenticate: Bearer` without a valid key (see [`track`]).
 
 pub mod campaign;
 pub mod cookie_test;
