@@ -86,7 +86,9 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
             ..RequestCtx::default()
         };
         let route = routes::classify(&req);
-        let mut resp = match routes::dispatch(self, route, &req, &mut ctx).await {
+        // The routes' state lives on the heap: tens of KB that would otherwise be copied
+        // through every caller's stack frame (in debug builds, once per await).
+        let mut resp = match Box::pin(routes::dispatch(self, route, &req, &mut ctx)).await {
             Ok(resp) => resp,
             Err(err) => error_response(&err, &ctx.request_id),
         };
