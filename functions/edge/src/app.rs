@@ -145,3 +145,35 @@ pub fn malformed_event_response(message: impl Into<String>) -> EdgeResponse {
     resp.headers.push(("X-Request-Id".into(), request_id));
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_key_refusals_are_401_with_a_bearer_challenge_and_no_other_error_has_one() {
+        let required = error_response(
+            &EdgeError::ServerKeyRequired {
+                reason: "the Bearer credential has no token",
+            },
+            "rid",
+        );
+        assert_eq!(required.status, 401);
+        assert_eq!(required.header("www-authenticate"), Some(r#"Bearer realm="impressio""#));
+        let body: serde_json::Value = serde_json::from_slice(&required.body).unwrap();
+        assert_eq!(body["error"], "server_key_required");
+        assert!(body["message"].as_str().unwrap().contains("no token"));
+
+        let rejected = error_response(&EdgeError::ServerKeyRejected, "rid");
+        assert_eq!(rejected.status, 401);
+        assert_eq!(
+            rejected.header("www-authenticate"),
+            Some(r#"Bearer realm="impressio", error="invalid_token""#)
+        );
+        let body: serde_json::Value = serde_json::from_slice(&rejected.body).unwrap();
+        assert_eq!(body["error"], "invalid_server_key");
+
+        let forbidden = error_response(&EdgeError::OriginRequired, "rid");
+        assert_eq!((forbidden.status, forbidden.header("www-authenticate")), (403, None));
+    }
+}
