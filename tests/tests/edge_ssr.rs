@@ -402,3 +402,36 @@ async fn a_function_url_call_without_cloudfront_works_the_same() {
     assert_eq!(r.context.ip.as_deref(), Some("2001:db8::42"));
     assert_eq!(r.server_ip.as_deref(), Some("192.0.2.20"));
 }
+
+#[tokio::test]
+async fn the_domainprint_goes_to_the_server_which_sends_it_back_for_the_fast_path() {
+    let h = Harness::new().await;
+    let key = bearer(DEMO_KEY);
+    let first = h
+        .invoke(&server_call(
+            Some(&key),
+            &event("org_demo_enterprise", "203.0.113.80", "fpServerSide08"),
+            &[],
+        ))
+        .await;
+    assert_eq!(first.status, 200);
+    let identity = &first.json()["identity"];
+    let domainprint = identity["domainprint"].as_str().expect("a server gets the domainprint");
+    assert_eq!(identity["isNew"], true);
+    let mut again = event("org_demo_enterprise", "203.0.113.80", "fpServerSide08");
+    again["domainprint"] = json!(domainprint);
+    let second = h.invoke(&server_call(Some(&key), &again, &[])).await;
+    assert_eq!(second.status, 200);
+    let identity2 = &second.json()["identity"];
+    assert_eq!(identity2["visitorId"], identity["visitorId"]);
+    assert_eq!(identity2["method"], "cookie_and_fingerprint");
+    assert_eq!(identity2["domainprint"], domainprint, "no new domainprint minted");
+    // A browser's answer never shows it (its cookie is HttpOnly).
+    let browser = cloudfront_post(
+        &with_chrome_headers(&[("Content-Type", "application/json"), ("Origin", "https://shop.example")]),
+        &json!({"organizationId": "org_demo_enterprise", "fingerprint": "fpServerSide08"}),
+    );
+    let a = h.invoke(&browser).await;
+    assert_eq!(a.status, 200);
+    assert!(a.json()["identity"].get("domainprint").is_none());
+}

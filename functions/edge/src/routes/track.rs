@@ -31,7 +31,7 @@ use impressio::org::server_key::bearer_token;
 
 /// Validates the body, checks the organization, resolves the visitor, stores the event;
 /// answers `{"requestId", "eventId", "stored": true, "identity": {…}, "risk": {…}}` and, to a
-/// browser, sets the domainprint cookie.
+/// browser, sets the domainprint cookie; a server gets the domainprint in `identity` instead.
 ///
 /// # Errors
 /// [`EdgeError::Body`] or [`EdgeError::Field`] for bad input (a missing `forwarded` on a
@@ -86,10 +86,17 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
             reasons: risk.public_reasons(),
         });
     }
+    let mut identity_out = identity_json(&identity);
+    if matches!(caller, Caller::Server(_)) {
+        // A server gets no cookie; it may send the domainprint back with the visitor's next
+        // events, which then take the fast path instead of minting a new one each time. (A
+        // browser never sees it: its cookie is HttpOnly.)
+        identity_out["domainprint"] = json!(identity.domainprint);
+    }
     Ok(super::json(
         200,
         &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true,
-            "identity": identity_json(&identity), "risk": risk}),
+            "identity": identity_out, "risk": risk}),
     ))
 }
 
