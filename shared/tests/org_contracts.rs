@@ -459,3 +459,50 @@ async fn batch_lookup_makes_one_round_trip_per_tier() {
         } | Lookup::Unknown
     )));
 }
+
+#[tokio::test]
+async fn the_server_key_digest_is_read_and_served_by_every_tier_but_never_the_key() {
+    use impressio::org::ServerKeyDigest;
+    let digest = ServerKeyDigest::of_key("org-3-server-key");
+    let t = tiers(true).await;
+    upstash_get(&t.upstash, "org_3", json!(null)).await;
+    let mut with_key = row("org_3", "enterprise");
+    with_key["server_key_sha256"] = json!(digest.to_hex());
+    postgrest_get("eq.org_3")
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([with_key])))
+        .expect(1)
+        .mount(&t.supabase)
+        .await;
+    let Lookup::Found { org, .. } = t.dir.get("org_3").await else {
+        panic!("org_3 is served")
+    };
+    assert_eq!(org.server_key_sha256.as_ref(), Some(&digest));
+    assert!(!format!("{org:?}").contains(&digest.to_hex()), "Debug hides the digest");
+    // The shared cache gets the digest (so an Upstash hit can verify a key), never the key.
+    let sets = sets_sent(&t.upstash).await;
+    let cached: serde_json::Value = serde_json::from_str(sets[0][2].as_str().unwrap()).unwrap();
+    assert_eq!(cached["org"]["server_key_sha256"], digest.to_hex());
+    assert!(!sets[0][2].as_str().unwrap().contains("org-3-server-key"));
+
+    // Another container: served from Upstash, with the digest.
+    let other = tiers(true).await;
+    upstash_get(&other.upstash, "org_3", json!(cached.to_string())).await;
+    let Lookup::Found { org, source, .. } = other.dir.get("org_3").await else {
+        panic!("org_3 is served from Upstash")
+    };
+    assert_eq!(source, LookupSource::Upstash);
+    assert_eq!(org.server_key_sha256.as_ref(), Some(&digest));
+
+    // A malformed digest in the database does not make the organization unreadable: it is
+    // served without a key (its server-side calls are refused).
+    let server = MockServer::start().await;
+    let mut bad = row("org_4", "enterprise");
+    bad["server_key_sha256"] = json!("not-a-digest");
+    postgrest_get("eq.org_4")
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([bad])))
+        .mount(&server)
+        .await;
+    let org = supabase(&server, 1000).fetch("org_4").await.unwrap().unwrap();
+    assert_eq!(org.plan, Plan::Enterprise);
+    assert_eq!(org.server_key_sha256, None);
+}

@@ -33,7 +33,7 @@ async fn every_sample_gets_the_expected_status_and_stores_only_good_events() {
             };
             assert_eq!(answer.shape, expected_shape, "{shape}/{name}");
             let (status, stores) = match name.as_str() {
-                "track" | "campaign" | "pixel" => (200, true),
+                "track" | "track-server-side" | "campaign" | "pixel" => (200, true),
                 "cookie-test" | "collector-script" => (200, false),
                 "bad-malformed-json" | "bad-invalid-utf8" => (400, false),
                 "bad-method" => (405, false),
@@ -60,7 +60,7 @@ async fn every_sample_gets_the_expected_status_and_stores_only_good_events() {
             seen += 1;
         }
     }
-    assert!(seen >= 16, "only {seen} samples found");
+    assert!(seen >= 18, "only {seen} samples found");
 }
 
 #[tokio::test]
@@ -109,6 +109,31 @@ async fn track_stores_the_event_with_viewer_metadata_in_both_shapes() {
             }
         );
         assert!(r.expires_at > r.ts / 1000 + 390 * 86_400);
+    }
+}
+
+#[tokio::test]
+async fn a_server_side_track_is_stored_about_the_forwarded_end_user_in_both_shapes() {
+    let h = Harness::new().await;
+    for shape in SHAPES {
+        let answer = h.invoke(&sample(shape, "track-server-side")).await;
+        assert_eq!(answer.status, 200, "{shape}: {}", String::from_utf8_lossy(&answer.body));
+        assert_eq!(answer.header("set-cookie"), None, "{shape}");
+        assert_eq!(answer.header("access-control-allow-origin"), None, "{shape}");
+        assert_eq!(answer.json()["risk"]["level"], "low", "{shape}");
+        let r = &h.records(&answer.request_id()).await[0];
+        assert!(r.server_side, "{shape}");
+        assert_eq!(r.organization_id, "org_demo_enterprise");
+        assert_eq!(r.event_name, "purchase");
+        assert_eq!(r.server_ip.as_deref(), Some("192.0.2.44"), "{shape}");
+        assert_eq!(r.context.ip.as_deref(), Some("198.51.100.23"));
+        assert!(r.context.user_agent.as_deref().unwrap().contains("Chrome/131"));
+        // The calling server's AWS / Ashburn metadata is not the visitor's.
+        assert_eq!(r.context.viewer.asn, None);
+        assert_eq!(r.context.viewer.city, None);
+        assert_eq!(r.context.viewer.ja4, None);
+        let risk = r.risk.as_ref().unwrap();
+        assert_eq!(risk.breakdown["datacenter"].reasons[0].code, "not_applicable");
     }
 }
 

@@ -251,8 +251,9 @@ async fn every_column_the_functions_select_exists() {
     let url = fresh_database().await;
     let db = connect(&url).await;
     db.execute(
-        "insert into organizations (id, plan, webhook_url, webhook_secret, webhook_secret_previous) \
-         values ('org_w', 'pro', 'https://hooks.example/in', 'new', 'old')",
+        "insert into organizations (id, plan, webhook_url, webhook_secret, webhook_secret_previous, server_key_sha256) \
+         values ('org_w', 'pro', 'https://hooks.example/in', 'new', 'old', \
+         'cc0c95b4a860942f543e642689c3aee80fc58b660ba6ea00912b35dc9e8b5e71')",
         &[],
     )
     .await
@@ -273,4 +274,59 @@ async fn every_column_the_functions_select_exists() {
         .unwrap()
         .get(0);
     assert_eq!(previous.as_deref(), Some("old"));
+}
+
+#[tokio::test]
+async fn the_server_key_column_holds_only_a_sha256_digest() {
+    use impressio::org::supabase::EDGE_COLUMNS;
+    use impressio::org::ServerKeyDigest;
+    let url = fresh_database().await;
+    let db = connect(&url).await;
+    let digest = ServerKeyDigest::of_key("local-demo-enterprise-server-key").to_hex();
+    // PostgreSQL's own SHA-256 agrees with the edge's.
+    let pg: String = db
+        .query_one(
+            "select encode(sha256(convert_to('local-demo-enterprise-server-key', 'UTF8')), 'hex')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(pg, digest);
+    db.execute(
+        "insert into organizations (id, plan, server_key_sha256) values ('org_k', 'enterprise', $1), ('org_n', 'enterprise', null)",
+        &[&digest],
+    )
+    .await
+    .unwrap();
+    for bad in [
+        "the-key-itself",
+        "CC0C95B4A860942F543E642689C3AEE80FC58B660BA6EA00912B35DC9E8B5E71",
+        "cc0c95b4a860942f543e642689c3aee80fc58b660ba6ea00912b35dc9e8b5e7",
+        "",
+    ] {
+        let r = db
+            .execute(
+                "update organizations set server_key_sha256 = $1 where id = 'org_n'",
+                &[&bad],
+            )
+            .await;
+        assert!(r.is_err(), "{bad:?} is refused");
+    }
+    // The edge's select reads it back as the digest.
+    let row = db
+        .query_one(
+            &format!("select {EDGE_COLUMNS} from organizations where id = 'org_k'"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let stored: Option<String> = row.get("server_key_sha256");
+    assert_eq!(stored.as_deref(), Some(digest.as_str()));
+    let none: Option<String> = db
+        .query_one("select server_key_sha256 from organizations where id = 'org_n'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(none, None);
 }

@@ -1,6 +1,11 @@
 //! Organization access for a request: the organization exists, the page is on one of its
 //! domains, its plan has the feature, and its monthly quota is not used up — in that order.
 //! Also decides whether the answer may carry CORS headers for the request's `Origin`.
+//!
+//! A server-side call ([`authorize_server`]) replaces the domain check with the server key:
+//! the organization exists, the key is its own, its plan has server-side events (and any
+//! other feature the event uses), and its quota is not used up. No `Origin` is needed and no
+//! CORS headers are given.
 
 use std::sync::Arc;
 
@@ -8,6 +13,7 @@ use impressio::event::OrgDecision;
 use impressio::http::EdgeRequest;
 use impressio::org::{
     domains, month_start, seconds_until_next_month, Feature, Lookup, LookupSource, Organization, OrganizationDirectory,
+    ServerKeyDigest,
 };
 
 use crate::app::App;
@@ -72,22 +78,13 @@ pub async fn authorize<S, D: OrganizationDirectory, I>(
     needs: Needs,
 ) -> Result<Access, EdgeError> {
     ctx.varies_by_origin = needs.origin != OriginPolicy::Ignored;
-    let (org, source, age_ms) = match app.directory.lookup(org_id).await {
-        Lookup::Found { org, source, age_ms } => (org, source, age_ms),
-        Lookup::Unknown => return Err(EdgeError::UnknownOrganization(org_id.to_string())),
-        Lookup::Unavailable { reason } => {
-            return Err(EdgeError::DirectoryUnavailable {
-                reason,
-                retry_after_secs: (app.config.directory.tiers.source_retry_ms / 1000).max(1) as u64,
-            })
-        }
-    };
-    let limits = app.config.plans.limits(org.plan);
+    let found = lookup(app, org_id).await?;
+    let limits = app.config.plans.limits(found.org.plan);
     let origin = req.header("origin").filter(|_| needs.origin != OriginPolicy::Ignored);
     let referer = req.header("referer").filter(|_| needs.origin != OriginPolicy::Ignored);
     match domains::request_host(origin.as_deref(), referer.as_deref()) {
         Some(host) => {
-            if !domains::is_allowed(&host, &org.domains, limits.domains) {
+            if !domains::is_allowed(&host, &found.org.domains, limits.domains) {
                 return Err(EdgeError::DomainNotAllowed { host });
             }
             // Only an Origin that names an honored domain is echoed back.
@@ -98,7 +95,64 @@ pub async fn authorize<S, D: OrganizationDirectory, I>(
         None if needs.origin == OriginPolicy::Required => return Err(EdgeError::OriginRequired),
         None => {}
     }
-    if let Some(feature) = needs.feature {
+    grant(app, org_id, found, needs.feature.as_slice(), needs.counts_event)
+}
+
+/// Checks a server-side call for the organization `org_id`, authenticated by `server_key`
+/// (the bearer token, not yet verified): the key is checked before the plan, so a caller
+/// without the key learns nothing of the organization's plan. `feature` is a feature the
+/// event uses besides server-side events themselves (the data layer). The event counts
+/// against the quota.
+///
+/// # Errors
+/// [`EdgeError::UnknownOrganization`] (404), [`EdgeError::DirectoryUnavailable`] (503),
+/// [`EdgeError::ServerKeyRejected`] (401) for a wrong key or an organization without one,
+/// [`EdgeError::FeatureNotInPlan`] (403) below enterprise, [`EdgeError::QuotaExceeded`] (429).
+pub async fn authorize_server<S, D: OrganizationDirectory, I>(
+    app: &App<S, D, I>,
+    org_id: &str,
+    server_key: &str,
+    feature: Option<Feature>,
+) -> Result<Access, EdgeError> {
+    let found = lookup(app, org_id).await?;
+    if !ServerKeyDigest::verify(found.org.server_key_sha256.as_ref(), server_key) {
+        return Err(EdgeError::ServerKeyRejected);
+    }
+    let features: Vec<Feature> = std::iter::once(Feature::Ssr).chain(feature).collect();
+    grant(app, org_id, found, &features, true)
+}
+
+/// An organization the directory found.
+struct Found {
+    org: Arc<Organization>,
+    source: LookupSource,
+    age_ms: i64,
+}
+
+/// Looks `org_id` up in the directory.
+async fn lookup<S, D: OrganizationDirectory, I>(app: &App<S, D, I>, org_id: &str) -> Result<Found, EdgeError> {
+    match app.directory.lookup(org_id).await {
+        Lookup::Found { org, source, age_ms } => Ok(Found { org, source, age_ms }),
+        Lookup::Unknown => Err(EdgeError::UnknownOrganization(org_id.to_string())),
+        Lookup::Unavailable { reason } => Err(EdgeError::DirectoryUnavailable {
+            reason,
+            retry_after_secs: (app.config.directory.tiers.source_retry_ms / 1000).max(1) as u64,
+        }),
+    }
+}
+
+/// The plan's features (the first one missing is the error) and the monthly quota, then the
+/// access.
+fn grant<S, D, I>(
+    app: &App<S, D, I>,
+    org_id: &str,
+    found: Found,
+    features: &[Feature],
+    counts_event: bool,
+) -> Result<Access, EdgeError> {
+    let Found { org, source, age_ms } = found;
+    let limits = app.config.plans.limits(org.plan);
+    for &feature in features {
         if !app.config.plans.has(org.plan, feature) {
             return Err(EdgeError::FeatureNotInPlan {
                 feature,
@@ -108,7 +162,7 @@ pub async fn authorize<S, D: OrganizationDirectory, I>(
         }
     }
     let now = app.clock.now_ms();
-    if needs.counts_event {
+    if counts_event {
         let used = org.events_used(now);
         if used >= limits.events_per_month {
             tracing::info!(organization = org_id, used, month = %month_start(now), "monthly quota used");

@@ -86,7 +86,9 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
             ..RequestCtx::default()
         };
         let route = routes::classify(&req);
-        let mut resp = match routes::dispatch(self, route, &req, &mut ctx).await {
+        // The routes' state lives on the heap: tens of KB that would otherwise be copied
+        // through every caller's stack frame (in debug builds, once per await).
+        let mut resp = match Box::pin(routes::dispatch(self, route, &req, &mut ctx)).await {
             Ok(resp) => resp,
             Err(err) => error_response(&err, &ctx.request_id),
         };
@@ -127,6 +129,9 @@ pub fn error_response(err: &EdgeError, request_id: &str) -> EdgeResponse {
     if let EdgeError::MethodNotAllowed { allow, .. } = err {
         resp.headers.push(("Allow".into(), (*allow).into()));
     }
+    if let Some(challenge) = err.www_authenticate() {
+        resp.headers.push(("WWW-Authenticate".into(), challenge.into()));
+    }
     if let Some(secs) = err.retry_after() {
         resp.headers.push(("Retry-After".into(), secs.to_string()));
     }
@@ -139,4 +144,36 @@ pub fn malformed_event_response(message: impl Into<String>) -> EdgeResponse {
     let mut resp = error_response(&EdgeError::MalformedEvent(message.into()), &request_id);
     resp.headers.push(("X-Request-Id".into(), request_id));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_key_refusals_are_401_with_a_bearer_challenge_and_no_other_error_has_one() {
+        let required = error_response(
+            &EdgeError::ServerKeyRequired {
+                reason: "the Bearer credential has no token",
+            },
+            "rid",
+        );
+        assert_eq!(required.status, 401);
+        assert_eq!(required.header("www-authenticate"), Some(r#"Bearer realm="impressio""#));
+        let body: serde_json::Value = serde_json::from_slice(&required.body).unwrap();
+        assert_eq!(body["error"], "server_key_required");
+        assert!(body["message"].as_str().unwrap().contains("no token"));
+
+        let rejected = error_response(&EdgeError::ServerKeyRejected, "rid");
+        assert_eq!(rejected.status, 401);
+        assert_eq!(
+            rejected.header("www-authenticate"),
+            Some(r#"Bearer realm="impressio", error="invalid_token""#)
+        );
+        let body: serde_json::Value = serde_json::from_slice(&rejected.body).unwrap();
+        assert_eq!(body["error"], "invalid_server_key");
+
+        let forbidden = error_response(&EdgeError::OriginRequired, "rid");
+        assert_eq!((forbidden.status, forbidden.header("www-authenticate")), (403, None));
+    }
 }

@@ -43,6 +43,15 @@ pub enum EdgeError {
     /// The page's host is not among the organization's honored domains.
     #[error("{host} is not one of the organization's domains allowed by its plan")]
     DomainNotAllowed { host: String },
+    /// A server-side call without a usable `Authorization: Bearer <server key>`: the header is
+    /// missing (the body forwards an end user, and no `Origin` says a browser sent it) or is
+    /// not a bearer credential. `reason` says which, never quoting the header.
+    #[error("server-side events need an `Authorization: Bearer <server key>` header: {reason}")]
+    ServerKeyRequired { reason: &'static str },
+    /// The server key is not the organization's, or the organization has none: one error for
+    /// both, so an answer never tells which.
+    #[error("the server key is not valid for this organization")]
+    ServerKeyRejected,
     /// The route needs a feature the organization's plan lacks.
     #[error("the {} feature is not in the {} plan; it needs the {} plan or higher", feature.as_str(), plan.as_str(), required.as_str())]
     FeatureNotInPlan {
@@ -79,6 +88,7 @@ impl EdgeError {
             EdgeError::Store(StoreError::Dynamo { .. }) => 503,
             EdgeError::Store(_) => 500,
             EdgeError::UnknownOrganization(_) => 404,
+            EdgeError::ServerKeyRequired { .. } | EdgeError::ServerKeyRejected => 401,
             EdgeError::DirectoryUnavailable { .. } => 503,
             EdgeError::OriginRequired | EdgeError::DomainNotAllowed { .. } | EdgeError::FeatureNotInPlan { .. } => 403,
             EdgeError::QuotaExceeded { .. } => 429,
@@ -106,6 +116,8 @@ impl EdgeError {
             EdgeError::Store(_) => "storage_unavailable",
             EdgeError::UnknownOrganization(_) => "unknown_organization",
             EdgeError::DirectoryUnavailable { .. } => "organization_directory_unavailable",
+            EdgeError::ServerKeyRequired { .. } => "server_key_required",
+            EdgeError::ServerKeyRejected => "invalid_server_key",
             EdgeError::OriginRequired => "origin_required",
             EdgeError::DomainNotAllowed { .. } => "domain_not_allowed",
             EdgeError::FeatureNotInPlan { .. } => "feature_not_in_plan",
@@ -155,6 +167,16 @@ impl EdgeError {
             _ => {}
         }
         body
+    }
+
+    /// The `WWW-Authenticate` challenge of a 401 (RFC 6750 section 3): `Bearer`, with
+    /// `error="invalid_token"` when a key was presented and refused.
+    pub fn www_authenticate(&self) -> Option<&'static str> {
+        match self {
+            EdgeError::ServerKeyRequired { .. } => Some(r#"Bearer realm="impressio""#),
+            EdgeError::ServerKeyRejected => Some(r#"Bearer realm="impressio", error="invalid_token""#),
+            _ => None,
+        }
     }
 
     /// The `Retry-After` value in seconds, where the error has one.

@@ -14,14 +14,21 @@
 //!
 //! A behavioral read that fails leaves its components out (fail open) and says so in the
 //! assessment's `degraded`.
+//!
+//! A server-side event ([`Caller::Server`]) is about the end user its body forwards, not about
+//! the request: the forwarded IP is the one checked against the blacklist and counted by the
+//! IP rate and visitor velocity, the forwarded User-Agent is the one the UA layers judge, the
+//! identity comes from the body alone (the request's cookies are the server's), no
+//! domainprint cookie is set, no collector token is expected, nothing is counted per JA4, and
+//! the components that judge the transport are recorded as not applicable
+//! ([`impressio::fraud::composite::NOT_FOR_SERVER_SIDE`]).
 
 use impressio::behavior::layers::{self as behavior, Observations};
 use impressio::behavior::store::{observations, Block, FirstRead, Identifiers, VisitorRead};
 use impressio::behavior::token::{self, TokenCheck};
 use impressio::event::payload::ValidEvent;
-use impressio::event::{Attribution, EventRecord, Route, ServerContext};
-use impressio::fraud::composite::base_layers;
-use impressio::fraud::composite::combine;
+use impressio::event::{Attribution, EventRecord, Forwarded, Route, ServerContext};
+use impressio::fraud::composite::{base_layers, combine, mark_server_side};
 use impressio::fraud::config::ScoreMode;
 use impressio::fraud::counter::{login_key, RateCounter};
 use impressio::fraud::{LayerResult, RiskAssessment, ScoringInput};
@@ -34,6 +41,16 @@ use crate::access::{Access, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
 use crate::routes::track::domainprint_cookie;
+
+/// Who sent an event, and so whom the request's address, headers and transport describe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A browser (the collector script, a pixel): the request is the visitor's own.
+    Browser,
+    /// The organization's server, authenticated by its server key: the request is the
+    /// server's, and the visitor is the end user it forwards.
+    Server(Forwarded),
+}
 
 /// The component a block trigger belongs to (for repeat-offender memory).
 fn component_of(trigger: &str) -> &str {
@@ -49,7 +66,8 @@ fn component_of(trigger: &str) -> &str {
 }
 
 /// Resolves, checks, scores and stores a validated, authorized event. `enforce` is true for
-/// `/t`, the route whose critical requests are refused and blacklisted.
+/// `/t`, the route whose critical requests are refused and blacklisted; `caller` says whether
+/// the request is the visitor's own or a server-side call (see the module documentation).
 ///
 /// # Errors
 /// [`EdgeError::Blacklisted`] on a pre-check hit, [`EdgeError::Field`] for malformed identity
@@ -64,31 +82,47 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     attribution: Option<Attribution>,
     access: &Access,
     enforce: bool,
+    caller: &Caller,
 ) -> Result<(EventRecord, IdentityResult), EdgeError> {
     let now = app.clock.now_ms();
     let fraud = &app.config.fraud;
     let org = event.organization_id.clone();
-    let inputs = IdentityInputs::from_request(req, &event)?;
+    let forwarded = match caller {
+        Caller::Server(f) => Some(f),
+        Caller::Browser => None,
+    };
+    let inputs = match forwarded {
+        Some(_) => IdentityInputs::from_event(&event)?,
+        None => IdentityInputs::from_request(req, &event)?,
+    };
+    let page_host = || domains::request_host(req.header("origin").as_deref(), req.header("referer").as_deref());
     let site = event
         .url
         .as_ref()
         .and_then(|u| u.host_str())
         .map(str::to_ascii_lowercase)
-        .or_else(|| domains::request_host(req.header("origin").as_deref(), req.header("referer").as_deref()));
-    let mut scoring = ScoringInput::from_request(req, event.signals.clone(), Some(&event.event_name));
+        .or_else(|| forwarded.is_none().then(page_host).flatten());
+    let mut scoring = match forwarded {
+        Some(f) => ScoringInput::server_side(f, event.signals.clone(), Some(&event.event_name)),
+        None => ScoringInput::from_request(req, event.signals.clone(), Some(&event.event_name)),
+    };
+    // The visitor's address: the request's, or the one a server forwarded.
+    let client_ip = scoring.client_ip;
     let ids = Identifiers {
         organization_id: org.clone(),
         fingerprint: inputs.fingerprint.clone(),
-        ip: req.client_ip,
+        ip: client_ip,
+        // None for a server-side event: the JA4 is the server's.
         ja4: scoring.ja4_raw.clone(),
         ja4_is_browser: scoring
             .ja4_raw
             .as_ref()
             .is_some_and(|j| fraud.browser_ja4.contains_key(j)),
     };
-    // `Some(None)`: a token was expected and is missing; `None`: no token check here.
-    let token_check = match (&app.config.collector_token_secret, route) {
-        (Some(secret), Route::Track) => Some(event.token.as_ref().map(|t| {
+    // `Some(None)`: a token was expected and is missing; `None`: no token check here (nor
+    // on a server-side event, which no collector script sent).
+    let token_check = match (&app.config.collector_token_secret, route, caller) {
+        (Some(secret), Route::Track, Caller::Browser) => Some(event.token.as_ref().map(|t| {
             token::check(
                 secret.expose().as_bytes(),
                 t,
@@ -106,7 +140,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
             scoring
                 .ja4_raw
                 .as_deref()
-                .map(|ja4| login_key(&org, ja4, req.client_ip, fraud.layers.credential_stuffing.per_ip))
+                .map(|ja4| login_key(&org, ja4, client_ip, fraud.layers.credential_stuffing.per_ip))
         })
         .flatten();
     let login_count = async {
@@ -135,10 +169,13 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         token_uses
     );
     let resolution = resolution?;
-    ctx.set_cookies.push(domainprint_cookie(
-        &resolution.identity.domainprint,
-        app.identity.config().cookie_max_age_days,
-    ));
+    // A server-side answer goes to the organization's server: no cookie for it.
+    if forwarded.is_none() {
+        ctx.set_cookies.push(domainprint_cookie(
+            &resolution.identity.domainprint,
+            app.identity.config().cookie_max_age_days,
+        ));
+    }
     let mut degraded = Vec::new();
     let first = first.unwrap_or_else(|e| {
         tracing::warn!(request_id = %ctx.request_id, error = %e, "behavioral reads unavailable");
@@ -190,7 +227,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         });
     }
     let is_submission = fraud.behavior.velocity.submission_events.contains(&event.event_name);
-    let mut obs: Observations = observations(&first, &visitor, &visitor_id, req.client_ip, is_submission, now, fraud);
+    let mut obs: Observations = observations(&first, &visitor, &visitor_id, client_ip, is_submission, now, fraud);
     obs.token = token_check.clone().flatten();
     obs.token_uses = match token_uses {
         Some(Ok(n)) => Some(n),
@@ -205,15 +242,23 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     risk.degraded = degraded;
     risk.enforced &= enforce;
 
+    let context = match forwarded {
+        Some(f) => ServerContext::server_side(req, f),
+        None => ServerContext::from_request(req),
+    };
     let mut record = EventRecord::new(
         &ctx.request_id,
         route,
         event,
         attribution,
-        ServerContext::from_request(req),
+        context,
         now,
         app.config.event_ttl_days,
     );
+    if forwarded.is_some() {
+        record.server_side = true;
+        record.server_ip = req.client_ip.map(|ip| ip.to_string());
+    }
     if record.ga4_client_id.is_none() {
         record.ga4_client_id = inputs.ga4_client_id.clone();
     }
@@ -296,6 +341,9 @@ fn score<S, D, I>(
         ),
         ("collector_token", w.collector_token, token),
     ]);
+    if scoring.server_side {
+        mark_server_side(&mut all);
+    }
     if fraud.behavior.score_mode == ScoreMode::Holistic {
         // Every enforced block here also blacklists the visitor, so the memory runs from the
         // block's end: an offender just released who offends again, however mildly, is

@@ -9,4 +9,4 @@ pub mod payload;
 pub use attribution::{Attribution, Channel};
 pub use body::BodyError;
 pub use model::{EventRecord, OrgDecision, Route, ServerContext, EVENT_ITEM_TYPE, EVENT_SORT_KEY};
-pub use payload::{CampaignPayload, FieldError, PixelParams, TrackPayload};
+pub use payload::{CampaignPayload, FieldError, Forwarded, ForwardedPayload, PixelParams, TrackPayload};

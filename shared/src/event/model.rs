@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::attribution::Attribution;
-use super::payload::ValidEvent;
+use super::payload::{Forwarded, ValidEvent};
 use crate::http::{EdgeRequest, RequestSource, ViewerMetadata};
 use crate::identity::IdentityResult;
 use crate::org::{LookupSource, Plan};
@@ -50,11 +50,16 @@ pub enum Route {
 }
 
 /// Server-side facts about the request (not sent by the client's script).
+///
+/// For a server-side event (see [`EventRecord::server_side`]) `ip`, `user_agent` and
+/// `accept_language` are the end user's as the organization's server forwarded them, and
+/// `origin` and `viewer` are empty: the request's own headers and CloudFront metadata describe
+/// that server, not the visitor, so no geo, ASN or TLS data is recorded as the visitor's.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServerContext {
     /// Event shape the request arrived in.
     pub source: Option<RequestSource>,
-    /// Viewer IP address.
+    /// Viewer IP address (the forwarded one for a server-side event).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,6 +91,22 @@ impl ServerContext {
             host: req.header_lossy("host"),
             cloudfront_request_id: req.cloudfront_request_id.clone(),
             viewer: req.viewer.clone(),
+        }
+    }
+
+    /// The context of a server-side event: the end user's forwarded address and headers; no
+    /// origin and no viewer metadata (they are the calling server's). The caller's own address
+    /// goes to [`EventRecord::server_ip`].
+    pub fn server_side(req: &EdgeRequest, forwarded: &Forwarded) -> Self {
+        ServerContext {
+            source: Some(req.source),
+            ip: Some(forwarded.ip.to_string()),
+            user_agent: Some(forwarded.user_agent.clone()),
+            accept_language: forwarded.accept_language.clone(),
+            origin: None,
+            host: req.header_lossy("host"),
+            cloudfront_request_id: req.cloudfront_request_id.clone(),
+            viewer: ViewerMetadata::default(),
         }
     }
 }
@@ -160,6 +181,16 @@ pub struct EventRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<OrgDecision>,
     pub context: ServerContext,
+    /// True for a server-side event: sent by the organization's server with its server key
+    /// (`POST /t` with `Authorization: Bearer …`, enterprise plan), the end user's address and
+    /// headers forwarded in the body and kept in `context`. False for everything else,
+    /// including records stored before server-side events existed.
+    #[serde(default)]
+    pub server_side: bool,
+    /// The address of the organization's server that sent a server-side event, for audit;
+    /// absent on other events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_ip: Option<String>,
     /// `GSI_USER` partition key; absent when the event names no user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gsi_user_pk: Option<String>,
@@ -244,6 +275,8 @@ impl EventRecord {
             risk: None,
             organization: None,
             context,
+            server_side: false,
+            server_ip: None,
             gsi_user_pk,
             expires_at: now_ms / 1000 + i64::from(ttl_days) * 86_400,
         }
@@ -288,5 +321,44 @@ mod tests {
         assert_eq!(r.site.as_deref(), Some("shop.example"));
         assert_eq!(r.expires_at, 1_700_000_000 + 2 * 86_400);
         assert_eq!(r.received_at, "2023-11-14T22:13:20.123Z");
+        assert!(!r.server_side);
+    }
+
+    #[test]
+    fn server_side_fields_round_trip_through_dynamodb_items_and_default_when_absent() {
+        type Item = std::collections::HashMap<String, serde_dynamo::AttributeValue>;
+        let ev = TrackPayload {
+            organization_id: Some("org1".into()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let mut r = EventRecord::new(
+            "rid",
+            Route::Track,
+            ev,
+            None,
+            ServerContext::default(),
+            1_700_000_000_123,
+            2,
+        );
+        r.server_side = true;
+        r.server_ip = Some("192.0.2.10".into());
+        r.context.ip = Some("203.0.113.7".into());
+        r.context.user_agent = Some("Mozilla/5.0".into());
+        // The item the table holds and the stream image the processor decodes.
+        let item: Item = serde_dynamo::to_item(&r).unwrap();
+        assert_eq!(item["server_side"], serde_dynamo::AttributeValue::Bool(true));
+        let back: EventRecord = serde_dynamo::from_item(item.clone()).unwrap();
+        assert_eq!(back, r);
+        let image: serde_dynamo::Item = serde_dynamo::to_item(&r).unwrap();
+        assert_eq!(serde_dynamo::from_item::<_, EventRecord>(image).unwrap(), r);
+        // A record stored before server-side events existed has neither field.
+        let mut old = item;
+        old.remove("server_side");
+        old.remove("server_ip");
+        let back: EventRecord = serde_dynamo::from_item(old).unwrap();
+        assert!(!back.server_side);
+        assert_eq!(back.server_ip, None);
     }
 }

@@ -18,7 +18,11 @@
 //!   strings of at most 512 characters or arrays of at most 64 such scalars (strings at most
 //!   128 characters);
 //! - `digitalData`: the page's W3C CEDDL `window.digitalData` (starter plan and up), a JSON
-//!   object of at most 8 KiB serialized, nested at most 8 levels.
+//!   object of at most 8 KiB serialized, nested at most 8 levels;
+//! - `forwarded` (server-side events only, see [`ForwardedPayload`]): the end user's `ip` (an
+//!   IPv4 or IPv6 address, not unspecified, multicast or broadcast; IPv4-mapped IPv6 is read
+//!   as IPv4), `userAgent` (1–512 characters, no control characters) and optional
+//!   `acceptLanguage` (at most 256 visible ASCII characters).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -35,6 +39,10 @@ pub const MAX_DIGITAL_DATA_BYTES: usize = 8 * 1024;
 pub const MAX_DIGITAL_DATA_DEPTH: usize = 8;
 /// Most keys in `components`.
 pub const MAX_COMPONENTS: usize = 48;
+/// Longest forwarded `userAgent`, characters.
+pub const MAX_FORWARDED_USER_AGENT: usize = 512;
+/// Longest forwarded `acceptLanguage`, characters.
+pub const MAX_FORWARDED_ACCEPT_LANGUAGE: usize = 256;
 /// The event name used when a client names none.
 pub const DEFAULT_EVENT_NAME: &str = "page_view";
 
@@ -85,6 +93,78 @@ pub struct TrackPayload {
     pub components: Option<Map<String, Value>>,
     /// The page's W3C CEDDL `window.digitalData` (starter plan and up).
     pub digital_data: Option<Map<String, Value>>,
+    /// The end user's request as the organization's server saw it: required on server-side
+    /// calls, refused on any other (a browser must not claim an address).
+    pub forwarded: Option<ForwardedPayload>,
+}
+
+/// `forwarded` as a server-side call sends it (validated into [`Forwarded`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForwardedPayload {
+    /// The end user's IP address, e.g. `203.0.113.7` or `2001:db8::7`.
+    pub ip: Option<String>,
+    /// The end user's `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// The end user's `Accept-Language` header.
+    pub accept_language: Option<String>,
+}
+
+/// The end user of a server-side event, validated: what the edge uses in place of the
+/// request's own address and headers, which describe the organization's server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forwarded {
+    /// The end user's address (an IPv4-mapped IPv6 address is given as IPv4).
+    pub ip: std::net::IpAddr,
+    /// The end user's `User-Agent`, 1–512 characters.
+    pub user_agent: String,
+    /// The end user's `Accept-Language`, at most 256 characters.
+    pub accept_language: Option<String>,
+}
+
+impl ForwardedPayload {
+    /// Validates the three fields (rules in the module documentation).
+    ///
+    /// # Errors
+    /// [`FieldError`] naming `forwarded.ip`, `forwarded.userAgent` or
+    /// `forwarded.acceptLanguage`.
+    pub fn validate(self) -> Result<Forwarded, FieldError> {
+        let ip = self
+            .ip
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| FieldError::new("forwarded.ip", "is required"))?;
+        let ip: std::net::IpAddr = ip.parse().map_err(|_| {
+            FieldError::new(
+                "forwarded.ip",
+                "must be an IPv4 address (203.0.113.7) or an IPv6 address (2001:db8::7), without port or brackets",
+            )
+        })?;
+        let ip = ip.to_canonical();
+        let unusable =
+            ip.is_unspecified() || ip.is_multicast() || matches!(ip, std::net::IpAddr::V4(v4) if v4.is_broadcast());
+        if unusable {
+            return Err(FieldError::new(
+                "forwarded.ip",
+                "must be the address of a host (not unspecified, multicast or broadcast)",
+            ));
+        }
+        let user_agent = opt_text("forwarded.userAgent", self.user_agent, MAX_FORWARDED_USER_AGENT)?
+            .ok_or_else(|| FieldError::new("forwarded.userAgent", "is required"))?;
+        let accept_language = match self.accept_language.filter(|s| !s.is_empty()) {
+            Some(l) if l.len() > MAX_FORWARDED_ACCEPT_LANGUAGE || !l.bytes().all(|b| (b' '..=b'~').contains(&b)) => {
+                return Err(FieldError::new(
+                    "forwarded.acceptLanguage",
+                    format!("must be at most {MAX_FORWARDED_ACCEPT_LANGUAGE} visible ASCII characters"),
+                ))
+            }
+            l => l,
+        };
+        Ok(Forwarded {
+            ip,
+            user_agent,
+            accept_language,
+        })
+    }
 }
 
 /// A [`TrackPayload`] whose every field passed validation.
@@ -111,6 +191,9 @@ pub struct ValidEvent {
     pub components: Option<Map<String, Value>>,
     /// The page's data layer (size and depth checked; the plan is checked by the route).
     pub digital_data: Option<Map<String, Value>>,
+    /// The end user of a server-side event (checked; whether the call may carry it is the
+    /// route's decision).
+    pub forwarded: Option<Forwarded>,
 }
 
 impl TrackPayload {
@@ -147,6 +230,7 @@ impl TrackPayload {
             },
             components: components(self.components)?,
             digital_data: digital_data(self.digital_data)?,
+            forwarded: self.forwarded.map(ForwardedPayload::validate).transpose()?,
         })
     }
 }
@@ -500,6 +584,69 @@ mod tests {
                 .field,
             "properties"
         );
+    }
+
+    #[test]
+    fn forwarded_end_users_are_validated() {
+        let e = track(json!({"organizationId": "o", "forwarded": {"ip": "::ffff:203.0.113.7",
+            "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Caf\u{e9}", "acceptLanguage": "fr-FR,fr;q=0.9"}}))
+        .unwrap();
+        let f = e.forwarded.unwrap();
+        assert_eq!(
+            f.ip,
+            "203.0.113.7".parse::<std::net::IpAddr>().unwrap(),
+            "IPv4-mapped is IPv4"
+        );
+        assert_eq!(f.user_agent, "Mozilla/5.0 (X11; Linux x86_64) Caf\u{e9}");
+        assert_eq!(f.accept_language.as_deref(), Some("fr-FR,fr;q=0.9"));
+        let v6 = track(json!({"organizationId": "o", "forwarded": {"ip": "2001:db8::7", "userAgent": "curl/8"}}));
+        assert_eq!(v6.unwrap().forwarded.unwrap().accept_language, None);
+        assert!(track(json!({"organizationId": "o"})).unwrap().forwarded.is_none());
+
+        let fwd = |f: Value| json!({"organizationId": "o", "forwarded": f});
+        let ua = "Mozilla/5.0";
+        let bad = [
+            (fwd(json!({"userAgent": ua})), "forwarded.ip"),
+            (fwd(json!({"ip": "", "userAgent": ua})), "forwarded.ip"),
+            (fwd(json!({"ip": "203.0.113.999", "userAgent": ua})), "forwarded.ip"),
+            (fwd(json!({"ip": "203.0.113.7:443", "userAgent": ua})), "forwarded.ip"),
+            (fwd(json!({"ip": "[2001:db8::7]", "userAgent": ua})), "forwarded.ip"),
+            (fwd(json!({"ip": "example.com", "userAgent": ua})), "forwarded.ip"),
+            (fwd(json!({"ip": "0.0.0.0", "userAgent": ua})), "forwarded.ip"),
+            (fwd(json!({"ip": "::", "userAgent": ua})), "forwarded.ip"),
+            (fwd(json!({"ip": "224.0.0.1", "userAgent": ua})), "forwarded.ip"),
+            (fwd(json!({"ip": "255.255.255.255", "userAgent": ua})), "forwarded.ip"),
+            (fwd(json!({"ip": "203.0.113.7"})), "forwarded.userAgent"),
+            (
+                fwd(json!({"ip": "203.0.113.7", "userAgent": ""})),
+                "forwarded.userAgent",
+            ),
+            (
+                fwd(json!({"ip": "203.0.113.7", "userAgent": "x".repeat(513)})),
+                "forwarded.userAgent",
+            ),
+            (
+                fwd(json!({"ip": "203.0.113.7", "userAgent": "a\nb"})),
+                "forwarded.userAgent",
+            ),
+            (
+                fwd(json!({"ip": "203.0.113.7", "userAgent": ua, "acceptLanguage": "x".repeat(257)})),
+                "forwarded.acceptLanguage",
+            ),
+            (
+                fwd(json!({"ip": "203.0.113.7", "userAgent": ua, "acceptLanguage": "fr\u{e9}"})),
+                "forwarded.acceptLanguage",
+            ),
+        ];
+        for (payload, field) in bad {
+            assert_eq!(track(payload.clone()).unwrap_err().field, field, "{payload}");
+        }
+        // Exactly at the limits is fine.
+        let edge = fwd(json!({"ip": "192.0.2.1", "userAgent": "x".repeat(512), "acceptLanguage": "a".repeat(256)}));
+        assert!(track(edge).is_ok());
+        // Unknown keys inside `forwarded` are refused like any other.
+        let extra = fwd(json!({"ip": "192.0.2.1", "userAgent": ua, "cookie": "a=b"}));
+        assert!(serde_json::from_value::<TrackPayload>(extra).is_err());
     }
 
     #[test]

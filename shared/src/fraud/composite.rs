@@ -93,10 +93,51 @@ fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
+/// Reason code of a component that does not apply to the request.
+pub const NOT_APPLICABLE: &str = "not_applicable";
+
+/// The components that do not apply to a server-side event: they judge the request's
+/// transport (JA4, TLS, HTTP, header order, the network's ASN; logins and session hopping are
+/// counted per JA4), which is the organization's server's, or the collector script's WebRTC
+/// candidates and token, which a server call does not carry.
+pub const NOT_FOR_SERVER_SIDE: [&str; 9] = [
+    "ja4_tls",
+    "ja4_context",
+    "ja4_structure",
+    "datacenter",
+    "http2",
+    "webrtc",
+    "credential_stuffing",
+    "ja4_session_hopping",
+    "collector_token",
+];
+
+/// A component that does not apply: score 0 and one reason, worth 0 points, saying why.
+pub fn not_applicable(why: &str) -> LayerResult {
+    let mut r = LayerResult::default();
+    r.add(NOT_APPLICABLE, 0.0, format!("not applicable: {why}"));
+    r
+}
+
+/// Replaces the [`NOT_FOR_SERVER_SIDE`] components among `results` with
+/// [`not_applicable`] ones of weight 0. There is no normalisation of the weights: a component
+/// of weight 0 contributes nothing and takes no part in the composite, and the block
+/// triggers' floors apply as for any event; the breakdown still lists it, so the record says
+/// what was not judged and why.
+pub fn mark_server_side(results: &mut [(&'static str, f64, LayerResult)]) {
+    for (name, weight, result) in results.iter_mut() {
+        if NOT_FOR_SERVER_SIDE.contains(name) {
+            *weight = 0.0;
+            *result = not_applicable("server-side event");
+        }
+    }
+}
+
 /// The results of the eight layers and the bot User-Agent check: `(name, weight, result)`.
+/// For a server-side input the transport layers are [`mark_server_side`]d.
 pub fn base_layers(input: &ScoringInput, config: &FraudConfig) -> Vec<(&'static str, f64, LayerResult)> {
     let w = &config.weights;
-    vec![
+    let mut results = vec![
         ("ja4_tls", w.ja4_tls, layers::ja4_tls::score(input, config)),
         ("ja4_context", w.ja4_context, layers::ja4_context::score(input, config)),
         (
@@ -118,7 +159,11 @@ pub fn base_layers(input: &ScoringInput, config: &FraudConfig) -> Vec<(&'static 
             w.bot_user_agent,
             layers::bot_user_agent::score(input, config),
         ),
-    ]
+    ];
+    if input.server_side {
+        mark_server_side(&mut results);
+    }
+    results
 }
 
 /// Scores a request in the stateless layers and combines the results.

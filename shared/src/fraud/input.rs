@@ -141,6 +141,11 @@ pub struct ScoringInput {
     /// Logins counted for this request's key in the window (credential stuffing); `None`
     /// when not a login or the counter was unavailable.
     pub login_count: Option<u64>,
+    /// A server-side event: the User-Agent, language and address are the end user's as the
+    /// organization's server forwarded them, and there is no transport to judge (the TLS,
+    /// HTTP, header and ASN facts of the request are the server's). The transport layers
+    /// report themselves not applicable.
+    pub server_side: bool,
 }
 
 /// Headers CloudFront or the platform add, which are not the viewer's.
@@ -185,6 +190,36 @@ impl ScoringInput {
             signals,
             event_name: event_name.map(str::to_string),
             login_count: None,
+            server_side: false,
+        }
+    }
+
+    /// The input of a server-side event: the forwarded end user's User-Agent, language and
+    /// address; no JA4, TLS, HTTP version, header order or ASN (the calling server's are not
+    /// the visitor's), and no client hints or fetch metadata (a server does not forward them).
+    pub fn server_side(
+        forwarded: &crate::event::Forwarded,
+        signals: Option<ClientSignals>,
+        event_name: Option<&str>,
+    ) -> Self {
+        ScoringInput {
+            ua: Some(UserAgent::parse(&forwarded.user_agent)),
+            user_agent: Some(forwarded.user_agent.clone()),
+            ja4_raw: None,
+            ja4: None,
+            tls_version: None,
+            http_version: None,
+            header_order: Vec::new(),
+            header_count: 0,
+            accept_language: forwarded.accept_language.clone(),
+            has_fetch_metadata: false,
+            has_client_hints: false,
+            asn: None,
+            client_ip: Some(forwarded.ip),
+            signals,
+            event_name: event_name.map(str::to_string),
+            login_count: None,
+            server_side: true,
         }
     }
 

@@ -280,3 +280,67 @@ fn floors_round_and_cap() {
     );
     assert_eq!(a.score, 100.0, "capped");
 }
+
+fn forwarded(ua: &str, lang: Option<&str>) -> crate::event::Forwarded {
+    crate::event::Forwarded {
+        ip: "203.0.113.7".parse().unwrap(),
+        user_agent: ua.to_string(),
+        accept_language: lang.map(str::to_string),
+    }
+}
+
+#[test]
+fn a_server_side_event_is_not_judged_on_the_servers_transport() {
+    let input = ScoringInput::server_side(&forwarded(CHROME_UA, Some("en-US,en;q=0.9")), None, Some("signup"));
+    let a = assess(&input, &FraudConfig::default());
+    assert_eq!((a.score, a.level), (0.0, Level::Low), "{:?}", a.breakdown);
+    for name in [
+        "ja4_tls",
+        "ja4_context",
+        "ja4_structure",
+        "datacenter",
+        "http2",
+        "webrtc",
+        "credential_stuffing",
+    ] {
+        let c = &a.breakdown[name];
+        assert_eq!((c.score, c.weight, c.contribution), (0.0, 0.0, 0.0), "{name}");
+        assert_eq!(c.reasons.len(), 1, "{name}");
+        assert_eq!(c.reasons[0].code, composite::NOT_APPLICABLE);
+        assert_eq!(c.reasons[0].message, "not applicable: server-side event");
+    }
+    // Judged on the forwarded User-Agent: no client hints are expected from a server, and a
+    // language the server did not forward is not a missing one.
+    for name in ["headless", "bot_user_agent"] {
+        assert!(a.breakdown[name].weight > 0.0, "{name}");
+    }
+    let no_language = ScoringInput::server_side(&forwarded(CHROME_UA, None), None, None);
+    assert_eq!(assess(&no_language, &FraudConfig::default()).score, 0.0);
+    assert!(
+        a.public_reasons().is_empty(),
+        "not-applicable reasons are worth nothing"
+    );
+}
+
+#[test]
+fn a_server_side_event_is_still_judged_on_the_forwarded_user_agent() {
+    let headless =
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36";
+    let a = assess(
+        &ScoringInput::server_side(&forwarded(headless, Some("en-US")), None, None),
+        &FraudConfig::default(),
+    );
+    assert_eq!(a.level, Level::Critical);
+    assert!(a.breakdown["headless"]
+        .reasons
+        .iter()
+        .any(|r| r.code == "headless_user_agent"));
+    let bot = assess(
+        &ScoringInput::server_side(&forwarded("python-requests/2.32.3", None), None, None),
+        &FraudConfig::default(),
+    );
+    assert_eq!(bot.trigger.as_deref(), Some("bot_user_agent"));
+    // The same request from a browser would be judged on its transport too.
+    let browser = score(&chrome_request(&[("cloudfront-viewer-asn", "16509")]), None);
+    assert!(browser.breakdown["datacenter"].score > 0.0);
+}

@@ -44,6 +44,19 @@ impl IdentityInputs {
     /// # Errors
     /// [`FieldError`] for a malformed `domainprint` or `behavioralSignature` in the body.
     pub fn from_request(req: &EdgeRequest, event: &ValidEvent) -> Result<Self, FieldError> {
+        Self::gather(Some(req), event)
+    }
+
+    /// The inputs of a server-side event: the event's fields only (its `domainprint`,
+    /// `clientId`, …). The request's cookies are the calling server's, not the visitor's.
+    ///
+    /// # Errors
+    /// As [`IdentityInputs::from_request`].
+    pub fn from_event(event: &ValidEvent) -> Result<Self, FieldError> {
+        Self::gather(None, event)
+    }
+
+    fn gather(req: Option<&EdgeRequest>, event: &ValidEvent) -> Result<Self, FieldError> {
         let body_domainprint = event.domainprint.clone();
         let behavioral = event.behavioral_signature.clone();
         if let Some(d) = &body_domainprint {
@@ -65,7 +78,7 @@ impl IdentityInputs {
                 ));
             }
         }
-        let cookie = req.cookie(DOMAINPRINT_COOKIE).filter(|c| {
+        let cookie = req.and_then(|r| r.cookie(DOMAINPRINT_COOKIE)).filter(|c| {
             let ok = valid_domainprint(c);
             if !ok {
                 tracing::warn!("malformed domainprint cookie ignored");
@@ -80,7 +93,7 @@ impl IdentityInputs {
             ga4_client_id: event
                 .ga4_client_id
                 .clone()
-                .or_else(|| req.cookie("_ga").and_then(|ga| ga4_client_id(&ga))),
+                .or_else(|| req.and_then(|r| r.cookie("_ga")).and_then(|ga| ga4_client_id(&ga))),
         })
     }
 }

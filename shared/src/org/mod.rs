@@ -6,11 +6,13 @@
 //! - [`supabase`]: the PostgREST client (the source of truth);
 //! - [`upstash`]: the Upstash Redis REST client (the shared cache, 5 min TTL);
 //! - [`local`]: organizations from a JSON file, for the local stack (no Supabase);
+//! - [`server_key`]: the server key that authenticates server-side events;
 //! - [`tiered`]: the warm in-process tier in front of both, with the failure policy.
 
 pub mod domains;
 pub mod local;
 pub mod plans;
+pub mod server_key;
 pub mod supabase;
 pub mod tiered;
 pub mod upstash;
@@ -20,6 +22,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 pub use plans::{Feature, Plan, PlanCatalog, PlanLimits};
+pub use server_key::ServerKeyDigest;
 pub use tiered::{Lookup, LookupSource, TieredDirectory};
 
 /// An organization: what the edge needs, plus the integrations only the processor reads.
@@ -43,6 +46,13 @@ pub struct Organization {
     /// edge never selects them). Never serialized, so the secrets cannot reach a cache.
     #[serde(default, skip_serializing)]
     pub integrations: Option<Integrations>,
+    /// SHA-256 of the server key that authenticates the organization's server-side events
+    /// (column `server_key_sha256`, 64 hex digits); `None` when it has none. Unlike the
+    /// integration secrets it is serialized, as lowercase hex, so the Upstash tier can serve
+    /// it: it is a digest of a random key, never the key. `Debug` shows `***`, and no answer
+    /// or event record carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_key_sha256: Option<ServerKeyDigest>,
 }
 
 /// An organization's integrations, as the columns of `organizations` hold them.
@@ -228,6 +238,7 @@ mod tests {
             events_this_month: 42,
             billing_period_start: Some("2026-11-01".into()),
             integrations: None,
+            server_key_sha256: None,
         };
         assert_eq!(month_start(nov), "2026-11-01");
         assert_eq!(org.events_used(nov), 42);

@@ -11,12 +11,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{DirectoryError, Organization, OrganizationSource, Plan};
+use super::{DirectoryError, Organization, OrganizationSource, Plan, ServerKeyDigest};
 use crate::config::Secret;
 
-/// Columns the edge reads (no integration secrets).
-pub const EDGE_COLUMNS: &str = "id,name,plan,domains,events_this_month,billing_period_start";
-/// Columns the processor reads: the edge's plus the integrations and their secrets.
+/// Columns the edge reads: no integration secrets, and the digest of the server key (never
+/// the key), which only the edge checks.
+pub const EDGE_COLUMNS: &str = "id,name,plan,domains,events_this_month,billing_period_start,server_key_sha256";
+/// Columns the processor reads: the organization's own (without the server key digest, which
+/// it does not need) plus the integrations and their secrets.
 pub const PROCESSOR_COLUMNS: &str = "id,name,plan,domains,events_this_month,billing_period_start,\
 ga4_measurement_id,ga4_api_secret,webhook_url,webhook_secret,webhook_secret_previous";
 
@@ -53,6 +55,9 @@ struct Row {
     events_this_month: Option<u64>,
     #[serde(default)]
     billing_period_start: Option<String>,
+    /// Read as text: a malformed digest must not make the organization unreadable.
+    #[serde(default)]
+    server_key_sha256: Option<String>,
     #[serde(flatten)]
     integrations: super::Integrations,
 }
@@ -71,6 +76,15 @@ impl Row {
                 Plan::Free
             }
         };
+        let server_key_sha256 = match self.server_key_sha256.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(hex) => ServerKeyDigest::from_hex(hex)
+                .inspect_err(|e| {
+                    // The value is not logged: a digest is not for the log either.
+                    tracing::warn!(organization = %self.id, error = %e, "malformed server_key_sha256; server-side events refused");
+                })
+                .ok(),
+        };
         Organization {
             id: self.id,
             name: self.name,
@@ -79,6 +93,7 @@ impl Row {
             events_this_month: self.events_this_month.unwrap_or(0),
             billing_period_start: self.billing_period_start,
             integrations: with_integrations.then_some(self.integrations),
+            server_key_sha256,
         }
     }
 }

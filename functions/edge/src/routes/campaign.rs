@@ -12,6 +12,7 @@ use super::track::{authorize_event, identity_json, read_body, record_event};
 use crate::access::RequestCtx;
 use crate::app::App;
 use crate::error::EdgeError;
+use crate::pipeline::Caller;
 
 /// Validates the campaign document, checks the organization and its plan, derives the
 /// attribution and stores it as a `campaign` event; answers with the attribution.
@@ -36,6 +37,7 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
         Some(attribution.clone()),
         &access,
         false,
+        &Caller::Browser,
     )
     .await?;
     Ok(super::json(

@@ -3,6 +3,7 @@
 //! | route          | methods       | plan feature | answer                                          |
 //! |----------------|---------------|--------------|-------------------------------------------------|
 //! | `/t`           | `POST`        | —            | JSON event validated and stored                 |
+//! | `/t` + `Authorization: Bearer <server key>` | `POST` | ssr (enterprise) | server-side event: the end user in `forwarded`, stored as `server_side` |
 //! | `/c`           | `POST`        | campaigns    | campaign attribution parsed and stored          |
 //! | `/cookie-test` | `GET`, `HEAD` | —            | sets a first-party cookie, reports the last one |
 //! | `/h.js`        | `GET`, `HEAD` | —            | the collector script                            |
@@ -10,6 +11,11 @@
 //! | `/sw.js`       | `GET`, `HEAD` | service worker | the service worker's code (imported)          |
 //! | anything else  | `GET`, `HEAD` | —            | the 43-byte transparent GIF; `GET` stores       |
 //! | any            | `OPTIONS`     | —            | CORS preflight (`204`), or `204` with `Allow`   |
+//!
+//! Server-side events share `/t` (the route table is fixed): the `Authorization` header is what
+//! makes a call server-side. It needs the organization's server key, the enterprise plan and a
+//! `forwarded` end user; it is answered without CORS headers or cookie, and refused with `401`
+//! and `WWW-Authenticate: Bearer` without a valid key (see [`track`]).
 
 pub mod campaign;
 pub mod cookie_test;
@@ -89,16 +95,14 @@ pub async fn dispatch<S: EventStore, D: OrganizationDirectory, I: IdentityStore>
         return preflight::handle(app, route, req, ctx).await;
     }
     let get = m == Method::GET || m == Method::HEAD;
-    // Each route's future lives on the heap: the state machines of the pipeline are large,
-    // and one inline enum of all of them would sit on the caller's stack.
     match route {
-        RouteKind::Track if m == Method::POST => Box::pin(track::handle(app, req, ctx)).await,
-        RouteKind::Campaign if m == Method::POST => Box::pin(campaign::handle(app, req, ctx)).await,
-        RouteKind::CookieTest if get => Ok(Box::pin(cookie_test::handle(app, req, ctx)).await),
-        RouteKind::Script if get => Box::pin(script::handle(app, req, ctx, Script::Collector)).await,
-        RouteKind::ProScript if get => Box::pin(script::handle(app, req, ctx, Script::Behavioral)).await,
-        RouteKind::ServiceWorker if get => Box::pin(script::handle(app, req, ctx, Script::ServiceWorker)).await,
-        RouteKind::Pixel if get => Ok(Box::pin(pixel::handle(app, req, ctx)).await),
+        RouteKind::Track if m == Method::POST => track::handle(app, req, ctx).await,
+        RouteKind::Campaign if m == Method::POST => campaign::handle(app, req, ctx).await,
+        RouteKind::CookieTest if get => Ok(cookie_test::handle(app, req, ctx).await),
+        RouteKind::Script if get => script::handle(app, req, ctx, Script::Collector).await,
+        RouteKind::ProScript if get => script::handle(app, req, ctx, Script::Behavioral).await,
+        RouteKind::ServiceWorker if get => script::handle(app, req, ctx, Script::ServiceWorker).await,
+        RouteKind::Pixel if get => Ok(pixel::handle(app, req, ctx).await),
         _ => Err(EdgeError::MethodNotAllowed {
             method: m.to_string(),
             path: req.path.clone(),

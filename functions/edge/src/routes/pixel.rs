@@ -15,6 +15,7 @@ use super::track::record_event;
 use crate::access::{authorize, Needs, OriginPolicy, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
+use crate::pipeline::Caller;
 
 /// The 1×1 transparent GIF89a: 43 bytes (header, logical screen, 2-colour table, graphic
 /// control extension with the transparent flag, image descriptor, LZW data, trailer).
@@ -83,7 +84,18 @@ async fn record<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
         counts_event: true,
     };
     let access = authorize(app, req, ctx, &event.organization_id, needs).await?;
-    record_event(app, req, ctx, Route::Pixel, event, None, &access, false).await?;
+    record_event(
+        app,
+        req,
+        ctx,
+        Route::Pixel,
+        event,
+        None,
+        &access,
+        false,
+        &Caller::Browser,
+    )
+    .await?;
     Ok(())
 }
 

@@ -1,5 +1,15 @@
 //! `POST /t`: a JSON event from the collector script, validated, checked against the
 //! organization's domains and quota, resolved to a visitor, and stored.
+//!
+//! **Server-side events** (enterprise plan): a request with an `Authorization` header is a
+//! call from the organization's own server, authenticated by its server key
+//! (`Authorization: Bearer <server key>`, checked against the organization's
+//! `server_key_sha256` in constant time). Its body is the same event plus a required
+//! `forwarded` object naming the end user (`ip`, `userAgent`, optional `acceptLanguage`),
+//! which the pipeline uses in place of the request's own address and headers
+//! ([`Caller::Server`]). No `Origin` is needed, no CORS headers and no domainprint cookie are
+//! given; the quota and the blacklist apply as to any event. A browser call may not carry
+//! `forwarded`.
 
 use impressio::event::body::parse_json_body;
 use impressio::event::payload::ValidEvent;
@@ -13,38 +23,80 @@ use serde_json::json;
 
 pub(crate) use crate::pipeline::record_event;
 
-use crate::access::{authorize, Access, Needs, OriginPolicy, RequestCtx};
+use crate::access::{authorize, authorize_server, Access, Needs, OriginPolicy, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
+use crate::pipeline::Caller;
+use impressio::org::server_key::bearer_token;
 
 /// Validates the body, checks the organization, resolves the visitor, stores the event;
-/// answers `{"requestId", "eventId", "stored": true, "identity": {…}}` and sets the
-/// domainprint cookie.
+/// answers `{"requestId", "eventId", "stored": true, "identity": {…}, "risk": {…}}` and, to a
+/// browser, sets the domainprint cookie; a server gets the domainprint in `identity` instead.
 ///
 /// # Errors
-/// [`EdgeError::Body`] or [`EdgeError::Field`] for bad input, the access errors of
-/// [`authorize`], [`EdgeError::Store`] when the identity or the event cannot be written.
+/// [`EdgeError::Body`] or [`EdgeError::Field`] for bad input (a missing `forwarded` on a
+/// server-side call, a `forwarded` from a browser), [`EdgeError::ServerKeyRequired`] (401) for
+/// an `Authorization` header that is not a bearer credential or a `forwarded` without one and
+/// without `Origin`, the access errors of [`authorize`] or, server-side,
+/// [`authorize_server`], [`EdgeError::Blacklisted`], [`EdgeError::RiskBlocked`], and
+/// [`EdgeError::Store`] when the identity or the event cannot be written.
 pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
     app: &App<S, D, I>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
 ) -> Result<EdgeResponse, EdgeError> {
+    // The header switches to server-side mode; a bad one is refused before the body is read.
+    let server_key = server_key(req)?;
     let payload: TrackPayload = read_body(app, req)?;
-    let event = payload.validate()?;
+    let mut event = payload.validate()?;
     // A data layer is a plan feature: refused with the plan it needs, like `/c`.
     let feature = event.digital_data.is_some().then_some(Feature::DigitalData);
-    let access = authorize_event(app, req, ctx, &event, feature).await?;
-    let (record, identity) = record_event(app, req, ctx, Route::Track, event, None, &access, true).await?;
+    let (access, caller) = match server_key {
+        Some(key) => {
+            let forwarded = event.forwarded.take().ok_or_else(|| {
+                FieldError::new(
+                    "forwarded",
+                    "is required on a server-side call: the end user's ip and userAgent",
+                )
+            })?;
+            same_organization(req, &event)?;
+            let access = authorize_server(app, &event.organization_id, key, feature).await?;
+            (access, Caller::Server(forwarded))
+        }
+        None if event.forwarded.is_some() => {
+            // A browser always sends `Origin` with a POST: one that claims to forward an end
+            // user is refused; without `Origin` this is a server that forgot its key.
+            return Err(match req.header("origin") {
+                Some(_) => FieldError::new(
+                    "forwarded",
+                    "is accepted only on server-side calls (Authorization: Bearer <server key>)",
+                )
+                .into(),
+                None => EdgeError::ServerKeyRequired {
+                    reason: "the body forwards an end user but there is no Authorization header",
+                },
+            });
+        }
+        None => (authorize_event(app, req, ctx, &event, feature).await?, Caller::Browser),
+    };
+    let (record, identity) = record_event(app, req, ctx, Route::Track, event, None, &access, true, &caller).await?;
     let risk = record.risk.as_ref().expect("record_event scores every event");
     if risk.enforced {
         return Err(EdgeError::RiskBlocked {
             reasons: risk.public_reasons(),
         });
     }
+    let mut identity_out = identity_json(&identity);
+    if matches!(caller, Caller::Server(_)) {
+        // A server gets no cookie; it may send the domainprint back with the visitor's next
+        // events, which then take the fast path instead of minting a new one each time. (A
+        // browser never sees it: its cookie is HttpOnly.)
+        identity_out["domainprint"] = json!(identity.domainprint);
+    }
     Ok(super::json(
         200,
         &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true,
-            "identity": identity_json(&identity), "risk": risk}),
+            "identity": identity_out, "risk": risk}),
     ))
 }
 
@@ -66,6 +118,36 @@ pub(crate) fn read_body<S, D, I, T: serde::de::DeserializeOwned>(
     )?)
 }
 
+/// The bearer token of a server-side call: `None` without an `Authorization` header (a
+/// browser call), the token with one.
+///
+/// # Errors
+/// [`EdgeError::ServerKeyRequired`] when the header is there but is not `Bearer <token>`
+/// (empty, another scheme, characters a token cannot have, not ASCII).
+fn server_key(req: &EdgeRequest) -> Result<Option<&str>, EdgeError> {
+    let Some(value) = req.headers.get(http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| EdgeError::ServerKeyRequired {
+        reason: "the Authorization header is not ASCII",
+    })?;
+    bearer_token(text)
+        .map(Some)
+        .map_err(|e| EdgeError::ServerKeyRequired { reason: e.message() })
+}
+
+/// Refuses an `organizationId` query parameter that names another organization than the body.
+fn same_organization(req: &EdgeRequest, event: &ValidEvent) -> Result<(), EdgeError> {
+    match req.query_param("organizationId") {
+        Some(q) if q != event.organization_id => Err(FieldError::new(
+            "organizationId",
+            "the body and the query string name different organizations",
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 /// Checks the organization an event names (and that a `organizationId` query parameter, if
 /// any, names the same one) for a route that stores events.
 pub(crate) async fn authorize_event<S, D: OrganizationDirectory, I>(
@@ -75,15 +157,7 @@ pub(crate) async fn authorize_event<S, D: OrganizationDirectory, I>(
     event: &ValidEvent,
     feature: Option<Feature>,
 ) -> Result<Access, EdgeError> {
-    if let Some(q) = req.query_param("organizationId") {
-        if q != event.organization_id {
-            return Err(FieldError::new(
-                "organizationId",
-                "the body and the query string name different organizations",
-            )
-            .into());
-        }
-    }
+    same_organization(req, event)?;
     let needs = Needs {
         origin: OriginPolicy::Required,
         feature,

@@ -5,6 +5,10 @@
 //! behavioral bundle's interaction evidence (`layers.headless.interaction`): input events
 //! the page dispatched itself, keystrokes at a machine's even rhythm, a ruler-straight
 //! pointer path, a login or submission with no input at all before it.
+//!
+//! For a server-side event the User-Agent and language are the forwarded ones; client hints
+//! are not forwarded, so their absence says nothing, and neither does a language the server
+//! did not forward.
 
 use crate::fraud::config::{max, FraudConfig};
 use crate::fraud::input::InteractionEvidence;
@@ -40,7 +44,7 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
     if !input.claims_browser() {
         return r.cap(max::HEADLESS);
     }
-    if ua.sends_client_hints() && !input.has_client_hints {
+    if ua.sends_client_hints() && !input.has_client_hints && !input.server_side {
         r.add(
             "missing_client_hints",
             c.missing_client_hints,
@@ -48,6 +52,7 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
         );
     }
     match input.accept_language.as_deref().map(str::trim) {
+        None if input.server_side => {}
         None | Some("") => r.add("missing_language", c.missing_language, "no language preference"),
         Some("*") => r.add("generic_language", c.generic_language, "the language preference is '*'"),
         _ => {}
