@@ -45,7 +45,8 @@ wait_port "$RECEIVERS_PORT" 30
 log "starting cargo lambda watch on 127.0.0.1:$LAMBDA_PORT (log: $RUN_DIR/watch.log)"
 port_free "$LAMBDA_PORT"
 start_group "$RUN_DIR/watch.log" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" \
-  --env-var "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" --env-var "DYNAMODB_TABLE=$DYNAMODB_TABLE"
+  --env-var "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB" --env-var "DYNAMODB_TABLE=$DYNAMODB_TABLE" \
+  --env-var "DYNAMODB_ATTEMPT_TIMEOUT_MS=$MOTO_ATTEMPT_TIMEOUT_MS" --env-var "DYNAMODB_OPERATION_TIMEOUT_MS=$MOTO_OPERATION_TIMEOUT_MS"
 wait_port "$LAMBDA_PORT" 120
 
 log "invoking the edge function with every sample in events/edge"

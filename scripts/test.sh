@@ -50,6 +50,7 @@ port_free "$TEST_LAMBDA_PORT"
 # still scored and stored.
 start_group "$RUN_DIR/watch.log" cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$TEST_LAMBDA_PORT" \
   --env-var "AWS_ENDPOINT_URL_DYNAMODB=$MOTO_ENDPOINT" --env-var "DYNAMODB_TABLE=$BROWSER_TABLE" \
+  --env-var "DYNAMODB_ATTEMPT_TIMEOUT_MS=$MOTO_ATTEMPT_TIMEOUT_MS" --env-var "DYNAMODB_OPERATION_TIMEOUT_MS=$MOTO_OPERATION_TIMEOUT_MS" \
   --env-var 'FRAUD_CONFIG={"mode":"observe"}'
 wait_port "$TEST_LAMBDA_PORT" 120
 export BROWSER_EDGE_URL="http://127.0.0.1:$TEST_LAMBDA_PORT/lambda-url/edge"

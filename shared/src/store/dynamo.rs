@@ -34,11 +34,71 @@ impl DynamoEventStore {
     }
 }
 
+/// Per-attempt timeout of a DynamoDB call, ms (`DYNAMODB_ATTEMPT_TIMEOUT_MS`): a call that
+/// hangs (a connection lost without a reset) is abandoned and retried by the SDK instead of
+/// holding the invocation until the Lambda timeout.
+pub const ATTEMPT_TIMEOUT_VAR: &str = "DYNAMODB_ATTEMPT_TIMEOUT_MS";
+/// Default of [`ATTEMPT_TIMEOUT_VAR`]: DynamoDB answers in milliseconds; 2 s is far above
+/// its p99.9.
+pub const DEFAULT_ATTEMPT_TIMEOUT_MS: u64 = 2_000;
+/// Timeout of a DynamoDB call with its retries, ms (`DYNAMODB_OPERATION_TIMEOUT_MS`).
+pub const OPERATION_TIMEOUT_VAR: &str = "DYNAMODB_OPERATION_TIMEOUT_MS";
+/// Default of [`OPERATION_TIMEOUT_VAR`].
+pub const DEFAULT_OPERATION_TIMEOUT_MS: u64 = 6_000;
+
+/// The per-attempt and whole-call timeouts from `lookup` (the environment), with the
+/// defaults above for a missing or unreadable value.
+pub fn timeouts_from(lookup: impl Fn(&str) -> Option<String>) -> aws_config::timeout::TimeoutConfig {
+    let ms = |var: &str, default: u64| {
+        lookup(var)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|v| *v > 0)
+            .unwrap_or(default)
+    };
+    aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(std::time::Duration::from_millis(ms(
+            ATTEMPT_TIMEOUT_VAR,
+            DEFAULT_ATTEMPT_TIMEOUT_MS,
+        )))
+        .operation_timeout(std::time::Duration::from_millis(ms(
+            OPERATION_TIMEOUT_VAR,
+            DEFAULT_OPERATION_TIMEOUT_MS,
+        )))
+        .build()
+}
+
 /// Builds a DynamoDB client from the standard AWS settings (region, credentials, and
-/// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` for a local endpoint such as moto).
+/// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` for a local endpoint such as moto), with
+/// the timeouts of [`timeouts_from`] read from the environment.
 pub async fn client_from_env() -> Client {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts_from(|k| std::env::var(k).ok()))
+        .load()
+        .await;
     Client::new(&config)
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use std::time::Duration;
+
+    #[test]
+    fn timeouts_default_and_override() {
+        let t = super::timeouts_from(|_| None);
+        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_millis(2_000)));
+        assert_eq!(t.operation_timeout(), Some(Duration::from_millis(6_000)));
+        let t = super::timeouts_from(|k| match k {
+            "DYNAMODB_ATTEMPT_TIMEOUT_MS" => Some("20000".into()),
+            "DYNAMODB_OPERATION_TIMEOUT_MS" => Some("nonsense".into()),
+            _ => None,
+        });
+        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_millis(20_000)));
+        assert_eq!(
+            t.operation_timeout(),
+            Some(Duration::from_millis(6_000)),
+            "unreadable: the default"
+        );
+    }
 }
 
 impl EventStore for DynamoEventStore {
