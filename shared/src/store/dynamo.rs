@@ -78,29 +78,6 @@ pub async fn client_from_env() -> Client {
     Client::new(&config)
 }
 
-#[cfg(test)]
-mod timeout_tests {
-    use std::time::Duration;
-
-    #[test]
-    fn timeouts_default_and_override() {
-        let t = super::timeouts_from(|_| None);
-        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_millis(2_000)));
-        assert_eq!(t.operation_timeout(), Some(Duration::from_millis(6_000)));
-        let t = super::timeouts_from(|k| match k {
-            "DYNAMODB_ATTEMPT_TIMEOUT_MS" => Some("20000".into()),
-            "DYNAMODB_OPERATION_TIMEOUT_MS" => Some("nonsense".into()),
-            _ => None,
-        });
-        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_millis(20_000)));
-        assert_eq!(
-            t.operation_timeout(),
-            Some(Duration::from_millis(6_000)),
-            "unreadable: the default"
-        );
-    }
-}
-
 impl EventStore for DynamoEventStore {
     async fn put_event(&self, event: &EventRecord) -> Result<(), StoreError> {
         let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
@@ -140,5 +117,28 @@ where
         operation,
         message,
         source: Box::new(e),
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use std::time::Duration;
+
+    #[test]
+    fn timeouts_default_and_override() {
+        let t = super::timeouts_from(|_| None);
+        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_millis(2_000)));
+        assert_eq!(t.operation_timeout(), Some(Duration::from_millis(6_000)));
+        let t = super::timeouts_from(|k| match k {
+            "DYNAMODB_ATTEMPT_TIMEOUT_MS" => Some("20000".into()),
+            "DYNAMODB_OPERATION_TIMEOUT_MS" => Some("nonsense".into()),
+            _ => None,
+        });
+        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_millis(20_000)));
+        assert_eq!(
+            t.operation_timeout(),
+            Some(Duration::from_millis(6_000)),
+            "unreadable: the default"
+        );
     }
 }
