@@ -168,6 +168,7 @@ fn processor_batch(c: &mut Criterion) {
         outbound: OutboundPolicy { allow_private: true },
         concurrency: ProcessorConfig::from_lookup(|_| None).unwrap().concurrency,
         detection: DetectionConfig::default(),
+        metrics_namespace: impressio::metrics::DEFAULT_NAMESPACE.to_string(),
     };
     let billing = SupabaseClient::new(SupabaseConfig {
         url: uri.clone(),

@@ -103,6 +103,7 @@ fn config(fx: &Fx, allow_private: bool) -> ProcessorConfig {
         outbound: OutboundPolicy { allow_private },
         concurrency: 32,
         detection: DetectionConfig::default(),
+        metrics_namespace: impressio::metrics::DEFAULT_NAMESPACE.to_string(),
     }
 }
 
