@@ -145,7 +145,7 @@ async fn observation_mode_counts_the_block_action_but_no_block() {
 }
 
 #[tokio::test]
-async fn a_pixel_records_the_block_action_without_enforcing_it_and_scripts_are_timed() {
+async fn a_pixel_records_the_block_action_without_enforcing_it_and_other_requests_are_timed() {
     let h = Harness::new().await;
     // No browser headers at all: critical, but the pixel never refuses.
     let pixel = json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": CLIENT_IP, "method": "GET",
@@ -158,6 +158,12 @@ async fn a_pixel_records_the_block_action_without_enforcing_it_and_scripts_are_t
     let script = json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": CLIENT_IP, "method": "GET",
         "uri": "/h.js", "querystring": "organizationId=org_demo_pro", "headers": {}}}}]});
     assert_eq!(h.invoke(&script.to_string()).await.status, 200);
+    // A CORS preflight of /t is timed apart from /t itself.
+    let preflight = json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": CLIENT_IP, "method": "OPTIONS",
+        "uri": "/t", "querystring": "organizationId=org_demo_pro", "headers": {
+            "origin": [{"key": "Origin", "value": "https://shop.example"}],
+            "access-control-request-method": [{"key": "Access-Control-Request-Method", "value": "POST"}]}}}}]});
+    assert_eq!(h.invoke(&preflight.to_string()).await.status, 204);
     let points = h.metrics.datapoints();
     let routes: Vec<(&str, &str)> = points
         .iter()
@@ -168,7 +174,8 @@ async fn a_pixel_records_the_block_action_without_enforcing_it_and_scripts_are_t
         [
             ("RequestLatency", "pixel"),
             ("Events", "pixel"),
-            ("RequestLatency", "/h.js")
+            ("RequestLatency", "/h.js"),
+            ("RequestLatency", "preflight")
         ],
         "no Blocks: {points:?}"
     );

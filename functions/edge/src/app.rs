@@ -141,7 +141,7 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
         );
         self.metrics.emit(
             self.clock.now_ms(),
-            &telemetry::request_metrics(route, &ctx, latency_ms),
+            &telemetry::request_metrics(telemetry::route_dimension(route, &req.method), &ctx, latency_ms),
             &telemetry::request_properties(&ctx, resp.status),
         );
         resp

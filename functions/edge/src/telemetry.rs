@@ -8,7 +8,8 @@
 //! | `Blocks` | Count | `Trigger` | every enforced block (its block trigger, or `risk_score`) and every blacklist hit (`blacklisted`) |
 //!
 //! `Route` is `/t`, `/c`, `/cookie-test`, `/h.js`, `/h-pro.js`, `/sw.js` or `pixel` (any other
-//! path); `RiskLevel` is `low`, `medium`, `high` or `critical`; `Action` is the assessment's
+//! path), and `preflight` for any `OPTIONS` request (so CORS preflights do not skew the
+//! routes' latency); `RiskLevel` is `low`, `medium`, `high` or `critical`; `Action` is the assessment's
 //! `allow`, `monitor`, `captcha` or `block`, enforced or not (observation mode and the pixel
 //! record `block` without refusing); `Trigger` is a block trigger name (`ja4_mismatch`,
 //! `credential_stuffing`, …), `risk_score` or `blacklisted`. A blacklist hit is answered
@@ -19,23 +20,33 @@
 //! in CloudWatch Logs Insights, never dimensions) are `RequestId`, `Status` (the HTTP
 //! status) and, for events, `OrganizationId`.
 
+use http::Method;
 use impressio::metrics::{MetricSet, Unit};
 use serde_json::{json, Value};
 
 use crate::access::RequestCtx;
 use crate::routes::RouteKind;
 
-/// The metric sets of one answered request, `latency_ms` after it arrived.
-pub fn request_metrics(route: RouteKind, ctx: &RequestCtx, latency_ms: f64) -> Vec<MetricSet> {
-    let mut sets = vec![MetricSet::new().dimension("Route", route.name()).values(
-        "RequestLatency",
-        Unit::Milliseconds,
-        [latency_ms],
-    )];
+/// The `Route` dimension of a request for `route` with `method`.
+pub fn route_dimension(route: RouteKind, method: &Method) -> &'static str {
+    if method == Method::OPTIONS {
+        "preflight"
+    } else {
+        route.name()
+    }
+}
+
+/// The metric sets of one answered request on `route` (a [`route_dimension`]), `latency_ms`
+/// after it arrived.
+pub fn request_metrics(route: &'static str, ctx: &RequestCtx, latency_ms: f64) -> Vec<MetricSet> {
+    let mut sets =
+        vec![MetricSet::new()
+            .dimension("Route", route)
+            .values("RequestLatency", Unit::Milliseconds, [latency_ms])];
     if let Some((level, action)) = ctx.scored {
         sets.push(
             MetricSet::new()
-                .dimension("Route", route.name())
+                .dimension("Route", route)
                 .dimension("RiskLevel", level.as_str())
                 .dimension("Action", action.as_str())
                 .count("Events", 1),
@@ -73,7 +84,7 @@ mod tests {
         let docs = documents(
             "Impressio",
             1,
-            &request_metrics(route, ctx, 4.5),
+            &request_metrics(route.name(), ctx, 4.5),
             &request_properties(ctx, status),
         )
         .unwrap();
@@ -142,5 +153,12 @@ mod tests {
         assert_eq!(names, ["RequestLatency", "Blocks"]);
         assert_eq!(points[0].dimensions, dims(&[("Route", "pixel")]));
         assert_eq!(points[1].dimensions, dims(&[("Trigger", "blacklisted")]));
+    }
+
+    #[test]
+    fn preflights_have_a_route_of_their_own() {
+        assert_eq!(route_dimension(RouteKind::Track, &Method::OPTIONS), "preflight");
+        assert_eq!(route_dimension(RouteKind::Track, &Method::POST), "/t");
+        assert_eq!(route_dimension(RouteKind::Pixel, &Method::HEAD), "pixel");
     }
 }
