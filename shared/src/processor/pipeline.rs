@@ -19,7 +19,9 @@
 //!    push alert;
 //! 5. **results**: the processing items are written back; a record with a stage that failed in
 //!    a retryable way (timeout, 5xx, throttling) is reported in `batchItemFailures`. Permanent
-//!    failures (a 4xx, a bad configuration) are recorded and not retried.
+//!    failures (a 4xx, a bad configuration) are recorded and not retried;
+//! 6. **metrics**: the batch's stage outcomes, billing and webhook latencies and batch item
+//!    failures are written as EMF lines ([`super::telemetry`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
