@@ -21,6 +21,7 @@ use impressio::config::{DirectoryConfig, Secret};
 use impressio::event::{EventRecord, Route, ServerContext, TrackPayload};
 use impressio::fraud::composite::combine;
 use impressio::fraud::{FraudConfig, LayerResult};
+use impressio::metrics::{MetricSink, Metrics};
 use impressio::org::local::LocalDirectory;
 use impressio::org::supabase::{SupabaseClient, SupabaseConfig};
 use impressio::org::tiered::TierConfig;
@@ -39,6 +40,15 @@ const STORE_LATENCY: Duration = Duration::from_millis(5);
 const ENDPOINT_LATENCY: Duration = Duration::from_millis(50);
 
 /// Processing items in memory, each call waiting [`STORE_LATENCY`].
+/// A metric sink that drops its lines.
+struct Discard;
+
+impl MetricSink for Discard {
+    fn write_line(&self, _line: &str) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 struct SlowStore {
     states: Mutex<HashMap<String, ProcessingState>>,
@@ -168,6 +178,7 @@ fn processor_batch(c: &mut Criterion) {
         outbound: OutboundPolicy { allow_private: true },
         concurrency: ProcessorConfig::from_lookup(|_| None).unwrap().concurrency,
         detection: DetectionConfig::default(),
+        metrics_namespace: impressio::metrics::DEFAULT_NAMESPACE.to_string(),
     };
     let billing = SupabaseClient::new(SupabaseConfig {
         url: uri.clone(),
@@ -188,6 +199,9 @@ fn processor_batch(c: &mut Criterion) {
         resolver: SystemResolver,
         config: config.clone(),
         clock: clock.clone(),
+        // The metric lines are built (their cost is measured) but not printed among the
+        // benchmark's output.
+        metrics: Metrics::new("Bench", Arc::new(Discard)),
     };
     let events = batch(100);
     // The directory is warm in a running function: look the organizations up once.

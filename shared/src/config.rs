@@ -39,6 +39,9 @@ pub struct EdgeConfig {
     /// Key of the collector tokens (`COLLECTOR_TOKEN_SECRET`); unset: no token is issued or
     /// checked.
     pub collector_token_secret: Option<Secret>,
+    /// CloudWatch namespace of the function's Embedded Metric Format metrics
+    /// (`METRICS_NAMESPACE`, default `Impressio`; see [`crate::metrics`]).
+    pub metrics_namespace: String,
 }
 
 impl Default for EdgeConfig {
@@ -52,6 +55,7 @@ impl Default for EdgeConfig {
             identity: IdentityConfig::default(),
             fraud: FraudConfig::default(),
             collector_token_secret: None,
+            metrics_namespace: crate::metrics::DEFAULT_NAMESPACE.to_string(),
         }
     }
 }
@@ -207,6 +211,7 @@ impl EdgeConfig {
                     message,
                 })?,
             },
+            metrics_namespace: crate::metrics::namespace_from_lookup(&lookup)?,
         })
     }
 }
@@ -305,6 +310,7 @@ mod tests {
         assert_eq!(c.plans, PlanCatalog::default());
         assert!(c.directory.supabase.is_none() && c.directory.upstash.is_none());
         assert_eq!(c.directory.tiers, TierConfig::default());
+        assert_eq!(c.metrics_namespace, "Impressio");
     }
 
     #[test]
@@ -312,10 +318,12 @@ mod tests {
         let c = EdgeConfig::from_lookup(|k| match k {
             "DYNAMODB_TABLE" => Some("t1".into()),
             "MAX_BODY_BYTES" => Some("2048".into()),
+            "METRICS_NAMESPACE" => Some("Impressio/Staging".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(c.table_name, "t1");
+        assert_eq!(c.metrics_namespace, "Impressio/Staging");
         assert_eq!(c.max_body_bytes, 2048);
         let err = EdgeConfig::from_lookup(|k| (k == "MAX_BODY_BYTES").then(|| "10".into())).unwrap_err();
         assert!(err.to_string().contains("MAX_BODY_BYTES=10 is outside"));

@@ -8,6 +8,8 @@
 //! - [`store`]: the event store trait and its DynamoDB adapter.
 //! - [`collector`]: the JavaScript collector served at `/h.js`.
 //! - [`config`]: typed configuration parsed once from the environment.
+//! - [`logging`], [`metrics`]: JSON logs through `tracing`, and CloudWatch metrics as
+//!   Embedded Metric Format lines.
 
 pub mod behavior;
 pub mod billing;
@@ -19,6 +21,7 @@ pub mod fraud;
 pub mod http;
 pub mod identity;
 pub mod logging;
+pub mod metrics;
 pub mod org;
 pub mod processor;
 pub mod store;

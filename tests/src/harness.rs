@@ -11,6 +11,7 @@ use impressio::config::EdgeConfig;
 use impressio::event::EventRecord;
 use impressio::fraud::counter::{AnyCounter, DynamoCounter};
 use impressio::identity::DynamoIdentityStore;
+use impressio::metrics::{MemorySink, Metrics};
 use impressio::org::{build_directory, AnySource, TieredDirectory};
 use impressio::store::DynamoEventStore;
 use serde_json::Value;
@@ -29,6 +30,8 @@ pub struct Harness {
     pub client: aws_sdk_dynamodb::Client,
     pub table: String,
     pub clock: Arc<FixedClock>,
+    /// The app's metric lines (kept in memory, not written to stdout).
+    pub metrics: Arc<MemorySink>,
 }
 
 impl Harness {
@@ -61,12 +64,15 @@ impl Harness {
             table: table.clone(),
         });
         let behavior = BehaviorStore::new(client.clone(), table.clone());
-        let app = App::with_clock(config, store, directory, identity, counter, behavior, clock.clone());
+        let (metrics, sink) = Metrics::in_memory(&config.metrics_namespace);
+        let app =
+            App::with_clock(config, store, directory, identity, counter, behavior, clock.clone()).with_metrics(metrics);
         Harness {
             app,
             client,
             table,
             clock,
+            metrics: sink,
         }
     }
 

@@ -11,6 +11,7 @@ use impressio::config::{DirectoryConfig, Secret};
 use impressio::event::{EventRecord, Route, ServerContext, TrackPayload};
 use impressio::fraud::composite::combine;
 use impressio::fraud::{FraudConfig, LayerResult};
+use impressio::metrics::Metrics;
 use impressio::org::local::LocalDirectory;
 use impressio::org::supabase::{SupabaseClient, SupabaseConfig, PROCESSOR_COLUMNS};
 use impressio::org::tiered::TierConfig;
@@ -103,6 +104,7 @@ fn config(fx: &Fx, allow_private: bool) -> ProcessorConfig {
         outbound: OutboundPolicy { allow_private },
         concurrency: 32,
         detection: DetectionConfig::default(),
+        metrics_namespace: impressio::metrics::DEFAULT_NAMESPACE.to_string(),
     }
 }
 
@@ -125,6 +127,8 @@ fn processor_with(fx: &Fx, source: AnySource, allow_private: bool, resolver: Map
         resolver,
         config: config(fx, allow_private),
         clock,
+        // Kept in memory, off the test output; a test that reads them puts its own.
+        metrics: Metrics::in_memory(impressio::metrics::DEFAULT_NAMESPACE).0,
     }
 }
 
@@ -327,7 +331,7 @@ async fn a_batch_of_100_reports_only_the_failed_webhook_and_its_retry_redoes_onl
         .unwrap();
     assert_eq!(report.failures, vec![failing_seq.clone()], "{report:?}");
     assert_eq!((report.received, report.undecodable, report.processed), (100, 1, 99));
-    let response = serde_json::to_value(p.handle(batch(vec![])).await).unwrap();
+    let response = serde_json::to_value(p.handle(batch(vec![]), "aws-request-1").await).unwrap();
     assert_eq!(response, json!({"batchItemFailures": []}));
 
     // One billing call per organization, with the amount and an idempotency key.
@@ -376,6 +380,126 @@ async fn a_batch_of_100_reports_only_the_failed_webhook_and_its_retry_redoes_onl
     let webhook = s.webhook.unwrap();
     assert_eq!((webhook.status, webhook.attempts), (StageStatus::Done, 2));
     assert_eq!(s.rounds, 2);
+}
+
+/// The sum of the values of `name` under exactly `dims` among `points`, and how many values.
+fn metric(points: &[impressio::metrics::Datapoints], name: &str, dims: &[(&str, &str)]) -> (f64, usize) {
+    let want: std::collections::BTreeMap<String, String> =
+        dims.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let values: Vec<f64> = points
+        .iter()
+        .filter(|p| p.name == name && p.dimensions == want)
+        .flat_map(|p| p.values.iter().copied())
+        .collect();
+    (values.iter().sum(), values.len())
+}
+
+#[tokio::test]
+async fn each_batch_writes_its_stage_outcomes_latencies_and_failures_as_emf_lines() {
+    let mut fx = fixture().await;
+    let events = vec![
+        event("org_a", Some("user-m1"), "fpm1", None, TEST_NOW_MS),
+        event("org_a", Some("user-m2"), "fpm2", None, TEST_NOW_MS + 1),
+        event("org_b", Some("user-m3"), "fpm3", None, TEST_NOW_MS + 2),
+    ];
+    fx.put(&events).await;
+    let records = fx.stream().await;
+    // org_b's webhook fails this time.
+    Mock::given(method("POST"))
+        .and(path("/hooks/b"))
+        .respond_with(ResponseTemplate::new(500))
+        .with_priority(1)
+        .up_to_n_times(1)
+        .mount(&fx.mock)
+        .await;
+    mount_all_ok(&fx.mock).await;
+    let mut p = processor(&fx);
+    let (metrics, sink) = Metrics::in_memory("Impressio");
+    p.metrics = metrics;
+
+    let report = p.process(&batch(records.clone())).await;
+    assert_eq!(report.failures.len(), 1, "{report:?}");
+    let points = sink.datapoints();
+    assert!(points
+        .iter()
+        .all(|pt| pt.namespace == "Impressio" && pt.timestamp_ms == TEST_NOW_MS + 25 * HOUR));
+    assert_eq!(metric(&points, "BatchItemFailures", &[]), (1.0, 1));
+    let outcome =
+        |stage: &str, outcome: &str| metric(&points, "StageOutcomes", &[("Stage", stage), ("Outcome", outcome)]).0;
+    for (stage, result, n) in [
+        ("billing", "done", 3.0),
+        ("ga4", "done", 2.0),
+        // org_b has no GA4 property.
+        ("ga4", "skipped", 1.0),
+        ("webhook", "done", 2.0),
+        ("webhook", "retryable", 1.0),
+        // No locations on these events.
+        ("travel", "skipped", 3.0),
+        ("sharing", "done", 3.0),
+        // No risk, travel or sharing worth an alert.
+        ("alert", "skipped", 3.0),
+    ] {
+        assert_eq!(outcome(stage, result), n, "{stage} {result}: {points:?}");
+    }
+    assert_eq!(
+        points
+            .iter()
+            .filter(|pt| pt.name == "StageOutcomes")
+            .map(|pt| pt.values[0])
+            .sum::<f64>(),
+        18.0,
+        "6 stages of 3 records, each counted once"
+    );
+    // One billing call per organization, one delivery per record; each timed.
+    let billing: Vec<f64> = points
+        .iter()
+        .filter(|pt| pt.name == "BillingLatency")
+        .flat_map(|pt| pt.values.clone())
+        .collect();
+    assert_eq!(billing.len(), report.billing_calls);
+    assert_eq!(billing.len(), 2);
+    let webhooks: Vec<f64> = points
+        .iter()
+        .filter(|pt| pt.name == "WebhookLatency")
+        .flat_map(|pt| pt.values.clone())
+        .collect();
+    assert_eq!(webhooks.len(), 3);
+    assert!(
+        billing.iter().chain(&webhooks).all(|ms| *ms > 0.0),
+        "{billing:?} {webhooks:?}"
+    );
+    for pt in points.iter().filter(|pt| pt.name.ends_with("Latency")) {
+        assert_eq!(pt.unit.as_deref(), Some("Milliseconds"));
+        assert!(pt.dimensions.is_empty());
+    }
+    // No personal data in the lines.
+    for line in sink.lines() {
+        for personal in ["user-m1", "fpm1", "org_a"] {
+            assert!(!line.contains(personal), "{personal} in {line}");
+        }
+    }
+
+    // The retry redoes the webhook only: only it is counted, and nothing is billed.
+    sink.clear();
+    let failed = from_sequence(&records, &report.failures[0]);
+    let report = p.process(&batch(failed[..1].to_vec())).await;
+    assert!(report.failures.is_empty(), "{report:?}");
+    let points = sink.datapoints();
+    assert_eq!(metric(&points, "BatchItemFailures", &[]), (0.0, 1));
+    let counted: Vec<(String, String, f64)> = points
+        .iter()
+        .filter(|pt| pt.name == "StageOutcomes")
+        .map(|pt| {
+            (
+                pt.dimensions["Stage"].clone(),
+                pt.dimensions["Outcome"].clone(),
+                pt.values[0],
+            )
+        })
+        .collect();
+    assert_eq!(counted, [("webhook".to_string(), "done".to_string(), 1.0)]);
+    assert_eq!(metric(&points, "BillingLatency", &[]).1, 0);
+    assert_eq!(metric(&points, "WebhookLatency", &[]).1, 1);
 }
 
 #[tokio::test]

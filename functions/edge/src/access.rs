@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use impressio::event::OrgDecision;
+use impressio::fraud::{Action, Level};
 use impressio::http::EdgeRequest;
 use impressio::org::{
     domains, month_start, seconds_until_next_month, Feature, Lookup, LookupSource, Organization, OrganizationDirectory,
@@ -61,6 +62,13 @@ pub struct RequestCtx {
     /// `Set-Cookie` values for the answer (the domainprint), kept even when a later step
     /// fails so a retry does not create another visitor.
     pub set_cookies: Vec<String>,
+    /// The organization an event was for, once known (a metric property, never a dimension).
+    pub organization_id: Option<String>,
+    /// The risk level and action of the event the request stored (the `Events` metric).
+    pub scored: Option<(Level, Action)>,
+    /// Why the request was blocked: the trigger of an enforced block, or `blacklisted` for a
+    /// blacklist hit (the `Blocks` metric).
+    pub blocked_by: Option<String>,
 }
 
 /// Checks the organization `org_id` for `req` and returns the access, recording the CORS

@@ -1,12 +1,14 @@
 //! The application: configuration and adapters built once, then one `handle` per request.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use impressio::behavior::store::BehaviorStore;
 use impressio::config::EdgeConfig;
 use impressio::fraud::counter::AnyCounter;
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::identity::{DynamoIdentityStore, IdentityStore, Resolver};
+use impressio::metrics::Metrics;
 use impressio::org::OrganizationDirectory;
 use impressio::store::EventStore;
 
@@ -15,6 +17,8 @@ pub use impressio::clock::{Clock, SystemClock};
 use crate::access::{cors_headers, RequestCtx};
 use crate::error::EdgeError;
 use crate::routes;
+use crate::telemetry;
+use tracing::Instrument;
 
 /// The edge function's state, shared by every invocation of a warm container.
 pub struct App<S, D, I = DynamoIdentityStore> {
@@ -32,6 +36,9 @@ pub struct App<S, D, I = DynamoIdentityStore> {
     pub behavior: BehaviorStore,
     /// Time source.
     pub clock: Arc<dyn Clock>,
+    /// Where the request metrics go (stdout in the configured namespace, unless replaced by
+    /// [`App::with_metrics`]); see [`telemetry`].
+    pub metrics: Metrics,
 }
 
 impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
@@ -55,7 +62,8 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
         )
     }
 
-    /// An app with the given clock.
+    /// An app with the given clock, writing its metrics to stdout in
+    /// `config.metrics_namespace`.
     pub fn with_clock(
         config: EdgeConfig,
         store: S,
@@ -66,6 +74,7 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let identity = Resolver::new(identity, config.identity.clone());
+        let metrics = Metrics::stdout(&config.metrics_namespace);
         App {
             config,
             store,
@@ -74,17 +83,35 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
             counter,
             behavior,
             clock,
+            metrics,
         }
+    }
+
+    /// The app writing its metrics through `metrics` instead (tests keep them in memory).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Answers one request. Never fails: every error becomes a response with its status and
     /// a JSON body (or the pixel). Every response carries `X-Request-Id`; answers for an
     /// allowed `Origin` carry CORS headers, and answers that depend on it `Vary: Origin`.
+    ///
+    /// Everything logged while answering is inside a `request` span whose `request_id` is
+    /// the `X-Request-Id`, so every log line of the request carries it; the request's
+    /// metrics ([`telemetry`]) are written when the answer is ready.
     pub async fn handle(&self, req: EdgeRequest) -> EdgeResponse {
-        let mut ctx = RequestCtx {
+        let started = Instant::now();
+        let ctx = RequestCtx {
             request_id: uuid::Uuid::now_v7().to_string(),
             ..RequestCtx::default()
         };
+        // At error level, so the span is kept whatever level RUST_LOG lets through.
+        let span = tracing::error_span!("request", request_id = %ctx.request_id);
+        self.answer(req, ctx, started).instrument(span).await
+    }
+
+    async fn answer(&self, req: EdgeRequest, mut ctx: RequestCtx, started: Instant) -> EdgeResponse {
         let route = routes::classify(&req);
         // The routes' state lives on the heap: tens of KB that would otherwise be copied
         // through every caller's stack frame (in debug builds, once per await).
@@ -102,13 +129,20 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
             resp.headers.push(("Set-Cookie".into(), cookie));
         }
         resp.headers.push(("X-Request-Id".into(), ctx.request_id.clone()));
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         tracing::info!(
             request_id = %ctx.request_id,
             route = route.name(),
             method = %req.method,
             status = resp.status,
             source = req.source.as_str(),
+            latency_ms,
             "request answered"
+        );
+        self.metrics.emit(
+            self.clock.now_ms(),
+            &telemetry::request_metrics(telemetry::route_dimension(route, &req.method), &ctx, latency_ms),
+            &telemetry::request_properties(&ctx, resp.status),
         );
         resp
     }

@@ -3,6 +3,7 @@
 //! [`App::handle`] answers one [`EdgeRequest`]; [`entry::handle_payload`] takes a raw Lambda
 //! payload (a Function URL / API Gateway v2 request or a CloudFront origin-request event),
 //! turns it into an [`EdgeRequest`] and puts the answer back into the matching shape.
+//! [`telemetry`] lists the metrics each request writes.
 //!
 //! [`EdgeRequest`]: impressio::http::EdgeRequest
 
@@ -12,6 +13,7 @@ pub mod entry;
 pub mod error;
 pub mod pipeline;
 pub mod routes;
+pub mod telemetry;
 
 pub use app::{App, Clock, SystemClock};
 pub use entry::handle_payload;

@@ -24,7 +24,7 @@
 //! ([`impressio::fraud::composite::NOT_FOR_SERVER_SIDE`]).
 
 use impressio::behavior::layers::{self as behavior, Observations};
-use impressio::behavior::store::{observations, Block, FirstRead, Identifiers, VisitorRead};
+use impressio::behavior::store::{observations, BlacklistEntry, Block, FirstRead, Identifiers, VisitorRead};
 use impressio::behavior::token::{self, TokenCheck};
 use impressio::event::payload::ValidEvent;
 use impressio::event::{Attribution, EventRecord, Forwarded, Route, ServerContext};
@@ -41,6 +41,13 @@ use crate::access::{Access, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
 use crate::routes::track::domainprint_cookie;
+
+/// The `Trigger` of the `Blocks` metric for a request stopped by the blacklist.
+pub const BLACKLISTED_TRIGGER: &str = "blacklisted";
+
+/// The `Trigger` of an enforced block without a block trigger (the composite score reached
+/// the threshold by itself); also the block's `detection_type`.
+pub const RISK_SCORE_TRIGGER: &str = "risk_score";
 
 /// Who sent an event, and so whom the request's address, headers and transport describe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +94,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     let now = app.clock.now_ms();
     let fraud = &app.config.fraud;
     let org = event.organization_id.clone();
+    ctx.organization_id = Some(org.clone());
     let forwarded = match caller {
         Caller::Server(f) => Some(f),
         Caller::Browser => None,
@@ -190,13 +198,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         .filter(|e| e.block_expires_ms > now)
         .max_by_key(|e| e.block_expires_ms)
     {
-        if let Err(e) = app.behavior.hit(entry, &ctx.request_id, now).await {
-            tracing::warn!(request_id = %ctx.request_id, error = %e, "blacklist hit not recorded");
-        }
-        tracing::info!(request_id = %ctx.request_id, identifier = %entry.pk, "blacklisted");
-        return Err(EdgeError::Blacklisted {
-            retry_after_secs: ((entry.block_expires_ms - now) / 1000).max(1),
-        });
+        return Err(blacklisted(app, ctx, entry, now).await);
     }
     match login_count {
         Some(Ok(n)) => scoring.login_count = Some(n),
@@ -219,12 +221,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     };
     // The visitor id itself is blacklisted too (read with its history).
     if let Some(entry) = visitor.entry.as_ref().filter(|e| e.block_expires_ms > now) {
-        if let Err(e) = app.behavior.hit(entry, &ctx.request_id, now).await {
-            tracing::warn!(request_id = %ctx.request_id, error = %e, "blacklist hit not recorded");
-        }
-        return Err(EdgeError::Blacklisted {
-            retry_after_secs: ((entry.block_expires_ms - now) / 1000).max(1),
-        });
+        return Err(blacklisted(app, ctx, entry, now).await);
     }
     let is_submission = fraud.behavior.velocity.submission_events.contains(&event.event_name);
     let mut obs: Observations = observations(&first, &visitor, &visitor_id, client_ip, is_submission, now, fraud);
@@ -267,7 +264,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     let block = risk.enforced.then(|| Block {
         request_id: ctx.request_id.clone(),
         visitor_id: Some(visitor_id.clone()),
-        detection_type: risk.trigger.clone().unwrap_or_else(|| "risk_score".into()),
+        detection_type: risk.trigger.clone().unwrap_or_else(|| RISK_SCORE_TRIGGER.into()),
         reason: risk
             .public_reasons()
             .first()
@@ -303,7 +300,30 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         None => {}
     }
     stored?;
+    if let Some(risk) = &record.risk {
+        ctx.scored = Some((risk.level, risk.action));
+    }
+    ctx.blocked_by = block.map(|b| b.detection_type);
     Ok((record, resolution.identity))
+}
+
+/// A request stopped by an unexpired blacklist `entry`: records the hit (the forensic record
+/// names the identifier), logs which kind of identifier matched (never its value: it may be
+/// an IP address), counts the block for the metrics, and returns the error to answer.
+async fn blacklisted<S, D, I>(app: &App<S, D, I>, ctx: &mut RequestCtx, entry: &BlacklistEntry, now: i64) -> EdgeError {
+    if let Err(e) = app.behavior.hit(entry, &ctx.request_id, now).await {
+        tracing::warn!(request_id = %ctx.request_id, error = %e, "blacklist hit not recorded");
+    }
+    tracing::info!(
+        request_id = %ctx.request_id,
+        identifier = entry.identifier_kind(),
+        detection_type = %entry.detection_type,
+        "blacklisted"
+    );
+    ctx.blocked_by = Some(BLACKLISTED_TRIGGER.to_string());
+    EdgeError::Blacklisted {
+        retry_after_secs: ((entry.block_expires_ms - now) / 1000).max(1),
+    }
 }
 
 /// The eight layers, the bot UA check and the behavioral components, with repeat-offender

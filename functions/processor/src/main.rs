@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use impressio::clock::SystemClock;
+use impressio::metrics::Metrics;
 use impressio::org::build_integrations_directory;
 use impressio::org::supabase::SupabaseClient;
 use impressio::processor::config::ProcessorConfig;
@@ -24,12 +25,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         billing: config.directory.supabase.clone().map(SupabaseClient::new).transpose()?,
         http: reqwest::Client::builder().build()?,
         resolver: SystemResolver,
+        metrics: Metrics::stdout(&config.metrics_namespace),
         config,
         clock,
     };
     let processor = &processor;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        Ok::<_, lambda_runtime::Error>(processor.handle(event.payload).await)
+        Ok::<_, lambda_runtime::Error>(processor.handle(event.payload, &event.context.request_id).await)
     }))
     .await
 }

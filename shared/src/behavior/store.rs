@@ -114,6 +114,25 @@ pub struct BlacklistEntry {
     pub offenses: Vec<i64>,
 }
 
+impl BlacklistEntry {
+    /// Which identifier the entry blocks, read from its key: `fingerprint`, `ip`, `ja4` (a
+    /// tool's JA4, blocked across the organization), `ja4_network` (a browser's JA4 on one IP
+    /// or /64), `visitor`, or `unknown`. This is what logs may say of an entry: the identifier
+    /// itself (an IP address among them) is personal data.
+    pub fn identifier_kind(&self) -> &'static str {
+        let parts: Vec<&str> = self.pk.split('#').collect();
+        // `ORG`, the organization, then `BL` + kind + value(s), or `BLV` + visitor.
+        match parts.get(2..).unwrap_or_default() {
+            ["BLV", ..] => "visitor",
+            ["BL", "FP", ..] => "fingerprint",
+            ["BL", "IP", ..] => "ip",
+            ["BL", "JA4", _] => "ja4",
+            ["BL", "JA4", _, _, ..] => "ja4_network",
+            _ => "unknown",
+        }
+    }
+}
+
 /// One aggregate bucket as read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Bucket {
@@ -708,5 +727,43 @@ pub fn observations(
         visitor_ips_24h: ips,
         token: None,
         token_uses: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(pk: &str) -> BlacklistEntry {
+        BlacklistEntry {
+            pk: pk.to_string(),
+            detection_type: "ja4_mismatch".into(),
+            reason: String::new(),
+            blocked_at_ms: 0,
+            block_expires_ms: 1,
+            offenses: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_entry_names_the_kind_of_identifier_it_blocks_never_its_value() {
+        let ids = |ja4_is_browser: bool, ip: &str| Identifiers {
+            organization_id: "org_demo".into(),
+            fingerprint: Some("fpAbc".into()),
+            ip: Some(ip.parse().unwrap()),
+            ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
+            ja4_is_browser,
+        };
+        let kinds = |ids: Identifiers| -> Vec<&'static str> {
+            ids.blacklist_keys()
+                .iter()
+                .map(|k| entry(k).identifier_kind())
+                .collect()
+        };
+        assert_eq!(kinds(ids(false, "198.51.100.7")), ["fingerprint", "ip", "ja4"]);
+        assert_eq!(kinds(ids(true, "198.51.100.7")), ["fingerprint", "ip", "ja4_network"]);
+        assert_eq!(kinds(ids(true, "2001:db8::7")), ["fingerprint", "ip", "ja4_network"]);
+        assert_eq!(entry(&memory_key("org_demo", "v-1")).identifier_kind(), "visitor");
+        assert_eq!(entry("REQ#x").identifier_kind(), "unknown");
     }
 }

@@ -36,6 +36,18 @@ pub enum Action {
     Block,
 }
 
+impl Action {
+    /// Name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Monitor => "monitor",
+            Action::Captcha => "captcha",
+            Action::Block => "block",
+        }
+    }
+}
+
 impl Level {
     /// The seed's action for the level.
     pub fn action(self) -> Action {

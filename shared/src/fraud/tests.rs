@@ -344,3 +344,16 @@ fn a_server_side_event_is_still_judged_on_the_forwarded_user_agent() {
     let browser = score(&chrome_request(&[("cloudfront-viewer-asn", "16509")]), None);
     assert!(browser.breakdown["datacenter"].score > 0.0);
 }
+
+#[test]
+fn level_and_action_names_are_the_stored_ones() {
+    for level in [Level::Low, Level::Medium, Level::High, Level::Critical] {
+        assert_eq!(serde_json::to_value(level).unwrap(), level.as_str());
+        let action = level.action();
+        assert_eq!(serde_json::to_value(action).unwrap(), action.as_str());
+    }
+    assert_eq!(
+        [Level::Low, Level::Medium, Level::High, Level::Critical].map(|l| l.action().as_str()),
+        ["allow", "monitor", "captcha", "block"]
+    );
+}

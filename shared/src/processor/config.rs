@@ -89,6 +89,9 @@ pub struct ProcessorConfig {
     pub concurrency: usize,
     /// Thresholds (`PROCESSOR_CONFIG`).
     pub detection: DetectionConfig,
+    /// CloudWatch namespace of the function's Embedded Metric Format metrics
+    /// (`METRICS_NAMESPACE`, default `Impressio`; see [`crate::metrics`]).
+    pub metrics_namespace: String,
 }
 
 impl ProcessorConfig {
@@ -148,6 +151,7 @@ impl ProcessorConfig {
             outbound: OutboundPolicy { allow_private },
             concurrency: number(&lookup, "PROCESSOR_CONCURRENCY", 100, 1, 1000)? as usize,
             detection,
+            metrics_namespace: crate::metrics::namespace_from_lookup(&lookup)?,
         })
     }
 }
@@ -164,6 +168,7 @@ mod tests {
         assert!(c.push.is_none() && !c.outbound.allow_private);
         assert_eq!(c.detection, DetectionConfig::default());
         assert_eq!(c.detection.alerts.min_risk_score, 60.0);
+        assert_eq!(c.metrics_namespace, "Impressio");
 
         let c = ProcessorConfig::from_lookup(|k| match k {
             "PROCESSOR_CONFIG" => Some(r#"{"travel": {"max_speed_kmh": 1000}}"#.into()),
@@ -184,6 +189,7 @@ mod tests {
             ("PUSH_API_URL", "https://push.example"),
             ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "yes"),
             ("PROCESSOR_CONCURRENCY", "0"),
+            ("METRICS_NAMESPACE", "AWS/Lambda"),
         ] {
             let err = ProcessorConfig::from_lookup(|k| (k == var).then(|| value.to_string())).unwrap_err();
             assert!(err.to_string().contains(var), "{err}");

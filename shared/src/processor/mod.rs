@@ -5,7 +5,8 @@
 //! - [`store`]: the DynamoDB reads and writes behind [`store::ProcessorStore`];
 //! - [`config`]: `ProcessorConfig` and the detection thresholds;
 //! - [`ga4`], [`webhook`], [`webhook_delivery`], [`outbound`], [`push`]: the calls out;
-//! - [`travel`], [`sharing`]: impossible travel and account sharing.
+//! - [`travel`], [`sharing`]: impossible travel and account sharing;
+//! - [`telemetry`]: the metrics each batch writes.
 
 pub mod config;
 pub mod ga4;
@@ -15,6 +16,7 @@ pub mod push;
 pub mod sharing;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod travel;
 pub mod webhook;
 pub mod webhook_delivery;

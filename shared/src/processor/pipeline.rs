@@ -19,10 +19,13 @@
 //!    push alert;
 //! 5. **results**: the processing items are written back; a record with a stage that failed in
 //!    a retryable way (timeout, 5xx, throttling) is reported in `batchItemFailures`. Permanent
-//!    failures (a 4xx, a bad configuration) are recorded and not retried.
+//!    failures (a 4xx, a bad configuration) are recorded and not retried;
+//! 6. **metrics**: the batch's stage outcomes, billing and webhook latencies and batch item
+//!    failures are written as EMF lines ([`super::telemetry`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Instant;
 
 use aws_lambda_events::event::dynamodb;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -30,6 +33,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use super::config::ProcessorConfig;
 use super::ga4::{self, Ga4Payload};
@@ -40,11 +44,13 @@ use super::state::{
     AlertResult, BillingState, ProcessingState, SharingResult, StageOutcome, StageStatus, TravelResult,
 };
 use super::store::{ProcessorStore, UserEvent};
+use super::telemetry::BatchMetrics;
 use super::travel::{self, Sighting};
 use super::webhook_delivery::{deliver_explained, Delivery};
 use crate::billing::{BillingCounter, BillingError};
 use crate::clock::Clock;
 use crate::event::{EventRecord, EVENT_ITEM_TYPE};
+use crate::metrics::Metrics;
 use crate::org::{IntegrationSetting, Lookup, OrganizationSource, TieredDirectory};
 
 /// The longest great-circle distance on the seed's sphere (π × 6371 km), km: an earlier event
@@ -170,6 +176,9 @@ pub struct Processor<St, S, B, R> {
     pub resolver: R,
     pub config: ProcessorConfig,
     pub clock: Arc<dyn Clock>,
+    /// Where the batch metrics go (see [`super::telemetry`]); `Metrics::stdout` in the
+    /// function.
+    pub metrics: Metrics,
 }
 
 /// The idempotency key of a set of events of one organization: a hash of the organization and
@@ -221,6 +230,16 @@ struct Work<'a> {
     incoming: &'a Incoming,
     state: ProcessingState,
     lookup: Lookup,
+    /// Which stages had settled before this batch (in [`ProcessingState::statuses`] order):
+    /// the others run now, and their outcomes are counted.
+    settled_before: [bool; 6],
+    /// How long this batch's webhook delivery took, if one reached the network.
+    webhook_ms: Option<f64>,
+}
+
+/// Milliseconds since `start`.
+fn ms_since(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1000.0
 }
 
 impl<St, S, B, R> Processor<St, S, B, R>
@@ -230,13 +249,27 @@ where
     B: BillingCounter,
     R: Resolve,
 {
-    /// Processes a stream batch and answers with the batch item failures.
-    pub async fn handle(&self, event: Value) -> DynamoDbEventResponse {
-        self.process(&event).await.response()
+    /// Processes the stream batch of the Lambda invocation `aws_request_id` and answers with
+    /// the batch item failures. Everything logged meanwhile is inside a `batch` span with
+    /// `aws_request_id` and `records` (the stream records in the batch).
+    pub async fn handle(&self, event: Value, aws_request_id: &str) -> DynamoDbEventResponse {
+        let records = event.get("Records").and_then(Value::as_array).map_or(0, Vec::len);
+        // At error level, so the span is kept whatever level RUST_LOG lets through.
+        let span = tracing::error_span!("batch", aws_request_id = %aws_request_id, records);
+        self.process(&event).instrument(span).await.response()
     }
 
-    /// Processes a stream batch; the report says what happened.
+    /// Processes a stream batch; the report says what happened. The batch's metrics
+    /// ([`super::telemetry`]) are written when it is done.
     pub async fn process(&self, event: &Value) -> BatchReport {
+        let mut measured = BatchMetrics::default();
+        let report = self.process_measured(event, &mut measured).await;
+        measured.batch_item_failures = report.failures.len();
+        self.metrics.emit(self.clock.now_ms(), &measured.sets(), &[]);
+        report
+    }
+
+    async fn process_measured(&self, event: &Value, measured: &mut BatchMetrics) -> BatchReport {
         let decoded = decode_batch(event);
         let mut report = BatchReport {
             received: event.get("Records").and_then(Value::as_array).map_or(0, Vec::len),
@@ -265,10 +298,13 @@ where
                 report.already_complete += 1;
                 continue;
             }
+            let settled_before = state.statuses().map(|(_, s)| s.is_some_and(StageStatus::settled));
             pending.push(Work {
                 incoming,
                 state,
                 lookup: Lookup::Unknown,
+                settled_before,
+                webhook_ms: None,
             });
         }
         report.processed = pending.len();
@@ -291,7 +327,7 @@ where
             w.lookup = lookups[w.incoming.event.organization_id.as_str()].clone();
         }
 
-        report.billing_calls = self.bill(&mut pending).await;
+        report.billing_calls = self.bill(&mut pending, &mut measured.billing_ms).await;
 
         // Users: records of one GSI_USER key in time order; records without one alone.
         let mut groups: BTreeMap<String, Vec<Work>> = BTreeMap::new();
@@ -323,6 +359,14 @@ where
         let refs: Vec<&ProcessingState> = states.iter().collect();
         let unsaved: HashMap<String, String> = self.store.save_states(&refs).await.into_iter().collect();
         for w in &done {
+            // The stages that ran in this batch, with how they ended (a billing state dropped
+            // because its intent was not recorded is retried).
+            for ((stage, status), settled) in w.state.statuses().into_iter().zip(w.settled_before) {
+                if !settled {
+                    measured.stage(stage, status.unwrap_or(StageStatus::Retryable));
+                }
+            }
+            measured.webhook_ms.extend(w.webhook_ms);
             report.alerts += usize::from(
                 w.state
                     .alert
@@ -361,8 +405,9 @@ where
         report
     }
 
-    /// The billing stage of the batch; returns the number of calls made.
-    async fn bill(&self, pending: &mut [Work<'_>]) -> usize {
+    /// The billing stage of the batch; returns the number of calls made, and adds each call's
+    /// duration (ms) to `latencies`.
+    async fn bill(&self, pending: &mut [Work<'_>], latencies: &mut Vec<f64>) -> usize {
         let now = self.clock.now_ms();
         let Some(counter) = &self.billing else {
             for w in pending.iter_mut().filter(|w| !w.state.billing_settled()) {
@@ -473,13 +518,17 @@ where
                 }
             }
         }
-        let results: HashMap<String, Result<crate::billing::Billed, BillingError>> =
-            futures::future::join_all(calls.iter().map(|((org, key), amount)| async move {
-                (key.clone(), counter.increment(org, *amount, key, now).await)
-            }))
-            .await
-            .into_iter()
-            .collect();
+        let timed = futures::future::join_all(calls.iter().map(|((org, key), amount)| async move {
+            let start = Instant::now();
+            let result = counter.increment(org, *amount, key, now).await;
+            (key.clone(), result, ms_since(start))
+        }))
+        .await;
+        let mut results: HashMap<String, Result<crate::billing::Billed, BillingError>> = HashMap::new();
+        for (key, result, ms) in timed {
+            latencies.push(ms);
+            results.insert(key, result);
+        }
         for w in pending.iter_mut() {
             let Some(b) = &mut w.state.billing else { continue };
             // A failed intent write leaves an empty key: the record is retried as new.
@@ -576,8 +625,9 @@ where
         if let Some(o) = ga4 {
             w.state.ga4 = Some(o);
         }
-        if let Some(o) = webhook {
+        if let Some((o, ms)) = webhook {
             w.state.webhook = Some(o);
+            w.webhook_ms = ms;
         }
         if let Some(a) = alert {
             w.state.alert = Some(a);
@@ -650,10 +700,12 @@ where
         outcome_of(d, None, attempts, self.clock.now_ms())
     }
 
-    async fn webhook_stage(&self, event: &EventRecord, lookup: &Lookup, attempts: u32) -> StageOutcome {
+    /// The webhook stage's outcome, with the delivery's duration (ms) when it reached the
+    /// network (an answer, a timeout or a connection failure).
+    async fn webhook_stage(&self, event: &EventRecord, lookup: &Lookup, attempts: u32) -> (StageOutcome, Option<f64>) {
         let now = self.clock.now_ms();
         if let Some(problem) = self.org_problem(lookup, now) {
-            return problem;
+            return (problem, None);
         }
         let Lookup::Found { org, .. } = lookup else {
             unreachable!()
@@ -664,20 +716,27 @@ where
             .map_or(IntegrationSetting::Off, |i| i.webhook());
         let (url, secrets) = match setting {
             IntegrationSetting::Off => {
-                return StageOutcome::new(
-                    StageStatus::Skipped,
+                return (
+                    StageOutcome::new(
+                        StageStatus::Skipped,
+                        None,
+                        Some("no webhook is configured".into()),
+                        0,
+                        now,
+                    ),
                     None,
-                    Some("no webhook is configured".into()),
-                    0,
-                    now,
                 )
             }
             IntegrationSetting::Incomplete(why) => {
-                return StageOutcome::new(StageStatus::Permanent, None, Some(why.into()), 0, now)
+                return (
+                    StageOutcome::new(StageStatus::Permanent, None, Some(why.into()), 0, now),
+                    None,
+                )
             }
             IntegrationSetting::On(c) => c,
         };
         let body = webhook_body(event);
+        let start = Instant::now();
         match deliver_explained(
             url,
             &secrets,
@@ -689,8 +748,16 @@ where
         )
         .await
         {
-            Ok((d, detail)) => outcome_of(d, detail, attempts, self.clock.now_ms()),
-            Err(e) => StageOutcome::new(StageStatus::Permanent, None, Some(e.to_string()), 0, now),
+            Ok((d, detail)) => {
+                // A URL refused before any call (bad, or resolving to a private address) took
+                // no network time worth timing.
+                let ms = (!matches!(d, Delivery::Permanent(None))).then(|| ms_since(start));
+                (outcome_of(d, detail, attempts, self.clock.now_ms()), ms)
+            }
+            Err(e) => (
+                StageOutcome::new(StageStatus::Permanent, None, Some(e.to_string()), 0, now),
+                None,
+            ),
         }
     }
 

@@ -34,6 +34,16 @@ pub enum StageStatus {
 }
 
 impl StageStatus {
+    /// Name as stored (`done`, `skipped`, `permanent`, `retryable`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageStatus::Done => "done",
+            StageStatus::Skipped => "skipped",
+            StageStatus::Permanent => "permanent",
+            StageStatus::Retryable => "retryable",
+        }
+    }
+
     /// Whether the stage needs no more work.
     pub fn settled(self) -> bool {
         !matches!(self, StageStatus::Retryable)
@@ -207,6 +217,19 @@ impl ProcessingState {
         settled(&self.alert, |a| a.outcome.settled())
     }
 
+    /// Every stage by name (`billing`, `ga4`, `webhook`, `travel`, `sharing`, `alert`, in the
+    /// pipeline's order) with its status, `None` for a stage that has not run.
+    pub fn statuses(&self) -> [(&'static str, Option<StageStatus>); 6] {
+        [
+            ("billing", self.billing.as_ref().map(|b| b.outcome.status)),
+            ("ga4", self.ga4.as_ref().map(|o| o.status)),
+            ("webhook", self.webhook.as_ref().map(|o| o.status)),
+            ("travel", self.travel.as_ref().map(|t| t.outcome.status)),
+            ("sharing", self.sharing.as_ref().map(|s| s.outcome.status)),
+            ("alert", self.alert.as_ref().map(|a| a.outcome.status)),
+        ]
+    }
+
     /// Whether every stage settled: the stream record needs no retry.
     pub fn complete(&self) -> bool {
         self.billing_settled()
@@ -217,19 +240,62 @@ impl ProcessingState {
             && self.alert_settled()
     }
 
-    /// The stages still to be retried, by name.
+    /// The stages still to be retried (or never run), by name.
     pub fn unsettled(&self) -> Vec<&'static str> {
-        [
-            ("billing", self.billing_settled()),
-            ("ga4", self.ga4_settled()),
-            ("webhook", self.webhook_settled()),
-            ("travel", self.travel_settled()),
-            ("sharing", self.sharing_settled()),
-            ("alert", self.alert_settled()),
-        ]
-        .into_iter()
-        .filter(|(_, ok)| !ok)
-        .map(|(n, _)| n)
-        .collect()
+        self.statuses()
+            .into_iter()
+            .filter(|(_, status)| !status.is_some_and(StageStatus::settled))
+            .map(|(n, _)| n)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Route, ServerContext, TrackPayload};
+
+    fn outcome(status: StageStatus) -> StageOutcome {
+        StageOutcome::new(status, None, None, 1, 0)
+    }
+
+    #[test]
+    fn statuses_name_every_stage_and_unsettled_ones_are_retryable_or_not_run() {
+        let event = TrackPayload {
+            organization_id: Some("org".into()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let record = EventRecord::new("rid", Route::Track, event, None, ServerContext::default(), 0, 30);
+        let mut s = ProcessingState::new(&record);
+        assert_eq!(
+            s.statuses().map(|(n, _)| n),
+            ["billing", "ga4", "webhook", "travel", "sharing", "alert"]
+        );
+        assert!(s.statuses().iter().all(|(_, st)| st.is_none()));
+        s.ga4 = Some(outcome(StageStatus::Done));
+        s.webhook = Some(outcome(StageStatus::Retryable));
+        s.alert = Some(AlertResult {
+            outcome: outcome(StageStatus::Skipped),
+            reasons: Vec::new(),
+        });
+        assert_eq!(s.statuses()[1], ("ga4", Some(StageStatus::Done)));
+        assert_eq!(s.unsettled(), ["billing", "webhook", "travel", "sharing"]);
+        assert_eq!(
+            [
+                StageStatus::Done,
+                StageStatus::Skipped,
+                StageStatus::Permanent,
+                StageStatus::Retryable
+            ]
+            .map(|st| (st.as_str(), serde_json::to_value(st).unwrap())),
+            [
+                ("done", serde_json::json!("done")),
+                ("skipped", serde_json::json!("skipped")),
+                ("permanent", serde_json::json!("permanent")),
+                ("retryable", serde_json::json!("retryable"))
+            ]
+        );
     }
 }

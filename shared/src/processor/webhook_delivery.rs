@@ -102,7 +102,12 @@ pub async fn deliver_explained<R: Resolve>(
                 s => (classify_failure(s), None),
             },
             Err(e @ (OutboundError::BadUrl(_) | OutboundError::Forbidden { .. })) => {
-                tracing::warn!(error = %e, "webhook URL refused");
+                match &e {
+                    // Not the URL itself: some webhook URLs carry their token in the path or
+                    // the query. (The organization's own processing item keeps the detail.)
+                    OutboundError::BadUrl(_) => tracing::warn!(error = "not an http(s) URL", "webhook URL refused"),
+                    _ => tracing::warn!(error = %e, "webhook URL refused"),
+                }
                 (Delivery::Permanent(None), Some(e.to_string()))
             }
             Err(e) => {

@@ -1,0 +1,232 @@
+//! The JSON log lines of both functions, as the production subscriber writes them (captured
+//! in memory): every line written while handling an edge request carries its request id, and
+//! every line of a processor batch the Lambda invocation's id; none carries an IP address, a
+//! User-Agent, a user id or an e-mail address.
+//!
+//! The tests of this file run one at a time, and in a binary of their own: `tracing` caches
+//! whether a log call is wanted the first time it runs, and a test on another thread without
+//! the capturing subscriber could make that decision for it.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use impressio::clock::FixedClock;
+use impressio::event::{EventRecord, Route, ServerContext, TrackPayload};
+use impressio::metrics::Metrics;
+use impressio::org::local::LocalDirectory;
+use impressio::org::supabase::SupabaseClient;
+use impressio::org::tiered::TierConfig;
+use impressio::org::{AnySource, TieredDirectory};
+use impressio::processor::config::ProcessorConfig;
+use impressio::processor::outbound::{OutboundPolicy, SystemResolver};
+use impressio::processor::pipeline::Processor;
+use impressio::processor::store::DynamoProcessorStore;
+use impressio::store::{DynamoEventStore, EventStore};
+use integration_tests::harness::{with_chrome_headers, Harness, CHROME_HEADERS, TEST_NOW_MS};
+use integration_tests::stream::{batch, StreamReader};
+use integration_tests::table::TableDefinition;
+use integration_tests::{dynamo_client, moto_endpoint, unique_table_name};
+use serde_json::{json, Value};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CLIENT_IP: &str = "198.51.100.7";
+const USER_ID: &str = "alice@example.com";
+
+/// One test at a time (see the module documentation).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A log writer into memory.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    fn lines(&self) -> Vec<String> {
+        String::from_utf8(self.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+/// The production subscriber at `info`, writing to memory, as this thread's default (the
+/// runtime of `tokio::test` runs every task on this thread) until the guard is dropped.
+fn capture() -> (LogBuffer, tracing::subscriber::DefaultGuard) {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let guard = tracing::subscriber::set_default(impressio::logging::json_subscriber("info", move || writer.clone()));
+    (logs, guard)
+}
+
+/// Fails when `line` holds the client's IP, User-Agent, user id or fingerprint.
+fn assert_nothing_personal(line: &str) {
+    let user_agent = CHROME_HEADERS.iter().find(|(k, _)| *k == "User-Agent").unwrap().1;
+    for personal in [CLIENT_IP, user_agent, "Chrome/131", USER_ID, "fpLogsTest01"] {
+        assert!(!line.contains(personal), "{personal:?} logged: {line}");
+    }
+}
+
+/// A `POST /t` from a browser on `CLIENT_IP` as CloudFront forwards it (Chrome's headers,
+/// with `headers` replacing them).
+fn track(headers: &[(&str, &str)], body: Value) -> String {
+    let mut pairs = vec![("Content-Type", "application/json"), ("Origin", "https://shop.example")];
+    pairs.extend_from_slice(headers);
+    let mut h = serde_json::Map::new();
+    for (k, v) in with_chrome_headers(&pairs) {
+        h.insert(k.to_ascii_lowercase(), json!([{"key": k, "value": v}]));
+    }
+    json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": CLIENT_IP, "method": "POST", "uri": "/t",
+        "querystring": "", "headers": h, "body": {"encoding": "text", "data": body.to_string()}}}}]})
+    .to_string()
+}
+
+fn body(event: &str) -> Value {
+    json!({"organizationId": "org_demo_pro", "event": event, "fingerprint": "fpLogsTest01", "userId": USER_ID})
+}
+
+/// A python TLS client under Chrome's User-Agent: critical, blocked by `ja4_mismatch`.
+const PYTHON_JA4: (&str, &str) = (
+    "CloudFront-Viewer-JA4-Fingerprint",
+    "t13d181000_85036bcba153_d41ae481755e",
+);
+
+#[tokio::test]
+async fn every_log_line_of_an_edge_request_carries_its_request_id_and_nothing_personal() {
+    let _serial = SERIAL.lock().await;
+    let h = Harness::new().await;
+    let (logs, guard) = capture();
+    let blocked = h.invoke(&track(&[PYTHON_JA4], body("signup"))).await;
+    assert_eq!(blocked.status, 403);
+    let again = h.invoke(&track(&[], body("login"))).await;
+    assert_eq!(again.status, 429);
+    drop(guard);
+
+    let lines = logs.lines();
+    let mut seen = HashSet::new();
+    for line in &lines {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        let id = v["span"]["request_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no request id: {line}"));
+        assert!(id == blocked.request_id() || id == again.request_id(), "{line}");
+        seen.insert((
+            id.to_string(),
+            v["fields"]["message"].as_str().unwrap_or("").to_string(),
+        ));
+        assert_nothing_personal(line);
+    }
+    for (id, message) in [
+        (blocked.request_id(), "identifiers blacklisted"),
+        (blocked.request_id(), "request refused"),
+        (blocked.request_id(), "request answered"),
+        (again.request_id(), "blacklisted"),
+        (again.request_id(), "request answered"),
+    ] {
+        assert!(
+            seen.contains(&(id.clone(), message.to_string())),
+            "{message} of {id} in {lines:#?}"
+        );
+    }
+    // The blacklist hit says which kind of identifier matched, not its value.
+    let hit: Value = lines
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["fields"]["message"] == "blacklisted")
+        .unwrap();
+    assert!(
+        ["fingerprint", "ip", "ja4", "ja4_network", "visitor"].contains(&hit["fields"]["identifier"].as_str().unwrap()),
+        "{hit}"
+    );
+    assert_eq!(hit["fields"]["detection_type"], "ja4_mismatch");
+}
+
+#[tokio::test]
+async fn every_log_line_of_a_processor_batch_carries_the_invocation_id_and_nothing_personal() {
+    let _serial = SERIAL.lock().await;
+    let endpoint = moto_endpoint();
+    let dynamo = dynamo_client(&endpoint);
+    let table = unique_table_name("logs");
+    TableDefinition::load().unwrap().create(&dynamo, &table).await.unwrap();
+    let mut reader = StreamReader::open(&endpoint, &table).await.unwrap();
+    // The organization's webhook fails: the record is reported for retry, and says so.
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&mock)
+        .await;
+    let orgs = json!([{"id": "org_logs", "plan": "pro", "domains": ["shop.example"], "integrations": {
+        "webhook_url": format!("{}/hooks", mock.uri()), "webhook_secret": "plain-secret"}}]);
+    let clock = std::sync::Arc::new(FixedClock::at(TEST_NOW_MS));
+    let processor = Processor {
+        store: DynamoProcessorStore::new(dynamo.clone(), table.clone()),
+        directory: TieredDirectory::new(
+            AnySource::Local(LocalDirectory::from_json(&orgs.to_string()).unwrap()),
+            None,
+            clock.clone(),
+            TierConfig::default(),
+        ),
+        billing: None::<SupabaseClient>,
+        http: reqwest::Client::new(),
+        resolver: SystemResolver,
+        config: ProcessorConfig {
+            table_name: table.clone(),
+            // The receiver listens on 127.0.0.1.
+            outbound: OutboundPolicy { allow_private: true },
+            ..ProcessorConfig::from_lookup(|_| None).unwrap()
+        },
+        clock,
+        metrics: Metrics::in_memory("Impressio").0,
+    };
+    let valid = TrackPayload {
+        organization_id: Some("org_logs".into()),
+        event: Some("login".into()),
+        fingerprint: Some("fpLogsTest01".into()),
+        user_id: Some(USER_ID.into()),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap();
+    let context = ServerContext {
+        ip: Some(CLIENT_IP.into()),
+        user_agent: Some(CHROME_HEADERS[3].1.into()),
+        ..ServerContext::default()
+    };
+    let record = EventRecord::new("rid-logs-1", Route::Track, valid, None, context, TEST_NOW_MS, 30);
+    DynamoEventStore::new(dynamo.clone(), table.clone())
+        .put_event(&record)
+        .await
+        .unwrap();
+    let records = reader.drain().await.unwrap();
+    assert_eq!(records.len(), 1);
+
+    let (logs, guard) = capture();
+    let response = processor.handle(batch(records), "aws-request-logs-1").await;
+    drop(guard);
+    assert_eq!(response.batch_item_failures.len(), 1);
+
+    let lines = logs.lines();
+    let mut messages = Vec::new();
+    for line in &lines {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert_eq!(v["span"]["name"], "batch", "{line}");
+        assert_eq!(v["span"]["aws_request_id"], "aws-request-logs-1", "{line}");
+        assert_eq!(v["span"]["records"], 1, "{line}");
+        assert_nothing_personal(line);
+        messages.push(v["fields"]["message"].as_str().unwrap_or("").to_string());
+    }
+    for expected in ["record reported for retry", "stream batch processed"] {
+        assert!(messages.iter().any(|m| m == expected), "{expected} in {lines:#?}");
+    }
+}
