@@ -47,11 +47,12 @@ stop_groups() {
   STARTED_GROUPS=()
 }
 
-# DynamoDB timeouts of the functions run against moto: moto serves one request at a time and
-# scans the table for a GSI query, so a call can wait seconds where DynamoDB answers in
-# milliseconds; a call that truly hangs is still abandoned and retried.
-MOTO_ATTEMPT_TIMEOUT_MS=20000
-MOTO_OPERATION_TIMEOUT_MS=50000
+# DynamoDB timeouts of the functions and tools run against moto: moto serves one request at a
+# time and scans the table for a GSI query or a Scan, so a call can wait seconds where
+# DynamoDB answers in milliseconds; a call that truly hangs is still abandoned and retried.
+MOTO_ATTEMPT_TIMEOUT_MS=30000
+MOTO_OPERATION_TIMEOUT_MS=120000
+export DYNAMODB_ATTEMPT_TIMEOUT_MS=$MOTO_ATTEMPT_TIMEOUT_MS DYNAMODB_OPERATION_TIMEOUT_MS=$MOTO_OPERATION_TIMEOUT_MS
 
 # start_moto PORT LOGFILE: moto server on 127.0.0.1:PORT, one request at a time (see
 # scripts/moto_server.py for why).
