@@ -336,7 +336,10 @@ async fn a_user_agent_with_non_ascii_bytes_is_kept() {
 async fn the_function_url_answers_only_requests_from_cloudfront() {
     use impressio::config::{EdgeConfig, Secret};
     let h = Harness::with_config(EdgeConfig {
-        origin_verify_secrets: vec![Secret::new("current-origin-secret"), Secret::new("previous-origin-secret")],
+        origin_verify_secrets: vec![
+            Secret::new("current-origin-secret"),
+            Secret::new("previous-origin-secret"),
+        ],
         ..EdgeConfig::default()
     })
     .await;
@@ -345,13 +348,24 @@ async fn the_function_url_answers_only_requests_from_cloudfront() {
     assert_eq!(direct.json()["error"], "origin_not_verified");
     assert!(h.records(&direct.request_id()).await.is_empty(), "nothing stored");
     let wrong = h
-        .invoke(&with_header(&sample("function-url", "track"), "X-Origin-Verify", "guess"))
+        .invoke(&with_header(
+            &sample("function-url", "track"),
+            "X-Origin-Verify",
+            "guess",
+        ))
         .await;
     assert_eq!(wrong.status, 403);
-    assert!(!wrong.raw.to_string().contains("current-origin-secret"), "the secret is never echoed");
+    assert!(
+        !wrong.raw.to_string().contains("current-origin-secret"),
+        "the secret is never echoed"
+    );
     for secret in ["current-origin-secret", "previous-origin-secret"] {
         let through = h
-            .invoke(&with_header(&sample("function-url", "track"), "X-Origin-Verify", secret))
+            .invoke(&with_header(
+                &sample("function-url", "track"),
+                "X-Origin-Verify",
+                secret,
+            ))
             .await;
         assert_eq!(through.status, 200, "{secret}");
     }
