@@ -42,6 +42,12 @@ pub struct EdgeConfig {
     /// CloudWatch namespace of the function's Embedded Metric Format metrics
     /// (`METRICS_NAMESPACE`, default `Impressio`; see [`crate::metrics`]).
     pub metrics_namespace: String,
+    /// The values CloudFront's origin header `X-Origin-Verify` may carry
+    /// (`ORIGIN_VERIFY_SECRET`, and `ORIGIN_VERIFY_SECRET_PREVIOUS` while a rotation is under
+    /// way). Set, a request that reaches the Function URL without one of them is refused, so
+    /// the public Function URL cannot be used to go around CloudFront (its viewer headers, its
+    /// caching). Empty: no check (local runs).
+    pub origin_verify_secrets: Vec<Secret>,
 }
 
 impl Default for EdgeConfig {
@@ -56,6 +62,7 @@ impl Default for EdgeConfig {
             fraud: FraudConfig::default(),
             collector_token_secret: None,
             metrics_namespace: crate::metrics::DEFAULT_NAMESPACE.to_string(),
+            origin_verify_secrets: Vec::new(),
         }
     }
 }
@@ -212,6 +219,10 @@ impl EdgeConfig {
                 })?,
             },
             metrics_namespace: crate::metrics::namespace_from_lookup(&lookup)?,
+            origin_verify_secrets: ["ORIGIN_VERIFY_SECRET", "ORIGIN_VERIFY_SECRET_PREVIOUS"]
+                .into_iter()
+                .filter_map(|var| non_empty(&lookup, var).map(Secret::new))
+                .collect(),
         })
     }
 }

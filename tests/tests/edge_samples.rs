@@ -328,3 +328,46 @@ async fn a_user_agent_with_non_ascii_bytes_is_kept() {
     assert_eq!(r.context.user_agent.as_deref(), Some(ua));
     assert_eq!(r.context.source, Some(impressio::http::RequestSource::CloudFront));
 }
+
+/// Behind CloudFront the Function URL answers only requests carrying the distribution's
+/// `X-Origin-Verify` secret (the current one or the previous one during a rotation); the
+/// CloudFront origin-request event comes through the invoke API and is not checked.
+#[tokio::test]
+async fn the_function_url_answers_only_requests_from_cloudfront() {
+    use impressio::config::{EdgeConfig, Secret};
+    let h = Harness::with_config(EdgeConfig {
+        origin_verify_secrets: vec![
+            Secret::new("current-origin-secret"),
+            Secret::new("previous-origin-secret"),
+        ],
+        ..EdgeConfig::default()
+    })
+    .await;
+    let direct = h.invoke(&sample("function-url", "track")).await;
+    assert_eq!(direct.status, 403);
+    assert_eq!(direct.json()["error"], "origin_not_verified");
+    assert!(h.records(&direct.request_id()).await.is_empty(), "nothing stored");
+    let wrong = h
+        .invoke(&with_header(
+            &sample("function-url", "track"),
+            "X-Origin-Verify",
+            "guess",
+        ))
+        .await;
+    assert_eq!(wrong.status, 403);
+    assert!(
+        !wrong.raw.to_string().contains("current-origin-secret"),
+        "the secret is never echoed"
+    );
+    for secret in ["current-origin-secret", "previous-origin-secret"] {
+        let through = h
+            .invoke(&with_header(
+                &sample("function-url", "track"),
+                "X-Origin-Verify",
+                secret,
+            ))
+            .await;
+        assert_eq!(through.status, 200, "{secret}");
+    }
+    assert_eq!(h.invoke(&sample("cloudfront", "track")).await.status, 200);
+}

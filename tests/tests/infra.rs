@@ -73,3 +73,139 @@ async fn sam_generated_cloudfront_request_events_are_accepted() {
     }
     assert!(requests >= 5, "only {requests} request templates");
 }
+
+/// The deployment settings the issue asks of the table and the distribution, read from the
+/// template: point-in-time recovery, encryption, deletion protection as a parameter, the
+/// viewer headers forwarded by the dynamic behavior's two policies (each within CloudFront's
+/// quota of 10 headers), the bundles cached and everything else never cached, the secret
+/// origin header, and the outputs.
+#[test]
+fn template_deploys_the_table_and_the_distribution_as_documented() {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let t = untag(serde_yaml_ng::from_str(&text).unwrap());
+    let r = &t["Resources"];
+    let table = &r["EventsTable"]["Properties"];
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(table["SSESpecification"]["SSEEnabled"], true);
+    assert!(t["Parameters"]["DeletionProtection"].is_mapping());
+
+    let names = |v: &serde_yaml_ng::Value| -> Vec<String> {
+        v.as_sequence()
+            .map(|s| {
+                s.iter()
+                    .filter_map(|h| h.as_str())
+                    .map(str::to_ascii_lowercase)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let orp =
+        names(&r["EdgeOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]["Headers"]);
+    let dynamic = &r["EdgeDynamicCachePolicy"]["Properties"]["CachePolicyConfig"];
+    let key = names(&dynamic["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]["Headers"]);
+    assert!(
+        orp.len() <= 10 && key.len() <= 10,
+        "CloudFront's quota: {orp:?} {key:?}"
+    );
+    assert_eq!(dynamic["DefaultTTL"], 0);
+    let forwarded: std::collections::BTreeSet<&str> = orp.iter().chain(key.iter()).map(String::as_str).collect();
+    // What the layers read (README: "Bot and fraud scoring"); Header-Count is derived from
+    // Header-Order.
+    for h in [
+        "cloudfront-viewer-ja4-fingerprint",
+        "cloudfront-viewer-ja3-fingerprint",
+        "cloudfront-viewer-tls",
+        "cloudfront-viewer-http-version",
+        "cloudfront-viewer-address",
+        "cloudfront-viewer-asn",
+        "cloudfront-viewer-country",
+        "cloudfront-viewer-city",
+        "cloudfront-viewer-latitude",
+        "cloudfront-viewer-longitude",
+        "cloudfront-viewer-time-zone",
+        "cloudfront-viewer-header-order",
+        "user-agent",
+        "accept-language",
+        "origin",
+        "referer",
+        "sec-ch-ua",
+        "sec-fetch-mode",
+        "content-type",
+        "authorization",
+    ] {
+        assert!(forwarded.contains(h), "{h} is not forwarded");
+    }
+
+    let dist = &r["Distribution"]["Properties"]["DistributionConfig"];
+    assert_eq!(
+        dist["DefaultCacheBehavior"]["CachePolicyId"]["Ref"],
+        "EdgeDynamicCachePolicy"
+    );
+    let cached: Vec<&str> = dist["CacheBehaviors"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            assert_eq!(b["CachePolicyId"]["Ref"], "ScriptsCachePolicy");
+            b["PathPattern"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(cached, ["/h.js", "/h-pro.js", "/sw.js"], "only the bundles are cached");
+    let origin = &dist["Origins"][0];
+    assert_eq!(origin["OriginCustomHeaders"][0]["HeaderName"], "X-Origin-Verify");
+    assert!(origin["OriginCustomHeaders"][0]["HeaderValue"]["Fn::Sub"]
+        .as_str()
+        .is_some_and(|v| v.contains("resolve:secretsmanager")));
+    for out in ["DistributionDomainName", "EdgeFunctionUrl", "EventsTableName"] {
+        assert!(t["Outputs"][out].is_mapping(), "output {out}");
+    }
+}
+
+/// `events/env.json` (for `sam local invoke --env-vars`) names the template's functions and
+/// only variables the template declares for each: SAM ignores any other.
+#[test]
+fn the_sam_local_env_file_matches_the_template() {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let t: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let env: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(workspace_root().join("events/env.json")).unwrap()).unwrap();
+    let functions = env.as_object().unwrap();
+    assert_eq!(functions.len(), 2);
+    for (name, vars) in functions {
+        let declared = t["Resources"][name.as_str()]["Properties"]["Environment"]["Variables"]
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{name} is not a function of the template"));
+        for var in vars.as_object().unwrap().keys() {
+            assert!(
+                declared.contains_key(serde_yaml_ng::Value::String(var.clone())),
+                "{name}: {var} is not declared in template.yaml"
+            );
+        }
+    }
+}
+
+/// The template with its short-form intrinsics (`!Ref X`, `!Sub s`) as the long form
+/// (`{Ref: X}`, `{Fn::Sub: s}`), so tests can index into them.
+fn untag(v: serde_yaml_ng::Value) -> serde_yaml_ng::Value {
+    use serde_yaml_ng::Value;
+    match v {
+        Value::Tagged(t) => {
+            let tag = t.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let key = if name == "Ref" || name == "Condition" {
+                name.to_string()
+            } else {
+                format!("Fn::{name}")
+            };
+            let mut m = serde_yaml_ng::Mapping::new();
+            m.insert(Value::String(key), untag(t.value));
+            Value::Mapping(m)
+        }
+        Value::Mapping(m) => Value::Mapping(m.into_iter().map(|(k, v)| (k, untag(v))).collect()),
+        Value::Sequence(s) => Value::Sequence(s.into_iter().map(untag).collect()),
+        other => other,
+    }
+}

@@ -12,6 +12,10 @@ use impressio::metrics::Metrics;
 use impressio::org::OrganizationDirectory;
 use impressio::store::EventStore;
 
+/// The origin custom header CloudFront adds to every request it sends to the Function URL,
+/// carrying the origin-verify secret.
+pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
+
 pub use impressio::clock::{Clock, SystemClock};
 
 use crate::access::{cors_headers, RequestCtx};
@@ -111,11 +115,40 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
         self.answer(req, ctx, started).instrument(span).await
     }
 
+    /// Checks CloudFront's secret origin header ([`ORIGIN_VERIFY_HEADER`]) on a request that
+    /// came through the Function URL, when secrets are configured (constant-time comparison
+    /// with each secret). The CloudFront origin-request event arrives through the Lambda
+    /// invoke API, which IAM already guards, so it is not checked.
+    ///
+    /// # Errors
+    /// [`EdgeError::OriginNotVerified`] when the header is missing or matches no secret.
+    fn origin_verified(&self, req: &EdgeRequest) -> Result<(), EdgeError> {
+        use subtle::ConstantTimeEq;
+        let secrets = &self.config.origin_verify_secrets;
+        if secrets.is_empty() || req.source != impressio::http::RequestSource::FunctionUrl {
+            return Ok(());
+        }
+        let presented = req.header(ORIGIN_VERIFY_HEADER).unwrap_or_default();
+        let mut ok = subtle::Choice::from(0u8);
+        for s in secrets {
+            ok |= s.expose().as_bytes().ct_eq(presented.as_bytes());
+        }
+        if bool::from(ok) {
+            Ok(())
+        } else {
+            Err(EdgeError::OriginNotVerified)
+        }
+    }
+
     async fn answer(&self, req: EdgeRequest, mut ctx: RequestCtx, started: Instant) -> EdgeResponse {
         let route = routes::classify(&req);
         // The routes' state lives on the heap: tens of KB that would otherwise be copied
         // through every caller's stack frame (in debug builds, once per await).
-        let mut resp = match Box::pin(routes::dispatch(self, route, &req, &mut ctx)).await {
+        let answer = match self.origin_verified(&req) {
+            Ok(()) => Box::pin(routes::dispatch(self, route, &req, &mut ctx)).await,
+            Err(e) => Err(e),
+        };
+        let mut resp = match answer {
             Ok(resp) => resp,
             Err(err) => error_response(&err, &ctx.request_id),
         };

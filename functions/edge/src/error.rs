@@ -52,6 +52,10 @@ pub enum EdgeError {
     /// both, so an answer never tells which.
     #[error("the server key is not valid for this organization")]
     ServerKeyRejected,
+    /// A request reached the Function URL without CloudFront's `X-Origin-Verify` header (or
+    /// with a value that is not one of the configured secrets): it went around CloudFront.
+    #[error("requests reach this function through its CloudFront distribution only")]
+    OriginNotVerified,
     /// The route needs a feature the organization's plan lacks.
     #[error("the {} feature is not in the {} plan; it needs the {} plan or higher", feature.as_str(), plan.as_str(), required.as_str())]
     FeatureNotInPlan {
@@ -90,7 +94,10 @@ impl EdgeError {
             EdgeError::UnknownOrganization(_) => 404,
             EdgeError::ServerKeyRequired { .. } | EdgeError::ServerKeyRejected => 401,
             EdgeError::DirectoryUnavailable { .. } => 503,
-            EdgeError::OriginRequired | EdgeError::DomainNotAllowed { .. } | EdgeError::FeatureNotInPlan { .. } => 403,
+            EdgeError::OriginRequired
+            | EdgeError::DomainNotAllowed { .. }
+            | EdgeError::FeatureNotInPlan { .. }
+            | EdgeError::OriginNotVerified => 403,
             EdgeError::QuotaExceeded { .. } => 429,
             EdgeError::RiskBlocked { .. } => 403,
             EdgeError::Blacklisted { .. } => 429,
@@ -119,6 +126,7 @@ impl EdgeError {
             EdgeError::ServerKeyRequired { .. } => "server_key_required",
             EdgeError::ServerKeyRejected => "invalid_server_key",
             EdgeError::OriginRequired => "origin_required",
+            EdgeError::OriginNotVerified => "origin_not_verified",
             EdgeError::DomainNotAllowed { .. } => "domain_not_allowed",
             EdgeError::FeatureNotInPlan { .. } => "feature_not_in_plan",
             EdgeError::QuotaExceeded { .. } => "quota_exceeded",
