@@ -4,8 +4,12 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::Client;
 
+use super::iam::{Action, PUT_ITEM};
 use super::{EventStore, StoreError};
 use crate::event::EventRecord;
+
+/// What this module calls in DynamoDB: the event write (its unit test holds this to the code).
+pub const DYNAMODB_ACTIONS: &[Action] = &[Action::on_table(PUT_ITEM)];
 
 /// Writes events to one DynamoDB table.
 #[derive(Debug, Clone)]
@@ -80,5 +84,15 @@ where
         operation,
         message,
         source: Box::new(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dynamodb_actions_are_the_calls_of_this_module() {
+        crate::store::iam::assert_declared(include_str!("dynamo.rs"), DYNAMODB_ACTIONS);
     }
 }
