@@ -179,6 +179,7 @@ fn processor_batch(c: &mut Criterion) {
         concurrency: ProcessorConfig::from_lookup(|_| None).unwrap().concurrency,
         detection: DetectionConfig::default(),
         metrics_namespace: impressio::metrics::DEFAULT_NAMESPACE.to_string(),
+        dynamodb_timeouts: Default::default(),
     };
     let billing = SupabaseClient::new(SupabaseConfig {
         url: uri.clone(),

@@ -42,6 +42,9 @@ pub struct EdgeConfig {
     /// CloudWatch namespace of the function's Embedded Metric Format metrics
     /// (`METRICS_NAMESPACE`, default `Impressio`; see [`crate::metrics`]).
     pub metrics_namespace: String,
+    /// Timeouts of the DynamoDB client (`DYNAMODB_ATTEMPT_TIMEOUT_MS`,
+    /// `DYNAMODB_OPERATION_TIMEOUT_MS`).
+    pub dynamodb_timeouts: crate::store::dynamo::DynamoTimeouts,
     /// The values CloudFront's origin header `X-Origin-Verify` may carry
     /// (`ORIGIN_VERIFY_SECRET`, and `ORIGIN_VERIFY_SECRET_PREVIOUS` while a rotation is under
     /// way). Set, a request that reaches the Function URL without one of them is refused, so
@@ -62,6 +65,7 @@ impl Default for EdgeConfig {
             fraud: FraudConfig::default(),
             collector_token_secret: None,
             metrics_namespace: crate::metrics::DEFAULT_NAMESPACE.to_string(),
+            dynamodb_timeouts: Default::default(),
             origin_verify_secrets: Vec::new(),
         }
     }
@@ -86,11 +90,26 @@ pub struct DirectoryConfig {
 }
 
 impl DirectoryConfig {
-    /// Reads the directory settings through `lookup`.
+    /// Reads the directory settings through `lookup`, with the shared Upstash cache (the
+    /// edge's directory).
     ///
     /// # Errors
     /// [`ConfigError`] for a malformed number, or a URL without its key / token.
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(lookup, true)
+    }
+
+    /// Reads the directory settings through `lookup` for a directory without the shared cache
+    /// (the processor's, which never uses Upstash): the Upstash variables and
+    /// `ORG_CACHE_TTL_SECS` are not read, and `upstash` is `None`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a malformed number, or a URL without its key.
+    pub fn in_process_from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(lookup, false)
+    }
+
+    fn read(lookup: &impl Fn(&str) -> Option<String>, shared_cache: bool) -> Result<Self, ConfigError> {
         let d = TierConfig::default();
         let secs = |var, default_ms: i64, min, max| -> Result<i64, ConfigError> {
             Ok(number(lookup, var, (default_ms / 1000) as u64, min, max)? as i64 * 1000)
@@ -98,7 +117,11 @@ impl DirectoryConfig {
         let tiers = TierConfig {
             memory_ttl_ms: secs("ORG_MEMORY_TTL_SECS", d.memory_ttl_ms, 0, 3600)?,
             negative_ttl_ms: secs("ORG_NEGATIVE_TTL_SECS", d.negative_ttl_ms, 1, 3600)?,
-            upstash_ttl_secs: number(lookup, "ORG_CACHE_TTL_SECS", d.upstash_ttl_secs, 1, 86_400)?,
+            upstash_ttl_secs: if shared_cache {
+                number(lookup, "ORG_CACHE_TTL_SECS", d.upstash_ttl_secs, 1, 86_400)?
+            } else {
+                d.upstash_ttl_secs
+            },
             max_stale_ms: secs("ORG_MAX_STALE_SECS", d.max_stale_ms, 0, 7 * 86_400)?,
             source_retry_ms: secs("ORG_SOURCE_RETRY_SECS", d.source_retry_ms, 0, 3600)?,
             capacity: number(lookup, "ORG_MEMORY_CAPACITY", d.capacity as u64, 1, 10_000_000)? as usize,
@@ -114,7 +137,10 @@ impl DirectoryConfig {
                 timeout_ms: number(lookup, "SUPABASE_TIMEOUT_MS", 2000, 50, 30_000)?,
             }),
         };
-        let upstash = match non_empty(lookup, "UPSTASH_REDIS_REST_URL") {
+        let upstash = match shared_cache
+            .then(|| non_empty(lookup, "UPSTASH_REDIS_REST_URL"))
+            .flatten()
+        {
             None => None,
             Some(url) => Some(UpstashConfig {
                 url,
@@ -171,6 +197,37 @@ pub enum ConfigError {
 }
 
 impl EdgeConfig {
+    /// Every variable [`EdgeConfig::from_lookup`] reads (a unit test records its lookups and
+    /// holds this list to them; the template test checks `template.yaml` sets each for the
+    /// edge).
+    pub const ENV_VARS: &'static [&'static str] = &[
+        "DYNAMODB_TABLE",
+        "MAX_BODY_BYTES",
+        "EVENT_TTL_DAYS",
+        "PLAN_LIMITS",
+        "IDENTITY_CONFIG",
+        "FRAUD_CONFIG",
+        "COLLECTOR_TOKEN_SECRET",
+        "SUPABASE_URL",
+        "SUPABASE_SERVICE_KEY",
+        "SUPABASE_TIMEOUT_MS",
+        "UPSTASH_REDIS_REST_URL",
+        "UPSTASH_REDIS_REST_TOKEN",
+        "UPSTASH_TIMEOUT_MS",
+        "ORGANIZATIONS_FILE",
+        "ORG_MEMORY_TTL_SECS",
+        "ORG_NEGATIVE_TTL_SECS",
+        "ORG_CACHE_TTL_SECS",
+        "ORG_MAX_STALE_SECS",
+        "ORG_SOURCE_RETRY_SECS",
+        "ORG_MEMORY_CAPACITY",
+        "METRICS_NAMESPACE",
+        "ORIGIN_VERIFY_SECRET",
+        "ORIGIN_VERIFY_SECRET_PREVIOUS",
+        "DYNAMODB_ATTEMPT_TIMEOUT_MS",
+        "DYNAMODB_OPERATION_TIMEOUT_MS",
+    ];
+
     /// Reads the configuration from the process environment.
     ///
     /// # Errors
@@ -219,6 +276,7 @@ impl EdgeConfig {
                 })?,
             },
             metrics_namespace: crate::metrics::namespace_from_lookup(&lookup)?,
+            dynamodb_timeouts: crate::store::dynamo::DynamoTimeouts::from_lookup(&lookup),
             origin_verify_secrets: ["ORIGIN_VERIFY_SECRET", "ORIGIN_VERIFY_SECRET_PREVIOUS"]
                 .into_iter()
                 .filter_map(|var| non_empty(&lookup, var).map(Secret::new))
@@ -308,9 +366,90 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Runs `read` with a lookup that answers each variable from `values` and records every name
+/// it is asked for; returns the names, sorted, and what `read` returned. For the tests that
+/// hold a configuration's `ENV_VARS` to what its `from_lookup` reads.
+#[cfg(test)]
+pub(crate) fn recorded_lookups<T>(
+    values: &[(&str, &str)],
+    read: impl FnOnce(&dyn Fn(&str) -> Option<String>) -> Result<T, ConfigError>,
+) -> (Vec<String>, Result<T, ConfigError>) {
+    let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    let lookup = |k: &str| {
+        asked.borrow_mut().insert(k.to_string());
+        values.iter().find(|(name, _)| *name == k).map(|(_, v)| v.to_string())
+    };
+    let result = read(&lookup);
+    (asked.into_inner().into_iter().collect(), result)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A valid value for every variable, the URLs included, so that `from_lookup` takes every
+    /// branch (a URL makes its key and timeout read).
+    const SAMPLES: &[(&str, &str)] = &[
+        ("DYNAMODB_TABLE", "t1"),
+        ("MAX_BODY_BYTES", "2048"),
+        ("EVENT_TTL_DAYS", "30"),
+        ("PLAN_LIMITS", r#"{"pro": {"domains": 20}}"#),
+        ("IDENTITY_CONFIG", "{}"),
+        ("FRAUD_CONFIG", r#"{"mode": "observe"}"#),
+        ("COLLECTOR_TOKEN_SECRET", "collector-secret"),
+        ("SUPABASE_URL", "https://abc.supabase.co"),
+        ("SUPABASE_SERVICE_KEY", "service-key"),
+        ("SUPABASE_TIMEOUT_MS", "1500"),
+        ("UPSTASH_REDIS_REST_URL", "https://u.upstash.io"),
+        ("UPSTASH_REDIS_REST_TOKEN", "token"),
+        ("UPSTASH_TIMEOUT_MS", "400"),
+        ("ORGANIZATIONS_FILE", "/tmp/organizations.json"),
+        ("ORG_MEMORY_TTL_SECS", "10"),
+        ("ORG_NEGATIVE_TTL_SECS", "5"),
+        ("ORG_CACHE_TTL_SECS", "120"),
+        ("ORG_MAX_STALE_SECS", "600"),
+        ("ORG_SOURCE_RETRY_SECS", "2"),
+        ("ORG_MEMORY_CAPACITY", "50"),
+    ];
+
+    #[test]
+    fn env_vars_are_exactly_what_from_lookup_reads() {
+        let (asked, result) = recorded_lookups(SAMPLES, |lookup| EdgeConfig::from_lookup(lookup));
+        let c = result.unwrap();
+        // Every branch was taken, so every variable was asked for.
+        assert!(c.directory.supabase.is_some() && c.directory.upstash.is_some());
+        assert!(c.collector_token_secret.is_some());
+        let mut listed: Vec<String> = EdgeConfig::ENV_VARS.iter().map(|v| v.to_string()).collect();
+        listed.sort();
+        assert_eq!(
+            asked, listed,
+            "EdgeConfig::ENV_VARS (right) is not what from_lookup reads (left)"
+        );
+        // And each sample was used: the values are the ones given, not defaults.
+        assert_eq!(c.directory.tiers.upstash_ttl_secs, 120);
+        assert_eq!(c.directory.upstash.unwrap().timeout_ms, 400);
+    }
+
+    #[test]
+    fn the_in_process_directory_reads_no_upstash_variable() {
+        let (asked, result) = recorded_lookups(SAMPLES, |lookup| DirectoryConfig::in_process_from_lookup(&lookup));
+        let d = result.unwrap();
+        assert!(d.upstash.is_none() && d.supabase.is_some());
+        assert_eq!(d.tiers.upstash_ttl_secs, TierConfig::default().upstash_ttl_secs);
+        assert_eq!(d.tiers.memory_ttl_ms, 10_000);
+        for var in [
+            "UPSTASH_REDIS_REST_URL",
+            "UPSTASH_REDIS_REST_TOKEN",
+            "UPSTASH_TIMEOUT_MS",
+            "ORG_CACHE_TTL_SECS",
+        ] {
+            assert!(!asked.iter().any(|a| a == var), "{var} read: {asked:?}");
+        }
+        // An Upstash URL without its token stops the edge, not a directory that ignores it.
+        let url_only = |k: &str| (k == "UPSTASH_REDIS_REST_URL").then(|| "https://u.upstash.io".to_string());
+        assert!(DirectoryConfig::in_process_from_lookup(&url_only).is_ok());
+        assert!(DirectoryConfig::from_lookup(&url_only).is_err());
+    }
 
     #[test]
     fn defaults_when_unset() {

@@ -14,6 +14,9 @@
 //! e-mail, token or key. Identifiers are logged by kind (`ip`, `fingerprint`, …), never by
 //! value; request, event and organization ids are fine.
 
+/// The variable holding the log filter, the one [`init_json_logs`] reads.
+pub const FILTER_VAR: &str = "RUST_LOG";
+
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
@@ -44,7 +47,7 @@ where
 /// # Panics
 /// When a global subscriber is already installed.
 pub fn init_json_logs() {
-    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
+    let directives = std::env::var(FILTER_VAR).unwrap_or_else(|_| "info".to_string());
     json_subscriber(&directives, std::io::stdout).init();
 }
 

@@ -105,6 +105,7 @@ fn config(fx: &Fx, allow_private: bool) -> ProcessorConfig {
         concurrency: 32,
         detection: DetectionConfig::default(),
         metrics_namespace: impressio::metrics::DEFAULT_NAMESPACE.to_string(),
+        dynamodb_timeouts: Default::default(),
     }
 }
 

@@ -11,7 +11,7 @@ use impressio::fraud::counter::{AnyCounter, DynamoCounter, UpstashCounter};
 use impressio::identity::DynamoIdentityStore;
 use impressio::org::build_directory;
 use impressio::org::upstash::UpstashClient;
-use impressio::store::{dynamo::client_from_env, DynamoEventStore};
+use impressio::store::{dynamo::client_with_timeouts, DynamoEventStore};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::value::RawValue;
 
@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 async fn main() -> Result<(), lambda_runtime::Error> {
     impressio::logging::init_json_logs();
     let config = EdgeConfig::from_env()?;
-    let client = client_from_env().await;
+    let client = client_with_timeouts(config.dynamodb_timeouts).await;
     let client_for_behavior = client.clone();
     let store = DynamoEventStore::new(client.clone(), config.table_name.clone());
     let identity = DynamoIdentityStore::new(client.clone(), config.table_name.clone());

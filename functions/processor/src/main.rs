@@ -11,7 +11,7 @@ use impressio::processor::config::ProcessorConfig;
 use impressio::processor::outbound::SystemResolver;
 use impressio::processor::pipeline::Processor;
 use impressio::processor::store::DynamoProcessorStore;
-use impressio::store::dynamo::client_from_env;
+use impressio::store::dynamo::client_with_timeouts;
 use lambda_runtime::{service_fn, LambdaEvent};
 
 #[tokio::main]
@@ -20,7 +20,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = ProcessorConfig::from_env()?;
     let clock = Arc::new(SystemClock);
     let processor = Processor {
-        store: DynamoProcessorStore::new(client_from_env().await, config.table_name.clone()),
+        store: DynamoProcessorStore::new(
+            client_with_timeouts(config.dynamodb_timeouts).await,
+            config.table_name.clone(),
+        ),
         directory: build_integrations_directory(&config.directory, clock.clone())?,
         billing: config.directory.supabase.clone().map(SupabaseClient::new).transpose()?,
         http: reqwest::Client::builder().build()?,

@@ -5,10 +5,12 @@
 //! - [`token`]: the signed collector token;
 //! - [`layers`]: the components, judged from [`layers::Observations`];
 //! - [`store`]: the DynamoDB items (blacklist, time-bucketed aggregates, token uses,
-//!   forensic records) and the reads and writes of a request.
+//!   forensic records) and the reads and writes of a request;
+//! - [`story`]: every record a request produced, for the `story` tool.
 
 pub mod layers;
 pub mod store;
+pub mod story;
 pub mod token;
 
 pub use layers::Observations;

@@ -26,9 +26,20 @@ use aws_sdk_dynamodb::Client;
 use crate::fraud::counter::network_of;
 use crate::fraud::FraudConfig;
 use crate::store::dynamo::dynamo_error;
+use crate::store::iam::{Action, BATCH_GET_ITEM, PUT_ITEM, UPDATE_ITEM};
 use crate::store::StoreError;
 
 use super::layers::Observations;
+
+/// What this module calls in DynamoDB, all on the table: the read rounds (`BatchGetItem`), the
+/// counters, token uses and blacklist hits (`UpdateItem`), blocks and forensic records
+/// (`PutItem`). Its unit test holds this to the code. (A request's story, which the `story`
+/// tool queries, is read by [`super::story`], which the functions do not use.)
+pub const DYNAMODB_ACTIONS: &[Action] = &[
+    Action::on_table(BATCH_GET_ITEM),
+    Action::on_table(PUT_ITEM),
+    Action::on_table(UPDATE_ITEM),
+];
 
 /// Size of the JA4 and IP buckets, seconds.
 pub const SHORT_BUCKET_SECS: i64 = 300;
@@ -602,23 +613,6 @@ impl BehaviorStore {
         r.map_err(|e| dynamo_error("PutItem", e))?;
         Ok(())
     }
-
-    /// Every record a request produced (event, block, blacklist hit), by its request id.
-    ///
-    /// # Errors
-    /// [`StoreError`] when DynamoDB fails.
-    pub async fn request_story(&self, request_id: &str) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(format!("REQ#{request_id}")))
-            .send()
-            .await
-            .map_err(|e| dynamo_error("Query", e))?;
-        Ok(out.items().to_vec())
-    }
 }
 
 fn entry_of(pk: &str, item: &HashMap<String, AttributeValue>) -> BlacklistEntry {
@@ -765,5 +759,10 @@ mod tests {
         assert_eq!(kinds(ids(true, "2001:db8::7")), ["fingerprint", "ip", "ja4_network"]);
         assert_eq!(entry(&memory_key("org_demo", "v-1")).identifier_kind(), "visitor");
         assert_eq!(entry("REQ#x").identifier_kind(), "unknown");
+    }
+
+    #[test]
+    fn dynamodb_actions_are_the_calls_of_this_module() {
+        crate::store::iam::assert_declared(include_str!("store.rs"), DYNAMODB_ACTIONS);
     }
 }

@@ -9,7 +9,7 @@
 //! through the standard AWS settings (`AWS_ENDPOINT_URL_DYNAMODB` locally). Prints one JSON
 //! object per item.
 
-use impressio::behavior::store::BehaviorStore;
+use impressio::behavior::story::request_story;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -26,8 +26,12 @@ async fn main() {
         eprintln!("usage: story [--table NAME] <request-id>");
         std::process::exit(2);
     };
-    let store = BehaviorStore::new(impressio::store::dynamo::client_from_env().await, table);
-    match store.request_story(&id).await {
+    let client =
+        impressio::store::dynamo::client_with_timeouts(impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| {
+            std::env::var(k).ok()
+        }))
+        .await;
+    match request_story(&client, &table, &id).await {
         Ok(items) if items.is_empty() => {
             eprintln!("no record of request {id}");
             std::process::exit(1);

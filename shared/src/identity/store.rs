@@ -27,7 +27,17 @@ use aws_sdk_dynamodb::Client;
 
 use super::decide::IndexEntry;
 use crate::store::dynamo::dynamo_error;
+use crate::store::iam::{Action, GET_ITEM, PUT_ITEM, UPDATE_ITEM};
 use crate::store::StoreError;
+
+/// What this module calls in DynamoDB: index reads (`GetItem`), links (`PutItem`), and the
+/// transactions of new visitors and touches, authorized per item: `Put` by `PutItem`, `Update`
+/// by `UpdateItem` (its unit test holds this to the code).
+pub const DYNAMODB_ACTIONS: &[Action] = &[
+    Action::on_table(GET_ITEM),
+    Action::on_table(PUT_ITEM),
+    Action::on_table(UPDATE_ITEM),
+];
 
 /// Which reverse index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -405,4 +415,14 @@ fn site_attr(t: &Touch) -> Vec<(&'static str, AttributeValue)> {
         v.push(("site", s(site)));
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dynamodb_actions_are_the_calls_of_this_module() {
+        crate::store::iam::assert_declared(include_str!("store.rs"), DYNAMODB_ACTIONS);
+    }
 }

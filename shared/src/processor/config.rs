@@ -72,8 +72,8 @@ pub struct ProcessorConfig {
     /// The table (`DYNAMODB_TABLE`, default `fingerprint-events`).
     pub table_name: String,
     /// Organizations and their integrations: Supabase (`SUPABASE_URL`, …) or the local
-    /// file, as at the edge. Billing goes to the same Supabase; without it billing is skipped
-    /// (and recorded so).
+    /// file, as at the edge, without the Upstash cache (integration secrets stay in process).
+    /// Billing goes to the same Supabase; without it billing is skipped (and recorded so).
     pub directory: DirectoryConfig,
     /// GA4 Measurement Protocol endpoint (`GA4_ENDPOINT`).
     pub ga4_endpoint: String,
@@ -92,9 +92,39 @@ pub struct ProcessorConfig {
     /// CloudWatch namespace of the function's Embedded Metric Format metrics
     /// (`METRICS_NAMESPACE`, default `Impressio`; see [`crate::metrics`]).
     pub metrics_namespace: String,
+    /// Timeouts of the DynamoDB client (`DYNAMODB_ATTEMPT_TIMEOUT_MS`,
+    /// `DYNAMODB_OPERATION_TIMEOUT_MS`).
+    pub dynamodb_timeouts: crate::store::dynamo::DynamoTimeouts,
 }
 
 impl ProcessorConfig {
+    /// Every variable [`ProcessorConfig::from_lookup`] reads (a unit test records its lookups
+    /// and holds this list to them; the template test checks `template.yaml` sets each for the
+    /// processor). No Upstash variable: the processor's directory has no shared cache.
+    pub const ENV_VARS: &'static [&'static str] = &[
+        "DYNAMODB_TABLE",
+        "PUSH_API_URL",
+        "PUSH_API_KEY",
+        "PUSH_TIMEOUT_MS",
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        "PROCESSOR_CONFIG",
+        "GA4_ENDPOINT",
+        "GA4_TIMEOUT_MS",
+        "PROCESSOR_CONCURRENCY",
+        "SUPABASE_URL",
+        "SUPABASE_SERVICE_KEY",
+        "SUPABASE_TIMEOUT_MS",
+        "ORGANIZATIONS_FILE",
+        "ORG_MEMORY_TTL_SECS",
+        "ORG_NEGATIVE_TTL_SECS",
+        "ORG_MAX_STALE_SECS",
+        "ORG_SOURCE_RETRY_SECS",
+        "ORG_MEMORY_CAPACITY",
+        "METRICS_NAMESPACE",
+        "DYNAMODB_ATTEMPT_TIMEOUT_MS",
+        "DYNAMODB_OPERATION_TIMEOUT_MS",
+    ];
+
     /// Reads the configuration from the process environment.
     ///
     /// # Errors
@@ -144,7 +174,7 @@ impl ProcessorConfig {
         };
         Ok(ProcessorConfig {
             table_name,
-            directory: DirectoryConfig::from_lookup(&lookup)?,
+            directory: DirectoryConfig::in_process_from_lookup(&lookup)?,
             ga4_endpoint: text("GA4_ENDPOINT").unwrap_or_else(|| DEFAULT_GA4_ENDPOINT.to_string()),
             ga4_timeout_ms: number(&lookup, "GA4_TIMEOUT_MS", 5000, 100, 30_000)?,
             push,
@@ -152,6 +182,7 @@ impl ProcessorConfig {
             concurrency: number(&lookup, "PROCESSOR_CONCURRENCY", 100, 1, 1000)? as usize,
             detection,
             metrics_namespace: crate::metrics::namespace_from_lookup(&lookup)?,
+            dynamodb_timeouts: crate::store::dynamo::DynamoTimeouts::from_lookup(&lookup),
         })
     }
 }
@@ -159,6 +190,49 @@ impl ProcessorConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::recorded_lookups;
+
+    #[test]
+    fn env_vars_are_exactly_what_from_lookup_reads() {
+        // A valid value of every variable the processor may read, Upstash's included: they
+        // must be left unread, not merely unused.
+        let samples = [
+            ("DYNAMODB_TABLE", "t1"),
+            ("PUSH_API_URL", "https://push.example/alerts"),
+            ("PUSH_API_KEY", "push-key"),
+            ("PUSH_TIMEOUT_MS", "3000"),
+            ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "false"),
+            ("PROCESSOR_CONFIG", r#"{"alerts": {"min_risk_score": 70}}"#),
+            ("GA4_ENDPOINT", "https://region1.google-analytics.com/mp/collect"),
+            ("GA4_TIMEOUT_MS", "4000"),
+            ("PROCESSOR_CONCURRENCY", "10"),
+            ("SUPABASE_URL", "https://abc.supabase.co"),
+            ("SUPABASE_SERVICE_KEY", "service-key"),
+            ("SUPABASE_TIMEOUT_MS", "1500"),
+            ("ORGANIZATIONS_FILE", "/tmp/organizations.json"),
+            ("ORG_MEMORY_TTL_SECS", "10"),
+            ("ORG_NEGATIVE_TTL_SECS", "5"),
+            ("ORG_MAX_STALE_SECS", "600"),
+            ("ORG_SOURCE_RETRY_SECS", "2"),
+            ("ORG_MEMORY_CAPACITY", "50"),
+            ("UPSTASH_REDIS_REST_URL", "https://u.upstash.io"),
+            ("UPSTASH_REDIS_REST_TOKEN", "token"),
+            ("ORG_CACHE_TTL_SECS", "120"),
+        ];
+        let (asked, result) = recorded_lookups(&samples, |lookup| ProcessorConfig::from_lookup(lookup));
+        let c = result.unwrap();
+        // Every branch was taken, so every variable was asked for.
+        assert!(c.push.is_some() && c.directory.supabase.is_some());
+        assert!(c.directory.upstash.is_none());
+        let mut listed: Vec<String> = ProcessorConfig::ENV_VARS.iter().map(|v| v.to_string()).collect();
+        listed.sort();
+        assert_eq!(
+            asked, listed,
+            "ProcessorConfig::ENV_VARS (right) is not what from_lookup reads (left)"
+        );
+        assert_eq!(c.concurrency, 10);
+        assert_eq!(c.detection.alerts.min_risk_score, 70.0);
+    }
 
     #[test]
     fn defaults_and_overrides() {

@@ -12,10 +12,20 @@ use serde::Deserialize;
 use super::state::{ProcessingState, PROCESSING_SORT_KEY};
 use crate::event::EVENT_ITEM_TYPE;
 use crate::store::dynamo::dynamo_error;
+use crate::store::iam::{Action, BATCH_GET_ITEM, BATCH_WRITE_ITEM, PUT_ITEM, QUERY};
 use crate::store::StoreError;
 
 /// Name of the user index.
 pub const GSI_USER: &str = "GSI_USER";
+/// What this module calls in DynamoDB: processing items read with `BatchGetItem` and written
+/// with `BatchWriteItem`, billing intents in transactions of `Put`s (authorized by `PutItem`),
+/// and a user's events queried through [`GSI_USER`] (its unit test holds this to the code).
+pub const DYNAMODB_ACTIONS: &[Action] = &[
+    Action::on_table(BATCH_GET_ITEM),
+    Action::on_table(BATCH_WRITE_ITEM),
+    Action::on_table(PUT_ITEM),
+    Action::on_index(QUERY, GSI_USER),
+];
 /// Most events of one user read for one judgement (newest first); a user with more events in
 /// the window is judged on these.
 pub const MAX_USER_EVENTS: usize = 2000;
@@ -322,5 +332,15 @@ impl ProcessorStore for DynamoProcessorStore {
         out.truncate(MAX_USER_EVENTS);
         out.reverse();
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dynamodb_actions_are_the_calls_of_this_module() {
+        crate::store::iam::assert_declared(include_str!("store.rs"), DYNAMODB_ACTIONS);
     }
 }

@@ -4,8 +4,12 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::Client;
 
+use super::iam::{Action, PUT_ITEM};
 use super::{EventStore, StoreError};
 use crate::event::EventRecord;
+
+/// What this module calls in DynamoDB: the event write (its unit test holds this to the code).
+pub const DYNAMODB_ACTIONS: &[Action] = &[Action::on_table(PUT_ITEM)];
 
 /// Writes events to one DynamoDB table.
 #[derive(Debug, Clone)]
@@ -38,41 +42,58 @@ impl DynamoEventStore {
 /// hangs (a connection lost without a reset) is abandoned and retried by the SDK instead of
 /// holding the invocation until the Lambda timeout.
 pub const ATTEMPT_TIMEOUT_VAR: &str = "DYNAMODB_ATTEMPT_TIMEOUT_MS";
-/// Default of [`ATTEMPT_TIMEOUT_VAR`]: DynamoDB answers in milliseconds; 2 s is far above
-/// its p99.9.
-pub const DEFAULT_ATTEMPT_TIMEOUT_MS: u64 = 2_000;
 /// Timeout of a DynamoDB call with its retries, ms (`DYNAMODB_OPERATION_TIMEOUT_MS`).
 pub const OPERATION_TIMEOUT_VAR: &str = "DYNAMODB_OPERATION_TIMEOUT_MS";
-/// Default of [`OPERATION_TIMEOUT_VAR`].
-pub const DEFAULT_OPERATION_TIMEOUT_MS: u64 = 6_000;
 
-/// The per-attempt and whole-call timeouts from `lookup` (the environment), with the
-/// defaults above for a missing or unreadable value.
-pub fn timeouts_from(lookup: impl Fn(&str) -> Option<String>) -> aws_config::timeout::TimeoutConfig {
-    let ms = |var: &str, default: u64| {
-        lookup(var)
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|v| *v > 0)
-            .unwrap_or(default)
-    };
-    aws_config::timeout::TimeoutConfig::builder()
-        .operation_attempt_timeout(std::time::Duration::from_millis(ms(
-            ATTEMPT_TIMEOUT_VAR,
-            DEFAULT_ATTEMPT_TIMEOUT_MS,
-        )))
-        .operation_timeout(std::time::Duration::from_millis(ms(
-            OPERATION_TIMEOUT_VAR,
-            DEFAULT_OPERATION_TIMEOUT_MS,
-        )))
-        .build()
+/// The DynamoDB client's timeouts, ms. Defaults: 2 s per attempt (DynamoDB answers in
+/// milliseconds; 2 s is far above its p99.9) and 6 s per call with its retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DynamoTimeouts {
+    pub attempt_ms: u64,
+    pub operation_ms: u64,
+}
+
+impl Default for DynamoTimeouts {
+    fn default() -> Self {
+        DynamoTimeouts {
+            attempt_ms: 2_000,
+            operation_ms: 6_000,
+        }
+    }
+}
+
+impl DynamoTimeouts {
+    /// Reads [`ATTEMPT_TIMEOUT_VAR`] and [`OPERATION_TIMEOUT_VAR`] through `lookup`; a missing,
+    /// unreadable or zero value keeps its default.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let d = DynamoTimeouts::default();
+        let ms = |var: &str, default: u64| {
+            lookup(var)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|v| *v > 0)
+                .unwrap_or(default)
+        };
+        DynamoTimeouts {
+            attempt_ms: ms(ATTEMPT_TIMEOUT_VAR, d.attempt_ms),
+            operation_ms: ms(OPERATION_TIMEOUT_VAR, d.operation_ms),
+        }
+    }
+
+    /// The SDK's timeout configuration.
+    pub fn sdk_config(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(std::time::Duration::from_millis(self.attempt_ms))
+            .operation_timeout(std::time::Duration::from_millis(self.operation_ms))
+            .build()
+    }
 }
 
 /// Builds a DynamoDB client from the standard AWS settings (region, credentials, and
 /// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` for a local endpoint such as moto), with
-/// the timeouts of [`timeouts_from`] read from the environment.
-pub async fn client_from_env() -> Client {
+/// `timeouts`.
+pub async fn client_with_timeouts(timeouts: DynamoTimeouts) -> Client {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts_from(|k| std::env::var(k).ok()))
+        .timeout_config(timeouts.sdk_config())
         .load()
         .await;
     Client::new(&config)
@@ -126,19 +147,30 @@ mod timeout_tests {
 
     #[test]
     fn timeouts_default_and_override() {
-        let t = super::timeouts_from(|_| None);
+        let t = super::DynamoTimeouts::from_lookup(|_| None).sdk_config();
         assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_millis(2_000)));
         assert_eq!(t.operation_timeout(), Some(Duration::from_millis(6_000)));
-        let t = super::timeouts_from(|k| match k {
+        let t = super::DynamoTimeouts::from_lookup(|k| match k {
             "DYNAMODB_ATTEMPT_TIMEOUT_MS" => Some("20000".into()),
             "DYNAMODB_OPERATION_TIMEOUT_MS" => Some("nonsense".into()),
             _ => None,
-        });
+        })
+        .sdk_config();
         assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_millis(20_000)));
         assert_eq!(
             t.operation_timeout(),
             Some(Duration::from_millis(6_000)),
             "unreadable: the default"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dynamodb_actions_are_the_calls_of_this_module() {
+        crate::store::iam::assert_declared(include_str!("dynamo.rs"), DYNAMODB_ACTIONS);
     }
 }

@@ -1,6 +1,7 @@
 //! Storage of events behind a small trait, with the DynamoDB adapter.
 
 pub mod dynamo;
+pub mod iam;
 
 use std::future::Future;
 

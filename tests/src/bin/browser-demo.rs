@@ -55,7 +55,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     std::env::set_var(integration_tests::browser::WEBDRIVER_URL_VAR, &webdriver);
     std::env::set_var(integration_tests::browser::EDGE_URL_VAR, &edge);
 
-    let client = impressio::store::dynamo::client_from_env().await;
+    let client =
+        impressio::store::dynamo::client_with_timeouts(impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| {
+            std::env::var(k).ok()
+        }))
+        .await;
     let site = TestSite::start_with(
         edge.trim_end_matches('/'),
         SiteOptions {
