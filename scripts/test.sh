@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command: sets up the machine, checks formatting and lints, starts moto server and
 # a throwaway PostgreSQL for the integration tests, chromedriver and the edge function under
-# `cargo lambda watch` for the browser tests, runs every test, and validates template.yaml
-# offline.
+# `cargo lambda watch` for the browser tests, runs every test, validates template.yaml offline
+# (sam validate --lint, cfn-lint) and builds it with `sam build` (cargo-lambda).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -61,5 +61,14 @@ wait_http "$BROWSER_EDGE_URL/cookie-test" 300
 log "cargo test"
 cargo test --workspace
 
-log "sam validate --lint (offline)"
+log "sam validate --lint and cfn-lint (offline)"
 AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/sam" validate --lint --template template.yaml
+"$VENV/bin/cfn-lint" template.yaml
+
+# sam build runs cargo-lambda, which must come first on PATH (the project's own, in .venv).
+# Debug mode: the check is that the template's functions build the SAM way; a release build
+# of both takes several more minutes and is what `sam build` does by default.
+log "sam build (cargo-lambda, debug) into target/sam-build"
+PATH="$VENV/bin:$PATH" SAM_BUILD_MODE=debug AWS_DEFAULT_REGION=us-east-1 \
+  "$VENV/bin/sam" build --beta-features --build-dir "$ROOT/target/sam-build" --template template.yaml
+test -x "$ROOT/target/sam-build/EdgeFunction/bootstrap" && test -x "$ROOT/target/sam-build/ProcessorFunction/bootstrap"
