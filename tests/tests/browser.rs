@@ -83,6 +83,9 @@ async fn a_reload_keeps_the_visitor_through_the_domainprint_cookie() {
     let url = site.url(&unique_path("reload"));
     let browser = Browser::launch(&BrowserConfig::default()).await;
     browser.open(&url).await;
+    // The page's send has its answer (and so its Set-Cookie): the event can be in the table
+    // a moment before the answer reaches the browser.
+    browser.ready().await.expect("window.impressio.ready");
     let first = events(&url, 1).await;
     // The page (127.0.0.1:<site port>) and the edge (127.0.0.1:<edge port>) are the same
     // site: cookies ignore ports, so the edge's cookie is in the page's jar.
@@ -195,6 +198,9 @@ async fn the_proxy_takes_the_edge_away_and_brings_it_back() {
     let url = site.url(&unique_path("proxy"));
     let browser = Browser::launch(&BrowserConfig::default()).await;
     browser.open(&url).await;
+    // Its answer is in before the proxy stops: an answer cut off on its way back would make
+    // the page queue the stored page view and send it again on the next page.
+    browser.ready().await.expect("window.impressio.ready");
     let first = events(&url, 1).await;
     let host = first[0].context.host.as_deref().unwrap_or("");
     assert_eq!(
