@@ -23,6 +23,15 @@ cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+# sam build runs cargo-lambda, which must come first on PATH (the project's own, in .venv).
+# Debug mode: the check is that the template's functions build the SAM way; a release build
+# of both takes several more minutes and is what `sam build` does by default.
+log "sam build (cargo-lambda, debug) into target/sam-build"
+PATH="$VENV/bin:$PATH" SAM_BUILD_MODE=debug AWS_DEFAULT_REGION=us-east-1 \
+  "$VENV/bin/sam" build --beta-features --no-cached --build-dir "$ROOT/target/sam-build" --template template.yaml
+test -x "$ROOT/target/sam-build/EdgeFunction/bootstrap" && test -x "$ROOT/target/sam-build/ProcessorFunction/bootstrap"
+# (Before the servers start: nothing of theirs, such as a socket, is in the tree then.)
+
 log "starting moto server on 127.0.0.1:$TEST_MOTO_PORT for the integration tests"
 start_moto "$TEST_MOTO_PORT" "$RUN_DIR/moto.log"
 export MOTO_ENDPOINT="http://127.0.0.1:$TEST_MOTO_PORT"
@@ -65,10 +74,3 @@ log "sam validate --lint and cfn-lint (offline)"
 AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/sam" validate --lint --template template.yaml
 "$VENV/bin/cfn-lint" template.yaml
 
-# sam build runs cargo-lambda, which must come first on PATH (the project's own, in .venv).
-# Debug mode: the check is that the template's functions build the SAM way; a release build
-# of both takes several more minutes and is what `sam build` does by default.
-log "sam build (cargo-lambda, debug) into target/sam-build"
-PATH="$VENV/bin:$PATH" SAM_BUILD_MODE=debug AWS_DEFAULT_REGION=us-east-1 \
-  "$VENV/bin/sam" build --beta-features --build-dir "$ROOT/target/sam-build" --template template.yaml
-test -x "$ROOT/target/sam-build/EdgeFunction/bootstrap" && test -x "$ROOT/target/sam-build/ProcessorFunction/bootstrap"
