@@ -273,3 +273,24 @@ pub fn with_chrome_headers<'a>(headers: &[(&'a str, &'a str)]) -> Vec<(&'a str, 
     all.extend(headers.iter().filter(|(_, v)| !v.is_empty()).copied());
     all
 }
+
+/// A `POST /t` of `body` from a browser on `client_ip` (a page of `https://shop.example`) as a
+/// CloudFront origin-request event: Chrome's headers, with `headers` replacing them.
+pub fn cloudfront_track(client_ip: &str, headers: &[(&str, &str)], body: &serde_json::Value) -> String {
+    let mut pairs = vec![("Content-Type", "application/json"), ("Origin", "https://shop.example")];
+    pairs.extend_from_slice(headers);
+    let mut h = serde_json::Map::new();
+    for (k, v) in with_chrome_headers(&pairs) {
+        h.insert(k.to_ascii_lowercase(), serde_json::json!([{"key": k, "value": v}]));
+    }
+    serde_json::json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": client_ip, "method": "POST",
+        "uri": "/t", "querystring": "", "headers": h, "body": {"encoding": "text", "data": body.to_string()}}}}]})
+    .to_string()
+}
+
+/// A python TLS client's JA4 header, to send under Chrome's User-Agent: critical, blocked by
+/// `ja4_mismatch` where the fraud mode enforces.
+pub const PYTHON_JA4: (&str, &str) = (
+    "CloudFront-Viewer-JA4-Fingerprint",
+    "t13d181000_85036bcba153_d41ae481755e",
+);

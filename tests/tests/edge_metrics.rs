@@ -7,35 +7,19 @@ use std::collections::BTreeMap;
 use impressio::config::EdgeConfig;
 use impressio::fraud::FraudConfig;
 use impressio::metrics::Datapoints;
-use integration_tests::harness::{with_chrome_headers, Harness, TEST_NOW_MS};
+use integration_tests::harness::{cloudfront_track, Harness, PYTHON_JA4, TEST_NOW_MS};
 use serde_json::{json, Value};
 
 const CLIENT_IP: &str = "198.51.100.7";
 const USER_ID: &str = "alice@example.com";
 
-/// A `POST /t` from a browser on `CLIENT_IP` as CloudFront forwards it (Chrome's headers,
-/// with `headers` replacing them).
 fn track(headers: &[(&str, &str)], body: Value) -> String {
-    let mut pairs = vec![("Content-Type", "application/json"), ("Origin", "https://shop.example")];
-    pairs.extend_from_slice(headers);
-    let mut h = serde_json::Map::new();
-    for (k, v) in with_chrome_headers(&pairs) {
-        h.insert(k.to_ascii_lowercase(), json!([{"key": k, "value": v}]));
-    }
-    json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": CLIENT_IP, "method": "POST", "uri": "/t",
-        "querystring": "", "headers": h, "body": {"encoding": "text", "data": body.to_string()}}}}]})
-    .to_string()
+    cloudfront_track(CLIENT_IP, headers, &body)
 }
 
 fn body(event: &str) -> Value {
     json!({"organizationId": "org_demo_pro", "event": event, "fingerprint": "fpMetricsTest01", "userId": USER_ID})
 }
-
-/// A python TLS client under Chrome's User-Agent: critical, blocked by `ja4_mismatch`.
-const PYTHON_JA4: (&str, &str) = (
-    "CloudFront-Viewer-JA4-Fingerprint",
-    "t13d181000_85036bcba153_d41ae481755e",
-);
 
 fn dims(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -22,7 +22,7 @@ use impressio::processor::outbound::{OutboundPolicy, SystemResolver};
 use impressio::processor::pipeline::Processor;
 use impressio::processor::store::DynamoProcessorStore;
 use impressio::store::{DynamoEventStore, EventStore};
-use integration_tests::harness::{with_chrome_headers, Harness, CHROME_HEADERS, TEST_NOW_MS};
+use integration_tests::harness::{cloudfront_track, Harness, CHROME_HEADERS, PYTHON_JA4, TEST_NOW_MS};
 use integration_tests::stream::{batch, StreamReader};
 use integration_tests::table::TableDefinition;
 use integration_tests::{dynamo_client, moto_endpoint, unique_table_name};
@@ -78,29 +78,13 @@ fn assert_nothing_personal(line: &str) {
     }
 }
 
-/// A `POST /t` from a browser on `CLIENT_IP` as CloudFront forwards it (Chrome's headers,
-/// with `headers` replacing them).
 fn track(headers: &[(&str, &str)], body: Value) -> String {
-    let mut pairs = vec![("Content-Type", "application/json"), ("Origin", "https://shop.example")];
-    pairs.extend_from_slice(headers);
-    let mut h = serde_json::Map::new();
-    for (k, v) in with_chrome_headers(&pairs) {
-        h.insert(k.to_ascii_lowercase(), json!([{"key": k, "value": v}]));
-    }
-    json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": CLIENT_IP, "method": "POST", "uri": "/t",
-        "querystring": "", "headers": h, "body": {"encoding": "text", "data": body.to_string()}}}}]})
-    .to_string()
+    cloudfront_track(CLIENT_IP, headers, &body)
 }
 
 fn body(event: &str) -> Value {
     json!({"organizationId": "org_demo_pro", "event": event, "fingerprint": "fpLogsTest01", "userId": USER_ID})
 }
-
-/// A python TLS client under Chrome's User-Agent: critical, blocked by `ja4_mismatch`.
-const PYTHON_JA4: (&str, &str) = (
-    "CloudFront-Viewer-JA4-Fingerprint",
-    "t13d181000_85036bcba153_d41ae481755e",
-);
 
 #[tokio::test]
 async fn every_log_line_of_an_edge_request_carries_its_request_id_and_nothing_personal() {
