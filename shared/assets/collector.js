@@ -34,6 +34,14 @@
     return out;
   }
   function attempt(f, fallback) { try { return f(); } catch (e) { return fallback; } }
+  // 128 random bits per event, sent again with every retry of it: the edge stores a message
+  // once, so an event whose answer was lost (and was queued) is not counted twice.
+  function messageId() {
+    var b = new Uint8Array(16), c = w.crypto, i, out = "";
+    if (c && c.getRandomValues) c.getRandomValues(b); else for (i = 0; i < 16; i++) b[i] = Math.random() * 256;
+    for (i = 0; i < 16; i++) out += (b[i] + 256).toString(16).slice(1);
+    return out;
+  }
   function store(kind) {
     return attempt(function () { var s = w[kind], k = "_imp_t"; s.setItem(k, "1"); s.removeItem(k); return true; }, false);
   }
@@ -253,6 +261,7 @@
     return info.then(function (fp) {
       var body = {
         organizationId: ORG, event: name || "page_view", url: w.location.href, timestamp: Date.now(),
+        messageId: messageId(),
         fingerprint: fp.fingerprint, components: fp.components,
         signals: {
           webdriver: !!n.webdriver, plugins: n.plugins ? n.plugins.length : 0,

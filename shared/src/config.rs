@@ -18,6 +18,11 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024;
 /// so a full year can be compared with the year before).
 pub const DEFAULT_EVENT_TTL_DAYS: u32 = 395;
 
+/// Default window in which a repeated `messageId` is recognized: 168 hours (7 days; the
+/// collector retries a queued event on every later page, so a week covers a visitor who comes
+/// back days later). Not from the seeds, which do not deduplicate.
+pub const DEFAULT_MESSAGE_DEDUPE_HOURS: u32 = 168;
+
 /// Configuration of the edge function.
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
@@ -28,6 +33,10 @@ pub struct EdgeConfig {
     pub max_body_bytes: usize,
     /// Days an event item lives before its TTL expires (`EVENT_TTL_DAYS`, 1 … 3650).
     pub event_ttl_days: u32,
+    /// Hours a `messageId` is remembered, so that a retry of a message whose answer was lost
+    /// is answered as a duplicate instead of stored twice (`MESSAGE_DEDUPE_HOURS`, 1 … 8760;
+    /// default [`DEFAULT_MESSAGE_DEDUPE_HOURS`]).
+    pub message_dedupe_hours: u32,
     /// Plan limits (`PLAN_LIMITS`, a partial JSON override of the seed's table).
     pub plans: PlanCatalog,
     /// Where organizations come from.
@@ -59,6 +68,7 @@ impl Default for EdgeConfig {
             table_name: DEFAULT_TABLE_NAME.to_string(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             event_ttl_days: DEFAULT_EVENT_TTL_DAYS,
+            message_dedupe_hours: DEFAULT_MESSAGE_DEDUPE_HOURS,
             plans: PlanCatalog::default(),
             directory: DirectoryConfig::default(),
             identity: IdentityConfig::default(),
@@ -204,6 +214,7 @@ impl EdgeConfig {
         "DYNAMODB_TABLE",
         "MAX_BODY_BYTES",
         "EVENT_TTL_DAYS",
+        "MESSAGE_DEDUPE_HOURS",
         "PLAN_LIMITS",
         "IDENTITY_CONFIG",
         "FRAUD_CONFIG",
@@ -258,6 +269,8 @@ impl EdgeConfig {
             table_name,
             max_body_bytes: number(&lookup, "MAX_BODY_BYTES", d.max_body_bytes as u64, 1024, 1 << 20)? as usize,
             event_ttl_days: number(&lookup, "EVENT_TTL_DAYS", d.event_ttl_days as u64, 1, 3650)? as u32,
+            message_dedupe_hours: number(&lookup, "MESSAGE_DEDUPE_HOURS", d.message_dedupe_hours as u64, 1, 8760)?
+                as u32,
             plans,
             directory: DirectoryConfig::from_lookup(&lookup)?,
             identity: match non_empty(&lookup, "IDENTITY_CONFIG") {
@@ -393,6 +406,7 @@ mod tests {
         ("DYNAMODB_TABLE", "t1"),
         ("MAX_BODY_BYTES", "2048"),
         ("EVENT_TTL_DAYS", "30"),
+        ("MESSAGE_DEDUPE_HOURS", "24"),
         ("PLAN_LIMITS", r#"{"pro": {"domains": 20}}"#),
         ("IDENTITY_CONFIG", "{}"),
         ("FRAUD_CONFIG", r#"{"mode": "observe"}"#),
@@ -457,6 +471,7 @@ mod tests {
         assert_eq!(c.table_name, DEFAULT_TABLE_NAME);
         assert_eq!(c.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
         assert_eq!(c.event_ttl_days, DEFAULT_EVENT_TTL_DAYS);
+        assert_eq!(c.message_dedupe_hours, 168);
         assert_eq!(c.plans, PlanCatalog::default());
         assert!(c.directory.supabase.is_none() && c.directory.upstash.is_none());
         assert_eq!(c.directory.tiers, TierConfig::default());
@@ -469,10 +484,14 @@ mod tests {
             "DYNAMODB_TABLE" => Some("t1".into()),
             "MAX_BODY_BYTES" => Some("2048".into()),
             "METRICS_NAMESPACE" => Some("Impressio/Staging".into()),
+            "MESSAGE_DEDUPE_HOURS" => Some("24".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(c.table_name, "t1");
+        assert_eq!(c.message_dedupe_hours, 24);
+        let err = EdgeConfig::from_lookup(|k| (k == "MESSAGE_DEDUPE_HOURS").then(|| "0".into())).unwrap_err();
+        assert!(err.to_string().contains("MESSAGE_DEDUPE_HOURS=0 is outside"), "{err}");
         assert_eq!(c.metrics_namespace, "Impressio/Staging");
         assert_eq!(c.max_body_bytes, 2048);
         let err = EdgeConfig::from_lookup(|k| (k == "MAX_BODY_BYTES").then(|| "10".into())).unwrap_err();

@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -115,6 +116,9 @@ pub fn page_html_with(edge_base: &str, options: &SiteOptions) -> String {
 <head>
 <meta charset="utf-8">
 <title>Impressio browser test</title>
+<script>window.__pageErrors = []; window.addEventListener("error", function (e) {{
+  window.__pageErrors.push(String(e.message || (e.target && e.target.src) || e.type) + " " + (e.filename || "") + ":" + (e.lineno || 0));
+}}, true);</script>
 <script src="{edge_base}/{bundle}?organizationId={TEST_ORGANIZATION}"{sw}></script>
 </head>
 <body>
@@ -337,7 +341,14 @@ impl Browser {
               } else if (imp && imp.loaded) {
                 done({ ready: null });
               } else if (Date.now() > deadline) {
-                done({ error: "window.impressio did not appear within 20 s" });
+                // What the page saw, to tell a script that never arrived from one that failed.
+                var scripts = performance.getEntriesByType("resource")
+                  .filter(function (r) { return /\/h(-pro)?\.js/.test(r.name); })
+                  .map(function (r) { return { name: r.name, status: r.responseStatus, transfer: r.transferSize,
+                    decoded: r.decodedBodySize, ms: Math.round(r.duration) }; });
+                done({ error: "window.impressio did not appear within 20 s: " + JSON.stringify({
+                  readyState: document.readyState, errors: window.__pageErrors || null, scripts: scripts,
+                  url: location.href }) });
               } else {
                 setTimeout(poll, 50);
               }
@@ -439,11 +450,13 @@ pub async fn wait_for_events(
 }
 
 /// A TCP proxy on 127.0.0.1 in front of `target` that a test can stop (refusing connections
-/// and cutting open ones, as if the host were gone) and start again on the same port.
+/// and cutting open ones, as if the host were gone) and start again on the same port, or tell
+/// to lose answers (the request reaches the target, the answer never reaches the client).
 pub struct TcpProxy {
     port: u16,
     target: SocketAddr,
     running: Mutex<Option<Running>>,
+    lose_answers: Arc<AtomicBool>,
 }
 
 struct Running {
@@ -463,6 +476,7 @@ impl TcpProxy {
             port,
             target,
             running: Mutex::new(None),
+            lose_answers: Arc::new(AtomicBool::new(false)),
         };
         proxy.serve(listener);
         Ok(proxy)
@@ -497,16 +511,38 @@ impl TcpProxy {
         parsed.to_string().trim_end_matches('/').to_string()
     }
 
+    /// From now on (`true`), connections opened to the proxy deliver what the client sends
+    /// but close without an answer as soon as the target starts answering, as when a network
+    /// drops a response: the target did the work, the client saw an error. Connections that
+    /// are already open are not affected.
+    pub fn lose_answers(&self, lose: bool) {
+        self.lose_answers.store(lose, Ordering::SeqCst);
+    }
+
     fn serve(&self, listener: TcpListener) {
         let connections = Arc::new(Mutex::new(JoinSet::new()));
         let target = self.target;
         let conns = connections.clone();
+        let lose_answers = self.lose_answers.clone();
         let accept = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                let lose = lose_answers.load(Ordering::SeqCst);
                 conns.lock().expect("proxy lock").spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                        return;
+                    };
+                    if !lose {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        return;
                     }
+                    let (mut client_reads, _client_writes) = inbound.split();
+                    let (mut target_reads, mut target_writes) = outbound.split();
+                    let mut first_byte = [0u8; 1];
+                    tokio::select! {
+                        _ = tokio::io::copy(&mut client_reads, &mut target_writes) => {}
+                        _ = tokio::io::AsyncReadExt::read(&mut target_reads, &mut first_byte) => {}
+                    }
+                    // Both streams drop here: the client's connection closes unanswered.
                 });
             }
         });

@@ -304,7 +304,8 @@ fn browser_request(
                 _ => "add_to_cart",
             };
             let mut body = json!({"organizationId": org, "event": event, "url": page, "referrer": format!("https://{site}/"),
-                "title": "Product", "fingerprint": person.fingerprint, "timestamp": 1_763_700_000_000u64 + i as u64});
+                "title": "Product", "fingerprint": person.fingerprint, "timestamp": 1_763_700_000_000u64 + i as u64,
+                "messageId": format!("replay-{i:06}")});
             if let Some(user) = &person.user {
                 body["userId"] = json!(user);
             }

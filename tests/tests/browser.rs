@@ -445,6 +445,67 @@ async fn an_event_sent_while_the_edge_is_away_is_queued_and_delivered_later() {
     assert_eq!(page_views(&stored).len(), 2, "both loads' page views");
 }
 
+#[tokio::test]
+async fn an_event_whose_answer_is_lost_is_sent_again_and_stored_once() {
+    let _one = BROWSER_LOCK.lock().await;
+    let edge = edge_url();
+    let proxy = TcpProxy::for_url(&edge).await.expect("proxy");
+    let site = TestSite::start(&proxy.url_for(&edge)).await;
+    let url = site.url(&unique_path("lost-answer"));
+    let browser = Browser::launch(&BrowserConfig::default()).await;
+    browser.open(&url).await;
+    assert!(browser.ready().await.expect("window.impressio.ready").sent);
+
+    // Requests reach the edge from here on, answers are lost; cutting the open connections
+    // makes the next send open a new one.
+    proxy.lose_answers(true);
+    proxy.stop().await;
+    proxy.resume().await.expect("resume the proxy");
+    assert_eq!(
+        track(&browser, "signup").await,
+        Value::Bool(false),
+        "no answer came back: the page cannot know the event was stored"
+    );
+    let queued = browser.eval("return window.localStorage.getItem('_imp_q');").await;
+    let queued: Value = serde_json::from_str(queued.as_str().unwrap_or("[]")).expect("_imp_q is JSON");
+    let body: Value = serde_json::from_str(queued[0]["b"].as_str().expect("a queued body")).expect("a JSON body");
+    assert_eq!(body["event"], "signup");
+    let message_id = body["messageId"].as_str().expect("the event's messageId").to_string();
+    // It was stored all the same.
+    wait_for_events(&dynamo(), &browser_table(), &url, EVENT_TIMEOUT, |e| {
+        e.iter().any(|e| e.event_name == "signup")
+    })
+    .await;
+
+    proxy.lose_answers(false);
+    proxy.stop().await;
+    proxy.resume().await.expect("resume the proxy");
+    browser.reload().await;
+    browser.ready().await.expect("window.impressio.ready");
+    // The next page sends the queued copy again; the queue empties once it is answered.
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let q = browser.eval("return window.localStorage.getItem('_imp_q');").await;
+        if q.as_str().is_none_or(|q| q == "[]") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queued copy was never answered: {q}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let stored = wait_for_events(&dynamo(), &browser_table(), &url, EVENT_TIMEOUT, |e| {
+        page_views(e).len() >= 2
+    })
+    .await;
+    browser.close().await;
+
+    let signups: Vec<_> = stored.iter().filter(|e| e.event_name == "signup").collect();
+    assert_eq!(signups.len(), 1, "sent twice, stored once");
+    assert_eq!(signups[0].message_id.as_deref(), Some(message_id.as_str()));
+}
+
 /// The reason codes a layer gave an event.
 fn reason_codes(e: &EventRecord, layer: &str) -> Vec<String> {
     e.risk

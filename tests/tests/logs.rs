@@ -189,7 +189,7 @@ async fn every_log_line_of_a_processor_batch_carries_the_invocation_id_and_nothi
     };
     let record = EventRecord::new("rid-logs-1", Route::Track, valid, None, context, TEST_NOW_MS, 30);
     DynamoEventStore::new(dynamo.clone(), table.clone())
-        .put_event(&record)
+        .put_event(&record, None)
         .await
         .unwrap();
     let records = reader.drain().await.unwrap();

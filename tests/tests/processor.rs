@@ -183,7 +183,7 @@ fn with_risk(mut r: EventRecord, score: f64) -> EventRecord {
 impl Fx {
     async fn put(&self, events: &[EventRecord]) {
         for e in events {
-            self.events.put_event(e).await.unwrap();
+            self.events.put_event(e, None).await.unwrap();
         }
     }
 

@@ -69,6 +69,9 @@ pub struct RequestCtx {
     /// Why the request was blocked: the trigger of an enforced block, or `blacklisted` for a
     /// blacklist hit (the `Blocks` metric).
     pub blocked_by: Option<String>,
+    /// True when the request repeated a message already stored (the `DuplicateMessages`
+    /// metric).
+    pub duplicate: bool,
 }
 
 /// Checks the organization `org_id` for `req` and returns the access, recording the CORS

@@ -3,17 +3,25 @@
 //!
 //! DynamoDB round trips (MISSION section 3, seed `002_…`):
 //! 1. **read**, concurrently: the identity reads, the blacklist pre-check (fingerprint, IP,
-//!    JA4) with the JA4 and IP aggregate buckets (one `BatchGetItem`), the login counter and
-//!    the collector-token use counter. A blacklisted request stops here (429) after its hit
+//!    JA4) with the JA4 and IP aggregate buckets (one `BatchGetItem`), the login counter, the
+//!    collector-token use counter and the message marker. A repeated message stops here
+//!    (answered with its first event); a blacklisted request stops here (429) after its hit
 //!    is recorded;
 //! 2. **read**: the visitor's block, hourly buckets and repeat-offender memory (one
 //!    `BatchGetItem`; they are keyed by the visitor the first round resolved). A blocked
 //!    visitor stops here (429), whatever its fingerprint or IP now;
-//! 3. **write**, concurrently: the event, the identity updates, the aggregate updates and,
-//!    for an enforced block, the blacklist entries and the forensic record.
+//! 3. **write**, concurrently: the event (with its message marker, in one transaction), the
+//!    identity updates, the aggregate updates and, for an enforced block, the blacklist
+//!    entries and the forensic record.
 //!
 //! A behavioral read that fails leaves its components out (fail open) and says so in the
 //! assessment's `degraded`.
+//!
+//! An event with a `messageId` reads the message's marker in round 1 as well: a retry of a
+//! message already stored (its first answer was lost) stops there, answered with the event
+//! that stored it ([`Recorded::Repeated`]); two sends of one message racing past that read
+//! meet in round 3, where the event and its marker are written in one transaction that only
+//! the first completes.
 //!
 //! A server-side event ([`Caller::Server`]) is about the end user its body forwards, not about
 //! the request: the forwarded IP is the one checked against the blacklist and counted by the
@@ -27,6 +35,7 @@ use impressio::behavior::layers::{self as behavior, Observations};
 use impressio::behavior::store::{observations, BlacklistEntry, Block, FirstRead, Identifiers, VisitorRead};
 use impressio::behavior::token::{self, TokenCheck};
 use impressio::event::payload::ValidEvent;
+use impressio::event::MessageRecord;
 use impressio::event::{Attribution, EventRecord, Forwarded, Route, ServerContext};
 use impressio::fraud::composite::{base_layers, combine, mark_server_side};
 use impressio::fraud::config::ScoreMode;
@@ -35,7 +44,7 @@ use impressio::fraud::{LayerResult, RiskAssessment, ScoringInput};
 use impressio::http::EdgeRequest;
 use impressio::identity::{IdentityInputs, IdentityResult, IdentityStore};
 use impressio::org::domains;
-use impressio::store::EventStore;
+use impressio::store::{EventStore, StoredMessage, Written};
 
 use crate::access::{Access, RequestCtx};
 use crate::app::App;
@@ -48,6 +57,16 @@ pub const BLACKLISTED_TRIGGER: &str = "blacklisted";
 /// The `Trigger` of an enforced block without a block trigger (the composite score reached
 /// the threshold by itself); also the block's `detection_type`.
 pub const RISK_SCORE_TRIGGER: &str = "risk_score";
+
+/// What [`record_event`] did with an event.
+#[derive(Debug)]
+pub enum Recorded {
+    /// Scored and stored: the record as written and the visitor it was resolved to.
+    Stored(Box<EventRecord>, IdentityResult),
+    /// A repeat of a message stored before (same organization and `messageId`), by the event
+    /// named here: nothing of this request is stored.
+    Repeated(StoredMessage),
+}
 
 /// Who sent an event, and so whom the request's address, headers and transport describe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +94,7 @@ fn component_of(trigger: &str) -> &str {
 /// Resolves, checks, scores and stores a validated, authorized event. `enforce` is true for
 /// `/t`, the route whose critical requests are refused and blacklisted; `caller` says whether
 /// the request is the visitor's own or a server-side call (see the module documentation).
+/// A repeat of a stored message is [`Recorded::Repeated`].
 ///
 /// # Errors
 /// [`EdgeError::Blacklisted`] on a pre-check hit, [`EdgeError::Field`] for malformed identity
@@ -90,7 +110,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     access: &Access,
     enforce: bool,
     caller: &Caller,
-) -> Result<(EventRecord, IdentityResult), EdgeError> {
+) -> Result<Recorded, EdgeError> {
     let now = app.clock.now_ms();
     let fraud = &app.config.fraud;
     let org = event.organization_id.clone();
@@ -170,12 +190,25 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
             _ => None,
         }
     };
-    let (resolution, first, login_count, token_uses) = tokio::join!(
+    let seen = async {
+        match &event.message_id {
+            Some(id) => app.store.find_message(&org, id, now).await,
+            None => Ok(None),
+        }
+    };
+    let (resolution, first, login_count, token_uses, seen) = tokio::join!(
         app.identity.resolve(&org, &inputs, site.as_deref(), now),
         app.behavior.read_first(&ids, now, fraud),
         login_count,
-        token_uses
+        token_uses,
+        seen
     );
+    match seen {
+        Ok(Some(stored)) => return Ok(repeated(ctx, stored)),
+        Ok(None) => {}
+        // The transaction in round 3 still refuses a second copy.
+        Err(e) => tracing::warn!(request_id = %ctx.request_id, error = %e, "message marker unreadable"),
+    }
     let resolution = resolution?;
     // A server-side answer goes to the organization's server: no cookie for it.
     if forwarded.is_none() {
@@ -282,8 +315,9 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
             None => None,
         }
     };
+    let marker = MessageRecord::of(&record, app.config.message_dedupe_hours);
     let (stored, identity_writes, aggregates, blacklisted) = tokio::join!(
-        app.store.put_event(&record),
+        app.store.put_event(&record, marker.as_ref()),
         app.identity.apply(&resolution.writes),
         app.behavior.record(&ids, &visitor_id, is_submission, now),
         blacklist
@@ -299,12 +333,21 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         Some(Err(e)) => tracing::error!(request_id = %ctx.request_id, error = %e, "block not recorded"),
         None => {}
     }
-    stored?;
+    if let Written::Repeated(first_send) = stored? {
+        return Ok(repeated(ctx, first_send));
+    }
     if let Some(risk) = &record.risk {
         ctx.scored = Some((risk.level, risk.action));
     }
     ctx.blocked_by = block.map(|b| b.detection_type);
-    Ok((record, resolution.identity))
+    Ok(Recorded::Stored(Box::new(record), resolution.identity))
+}
+
+/// A repeat of the message `stored` stored: logged with both request ids and counted.
+fn repeated(ctx: &mut RequestCtx, stored: StoredMessage) -> Recorded {
+    tracing::info!(request_id = %ctx.request_id, stored_by = %stored.request_id, "repeated message not stored again");
+    ctx.duplicate = true;
+    Recorded::Repeated(stored)
 }
 
 /// A request stopped by an unexpired blacklist `entry`: records the hit (the forensic record

@@ -6,6 +6,7 @@
 //! | `RequestLatency` | Milliseconds | `Route` | every request: from the handler's start to its answer |
 //! | `Events` | Count | `Route`, `RiskLevel`, `Action` | every event scored and stored (`/t`, `/c`, pixel), refused or not |
 //! | `Blocks` | Count | `Trigger` | every enforced block (its block trigger, or `risk_score`) and every blacklist hit (`blacklisted`) |
+//! | `DuplicateMessages` | Count | `Route` | every repeat of a stored `messageId`, answered and not stored again |
 //!
 //! `Route` is `/t`, `/c`, `/cookie-test`, `/h.js`, `/h-pro.js`, `/sw.js` or `pixel` (any other
 //! path), and `preflight` for any `OPTIONS` request (so CORS preflights do not skew the
@@ -51,6 +52,9 @@ pub fn request_metrics(route: &'static str, ctx: &RequestCtx, latency_ms: f64) -
                 .dimension("Action", action.as_str())
                 .count("Events", 1),
         );
+    }
+    if ctx.duplicate {
+        sets.push(MetricSet::new().dimension("Route", route).count("DuplicateMessages", 1));
     }
     if let Some(trigger) = &ctx.blocked_by {
         sets.push(
@@ -153,6 +157,21 @@ mod tests {
         assert_eq!(names, ["RequestLatency", "Blocks"]);
         assert_eq!(points[0].dimensions, dims(&[("Route", "pixel")]));
         assert_eq!(points[1].dimensions, dims(&[("Trigger", "blacklisted")]));
+    }
+
+    #[test]
+    fn a_repeated_message_counts_a_duplicate_and_no_event() {
+        let ctx = RequestCtx {
+            request_id: "rid".into(),
+            organization_id: Some("org".into()),
+            duplicate: true,
+            ..RequestCtx::default()
+        };
+        let (_, points) = points(RouteKind::Track, &ctx, 200);
+        let names: Vec<&str> = points.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["RequestLatency", "DuplicateMessages"]);
+        assert_eq!(points[1].dimensions, dims(&[("Route", "/t")]));
+        assert_eq!(points[1].values, [1.0]);
     }
 
     #[test]

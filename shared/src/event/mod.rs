@@ -8,5 +8,8 @@ pub mod payload;
 
 pub use attribution::{Attribution, Channel};
 pub use body::BodyError;
-pub use model::{EventRecord, OrgDecision, Route, ServerContext, EVENT_ITEM_TYPE, EVENT_SORT_KEY};
+pub use model::{
+    EventRecord, MessageRecord, OrgDecision, Route, ServerContext, EVENT_ITEM_TYPE, EVENT_SORT_KEY, MESSAGE_ITEM_TYPE,
+    MESSAGE_SORT_KEY,
+};
 pub use payload::{CampaignPayload, FieldError, Forwarded, ForwardedPayload, PixelParams, TrackPayload};

@@ -8,7 +8,10 @@
 //!   event) and account sharing (the last 24 h);
 //! - `item_type` = `event` tells event items from the other item types of the table (stream
 //!   filters match on it);
-//! - `expires_at` (Unix seconds) is the TTL attribute.
+//! - `expires_at` (Unix seconds) is the TTL attribute;
+//! - an event sent with a `messageId` has a marker beside it, `pk` = `MSG#<organization>#<message
+//!   id>`, `sk` = `MESSAGE` ([`MessageRecord`]), written in the same transaction: a retry of a
+//!   message whose answer was lost finds it and is not stored twice.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -36,6 +39,11 @@ pub struct OrgDecision {
 pub const EVENT_ITEM_TYPE: &str = "event";
 /// Sort key of the event item within its request partition.
 pub const EVENT_SORT_KEY: &str = "EVENT";
+
+/// `item_type` of message markers.
+pub const MESSAGE_ITEM_TYPE: &str = "message";
+/// Sort key of a message marker.
+pub const MESSAGE_SORT_KEY: &str = "MESSAGE";
 
 /// Which route recorded the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -191,6 +199,9 @@ pub struct EventRecord {
     /// absent on other events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_ip: Option<String>,
+    /// The sender's message id (`messageId`), when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
     /// `GSI_USER` partition key; absent when the event names no user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gsi_user_pk: Option<String>,
@@ -277,9 +288,58 @@ impl EventRecord {
             context,
             server_side: false,
             server_ip: None,
+            message_id: event.message_id,
             gsi_user_pk,
             expires_at: now_ms / 1000 + i64::from(ttl_days) * 86_400,
         }
+    }
+}
+
+/// The marker of a message id an organization's sender used, stored in the same transaction
+/// as the event that carried it (so it exists exactly when that event does) and read before a
+/// later event with the same id is scored. It lives `MESSAGE_DEDUPE_HOURS` (default 168): a
+/// retry after that is stored as a new event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    /// Partition key: `MSG#<organization>#<message id>` (the same id in two organizations is
+    /// two messages).
+    pub pk: String,
+    /// Sort key: `MESSAGE`.
+    pub sk: String,
+    /// Always `message`.
+    pub item_type: String,
+    pub organization_id: String,
+    pub message_id: String,
+    /// The request that stored the message's event.
+    pub request_id: String,
+    /// The event it stored.
+    pub event_id: String,
+    /// When it was stored, ms since the Unix epoch.
+    pub ts: i64,
+    /// TTL attribute, Unix seconds.
+    pub expires_at: i64,
+}
+
+impl MessageRecord {
+    /// The partition key of a message id of an organization.
+    pub fn partition_key(organization_id: &str, message_id: &str) -> String {
+        format!("MSG#{organization_id}#{message_id}")
+    }
+
+    /// The marker of `event`, kept `dedupe_hours`; `None` when the event has no message id.
+    pub fn of(event: &EventRecord, dedupe_hours: u32) -> Option<Self> {
+        let message_id = event.message_id.clone()?;
+        Some(MessageRecord {
+            pk: Self::partition_key(&event.organization_id, &message_id),
+            sk: MESSAGE_SORT_KEY.to_string(),
+            item_type: MESSAGE_ITEM_TYPE.to_string(),
+            organization_id: event.organization_id.clone(),
+            message_id,
+            request_id: event.request_id.clone(),
+            event_id: event.event_id.clone(),
+            ts: event.ts,
+            expires_at: event.ts / 1000 + i64::from(dedupe_hours) * 3600,
+        })
     }
 }
 
@@ -322,6 +382,37 @@ mod tests {
         assert_eq!(r.expires_at, 1_700_000_000 + 2 * 86_400);
         assert_eq!(r.received_at, "2023-11-14T22:13:20.123Z");
         assert!(!r.server_side);
+        assert_eq!(MessageRecord::of(&r, 168), None, "no message id, no marker");
+    }
+
+    #[test]
+    fn message_marker_keys_and_ttl() {
+        let ev = TrackPayload {
+            organization_id: Some("org1".into()),
+            message_id: Some("0193-abc".into()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let r = EventRecord::new(
+            "rid",
+            Route::Track,
+            ev,
+            None,
+            ServerContext::default(),
+            1_700_000_000_123,
+            2,
+        );
+        assert_eq!(r.message_id.as_deref(), Some("0193-abc"));
+        let m = MessageRecord::of(&r, 168).unwrap();
+        assert_eq!(m.pk, "MSG#org1#0193-abc");
+        assert_eq!(m.sk, "MESSAGE");
+        assert_eq!(m.item_type, "message");
+        assert_eq!(
+            (m.request_id.as_str(), m.event_id.as_str()),
+            ("rid", r.event_id.as_str())
+        );
+        assert_eq!(m.expires_at, 1_700_000_000 + 168 * 3600);
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //!   means none);
 //! - `title`: at most 512 characters; `userId`: 1–256 characters, no control characters;
 //! - `fingerprint`: 1–128 characters of `A–Z a–z 0–9 _ -`;
+//! - `messageId`: the sender's id of this message, the same on every retry of it (what
+//!   Segment calls `messageId`, Mixpanel `$insert_id`): 1–64 characters of
+//!   `A–Z a–z 0–9 _ -`; the edge stores a message once per organization
+//!   (`MESSAGE_DEDUPE_HOURS`) and answers a repeat as `duplicate`;
 //! - `clientId` (GA4, from the `_ga` cookie): `<digits>.<digits>`, at most 64 characters;
 //! - `properties`: a JSON object of at most 50 keys (1–64 characters each), nested at most 3
 //!   levels deep;
@@ -39,6 +43,8 @@ pub const MAX_DIGITAL_DATA_BYTES: usize = 8 * 1024;
 pub const MAX_DIGITAL_DATA_DEPTH: usize = 8;
 /// Most keys in `components`.
 pub const MAX_COMPONENTS: usize = 48;
+/// Longest `messageId`, characters.
+pub const MAX_MESSAGE_ID: usize = 64;
 /// Longest forwarded `userAgent`, characters.
 pub const MAX_FORWARDED_USER_AGENT: usize = 512;
 /// Longest forwarded `acceptLanguage`, characters.
@@ -96,6 +102,9 @@ pub struct TrackPayload {
     /// The end user's request as the organization's server saw it: required on server-side
     /// calls, refused on any other (a browser must not claim an address).
     pub forwarded: Option<ForwardedPayload>,
+    /// The sender's id of this message, the same on every retry (the collector draws one
+    /// per event): a repeat within the dedupe window is answered, not stored again.
+    pub message_id: Option<String>,
 }
 
 /// `forwarded` as a server-side call sends it (validated into [`Forwarded`]).
@@ -194,6 +203,8 @@ pub struct ValidEvent {
     /// The end user of a server-side event (checked; whether the call may carry it is the
     /// route's decision).
     pub forwarded: Option<Forwarded>,
+    /// The sender's message id (format checked), by which retries are recognized.
+    pub message_id: Option<String>,
 }
 
 impl TrackPayload {
@@ -231,6 +242,7 @@ impl TrackPayload {
             components: components(self.components)?,
             digital_data: digital_data(self.digital_data)?,
             forwarded: self.forwarded.map(ForwardedPayload::validate).transpose()?,
+            message_id: opt_token("messageId", self.message_id, MAX_MESSAGE_ID)?,
         })
     }
 }
@@ -250,6 +262,9 @@ pub struct CampaignPayload {
     #[serde(rename = "clientId")]
     pub client_id: Option<String>,
     pub timestamp: Option<u64>,
+    /// The sender's id of this message, as on `/t`.
+    #[serde(rename = "messageId")]
+    pub message_id: Option<String>,
     /// UTM parameters and click ids, checked against the known names.
     #[serde(flatten)]
     pub params: std::collections::BTreeMap<String, Value>,
@@ -289,6 +304,7 @@ impl CampaignPayload {
             user_id: self.user_id,
             client_id: self.client_id,
             timestamp: self.timestamp,
+            message_id: self.message_id,
             ..TrackPayload::default()
         }
         .validate()?;
@@ -298,7 +314,7 @@ impl CampaignPayload {
 
 /// The tracking pixel's query parameters: the same names as the `/t` JSON fields
 /// (`organizationId`, `event`, `url`, `referrer`, `title`, `fingerprint`, `userId`,
-/// `clientId`, `timestamp`); any other parameter becomes a string property.
+/// `clientId`, `messageId`, `timestamp`); any other parameter becomes a string property.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PixelParams(pub Vec<(String, String)>);
 
@@ -321,6 +337,7 @@ impl PixelParams {
                 "fingerprint" => p.fingerprint = v_opt,
                 "userId" => p.user_id = v_opt,
                 "clientId" => p.client_id = v_opt,
+                "messageId" => p.message_id = v_opt,
                 "timestamp" => {
                     p.timestamp = match v_opt {
                         None => None,
@@ -552,6 +569,8 @@ mod tests {
             (json!({"organizationId": "o", "referrer": "ftp://x"}), "referrer"),
             (json!({"organizationId": "o", "userId": "a\u{0}b"}), "userId"),
             (json!({"organizationId": "o", "fingerprint": "f/p"}), "fingerprint"),
+            (json!({"organizationId": "o", "messageId": "a b"}), "messageId"),
+            (json!({"organizationId": "o", "messageId": "m".repeat(65)}), "messageId"),
             (
                 json!({"organizationId": "o", "components": {"bad key": 1}}),
                 "components",
@@ -667,10 +686,14 @@ mod tests {
             ("organizationId".into(), "o1".into()),
             ("event".into(), "email_open".into()),
             ("campaign".into(), "nov".into()),
+            ("messageId".into(), "open-42".into()),
         ]);
         let e = p.validate().unwrap();
         assert_eq!(e.event_name, "email_open");
-        assert_eq!(e.properties.unwrap()["campaign"], json!("nov"));
+        assert_eq!(e.message_id.as_deref(), Some("open-42"));
+        let props = e.properties.unwrap();
+        assert_eq!(props["campaign"], json!("nov"));
+        assert!(!props.contains_key("messageId"), "the message id is not a property");
         let bad = PixelParams(vec![
             ("organizationId".into(), "o1".into()),
             ("timestamp".into(), "x".into()),
@@ -680,10 +703,17 @@ mod tests {
 
     #[test]
     fn campaign_params_are_checked_by_name() {
-        let c: CampaignPayload =
-            serde_json::from_value(json!({"organizationId": "o", "utm_source": "news", "gclid": "abc"})).unwrap();
+        let c: CampaignPayload = serde_json::from_value(
+            json!({"organizationId": "o", "utm_source": "news", "gclid": "abc", "messageId": "m-1"}),
+        )
+        .unwrap();
         let (e, params) = c.validate().unwrap();
         assert_eq!(e.event_name, "campaign");
+        assert_eq!(
+            e.message_id.as_deref(),
+            Some("m-1"),
+            "not taken for a campaign parameter"
+        );
         assert_eq!(params.len(), 2);
         let c: CampaignPayload = serde_json::from_value(json!({"organizationId": "o", "utm_sauce": "x"})).unwrap();
         assert!(c.validate().unwrap_err().reason.contains("utm_sauce"));

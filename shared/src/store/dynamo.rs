@@ -1,15 +1,22 @@
 //! DynamoDB adapter of [`EventStore`], through `aws-sdk-dynamodb` and `serde_dynamo`.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
-use super::iam::{Action, PUT_ITEM};
-use super::{EventStore, StoreError};
-use crate::event::EventRecord;
+use super::iam::{Action, GET_ITEM, PUT_ITEM};
+use super::{EventStore, StoreError, StoredMessage, Written};
+use crate::event::{EventRecord, MessageRecord, MESSAGE_SORT_KEY};
 
-/// What this module calls in DynamoDB: the event write (its unit test holds this to the code).
-pub const DYNAMODB_ACTIONS: &[Action] = &[Action::on_table(PUT_ITEM)];
+/// What this module calls in DynamoDB: the event write (alone, or in one transaction with its
+/// message marker) and the marker's read (its unit test holds this to the code).
+pub const DYNAMODB_ACTIONS: &[Action] = &[Action::on_table(GET_ITEM), Action::on_table(PUT_ITEM)];
+
+type Item = HashMap<String, AttributeValue>;
 
 /// Writes events to one DynamoDB table.
 #[derive(Debug, Clone)]
@@ -100,28 +107,130 @@ pub async fn client_with_timeouts(timeouts: DynamoTimeouts) -> Client {
 }
 
 impl EventStore for DynamoEventStore {
-    async fn put_event(&self, event: &EventRecord) -> Result<(), StoreError> {
-        let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
-            serde_dynamo::to_item(event).map_err(StoreError::Serialize)?;
-        let result = self
-            .client
-            .put_item()
+    async fn put_event(&self, event: &EventRecord, message: Option<&MessageRecord>) -> Result<Written, StoreError> {
+        let item: Item = serde_dynamo::to_item(event).map_err(StoreError::Serialize)?;
+        let duplicate = || StoreError::Duplicate {
+            pk: event.pk.clone(),
+            sk: event.sk.clone(),
+        };
+        let Some(message) = message else {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(Written::Stored),
+                Err(SdkError::ServiceError(e))
+                    if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+                {
+                    Err(duplicate())
+                }
+                Err(e) => Err(dynamo_error("PutItem", e)),
+            };
+        };
+        let marker: Item = serde_dynamo::to_item(message).map_err(StoreError::Serialize)?;
+        let event_put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
-                Err(StoreError::Duplicate {
-                    pk: event.pk.clone(),
-                    sk: event.sk.clone(),
+            .build();
+        // A marker past its TTL that DynamoDB has not removed yet (it may take days) no
+        // longer counts: the window is the configured one.
+        let marker_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(marker))
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", AttributeValue::N((message.ts / 1000).to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build();
+        let (event_put, marker_put) = match (event_put, marker_put) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                return Err(StoreError::Dynamo {
+                    operation: "TransactWriteItems",
+                    message: e.to_string(),
+                    source: Box::new(e),
                 })
             }
-            Err(e) => Err(dynamo_error("PutItem", e)),
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(event_put).build())
+            .transact_items(TransactWriteItem::builder().put(marker_put).build())
+            .send()
+            .await;
+        let e = match result {
+            Ok(_) => return Ok(Written::Stored),
+            Err(e) => e,
+        };
+        // Cancelled: reason 0 is the event's condition, reason 1 the marker's (with the
+        // marker as stored, asked for by ALL_OLD).
+        if let SdkError::ServiceError(se) = &e {
+            if let TransactWriteItemsError::TransactionCanceledException(c) = se.err() {
+                let reasons = c.cancellation_reasons();
+                let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+                if failed(1) {
+                    if let Some(stored) = reasons[1].item().and_then(|i| stored_message(i, message.ts)) {
+                        return Ok(Written::Repeated(stored));
+                    }
+                    // Without the old item in the answer: read it.
+                    if let Some(stored) = self.read_message(&message.pk, message.ts, true).await? {
+                        return Ok(Written::Repeated(stored));
+                    }
+                }
+                if failed(0) {
+                    return Err(duplicate());
+                }
+            }
         }
+        Err(dynamo_error("TransactWriteItems", e))
     }
+
+    async fn find_message(
+        &self,
+        organization_id: &str,
+        message_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let pk = MessageRecord::partition_key(organization_id, message_id);
+        self.read_message(&pk, now_ms, false).await
+    }
+}
+
+impl DynamoEventStore {
+    /// The marker under `pk`, unless it expired before `now_ms`.
+    async fn read_message(&self, pk: &str, now_ms: i64, consistent: bool) -> Result<Option<StoredMessage>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .key("sk", AttributeValue::S(MESSAGE_SORT_KEY.to_string()))
+            .consistent_read(consistent)
+            .projection_expression("request_id, event_id, expires_at")
+            .send()
+            .await
+            .map_err(|e| dynamo_error("GetItem", e))?;
+        Ok(out.item().and_then(|i| stored_message(i, now_ms)))
+    }
+}
+
+/// The request and event ids of a message marker's item, unless it expired before `now_ms`.
+fn stored_message(item: &Item, now_ms: i64) -> Option<StoredMessage> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let expires_at: i64 = item.get("expires_at")?.as_n().ok()?.parse().ok()?;
+    if expires_at < now_ms / 1000 {
+        return None;
+    }
+    Some(StoredMessage {
+        request_id: text("request_id")?,
+        event_id: text("event_id")?,
+    })
 }
 
 /// Wraps an SDK error, keeping the service's error code in the message.

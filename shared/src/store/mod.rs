@@ -7,7 +7,7 @@ use std::future::Future;
 
 pub use dynamo::DynamoEventStore;
 
-use crate::event::EventRecord;
+use crate::event::{EventRecord, MessageRecord};
 
 /// Why an event could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -28,11 +28,50 @@ pub enum StoreError {
     },
 }
 
+/// The event an earlier send of a message stored: what a retry of it is answered with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// The request that stored it.
+    pub request_id: String,
+    /// The event it stored.
+    pub event_id: String,
+}
+
+/// What [`EventStore::put_event`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// The event (and its message marker, if any) is stored.
+    Stored,
+    /// The message was stored before, by the event named here: nothing was written.
+    Repeated(StoredMessage),
+}
+
 /// Where events are written.
 pub trait EventStore: Send + Sync {
-    /// Stores one event; never overwrites an existing item.
+    /// Stores one event; never overwrites an existing item. With `message` (the marker of the
+    /// event's `messageId`), the event and the marker are written in one transaction that
+    /// fails as a whole when the message id is already stored: then nothing is written and
+    /// the event that stored it first is returned as [`Written::Repeated`].
     ///
     /// # Errors
-    /// [`StoreError`] when the item cannot be serialized, already exists, or DynamoDB fails.
-    fn put_event(&self, event: &EventRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// [`StoreError`] when an item cannot be serialized, the event's key already exists, or
+    /// DynamoDB fails.
+    fn put_event(
+        &self,
+        event: &EventRecord,
+        message: Option<&MessageRecord>,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+
+    /// The event an organization's message id stored, if its marker is there and has not
+    /// expired by `now_ms` (ms since the Unix epoch). An eventually consistent read: a retry
+    /// racing its first send is caught by [`EventStore::put_event`]'s transaction instead.
+    ///
+    /// # Errors
+    /// [`StoreError::Dynamo`] when DynamoDB fails.
+    fn find_message(
+        &self,
+        organization_id: &str,
+        message_id: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Option<StoredMessage>, StoreError>> + Send;
 }

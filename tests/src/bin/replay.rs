@@ -66,6 +66,8 @@ struct Outcome {
     domainprint: Option<String>,
     request_id: Option<String>,
     expect_stored: bool,
+    /// `duplicateOf` of a `200` answer: the request that stored the message before.
+    duplicate_of: Option<String>,
 }
 
 async fn send(http: &reqwest::Client, a: &Args, req: &ReplayRequest) -> Result<Outcome, DynError> {
@@ -121,8 +123,9 @@ async fn send(http: &reqwest::Client, a: &Args, req: &ReplayRequest) -> Result<O
         None => String::new(),
     };
     let tracking = headers.get("x-tracking-status").cloned();
+    let repeat = body.contains("\"duplicateOf\"");
     let expect_stored = match req.route {
-        "/t" | "/c" => status == 200,
+        "/t" | "/c" => status == 200 && !repeat,
         "pixel" => tracking.as_deref() == Some("stored"),
         _ => false,
     };
@@ -139,6 +142,9 @@ async fn send(http: &reqwest::Client, a: &Args, req: &ReplayRequest) -> Result<O
             .map(str::to_string),
         request_id: headers.get("x-request-id").cloned(),
         expect_stored,
+        duplicate_of: serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["duplicateOf"].as_str().map(str::to_string)),
     })
 }
 
@@ -232,6 +238,10 @@ async fn main() -> Result<(), DynError> {
     let mut outcomes = Vec::with_capacity(traffic.len());
     // Each person's browser keeps the domainprint cookie per organization's tracker.
     let mut jar: HashMap<(usize, &str), String> = HashMap::new();
+    // Every tenth stored /t event that carries a message id is sent again at the end, as a
+    // browser does when the answer to its first send was lost.
+    let mut lost_answers: Vec<(ReplayRequest, String)> = Vec::new();
+    let mut stored_with_id = 0;
     for req in &traffic {
         let mut req = req.clone();
         if let Some(dp) = req.person.and_then(|p| jar.get(&(p, req.organization))) {
@@ -241,7 +251,19 @@ async fn main() -> Result<(), DynError> {
         if let (Some(p), Some(dp)) = (req.person, &outcome.domainprint) {
             jar.insert((p, req.organization), dp.clone());
         }
+        let has_message_id = req.body.as_deref().is_some_and(|b| b.contains("\"messageId\""));
+        if req.route == "/t" && outcome.expect_stored && has_message_id {
+            stored_with_id += 1;
+            if stored_with_id % 10 == 1 {
+                lost_answers.push((req.clone(), outcome.request_id.clone().unwrap_or_default()));
+            }
+        }
         outcomes.push(outcome);
+    }
+    let mut repeats_answered = 0;
+    for (req, first) in &lost_answers {
+        let again = send(&http, &a, req).await?;
+        repeats_answered += usize::from(again.status == 200 && again.duplicate_of.as_deref() == Some(first.as_str()));
     }
 
     println!("== Local stack summary");
@@ -325,6 +347,20 @@ async fn main() -> Result<(), DynError> {
         expected.len() - missing.len(),
         missing.len(),
         without_id
+    );
+
+    let mut per_message: HashMap<&str, usize> = HashMap::new();
+    for i in &items {
+        if let Some(m) = i.get("message_id").and_then(|v| v.as_s().ok()) {
+            *per_message.entry(m.as_str()).or_default() += 1;
+        }
+    }
+    let stored_twice = per_message.values().filter(|n| **n > 1).count();
+    println!(
+        "  lost answers simulated: {} stored /t events sent again with their messageId; answered as repeats of the first request: {}; message ids stored more than once: {}",
+        lost_answers.len(),
+        repeats_answered,
+        stored_twice
     );
 
     let count_with = |pred: &dyn Fn(&HashMap<String, AttributeValue>) -> bool| items.iter().filter(|i| pred(i)).count();
@@ -416,6 +452,13 @@ async fn main() -> Result<(), DynError> {
         return Err(format!(
             "{} stored events are missing from the table; {without_id} responses lacked X-Request-Id",
             missing.len()
+        )
+        .into());
+    }
+    if repeats_answered != lost_answers.len() || stored_twice > 0 {
+        return Err(format!(
+            "of {} repeated messages {repeats_answered} were answered as repeats; {stored_twice} message ids were stored twice",
+            lost_answers.len()
         )
         .into());
     }

@@ -8,14 +8,15 @@ use impressio::org::{Feature, OrganizationDirectory};
 use impressio::store::EventStore;
 use serde_json::json;
 
-use super::track::{authorize_event, identity_json, read_body, record_event};
+use super::track::{authorize_event, identity_json, read_body, record_event, repeated_json, Recorded};
 use crate::access::RequestCtx;
 use crate::app::App;
 use crate::error::EdgeError;
 use crate::pipeline::Caller;
 
 /// Validates the campaign document, checks the organization and its plan, derives the
-/// attribution and stores it as a `campaign` event; answers with the attribution.
+/// attribution and stores it as a `campaign` event; answers with the attribution (a repeat of
+/// a stored `messageId` as `/t` answers one).
 ///
 /// # Errors
 /// As [`super::track::handle`], plus [`EdgeError::FeatureNotInPlan`] below starter.
@@ -28,7 +29,7 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
     let (event, params) = payload.validate()?;
     let access = authorize_event(app, req, ctx, &event, Some(Feature::Campaigns)).await?;
     let attribution = Attribution::derive(event.url.as_ref(), event.referrer.as_ref(), &params);
-    let (record, identity) = record_event(
+    let recorded = record_event(
         app,
         req,
         ctx,
@@ -40,6 +41,10 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
         &Caller::Browser,
     )
     .await?;
+    let (record, identity) = match recorded {
+        Recorded::Stored(record, identity) => (record, identity),
+        Recorded::Repeated(first) => return Ok(super::json(200, &repeated_json(ctx, &first))),
+    };
     Ok(super::json(
         200,
         &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true, "attribution": attribution,

@@ -18,10 +18,10 @@ use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::identity::inputs::DOMAINPRINT_COOKIE;
 use impressio::identity::{IdentityResult, IdentityStore};
 use impressio::org::{Feature, OrganizationDirectory};
-use impressio::store::EventStore;
+use impressio::store::{EventStore, StoredMessage};
 use serde_json::json;
 
-pub(crate) use crate::pipeline::record_event;
+pub(crate) use crate::pipeline::{record_event, Recorded};
 
 use crate::access::{authorize, authorize_server, Access, Needs, OriginPolicy, RequestCtx};
 use crate::app::App;
@@ -32,6 +32,8 @@ use impressio::org::server_key::bearer_token;
 /// Validates the body, checks the organization, resolves the visitor, stores the event;
 /// answers `{"requestId", "eventId", "stored": true, "identity": {…}, "risk": {…}}` and, to a
 /// browser, sets the domainprint cookie; a server gets the domainprint in `identity` instead.
+/// A repeat of a `messageId` already stored is answered `200` [`repeated_json`], with
+/// nothing stored.
 ///
 /// # Errors
 /// [`EdgeError::Body`] or [`EdgeError::Field`] for bad input (a missing `forwarded` on a
@@ -79,7 +81,11 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
         }
         None => (authorize_event(app, req, ctx, &event, feature).await?, Caller::Browser),
     };
-    let (record, identity) = record_event(app, req, ctx, Route::Track, event, None, &access, true, &caller).await?;
+    let (record, identity) =
+        match record_event(app, req, ctx, Route::Track, event, None, &access, true, &caller).await? {
+            Recorded::Stored(record, identity) => (record, identity),
+            Recorded::Repeated(first) => return Ok(super::json(200, &repeated_json(ctx, &first))),
+        };
     let risk = record.risk.as_ref().expect("record_event scores every event");
     if risk.enforced {
         return Err(EdgeError::RiskBlocked {
@@ -98,6 +104,15 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
         &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true,
             "identity": identity_out, "risk": risk}),
     ))
+}
+
+/// The answer to a repeat of a stored message: `{"requestId": <this request>, "eventId": <the
+/// stored event>, "stored": true, "duplicate": true, "duplicateOf": <the request that stored
+/// it>}`. `stored` is true because the message is stored: a sender that retries until it
+/// sees `stored` stops here.
+pub(crate) fn repeated_json(ctx: &RequestCtx, first: &StoredMessage) -> serde_json::Value {
+    json!({"requestId": ctx.request_id, "eventId": first.event_id, "stored": true, "duplicate": true,
+        "duplicateOf": first.request_id})
 }
 
 /// The identity as the `/t` and `/c` answers show it.
