@@ -169,7 +169,9 @@ impl EventStore for DynamoEventStore {
             Err(e) => e,
         };
         // Cancelled: reason 0 is the event's condition, reason 1 the marker's (with the
-        // marker as stored, asked for by ALL_OLD).
+        // marker as stored, asked for by ALL_OLD). A `TransactionConflict` with a concurrent
+        // send of the same message stays an error (503): the sender retries and then finds
+        // the marker.
         if let SdkError::ServiceError(se) = &e {
             if let TransactWriteItemsError::TransactionCanceledException(c) = se.err() {
                 let reasons = c.cancellation_reasons();
