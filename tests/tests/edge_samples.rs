@@ -229,6 +229,12 @@ async fn collector_script_is_javascript_for_the_organization() {
             .unwrap();
         assert!(js.contains(r#"var ORG = "org_demo_pro";"#));
         assert!(js.contains("keepalive"));
+        assert!(js.contains("messageId"), "every event carries a message id");
+        println!(
+            "/h.js ({shape}): {} bytes gzipped, {} bytes plain",
+            answer.body.len(),
+            js.len()
+        );
         assert!(
             !js.contains("v1.org_demo_pro."),
             "no collector token inside a shared bundle"
