@@ -580,6 +580,16 @@ impl TcpProxy {
         connections.shutdown().await;
     }
 
+    /// Cuts every open connection and listens again at once, so that the client's next
+    /// request opens a new connection (and follows [`TcpProxy::lose_answers`]).
+    ///
+    /// # Panics
+    /// When the port cannot be bound again.
+    pub async fn cut_connections(&self) {
+        self.stop().await;
+        self.resume().await.expect("listen again on the proxy's port");
+    }
+
     /// Listens again on the same port; does nothing when running.
     ///
     /// # Errors

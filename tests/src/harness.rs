@@ -115,6 +115,23 @@ impl Harness {
         out.items().to_vec()
     }
 
+    /// The items of the table whose `item_type` is `kind` (e.g. `event`, `message`).
+    pub async fn items_of_type(
+        &self,
+        kind: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("item_type = :t")
+            .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::S(kind.into()))
+            .send()
+            .await
+            .expect("scan")
+            .items()
+            .to_vec()
+    }
+
     /// Number of items in the table.
     pub async fn item_count(&self) -> usize {
         self.client

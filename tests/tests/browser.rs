@@ -400,33 +400,14 @@ async fn the_automation_is_reported_and_scored() {
 #[tokio::test]
 async fn an_event_sent_while_the_edge_is_away_is_queued_and_delivered_later() {
     let _one = BROWSER_LOCK.lock().await;
-    let edge = edge_url();
-    let proxy = TcpProxy::for_url(&edge).await.expect("proxy");
-    // The script derives its /t endpoint from its own src: through the proxy.
-    let site = TestSite::start(&proxy.url_for(&edge)).await;
-    let url = site.url(&unique_path("queue"));
-    let browser = Browser::launch(&BrowserConfig::default()).await;
-    browser.open(&url).await;
-    assert!(
-        browser
-            .ready()
-            .await
-            .expect("window.impressio.ready (the new /h.js)")
-            .sent
-    );
+    let (proxy, _site, url, browser) = page_behind_proxy("queue").await;
 
     proxy.stop().await;
-    let sent = browser
-        .client()
-        .execute_async(
-            r#"var done = arguments[arguments.length - 1];
-               window.impressio.track("signup").then(function (ok) { done(ok); },
-                                                      function () { done(false); });"#,
-            vec![],
-        )
-        .await
-        .expect("track");
-    assert_eq!(sent, Value::Bool(false), "the edge is away: the event is not delivered");
+    assert_eq!(
+        track(&browser, "signup").await,
+        Value::Bool(false),
+        "the edge is away: the event is not delivered"
+    );
     let queued = browser.eval("return window.localStorage.getItem('_imp_q');").await;
     let queued = queued.as_str().unwrap_or("");
     assert!(queued.contains("signup"), "_imp_q holds the signup: {queued:?}");
@@ -448,19 +429,12 @@ async fn an_event_sent_while_the_edge_is_away_is_queued_and_delivered_later() {
 #[tokio::test]
 async fn an_event_whose_answer_is_lost_is_sent_again_and_stored_once() {
     let _one = BROWSER_LOCK.lock().await;
-    let edge = edge_url();
-    let proxy = TcpProxy::for_url(&edge).await.expect("proxy");
-    let site = TestSite::start(&proxy.url_for(&edge)).await;
-    let url = site.url(&unique_path("lost-answer"));
-    let browser = Browser::launch(&BrowserConfig::default()).await;
-    browser.open(&url).await;
-    assert!(browser.ready().await.expect("window.impressio.ready").sent);
+    let (proxy, _site, url, browser) = page_behind_proxy("lost-answer").await;
 
     // Requests reach the edge from here on, answers are lost; cutting the open connections
     // makes the next send open a new one.
     proxy.lose_answers(true);
-    proxy.stop().await;
-    proxy.resume().await.expect("resume the proxy");
+    proxy.cut_connections().await;
     assert_eq!(
         track(&browser, "signup").await,
         Value::Bool(false),
@@ -478,8 +452,7 @@ async fn an_event_whose_answer_is_lost_is_sent_again_and_stored_once() {
     .await;
 
     proxy.lose_answers(false);
-    proxy.stop().await;
-    proxy.resume().await.expect("resume the proxy");
+    proxy.cut_connections().await;
     browser.reload().await;
     browser.ready().await.expect("window.impressio.ready");
     // The next page sends the queued copy again; the queue empties once it is answered.
@@ -504,6 +477,26 @@ async fn an_event_whose_answer_is_lost_is_sent_again_and_stored_once() {
     let signups: Vec<_> = stored.iter().filter(|e| e.event_name == "signup").collect();
     assert_eq!(signups.len(), 1, "sent twice, stored once");
     assert_eq!(signups[0].message_id.as_deref(), Some(message_id.as_str()));
+}
+
+/// A test page at a path of its own (`name-…`) whose collector (and so its `/t`) reaches the
+/// edge through a proxy, loaded in a new browser whose first page view was stored.
+async fn page_behind_proxy(name: &str) -> (TcpProxy, TestSite, String, Browser) {
+    let edge = edge_url();
+    let proxy = TcpProxy::for_url(&edge).await.expect("proxy");
+    // The script derives its /t endpoint from its own src: through the proxy.
+    let site = TestSite::start(&proxy.url_for(&edge)).await;
+    let url = site.url(&unique_path(name));
+    let browser = Browser::launch(&BrowserConfig::default()).await;
+    browser.open(&url).await;
+    assert!(
+        browser
+            .ready()
+            .await
+            .expect("window.impressio.ready (the new /h.js)")
+            .sent
+    );
+    (proxy, site, url, browser)
 }
 
 /// The reason codes a layer gave an event.

@@ -30,23 +30,6 @@ fn signup(org: &str, message_id: &str) -> Value {
         "url": "https://shop.example/join"})
 }
 
-/// The items of the table with `item_type` = `kind`.
-async fn items_of(
-    h: &Harness,
-    kind: &str,
-) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-    let out = h
-        .client
-        .scan()
-        .table_name(&h.table)
-        .filter_expression("item_type = :t")
-        .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::S(kind.into()))
-        .send()
-        .await
-        .expect("scan");
-    out.items().to_vec()
-}
-
 fn text(item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, name: &str) -> String {
     item[name].as_s().expect("a string").clone()
 }
@@ -80,8 +63,8 @@ async fn a_repeated_message_is_answered_with_the_first_event_and_stored_once() {
         "nothing was scored: {j}"
     );
     assert!(h.records(&again.request_id()).await.is_empty());
-    assert_eq!(items_of(&h, "event").await.len(), 1);
-    let markers = items_of(&h, "message").await;
+    assert_eq!(h.items_of_type("event").await.len(), 1);
+    let markers = h.items_of_type("message").await;
     assert_eq!(markers.len(), 1);
     assert_eq!(text(&markers[0], "pk"), "MSG#org_demo_pro#0193a1b2c3d4e5f6");
     assert_eq!(text(&markers[0], "request_id"), first.request_id());
@@ -103,13 +86,13 @@ async fn a_repeated_message_is_answered_with_the_first_event_and_stored_once() {
     let other_org = h.invoke(&track(signup("org_demo_starter", "0193a1b2c3d4e5f6"))).await;
     assert_eq!(other_org.status, 200, "{}", other_org.json());
     assert!(other_org.json().get("duplicate").is_none(), "{}", other_org.json());
-    assert_eq!(items_of(&h, "event").await.len(), 3);
+    assert_eq!(h.items_of_type("event").await.len(), 3);
     // Without a message id nothing is deduplicated: two sends, two events.
     let plain = json!({"organizationId": "org_demo_pro", "event": "page_view", "url": "https://shop.example/"});
     h.invoke(&track(plain.clone())).await;
     h.invoke(&track(plain)).await;
-    assert_eq!(items_of(&h, "event").await.len(), 5);
-    assert_eq!(items_of(&h, "message").await.len(), 3);
+    assert_eq!(h.items_of_type("event").await.len(), 5);
+    assert_eq!(h.items_of_type("message").await.len(), 3);
 }
 
 #[tokio::test]
@@ -127,7 +110,7 @@ async fn a_repeated_campaign_message_is_not_stored_twice() {
     let again = h.invoke(&campaign("campaign-7")).await;
     assert_eq!(again.status, 200, "{}", again.json());
     assert_eq!(again.json()["duplicateOf"], json!(first.request_id()));
-    assert_eq!(items_of(&h, "event").await.len(), 1);
+    assert_eq!(h.items_of_type("event").await.len(), 1);
 }
 
 #[tokio::test]
@@ -138,7 +121,7 @@ async fn the_window_is_the_configured_one() {
     };
     let h = Harness::with_config(config).await;
     let first = h.invoke(&track(signup("org_demo_pro", "window-1"))).await;
-    let markers = items_of(&h, "message").await;
+    let markers = h.items_of_type("message").await;
     let expires: i64 = markers[0]["expires_at"].as_n().unwrap().parse().unwrap();
     assert_eq!(expires, TEST_NOW_MS / 1000 + 2 * 3600, "TTL = the window");
 
@@ -157,8 +140,8 @@ async fn the_window_is_the_configured_one() {
     let after = h.invoke(&track(signup("org_demo_pro", "window-1"))).await;
     assert_eq!(after.status, 200);
     assert!(after.json().get("duplicate").is_none(), "{}", after.json());
-    assert_eq!(items_of(&h, "event").await.len(), 2);
-    let markers = items_of(&h, "message").await;
+    assert_eq!(h.items_of_type("event").await.len(), 2);
+    let markers = h.items_of_type("message").await;
     assert_eq!(markers.len(), 1);
     assert_eq!(text(&markers[0], "request_id"), after.request_id());
 }
@@ -234,5 +217,5 @@ async fn an_event_that_cannot_be_written_leaves_no_marker() {
             .unwrap(),
         None
     );
-    assert!(items_of(&h, "message").await.is_empty());
+    assert!(h.items_of_type("message").await.is_empty());
 }

@@ -356,17 +356,10 @@ mod tests {
     use super::*;
     use crate::event::TrackPayload;
 
-    #[test]
-    fn keys_and_ttl() {
-        let ev = TrackPayload {
-            organization_id: Some("org1".into()),
-            user_id: Some("u-9".into()),
-            url: Some("https://Shop.Example/x".into()),
-            ..Default::default()
-        }
-        .validate()
-        .unwrap();
-        let r = EventRecord::new(
+    /// The record of `payload` received at 1_700_000_000_123 ms, kept 2 days.
+    fn record(payload: TrackPayload) -> EventRecord {
+        let ev = payload.validate().unwrap();
+        EventRecord::new(
             "rid",
             Route::Track,
             ev,
@@ -374,7 +367,17 @@ mod tests {
             ServerContext::default(),
             1_700_000_000_123,
             2,
-        );
+        )
+    }
+
+    #[test]
+    fn keys_and_ttl() {
+        let r = record(TrackPayload {
+            organization_id: Some("org1".into()),
+            user_id: Some("u-9".into()),
+            url: Some("https://Shop.Example/x".into()),
+            ..Default::default()
+        });
         assert_eq!(r.pk, "REQ#rid");
         assert_eq!(r.sk, "EVENT");
         assert_eq!(r.gsi_user_pk.as_deref(), Some("ORG#org1#USER#u-9"));
@@ -387,22 +390,11 @@ mod tests {
 
     #[test]
     fn message_marker_keys_and_ttl() {
-        let ev = TrackPayload {
+        let r = record(TrackPayload {
             organization_id: Some("org1".into()),
             message_id: Some("0193-abc".into()),
             ..Default::default()
-        }
-        .validate()
-        .unwrap();
-        let r = EventRecord::new(
-            "rid",
-            Route::Track,
-            ev,
-            None,
-            ServerContext::default(),
-            1_700_000_000_123,
-            2,
-        );
+        });
         assert_eq!(r.message_id.as_deref(), Some("0193-abc"));
         let m = MessageRecord::of(&r, 168).unwrap();
         assert_eq!(m.pk, "MSG#org1#0193-abc");
