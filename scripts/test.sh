@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: sets up the machine, checks formatting and lints, starts moto server and
 # a throwaway PostgreSQL for the integration tests, chromedriver and the edge function under
-# `cargo lambda watch` for the browser tests, runs every test, validates template.yaml offline
-# (sam validate --lint, cfn-lint) and builds it with `sam build` (cargo-lambda).
+# `cargo lambda watch` for the browser tests, runs every test, runs each fuzz target briefly
+# (scripts/fuzz.sh), validates template.yaml offline (sam validate --lint, cfn-lint) and builds
+# it with `sam build` (cargo-lambda).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -69,6 +70,11 @@ wait_http "$BROWSER_EDGE_URL/cookie-test" 300
 
 log "cargo test"
 cargo test --workspace
+
+# The servers are not needed any more; the fuzzers get both cores.
+stop_groups
+log "fuzz targets: ${FUZZ_SECONDS:-45} s each (scripts/fuzz.sh)"
+"$ROOT/scripts/fuzz.sh" "${FUZZ_SECONDS:-45}"
 
 log "sam validate --lint and cfn-lint (offline)"
 AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/sam" validate --lint --template template.yaml

@@ -5,7 +5,7 @@
   var ORG = __ORG__;
   var DIGITAL_DATA = __DIGITAL_DATA__;
   var SERVICE_WORKER = __SERVICE_WORKER__;
-  var QUEUE_KEY = "_imp_q", COOKIE_TEST_KEY = "_imp_ct", MAX_QUEUED = 50, MAX_QUEUED_BYTES = 16384, MAX_DIGITAL_DATA = 8192;
+  var QUEUE_KEY = "_imp_q", COOKIE_TEST_KEY = "_imp_ct", DP_KEY = "_imp_dp", MAX_QUEUED = 50, MAX_QUEUED_BYTES = 16384, MAX_DIGITAL_DATA = 8192;
   var cs = d.currentScript;
   var base = new URL(".", cs && cs.src ? cs.src : w.location.href);
   var query = "?organizationId=" + encodeURIComponent(ORG);
@@ -207,6 +207,8 @@
       save(QUEUE_KEY, q.slice(-MAX_QUEUED));
     });
   }
+  // A domainprint's shape; the edge verifies its signature (a changed copy is ignored).
+  var DP_SHAPE = /^[A-Za-z0-9_.-]{1,128}$/;
   // Sends one body: resolves true when stored, false when queued or refused.
   function send(json, attempts) {
     if (!w.fetch) {
@@ -218,7 +220,14 @@
       method: "POST", body: json, keepalive: json.length < 60000, credentials: "include", mode: "cors",
       headers: { "Content-Type": "text/plain" }
     }).then(function (r) {
-      if (r.ok) return true;
+      if (r.ok) {
+        // The signed domainprint of the answer: kept, and sent where the cookie is not.
+        r.json().then(function (j) {
+          var dp = j && j.identity && j.identity.domainprint;
+          if (typeof dp === "string" && DP_SHAPE.test(dp)) save(DP_KEY, dp);
+        }, function () {});
+        return true;
+      }
       // 408, 429 and 5xx may pass later; any other answer never will.
       if (r.status >= 500 || r.status === 429 || r.status === 408) return enqueue(json, attempts + 1).then(function () { return false; });
       return false;
@@ -273,6 +282,8 @@
       if (d.title) body.title = d.title.slice(0, 512);
       if (userId) body.userId = userId;
       if (token) body.token = token;
+      var dp = load(DP_KEY, null);
+      if (typeof dp === "string" && DP_SHAPE.test(dp)) body.domainprint = dp;
       if (cookies !== null) body.signals.firstPartyCookies = cookies;
       // The page's W3C CEDDL data layer, as JSON (functions and cycles dropped), within 8 KB.
       if (DIGITAL_DATA && w.digitalData && typeof w.digitalData === "object") {

@@ -1,6 +1,6 @@
 //! The identity resolver's own decision logic per request, store calls excluded: reading
-//! the identity inputs of a request (cookies included) and applying the rules of the fast
-//! and the parallel path.
+//! the identity inputs of a request (cookies included, the domainprint's signature verified)
+//! and applying the rules of the fast and the parallel path.
 //!
 //! `cargo bench -p impressio --bench identity`
 
@@ -8,13 +8,17 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use impressio::event::TrackPayload;
 use impressio::http::{EdgeRequest, RequestSource};
 use impressio::identity::decide::{after_domainprint, after_parallel, Confidences, IndexEntry};
+use impressio::identity::domainprint::DomainprintKeys;
 use impressio::identity::IdentityInputs;
 
-fn request() -> EdgeRequest {
+const VISITOR: &str = "01a1fd2d-416a-7651-a773-36b44a6c6909";
+
+fn request(keys: &DomainprintKeys) -> EdgeRequest {
+    let dp = keys.issue("org_demo_pro", VISITOR).unwrap();
     let mut headers = http::HeaderMap::new();
     headers.insert(
         "cookie",
-        "_ga=GA1.1.1234567890.1699999999; _impdp=dp0123456789abcdef0123456789abcdef; theme=dark"
+        format!("_ga=GA1.1.1234567890.1699999999; _impdp={dp}; theme=dark")
             .parse()
             .unwrap(),
     );
@@ -38,7 +42,8 @@ fn request() -> EdgeRequest {
 }
 
 fn decide(c: &mut Criterion) {
-    let req = request();
+    let keys = DomainprintKeys::ephemeral();
+    let req = request(&keys);
     let event = TrackPayload {
         organization_id: Some("org_demo_pro".into()),
         fingerprint: Some("fp3f9c2a1b7d4e6f80".into()),
@@ -49,14 +54,15 @@ fn decide(c: &mut Criterion) {
     .unwrap();
     let conf = Confidences::default();
     let dp_entry = IndexEntry {
-        visitor_id: "01a1fd2d-416a-7651-a773-36b44a6c6909".into(),
+        visitor_id: VISITOR.into(),
         fingerprint: Some("fp3f9c2a1b7d4e6f80".into()),
         last_seen_ms: 1_795_000_000_000,
     };
     c.bench_function("identity: inputs + fast-path decision", |b| {
         b.iter(|| {
-            let inputs = IdentityInputs::from_request(std::hint::black_box(&req), &event).unwrap();
-            after_domainprint(&inputs, Some(&dp_entry), &conf, 1_795_000_030_000, 60_000)
+            let inputs = IdentityInputs::from_request(std::hint::black_box(&req), &event, &keys).unwrap();
+            let (_, visitor) = inputs.domainprint.verified().expect("signed");
+            after_domainprint(&inputs, visitor, Some(&dp_entry), &conf, 1_795_000_030_000, 60_000)
         })
     });
     let anonymous = IdentityInputs {

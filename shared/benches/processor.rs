@@ -175,7 +175,7 @@ fn processor_batch(c: &mut Criterion) {
             key: Secret::new("k"),
             timeout_ms: 5000,
         }),
-        outbound: OutboundPolicy { allow_private: true },
+        outbound: OutboundPolicy::local(),
         concurrency: ProcessorConfig::from_lookup(|_| None).unwrap().concurrency,
         detection: DetectionConfig::default(),
         metrics_namespace: impressio::metrics::DEFAULT_NAMESPACE.to_string(),

@@ -1,9 +1,10 @@
 //! Typed configuration, parsed once at cold start from environment variables.
 
-use std::num::ParseIntError;
 use std::path::PathBuf;
 
+pub use crate::conf::{merge_json, non_empty, number, ConfigError, Secret};
 use crate::fraud::FraudConfig;
+use crate::identity::domainprint::DomainprintKeys;
 use crate::identity::IdentityConfig;
 use crate::org::supabase::SupabaseConfig;
 use crate::org::tiered::TierConfig;
@@ -48,6 +49,11 @@ pub struct EdgeConfig {
     /// Key of the collector tokens (`COLLECTOR_TOKEN_SECRET`); unset: no token is issued or
     /// checked.
     pub collector_token_secret: Option<Secret>,
+    /// Keys that sign and verify domainprints (`DOMAINPRINT_SECRET`, required, at least 32
+    /// bytes; `DOMAINPRINT_SECRET_PREVIOUS` during a rotation; see
+    /// [`crate::identity::domainprint`]). The default is a random key of the process, for
+    /// tests only.
+    pub domainprint_keys: DomainprintKeys,
     /// CloudWatch namespace of the function's Embedded Metric Format metrics
     /// (`METRICS_NAMESPACE`, default `Impressio`; see [`crate::metrics`]).
     pub metrics_namespace: String,
@@ -74,6 +80,7 @@ impl Default for EdgeConfig {
             identity: IdentityConfig::default(),
             fraud: FraudConfig::default(),
             collector_token_secret: None,
+            domainprint_keys: DomainprintKeys::ephemeral(),
             metrics_namespace: crate::metrics::DEFAULT_NAMESPACE.to_string(),
             dynamodb_timeouts: Default::default(),
             origin_verify_secrets: Vec::new(),
@@ -172,40 +179,6 @@ impl DirectoryConfig {
     }
 }
 
-fn non_empty(lookup: &impl Fn(&str) -> Option<String>, var: &str) -> Option<String> {
-    lookup(var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-}
-
-/// A configuration value that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The variable is not a whole number.
-    #[error("{var}={value:?} is not a whole number")]
-    NotANumber {
-        var: &'static str,
-        value: String,
-        #[source]
-        source: ParseIntError,
-    },
-    /// The variable is outside its allowed range.
-    #[error("{var}={value} is outside {min}..={max}")]
-    OutOfRange {
-        var: &'static str,
-        value: u64,
-        min: u64,
-        max: u64,
-    },
-    /// The variable is set but empty.
-    #[error("{var} is set but empty")]
-    Empty { var: &'static str },
-    /// A variable another one needs is missing.
-    #[error("{var} is required because {because}")]
-    Missing { var: &'static str, because: &'static str },
-    /// A JSON override is malformed or names an unknown key.
-    #[error("{var}: {message}")]
-    Invalid { var: &'static str, message: String },
-}
-
 impl EdgeConfig {
     /// Every variable [`EdgeConfig::from_lookup`] reads (a unit test records its lookups and
     /// holds this list to them; the template test checks `template.yaml` sets each for the
@@ -219,6 +192,8 @@ impl EdgeConfig {
         "IDENTITY_CONFIG",
         "FRAUD_CONFIG",
         "COLLECTOR_TOKEN_SECRET",
+        "DOMAINPRINT_SECRET",
+        "DOMAINPRINT_SECRET_PREVIOUS",
         "SUPABASE_URL",
         "SUPABASE_SERVICE_KEY",
         "SUPABASE_TIMEOUT_MS",
@@ -281,6 +256,17 @@ impl EdgeConfig {
                 })?,
             },
             collector_token_secret: non_empty(&lookup, "COLLECTOR_TOKEN_SECRET").map(Secret::new),
+            domainprint_keys: {
+                let current = non_empty(&lookup, "DOMAINPRINT_SECRET").ok_or(ConfigError::Missing {
+                    var: "DOMAINPRINT_SECRET",
+                    because: "domainprints are signed (32 random bytes or more, e.g. base64)",
+                })?;
+                let previous = non_empty(&lookup, "DOMAINPRINT_SECRET_PREVIOUS").map(Secret::new);
+                DomainprintKeys::new(Secret::new(current), previous).map_err(|e| ConfigError::Invalid {
+                    var: "DOMAINPRINT_SECRET",
+                    message: e.to_string(),
+                })?
+            },
             fraud: match non_empty(&lookup, "FRAUD_CONFIG") {
                 None => FraudConfig::default(),
                 Some(json) => FraudConfig::with_override(&json).map_err(|message| ConfigError::Invalid {
@@ -298,107 +284,27 @@ impl EdgeConfig {
     }
 }
 
-/// A whole-number variable with a default and an inclusive range.
-pub fn number(
-    lookup: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, ConfigError> {
-    let Some(raw) = lookup(var) else {
-        return Ok(default);
-    };
-    let value: u64 = raw.trim().parse().map_err(|source| ConfigError::NotANumber {
-        var,
-        value: raw.clone(),
-        source,
-    })?;
-    if !(min..=max).contains(&value) {
-        return Err(ConfigError::OutOfRange { var, value, min, max });
-    }
-    Ok(value)
-}
-
-/// Deep-merges `patch` into `base`: objects merge key by key, anything else replaces. A key
-/// of `patch` that `base` does not have is refused, so a typo in an override fails loudly.
-///
-/// # Errors
-/// The dotted path of the first unknown key.
-pub fn merge_json(base: &mut serde_json::Value, patch: &serde_json::Value) -> Result<(), String> {
-    fn go(base: &mut serde_json::Value, patch: &serde_json::Value, path: &str) -> Result<(), String> {
-        match (base, patch) {
-            (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
-                for (k, v) in p {
-                    let here = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    let slot = b.get_mut(k).ok_or_else(|| format!("unknown key `{here}`"))?;
-                    go(slot, v, &here)?;
-                }
-                Ok(())
-            }
-            (b, p) => {
-                *b = p.clone();
-                Ok(())
-            }
-        }
-    }
-    go(base, patch, "")
-}
-
-/// A secret value (API key, token): never printed by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Read from text (a file of organizations, a database row); there is deliberately no
-/// `Serialize`, so a secret cannot end up in a cache, a log line or a response.
-impl<'de> serde::Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret)
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// Runs `read` with a lookup that answers each variable from `values` and records every name
-/// it is asked for; returns the names, sorted, and what `read` returned. For the tests that
-/// hold a configuration's `ENV_VARS` to what its `from_lookup` reads.
-#[cfg(test)]
-pub(crate) fn recorded_lookups<T>(
-    values: &[(&str, &str)],
-    read: impl FnOnce(&dyn Fn(&str) -> Option<String>) -> Result<T, ConfigError>,
-) -> (Vec<String>, Result<T, ConfigError>) {
-    let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
-    let lookup = |k: &str| {
-        asked.borrow_mut().insert(k.to_string());
-        values.iter().find(|(name, _)| *name == k).map(|(_, v)| v.to_string())
-    };
-    let result = read(&lookup);
-    (asked.into_inner().into_iter().collect(), result)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conf::recorded_lookups;
+
+    /// `EdgeConfig::from_lookup` with the required `DOMAINPRINT_SECRET` added to `lookup`'s
+    /// answers.
+    fn edge_config(lookup: impl Fn(&str) -> Option<String>) -> Result<EdgeConfig, ConfigError> {
+        EdgeConfig::from_lookup(move |k| {
+            lookup(k).or_else(|| (k == "DOMAINPRINT_SECRET").then(|| "a-domainprint-secret-of-32-bytes-or-more".into()))
+        })
+    }
+
+    #[test]
+    fn the_domainprint_secret_is_required_and_checked() {
+        let err = EdgeConfig::from_lookup(|_| None).unwrap_err();
+        assert!(err.to_string().contains("DOMAINPRINT_SECRET is required"), "{err}");
+        let err = EdgeConfig::from_lookup(|k| (k == "DOMAINPRINT_SECRET").then(|| "short".into())).unwrap_err();
+        assert!(err.to_string().contains("at least 32 bytes"), "{err}");
+        assert!(!err.to_string().contains("short"), "the secret is not quoted: {err}");
+    }
 
     /// A valid value for every variable, the URLs included, so that `from_lookup` takes every
     /// branch (a URL makes its key and timeout read).
@@ -411,6 +317,8 @@ mod tests {
         ("IDENTITY_CONFIG", "{}"),
         ("FRAUD_CONFIG", r#"{"mode": "observe"}"#),
         ("COLLECTOR_TOKEN_SECRET", "collector-secret"),
+        ("DOMAINPRINT_SECRET", "domainprint-secret-of-at-least-32-bytes"),
+        ("DOMAINPRINT_SECRET_PREVIOUS", "previous-domainprint-secret-32-bytes!"),
         ("SUPABASE_URL", "https://abc.supabase.co"),
         ("SUPABASE_SERVICE_KEY", "service-key"),
         ("SUPABASE_TIMEOUT_MS", "1500"),
@@ -467,7 +375,7 @@ mod tests {
 
     #[test]
     fn defaults_when_unset() {
-        let c = EdgeConfig::from_lookup(|_| None).unwrap();
+        let c = edge_config(|_| None).unwrap();
         assert_eq!(c.table_name, DEFAULT_TABLE_NAME);
         assert_eq!(c.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
         assert_eq!(c.event_ttl_days, DEFAULT_EVENT_TTL_DAYS);
@@ -480,7 +388,7 @@ mod tests {
 
     #[test]
     fn reads_and_checks_values() {
-        let c = EdgeConfig::from_lookup(|k| match k {
+        let c = edge_config(|k| match k {
             "DYNAMODB_TABLE" => Some("t1".into()),
             "MAX_BODY_BYTES" => Some("2048".into()),
             "METRICS_NAMESPACE" => Some("Impressio/Staging".into()),
@@ -490,13 +398,13 @@ mod tests {
         .unwrap();
         assert_eq!(c.table_name, "t1");
         assert_eq!(c.message_dedupe_hours, 24);
-        let err = EdgeConfig::from_lookup(|k| (k == "MESSAGE_DEDUPE_HOURS").then(|| "0".into())).unwrap_err();
+        let err = edge_config(|k| (k == "MESSAGE_DEDUPE_HOURS").then(|| "0".into())).unwrap_err();
         assert!(err.to_string().contains("MESSAGE_DEDUPE_HOURS=0 is outside"), "{err}");
         assert_eq!(c.metrics_namespace, "Impressio/Staging");
         assert_eq!(c.max_body_bytes, 2048);
-        let err = EdgeConfig::from_lookup(|k| (k == "MAX_BODY_BYTES").then(|| "10".into())).unwrap_err();
+        let err = edge_config(|k| (k == "MAX_BODY_BYTES").then(|| "10".into())).unwrap_err();
         assert!(err.to_string().contains("MAX_BODY_BYTES=10 is outside"));
-        let err = EdgeConfig::from_lookup(|k| (k == "EVENT_TTL_DAYS").then(|| "ten".into())).unwrap_err();
+        let err = edge_config(|k| (k == "EVENT_TTL_DAYS").then(|| "ten".into())).unwrap_err();
         assert!(matches!(
             err,
             ConfigError::NotANumber {
@@ -517,16 +425,16 @@ mod tests {
             "PLAN_LIMITS" => Some(r#"{"pro": {"domains": 20}}"#.to_string()),
             _ => None,
         };
-        let c = EdgeConfig::from_lookup(env).unwrap();
+        let c = edge_config(env).unwrap();
         assert_eq!(c.directory.supabase.as_ref().unwrap().timeout_ms, 2000);
         assert_eq!(c.directory.upstash.as_ref().unwrap().timeout_ms, 500);
         assert_eq!(c.directory.tiers.memory_ttl_ms, 10_000);
         assert_eq!(c.plans.pro.domains, Some(20));
         let printed = format!("{c:?}");
         assert!(!printed.contains("service-key-value") && !printed.contains("token-value"));
-        let err = EdgeConfig::from_lookup(|k| (k == "SUPABASE_URL").then(|| "https://x".to_string())).unwrap_err();
+        let err = edge_config(|k| (k == "SUPABASE_URL").then(|| "https://x".to_string())).unwrap_err();
         assert!(err.to_string().contains("SUPABASE_SERVICE_KEY is required"));
-        let err = EdgeConfig::from_lookup(|k| (k == "PLAN_LIMITS").then(|| r#"{"gold":{}}"#.to_string())).unwrap_err();
+        let err = edge_config(|k| (k == "PLAN_LIMITS").then(|| r#"{"gold":{}}"#.to_string())).unwrap_err();
         assert!(err.to_string().contains("gold"));
     }
 

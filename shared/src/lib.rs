@@ -11,15 +11,25 @@
 //! - [`logging`], [`metrics`]: JSON logs through `tracing`, and CloudWatch metrics as
 //!   Embedded Metric Format lines.
 
+//!
+//! The `io` feature (on by default) adds everything that talks to the outside world: the
+//! DynamoDB adapters, the HTTP clients, the processor pipeline, the functions' configuration
+//! and logs. Without it the crate is its pure parts, which [`fuzzing`] exercises.
+
 pub mod behavior;
+#[cfg(feature = "io")]
 pub mod billing;
 pub mod clock;
 pub mod collector;
+pub mod conf;
+#[cfg(feature = "io")]
 pub mod config;
 pub mod event;
 pub mod fraud;
+pub mod fuzzing;
 pub mod http;
 pub mod identity;
+#[cfg(feature = "io")]
 pub mod logging;
 pub mod metrics;
 pub mod org;

@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Number, Value};
 
-use crate::config::ConfigError;
+use crate::conf::ConfigError;
 
 /// Namespace of the metrics when `METRICS_NAMESPACE` is unset or empty.
 pub const DEFAULT_NAMESPACE: &str = "Impressio";

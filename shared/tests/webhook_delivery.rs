@@ -6,16 +6,22 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use impressio::processor::outbound::{checked_target, OutboundError, OutboundPolicy, Resolve, SystemResolver};
-use impressio::processor::webhook::{impressio_signature, standard_signature};
+use impressio::processor::webhook::{impressio_signature, standard_signature, WebhookSecret};
 use impressio::processor::webhook_delivery::{deliver, Delivery};
 use wiremock::matchers::{body_bytes, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 const OLD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn secret(s: &str) -> WebhookSecret {
+    WebhookSecret::parse(s).unwrap()
+}
 const BODY: &[u8] = br#"{"event":"signup","visitorId":"v1"}"#;
 /// wiremock listens on 127.0.0.1: these deliveries need the local-development allowance.
-const LOCAL: OutboundPolicy = OutboundPolicy { allow_private: true };
+fn local() -> OutboundPolicy {
+    OutboundPolicy::local()
+}
 
 /// A resolver that gives chosen names chosen addresses (a DNS answer under test control).
 struct Static(HashMap<&'static str, &'static str>);
@@ -38,7 +44,7 @@ async fn the_request_is_signed_both_ways_and_2xx_codes_are_delivered() {
         .and(header("user-agent", "Impressio-Webhook/1.0"))
         .and(header(
             "x-impressio-signature",
-            impressio_signature(BODY, SECRET).unwrap().as_str(),
+            impressio_signature(BODY, &secret(SECRET)).as_str(),
         ))
         .and(header("x-impressio-signature-version", "v1"))
         .and(header("webhook-id", "evt_1"))
@@ -51,22 +57,21 @@ async fn the_request_is_signed_both_ways_and_2xx_codes_are_delivered() {
     let url = format!("{}/hooks/impressio", server.uri());
     let d = deliver(
         &url,
-        &[SECRET, OLD_SECRET],
+        &[secret(SECRET), secret(OLD_SECRET)],
         "evt_1",
         BODY,
         1_795_000_000,
         &SystemResolver,
-        LOCAL,
+        &local(),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(d, Delivery::Delivered(202));
     // wiremock's header matcher splits values at commas, so the signature list is compared here.
     let req = &server.received_requests().await.unwrap()[0];
     let expected = format!(
         "{} {}",
-        standard_signature("evt_1", 1_795_000_000, BODY, SECRET).unwrap(),
-        standard_signature("evt_1", 1_795_000_000, BODY, OLD_SECRET).unwrap()
+        standard_signature("evt_1", 1_795_000_000, BODY, &secret(SECRET)),
+        standard_signature("evt_1", 1_795_000_000, BODY, &secret(OLD_SECRET))
     );
     assert_eq!(
         req.headers.get("webhook-signature").unwrap().to_str().unwrap(),
@@ -94,11 +99,7 @@ async fn outcomes_by_status_and_no_redirect_followed() {
         .await;
     let go = |p: &str| {
         let url = format!("{}{p}", server.uri());
-        async move {
-            deliver(&url, &[SECRET], "evt", BODY, 1, &SystemResolver, LOCAL)
-                .await
-                .unwrap()
-        }
+        async move { deliver(&url, &[secret(SECRET)], "evt", BODY, 1, &SystemResolver, &local()).await }
     };
     assert_eq!(go("/ok").await, Delivery::Delivered(204));
     assert_eq!(go("/gone").await, Delivery::Permanent(Some(410)));
@@ -108,15 +109,14 @@ async fn outcomes_by_status_and_no_redirect_followed() {
     // Nothing listens here: a connection failure is worth retrying.
     let d = deliver(
         "http://127.0.0.1:9/x",
-        &[SECRET],
+        &[secret(SECRET)],
         "evt",
         BODY,
         1,
         &SystemResolver,
-        LOCAL,
+        &local(),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(d, Delivery::Retryable(None));
 }
 
@@ -130,26 +130,26 @@ async fn private_loopback_and_metadata_targets_are_refused() {
     for url in [
         "http://169.254.169.254/latest/meta-data/",
         "http://127.0.0.1/",
-        "http://[::1]:8080/",
+        "http://[::1]/",
         "https://hooks.internal.example/x",
     ] {
-        let e = checked_target(url, &dns, strict).await.unwrap_err();
+        let e = checked_target(url, &dns, &strict).await.unwrap_err();
         assert!(matches!(e, OutboundError::Forbidden { .. }), "{url}: {e}");
         assert_eq!(
-            deliver(url, &[SECRET], "evt", BODY, 1, &dns, strict).await.unwrap(),
+            deliver(url, &[secret(SECRET)], "evt", BODY, 1, &dns, &strict).await,
             Delivery::Permanent(None),
             "{url}"
         );
     }
-    let e = checked_target("http://localhost:8080/", &SystemResolver, strict)
+    let e = checked_target("http://localhost/", &SystemResolver, &strict)
         .await
         .unwrap_err();
     assert!(matches!(e, OutboundError::Forbidden { .. }), "{e}");
     assert!(matches!(
-        checked_target("ftp://hooks.public.example/", &dns, strict).await,
+        checked_target("ftp://hooks.public.example/", &dns, &strict).await,
         Err(OutboundError::BadUrl(_))
     ));
-    let (_, addr) = checked_target("https://hooks.public.example/x", &dns, strict)
+    let (_, addr) = checked_target("https://hooks.public.example/x", &dns, &strict)
         .await
         .unwrap();
     assert_eq!(addr.to_string(), "93.184.216.34:443");

@@ -46,7 +46,7 @@ impl Harness {
     /// As [`Harness::new`], with a configuration (its table name is replaced). Without
     /// Supabase in `config.directory`, organizations are the sample ones of
     /// `infra/organizations/local.json`.
-    pub async fn with_config(mut config: EdgeConfig) -> Self {
+    pub async fn with_config(config: EdgeConfig) -> Self {
         let client = crate::dynamo_client(&crate::moto_endpoint());
         let table = crate::unique_table_name("edge");
         TableDefinition::load()
@@ -54,6 +54,14 @@ impl Harness {
             .create(&client, &table)
             .await
             .expect("create table on moto");
+        Self::on_table(config, &table).await
+    }
+
+    /// An app with `config` on an existing table of the test moto server (another harness's,
+    /// to see what a second deployment of the function does with the same data).
+    pub async fn on_table(mut config: EdgeConfig, table: &str) -> Self {
+        let client = crate::dynamo_client(&crate::moto_endpoint());
+        let table = table.to_string();
         config.table_name = table.clone();
         let clock = Arc::new(FixedClock::at(TEST_NOW_MS));
         let directory = build_directory(&config.directory, clock.clone()).expect("directory");
@@ -78,9 +86,8 @@ impl Harness {
 
     /// Invokes the function with a raw payload, as the Lambda runtime would.
     pub async fn invoke(&self, payload: &str) -> Answer {
-        let v = edge::handle_payload(&self.app, payload, lambda_http::Context::default())
-            .await
-            .expect("the handler answers");
+        let raw = serde_json::value::RawValue::from_string(payload.to_string()).expect("the payload is JSON");
+        let v = edge::handle_payload(&self.app, &raw).await;
         Answer::from_value(&v)
     }
 

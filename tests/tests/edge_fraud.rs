@@ -39,8 +39,8 @@ async fn a_clean_browser_gets_its_risk_in_the_answer_and_on_the_event() {
     assert_eq!(risk["score"], 0.0);
     assert_eq!(
         risk["breakdown"].as_object().unwrap().len(),
-        13,
-        "8 layers, bot UA, 4 behavioral components"
+        14,
+        "8 layers, bot UA, 4 behavioral components, the domainprint"
     );
     let r = &h.records(&a.request_id()).await[0];
     let stored = r.risk.as_ref().unwrap();

@@ -426,12 +426,23 @@ async fn the_domainprint_goes_to_the_server_which_sends_it_back_for_the_fast_pat
     assert_eq!(identity2["visitorId"], identity["visitorId"]);
     assert_eq!(identity2["method"], "cookie_and_fingerprint");
     assert_eq!(identity2["domainprint"], domainprint, "no new domainprint minted");
-    // A browser's answer never shows it (its cookie is HttpOnly).
+    // A browser gets it both ways: the HttpOnly cookie, and in the answer for the collector's
+    // copy (used where the cookie does not come back).
     let browser = cloudfront_post(
         &with_chrome_headers(&[("Content-Type", "application/json"), ("Origin", "https://shop.example")]),
         &json!({"organizationId": "org_demo_enterprise", "fingerprint": "fpServerSide08"}),
     );
     let a = h.invoke(&browser).await;
     assert_eq!(a.status, 200);
-    assert!(a.json()["identity"].get("domainprint").is_none());
+    let cookie = a
+        .header("set-cookie")
+        .expect("the cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        cookie,
+        format!("_impdp={}", a.json()["identity"]["domainprint"].as_str().unwrap())
+    );
 }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use impressio::identity::domainprint::{DomainprintKeys, Presented};
 use impressio::identity::resolver::Resolution;
 use impressio::identity::{DynamoIdentityStore, IdentityConfig, IdentityInputs, MatchMethod, Resolver};
 use integration_tests::counting::{counting_client, CallLog};
@@ -31,6 +32,7 @@ async fn setup() -> Setup {
         resolver: Resolver::new(
             DynamoIdentityStore::new(client.clone(), table.clone()),
             IdentityConfig::default(),
+            keys().clone(),
         ),
         log,
         client,
@@ -38,10 +40,17 @@ async fn setup() -> Setup {
     }
 }
 
-fn inputs(fp: Option<&str>, dp: Option<&str>, bh: Option<&str>) -> IdentityInputs {
+/// The keys of every resolver of these tests.
+fn keys() -> &'static DomainprintKeys {
+    static KEYS: std::sync::OnceLock<DomainprintKeys> = std::sync::OnceLock::new();
+    KEYS.get_or_init(DomainprintKeys::ephemeral)
+}
+
+/// A request's identity inputs for `org`, its domainprint (if any) verified as the edge does.
+fn inputs(org: &str, fp: Option<&str>, dp: Option<&str>, bh: Option<&str>) -> IdentityInputs {
     IdentityInputs {
         fingerprint: fp.map(str::to_string),
-        domainprint: dp.map(str::to_string),
+        domainprint: dp.map_or(Presented::Absent, |d| keys().verify(org, d)),
         behavioral: bh.map(str::to_string),
         ..Default::default()
     }
@@ -74,7 +83,12 @@ async fn new_visitor_then_fast_path_with_exactly_one_read() {
     let s = setup().await;
     let first = s
         .resolver
-        .resolve("org_a", &inputs(Some("fpA"), None, None), Some("shop.example"), NOW)
+        .resolve(
+            "org_a",
+            &inputs("org_a", Some("fpA"), None, None),
+            Some("shop.example"),
+            NOW,
+        )
         .await
         .unwrap();
     let id = first.identity.clone();
@@ -94,7 +108,7 @@ async fn new_visitor_then_fast_path_with_exactly_one_read() {
         .resolver
         .resolve(
             "org_a",
-            &inputs(Some("fpA"), Some(&id.domainprint), None),
+            &inputs("org_a", Some("fpA"), Some(&id.domainprint), None),
             Some("shop.example"),
             NOW + 1_000,
         )
@@ -111,7 +125,7 @@ async fn new_visitor_then_fast_path_with_exactly_one_read() {
     let later = s
         .resolve(
             "org_a",
-            &inputs(Some("fpA"), Some(&id.domainprint), None),
+            &inputs("org_a", Some("fpA"), Some(&id.domainprint), None),
             "shop.example",
             NOW + 120_000,
         )
@@ -126,7 +140,7 @@ async fn parallel_path_reads_concurrently_and_prefers_the_fingerprint() {
     let a = s
         .resolve(
             "org_a",
-            &inputs(Some("fpA"), None, Some("beh-sig-A1")),
+            &inputs("org_a", Some("fpA"), None, Some("beh-sig-A1")),
             "shop.example",
             NOW,
         )
@@ -137,7 +151,7 @@ async fn parallel_path_reads_concurrently_and_prefers_the_fingerprint() {
         .resolver
         .resolve(
             "org_a",
-            &inputs(Some("fpA"), None, Some("beh-sig-A1")),
+            &inputs("org_a", Some("fpA"), None, Some("beh-sig-A1")),
             Some("shop.example"),
             NOW,
         )
@@ -161,7 +175,7 @@ async fn parallel_path_reads_concurrently_and_prefers_the_fingerprint() {
     let b = s
         .resolve(
             "org_a",
-            &inputs(Some("fpOther"), None, Some("beh-sig-A1")),
+            &inputs("org_a", Some("fpOther"), None, Some("beh-sig-A1")),
             "shop.example",
             NOW,
         )
@@ -177,13 +191,13 @@ async fn parallel_path_reads_concurrently_and_prefers_the_fingerprint() {
 async fn a_second_domain_and_cleared_cookies_are_aliased_to_the_same_visitor() {
     let s = setup().await;
     let shop = s
-        .resolve("org_a", &inputs(Some("fpA"), None, None), "shop.example", NOW)
+        .resolve("org_a", &inputs("org_a", Some("fpA"), None, None), "shop.example", NOW)
         .await
         .identity;
     // The blog's tracker host has no cookie yet: the fingerprint finds the visitor and the
     // blog's new domainprint is aliased to it.
     let blog = s
-        .resolve("org_a", &inputs(Some("fpA"), None, None), "blog.example", NOW)
+        .resolve("org_a", &inputs("org_a", Some("fpA"), None, None), "blog.example", NOW)
         .await
         .identity;
     assert_eq!(blog.visitor_id, shop.visitor_id);
@@ -193,7 +207,7 @@ async fn a_second_domain_and_cleared_cookies_are_aliased_to_the_same_visitor() {
     let fast = s
         .resolve(
             "org_a",
-            &inputs(Some("fpA"), Some(&blog.domainprint), None),
+            &inputs("org_a", Some("fpA"), Some(&blog.domainprint), None),
             "blog.example",
             NOW,
         )
@@ -206,7 +220,7 @@ async fn a_second_domain_and_cleared_cookies_are_aliased_to_the_same_visitor() {
     );
     // Cookies cleared on the shop: back by fingerprint, a third domainprint aliased.
     let back = s
-        .resolve("org_a", &inputs(Some("fpA"), None, None), "shop.example", NOW)
+        .resolve("org_a", &inputs("org_a", Some("fpA"), None, None), "shop.example", NOW)
         .await
         .identity;
     assert_eq!(back.visitor_id, shop.visitor_id);
@@ -222,11 +236,11 @@ async fn a_second_domain_and_cleared_cookies_are_aliased_to_the_same_visitor() {
 async fn a_new_device_under_the_cookie_and_a_conflict() {
     let s = setup().await;
     let a = s
-        .resolve("org_a", &inputs(Some("fpA"), None, None), "shop.example", NOW)
+        .resolve("org_a", &inputs("org_a", Some("fpA"), None, None), "shop.example", NOW)
         .await
         .identity;
     let b = s
-        .resolve("org_a", &inputs(Some("fpB"), None, None), "shop.example", NOW)
+        .resolve("org_a", &inputs("org_a", Some("fpB"), None, None), "shop.example", NOW)
         .await
         .identity;
     assert_ne!(a.visitor_id, b.visitor_id);
@@ -235,7 +249,7 @@ async fn a_new_device_under_the_cookie_and_a_conflict() {
     let dev = s
         .resolve(
             "org_a",
-            &inputs(Some("fpA2"), Some(&a.domainprint), None),
+            &inputs("org_a", Some("fpA2"), Some(&a.domainprint), None),
             "shop.example",
             NOW,
         )
@@ -252,7 +266,7 @@ async fn a_new_device_under_the_cookie_and_a_conflict() {
     let c = s
         .resolve(
             "org_a",
-            &inputs(Some("fpB"), Some(&a.domainprint), None),
+            &inputs("org_a", Some("fpB"), Some(&a.domainprint), None),
             "shop.example",
             NOW,
         )
@@ -267,7 +281,7 @@ async fn a_new_device_under_the_cookie_and_a_conflict() {
 #[tokio::test]
 async fn two_concurrent_first_requests_make_one_visitor() {
     let s = setup().await;
-    let i = inputs(Some("fpRace"), None, None);
+    let i = inputs("org_a", Some("fpRace"), None, None);
     let (x, y) = tokio::join!(
         s.resolver.resolve("org_a", &i, Some("shop.example"), NOW),
         s.resolver.resolve("org_a", &i, Some("shop.example"), NOW)
@@ -285,7 +299,12 @@ async fn two_concurrent_first_requests_make_one_visitor() {
     // Both domainprints lead to the visitor.
     for dp in [&x.identity.domainprint, &y.identity.domainprint] {
         let r = s
-            .resolve("org_a", &inputs(Some("fpRace"), Some(dp), None), "shop.example", NOW)
+            .resolve(
+                "org_a",
+                &inputs("org_a", Some("fpRace"), Some(dp), None),
+                "shop.example",
+                NOW,
+            )
             .await
             .identity;
         assert_eq!(r.visitor_id, x.identity.visitor_id);
@@ -297,11 +316,21 @@ async fn two_concurrent_first_requests_make_one_visitor() {
 async fn organizations_never_share_identities() {
     let s = setup().await;
     let one = s
-        .resolve("org_one", &inputs(Some("fpSame"), None, None), "shop.example", NOW)
+        .resolve(
+            "org_one",
+            &inputs("org_one", Some("fpSame"), None, None),
+            "shop.example",
+            NOW,
+        )
         .await
         .identity;
     let two = s
-        .resolve("org_two", &inputs(Some("fpSame"), None, None), "other.example", NOW)
+        .resolve(
+            "org_two",
+            &inputs("org_two", Some("fpSame"), None, None),
+            "other.example",
+            NOW,
+        )
         .await
         .identity;
     assert!(
@@ -309,32 +338,44 @@ async fn organizations_never_share_identities() {
         "the same fingerprint in another organization is another visitor"
     );
     assert_ne!(one.visitor_id, two.visitor_id);
-    // org_one's cookie presented to org_two is unknown there: adopted, never resolved to org_one's visitor.
+    // org_one's domainprint presented to org_two is forged there (its signature covers the
+    // organization): never resolved to org_one's visitor, never registered in org_two.
     let cross = s
         .resolve(
             "org_two",
-            &inputs(None, Some(&one.domainprint), None),
+            &inputs("org_two", None, Some(&one.domainprint), None),
             "other.example",
             NOW,
         )
         .await
         .identity;
     assert_ne!(cross.visitor_id, one.visitor_id);
-    assert_eq!(
-        cross.domainprint, one.domainprint,
-        "the presented domainprint is registered in org_two"
-    );
+    assert!(cross.is_new);
+    assert_ne!(cross.domainprint, one.domainprint, "a new domainprint of org_two's");
     let again = s
         .resolve(
             "org_two",
-            &inputs(None, Some(&one.domainprint), None),
+            &inputs("org_two", None, Some(&one.domainprint), None),
             "other.example",
             NOW,
         )
         .await
         .identity;
-    assert_eq!(again.visitor_id, cross.visitor_id);
-    assert_eq!(again.method, MatchMethod::Cookie);
+    assert_ne!(
+        again.visitor_id, cross.visitor_id,
+        "the foreign value names nobody in org_two"
+    );
+    let own = s
+        .resolve(
+            "org_two",
+            &inputs("org_two", None, Some(&cross.domainprint), None),
+            "other.example",
+            NOW,
+        )
+        .await
+        .identity;
+    assert_eq!(own.visitor_id, cross.visitor_id);
+    assert_eq!(own.method, MatchMethod::Cookie);
 }
 
 #[tokio::test]

@@ -151,7 +151,7 @@ async fn every_log_line_of_a_processor_batch_carries_the_invocation_id_and_nothi
         .mount(&mock)
         .await;
     let orgs = json!([{"id": "org_logs", "plan": "pro", "domains": ["shop.example"], "integrations": {
-        "webhook_url": format!("{}/hooks", mock.uri()), "webhook_secret": "plain-secret"}}]);
+        "webhook_url": format!("{}/hooks", mock.uri()), "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}]);
     let clock = std::sync::Arc::new(FixedClock::at(TEST_NOW_MS));
     let processor = Processor {
         store: DynamoProcessorStore::new(dynamo.clone(), table.clone()),
@@ -167,7 +167,7 @@ async fn every_log_line_of_a_processor_batch_carries_the_invocation_id_and_nothi
         config: ProcessorConfig {
             table_name: table.clone(),
             // The receiver listens on 127.0.0.1.
-            outbound: OutboundPolicy { allow_private: true },
+            outbound: OutboundPolicy::local(),
             ..ProcessorConfig::from_lookup(|_| None).unwrap()
         },
         clock,

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use impressio::clock::Clock;
 use impressio::clock::FixedClock;
 use impressio::config::{DirectoryConfig, Secret};
 use impressio::event::{EventRecord, Route, ServerContext, TrackPayload};
@@ -21,7 +22,7 @@ use impressio::processor::outbound::{OutboundPolicy, Resolve};
 use impressio::processor::pipeline::Processor;
 use impressio::processor::state::{ProcessingState, StageStatus, PROCESSING_SORT_KEY};
 use impressio::processor::store::DynamoProcessorStore;
-use impressio::processor::webhook::verify_impressio;
+use impressio::processor::webhook::{verify_impressio, WebhookSecret};
 use impressio::store::{DynamoEventStore, EventStore};
 use integration_tests::harness::TEST_NOW_MS;
 use integration_tests::stream::{batch, sequence_numbers, StreamReader};
@@ -37,7 +38,9 @@ const VERSAILLES: (f64, f64) = (48.8049, 2.1204);
 const MIN: i64 = 60_000;
 const HOUR: i64 = 3_600_000;
 const SECRET_A: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const SECRET_B: &str = "plain-secret-of-org-b";
+/// The secret being rotated out (the key "the previous key of org a 12345").
+const OLD_SECRET: &str = "whsec_dGhlIHByZXZpb3VzIGtleSBvZiBvcmcgYSAxMjM0NQ==";
+const SECRET_B: &str = "whsec_b3JnIGIncyB3ZWJob29rIGtleSBvZiAyOSBieXRlcw";
 
 /// Names resolved to chosen addresses (a DNS answer pointing at a private address).
 struct MapResolver(HashMap<String, std::net::IpAddr>);
@@ -76,8 +79,8 @@ async fn fixture() -> Fx {
     }
 }
 
-/// Two organizations: `org_a` with GA4 and a `whsec_` webhook, `org_b` with a plain-secret
-/// webhook and no GA4.
+/// Two organizations: `org_a` with GA4 and a webhook, `org_b` with a webhook (an unpadded
+/// secret) and no GA4.
 fn orgs(uri: &str) -> String {
     json!([
         {"id": "org_a", "plan": "pro", "domains": ["shop.example"], "integrations": {
@@ -101,7 +104,11 @@ fn config(fx: &Fx, allow_private: bool) -> ProcessorConfig {
             key: Secret::new("push-key"),
             timeout_ms: 2000,
         }),
-        outbound: OutboundPolicy { allow_private },
+        // Any port: the receivers listen on wiremock's; the port rule is unit-tested.
+        outbound: OutboundPolicy {
+            allow_private,
+            ports: None,
+        },
         concurrency: 32,
         detection: DetectionConfig::default(),
         metrics_namespace: impressio::metrics::DEFAULT_NAMESPACE.to_string(),
@@ -119,7 +126,22 @@ fn supabase(fx: &Fx) -> SupabaseClient {
 }
 
 fn processor_with(fx: &Fx, source: AnySource, allow_private: bool, resolver: MapResolver) -> TestProcessor {
-    let clock = Arc::new(FixedClock::at(TEST_NOW_MS + 25 * HOUR));
+    processor_on_clock(
+        fx,
+        source,
+        allow_private,
+        resolver,
+        Arc::new(FixedClock::at(TEST_NOW_MS + 25 * HOUR)),
+    )
+}
+
+fn processor_on_clock(
+    fx: &Fx,
+    source: AnySource,
+    allow_private: bool,
+    resolver: MapResolver,
+    clock: Arc<dyn impressio::clock::Clock>,
+) -> TestProcessor {
     Processor {
         store: DynamoProcessorStore::new(fx.dynamo.clone(), fx.table.clone()),
         directory: TieredDirectory::new(source, None, clock.clone(), TierConfig::default()),
@@ -565,11 +587,11 @@ async fn webhooks_to_private_loopback_and_metadata_addresses_are_refused() {
     let port = fx.mock.address().port();
     let orgs = json!([
         {"id": "org_meta", "plan": "pro", "integrations": {
-            "webhook_url": "http://169.254.169.254/latest/meta-data/", "webhook_secret": "s1"}},
+            "webhook_url": "http://169.254.169.254/latest/meta-data/", "webhook_secret": SECRET_A}},
         {"id": "org_loop", "plan": "pro", "integrations": {
-            "webhook_url": format!("http://127.0.0.1:{port}/hooks/a"), "webhook_secret": "s2"}},
+            "webhook_url": format!("http://127.0.0.1:{port}/hooks/a"), "webhook_secret": SECRET_A}},
         {"id": "org_dns", "plan": "pro", "integrations": {
-            "webhook_url": format!("http://hooks.internal.example:{port}/hooks/a"), "webhook_secret": "s3"}},
+            "webhook_url": format!("http://hooks.internal.example:{port}/hooks/a"), "webhook_secret": SECRET_A}},
     ]);
     let events = [
         event("org_meta", None, "fps1", None, TEST_NOW_MS),
@@ -591,7 +613,10 @@ async fn webhooks_to_private_loopback_and_metadata_addresses_are_refused() {
         let w = fx.state(e).await.webhook.unwrap();
         assert_eq!(w.status, StageStatus::Permanent);
         let detail = w.detail.unwrap();
-        assert!(detail.contains(addr) && detail.contains("private"), "{detail}");
+        assert!(
+            detail.contains(addr) && detail.contains("not a globally reachable address"),
+            "{detail}"
+        );
     }
     assert!(fx.requests("/hooks/a").await.is_empty());
 }
@@ -840,7 +865,7 @@ async fn webhooks_are_signed_both_ways_and_with_every_secret_during_rotation() {
     let orgs = json!([
         {"id": "org_r", "plan": "pro", "integrations": {
             "webhook_url": format!("{uri}/hooks/a"), "webhook_secret": SECRET_A,
-            "webhook_secret_previous": "the-old-secret"}},
+            "webhook_secret_previous": OLD_SECRET}},
     ]);
     let e = event("org_r", Some("ur"), "fpw", None, TEST_NOW_MS);
     fx.put(std::slice::from_ref(&e)).await;
@@ -855,7 +880,7 @@ async fn webhooks_are_signed_both_ways_and_with_every_secret_during_rotation() {
     assert_eq!(header_of(h, "x-impressio-signature-version"), "v1");
     assert!(verify_impressio(
         &h.body,
-        SECRET_A,
+        &WebhookSecret::parse(SECRET_A).unwrap(),
         header_of(h, "x-impressio-signature")
     ));
     assert_eq!(header_of(h, "webhook-id"), e.event_id);
@@ -865,15 +890,86 @@ async fn webhooks_are_signed_both_ways_and_with_every_secret_during_rotation() {
         &e.event_id,
         ts,
         &h.body,
-        &[SECRET_A, "the-old-secret"],
-    )
-    .unwrap();
+        &[
+            WebhookSecret::parse(SECRET_A).unwrap(),
+            WebhookSecret::parse(OLD_SECRET).unwrap(),
+        ],
+    );
     assert_eq!(header_of(h, "webhook-signature"), expected);
     assert_eq!(header_of(h, "webhook-signature").split(' ').count(), 2);
     let b = body(h);
     assert_eq!(b["type"], "event.recorded");
     assert_eq!(b["data"]["event_id"], e.event_id.as_str());
     assert!(b["data"].get("pk").is_none() && b["data"].get("gsi_user_pk").is_none());
+}
+
+/// The reference library's verdict on real deliveries: the processor, on the real clock (the
+/// library refuses a timestamp more than 5 minutes from now), delivers events of an
+/// organization in the middle of a rotation; `scripts/verify_webhooks.py` checks every
+/// delivery with PyPI `standardwebhooks` under both secrets (and a tampered body under
+/// neither), and the hex signature under the key the library derives.
+#[tokio::test]
+async fn deliveries_verify_with_the_reference_standard_webhooks_library() {
+    let mut fx = fixture().await;
+    let uri = fx.mock.uri();
+    // An unpadded current secret (the library pads; so do we) and a padded previous one.
+    let current = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let previous = format!(
+        "whsec_{}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            b"the previous webhook key, 33 bytes"
+        )
+    );
+    let orgs = json!([{"id": "org_r", "plan": "pro", "integrations": {"webhook_url": format!("{uri}/hooks/a"),
+        "webhook_secret": current, "webhook_secret_previous": previous}}]);
+    let now = impressio::clock::SystemClock.now_ms();
+    let events: Vec<EventRecord> = (0..3)
+        .map(|i| event("org_r", Some("ur"), &format!("fp{i}"), None, now))
+        .collect();
+    fx.put(&events).await;
+    mount_all_ok(&fx.mock).await;
+    let local = LocalDirectory::from_json(&orgs.to_string()).unwrap();
+    let p = processor_on_clock(
+        &fx,
+        AnySource::Local(local),
+        true,
+        MapResolver(HashMap::new()),
+        Arc::new(impressio::clock::SystemClock),
+    );
+    let report = p.process(&batch(fx.stream().await)).await;
+    assert!(report.failures.is_empty(), "{report:?}");
+    let deliveries: Vec<Value> = fx
+        .requests("/hooks/a")
+        .await
+        .iter()
+        .map(|r| {
+            let headers: serde_json::Map<String, Value> = r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), json!(v.to_str().unwrap())))
+                .collect();
+            json!({"headers": headers, "body": String::from_utf8(r.body.clone()).unwrap()})
+        })
+        .collect();
+    assert_eq!(deliveries.len(), 3);
+    let file = std::env::temp_dir().join(format!("deliveries-{}.json", uuid::Uuid::now_v7()));
+    std::fs::write(
+        &file,
+        json!({"secrets": [current, previous], "deliveries": deliveries}).to_string(),
+    )
+    .unwrap();
+    let python = integration_tests::workspace_root().join(".venv/bin/python");
+    let out = std::process::Command::new(&python)
+        .arg(integration_tests::workspace_root().join("scripts/verify_webhooks.py"))
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{} (run scripts/setup.sh): {e}", python.display()));
+    let summary: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(out.status.success(), "{summary}");
+    assert_eq!(summary["signatures_verified"], 6, "{summary}");
+    assert_eq!(summary["failures"], json!([]));
 }
 
 #[tokio::test]
@@ -919,7 +1015,7 @@ async fn integrations_come_from_supabase_once_and_billing_without_supabase_is_re
     assert_eq!(hooks.len(), 2);
     assert!(verify_impressio(
         &hooks[1].body,
-        SECRET_B,
+        &WebhookSecret::parse(SECRET_B).unwrap(),
         header_of(&hooks[1], "x-impressio-signature")
     ));
 }

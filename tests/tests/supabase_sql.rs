@@ -252,7 +252,8 @@ async fn every_column_the_functions_select_exists() {
     let db = connect(&url).await;
     db.execute(
         "insert into organizations (id, plan, webhook_url, webhook_secret, webhook_secret_previous, server_key_sha256) \
-         values ('org_w', 'pro', 'https://hooks.example/in', 'new', 'old', \
+         values ('org_w', 'pro', 'https://hooks.example/in', 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD', \
+         'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', \
          'cc0c95b4a860942f543e642689c3aee80fc58b660ba6ea00912b35dc9e8b5e71')",
         &[],
     )
@@ -273,7 +274,26 @@ async fn every_column_the_functions_select_exists() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(previous.as_deref(), Some("old"));
+    assert_eq!(previous.as_deref(), Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+    // What no Standard Webhooks library could verify is refused when it is written.
+    for bad in [
+        "raw-text-secret",
+        "0123456789abcdef0123456789abcdef",
+        "whsec_***",
+        "whsec_AAAA",
+    ] {
+        for column in ["webhook_secret", "webhook_secret_previous"] {
+            let e = db
+                .execute(
+                    &format!("update organizations set {column} = $1 where id = 'org_w'"),
+                    &[&bad],
+                )
+                .await
+                .expect_err(bad);
+            let e = format!("{e:?}");
+            assert!(e.contains("_format"), "{column} = {bad}: {e}");
+        }
+    }
 }
 
 #[tokio::test]

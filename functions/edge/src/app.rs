@@ -6,7 +6,7 @@ use std::time::Instant;
 use impressio::behavior::store::BehaviorStore;
 use impressio::config::EdgeConfig;
 use impressio::fraud::counter::AnyCounter;
-use impressio::http::{EdgeRequest, EdgeResponse};
+use impressio::http::{EdgeRequest, EdgeResponse, MAX_REQUEST_HEADERS};
 use impressio::identity::{DynamoIdentityStore, IdentityStore, Resolver};
 use impressio::metrics::Metrics;
 use impressio::org::OrganizationDirectory;
@@ -77,7 +77,7 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
         behavior: BehaviorStore,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let identity = Resolver::new(identity, config.identity.clone());
+        let identity = Resolver::new(identity, config.identity.clone(), config.domainprint_keys.clone());
         let metrics = Metrics::stdout(&config.metrics_namespace);
         App {
             config,
@@ -144,8 +144,19 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
         let route = routes::classify(&req);
         // The routes' state lives on the heap: tens of KB that would otherwise be copied
         // through every caller's stack frame (in debug builds, once per await).
-        let answer = match self.origin_verified(&req) {
+        let answer = match self.origin_verified(&req).and_then(|()| within_header_limit(&req)) {
             Ok(()) => Box::pin(routes::dispatch(self, route, &req, &mut ctx)).await,
+            // A pixel is answered with the GIF whatever went wrong: an `<img>` gets an image.
+            Err(e)
+                if route == routes::RouteKind::Pixel
+                    && (req.method == http::Method::GET || req.method == http::Method::HEAD) =>
+            {
+                tracing::warn!(request_id = %ctx.request_id, error = %e, "pixel request refused");
+                Ok(routes::for_method(
+                    &req,
+                    routes::pixel::gif(e.status(), "rejected", Some(e.code())),
+                ))
+            }
             Err(e) => Err(e),
         };
         let mut resp = match answer {
@@ -178,6 +189,17 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
             &telemetry::request_properties(&ctx, resp.status),
         );
         resp
+    }
+}
+
+/// Refuses a request with more than [`MAX_REQUEST_HEADERS`] headers.
+///
+/// # Errors
+/// [`EdgeError::TooManyHeaders`] (431).
+fn within_header_limit(req: &EdgeRequest) -> Result<(), EdgeError> {
+    match req.headers.len() {
+        n if n > MAX_REQUEST_HEADERS => Err(EdgeError::TooManyHeaders { count: n }),
+        _ => Ok(()),
     }
 }
 

@@ -22,6 +22,12 @@ pub enum EdgeError {
         path: String,
         allow: &'static str,
     },
+    /// The request carries more headers than [`impressio::http::MAX_REQUEST_HEADERS`].
+    #[error(
+        "the request has {count} headers; at most {} are accepted",
+        impressio::http::MAX_REQUEST_HEADERS
+    )]
+    TooManyHeaders { count: usize },
     /// The Lambda event is not a shape this function accepts, or is malformed.
     #[error("malformed event: {0}")]
     MalformedEvent(String),
@@ -85,10 +91,12 @@ impl EdgeError {
     /// The HTTP status for this error.
     pub fn status(&self) -> u16 {
         match self {
-            EdgeError::Body(BodyError::TooLarge { .. } | BodyError::Truncated) => 413,
+            EdgeError::Body(BodyError::TooLarge { .. } | BodyError::Truncated)
+            | EdgeError::Store(StoreError::ItemTooLarge { .. }) => 413,
             EdgeError::Body(BodyError::MissingContentType | BodyError::UnsupportedContentType(_)) => 415,
             EdgeError::Body(_) | EdgeError::Field(_) | EdgeError::MalformedEvent(_) | EdgeError::CloudFront(_) => 400,
             EdgeError::MethodNotAllowed { .. } => 405,
+            EdgeError::TooManyHeaders { .. } => 431,
             EdgeError::Store(StoreError::Dynamo { .. }) => 503,
             EdgeError::Store(_) => 500,
             EdgeError::UnknownOrganization(_) => 404,
@@ -119,8 +127,11 @@ impl EdgeError {
             },
             EdgeError::Field(_) => "invalid_field",
             EdgeError::MethodNotAllowed { .. } => "method_not_allowed",
+            EdgeError::TooManyHeaders { .. } => "too_many_headers",
             EdgeError::MalformedEvent(_) | EdgeError::CloudFront(_) => "malformed_event",
-            EdgeError::Store(_) => "storage_unavailable",
+            EdgeError::Store(StoreError::ItemTooLarge { .. }) => "item_too_large",
+            EdgeError::Store(StoreError::Dynamo { .. }) => "storage_unavailable",
+            EdgeError::Store(_) => "storage_error",
             EdgeError::UnknownOrganization(_) => "unknown_organization",
             EdgeError::DirectoryUnavailable { .. } => "organization_directory_unavailable",
             EdgeError::ServerKeyRequired { .. } => "server_key_required",
@@ -141,7 +152,11 @@ impl EdgeError {
     /// unavailable; the cause goes to the log.
     pub fn body(&self, request_id: &str) -> serde_json::Value {
         let message = match self {
-            EdgeError::Store(_) => "the event could not be stored; retry later".to_string(),
+            EdgeError::Store(StoreError::ItemTooLarge { bytes, limit }) => format!(
+                "the event would be a {bytes}-byte item; at most {limit} bytes can be stored: send fewer or smaller properties, components or digitalData"
+            ),
+            EdgeError::Store(StoreError::Dynamo { .. }) => "the event could not be stored; retry later".to_string(),
+            EdgeError::Store(_) => "the event could not be stored".to_string(),
             EdgeError::DirectoryUnavailable { .. } => {
                 "the organization cannot be verified now; retry later".to_string()
             }

@@ -37,7 +37,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let app = App::with_clock(config, store, directory, identity, counter, behavior, clock);
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        handle_payload(app, event.payload.get(), event.context).await
+        Ok::<_, lambda_runtime::Error>(handle_payload(app, &event.payload).await)
     }))
     .await
 }

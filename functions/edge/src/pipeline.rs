@@ -41,6 +41,7 @@ use impressio::fraud::config::ScoreMode;
 use impressio::fraud::counter::{login_key, RateCounter};
 use impressio::fraud::{LayerResult, RiskAssessment, ScoringInput};
 use impressio::http::EdgeRequest;
+use impressio::identity::domainprint::Presented;
 use impressio::identity::{IdentityInputs, IdentityResult, IdentityStore};
 use impressio::org::domains;
 use impressio::store::{EventStore, StoredMessage, Written};
@@ -86,6 +87,7 @@ fn component_of(trigger: &str) -> &str {
         "bot_user_agent" | "missing_user_agent" | "not_a_browser" => "bot_user_agent",
         "ip_diversity" | "visitor_velocity" => "visitor_velocity",
         "token_replay" => "collector_token",
+        "forged_domainprint" => "domainprint",
         other => other,
     }
 }
@@ -118,9 +120,10 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         Caller::Server(f) => Some(f),
         Caller::Browser => None,
     };
+    let keys = app.identity.keys();
     let inputs = match forwarded {
-        Some(_) => IdentityInputs::from_event(&event)?,
-        None => IdentityInputs::from_request(req, &event)?,
+        Some(_) => IdentityInputs::from_event(&event, keys)?,
+        None => IdentityInputs::from_request(req, &event, keys)?,
     };
     let page_host = || domains::request_host(req.header("origin").as_deref(), req.header("referer").as_deref());
     let site = event
@@ -267,7 +270,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         }
         None => None,
     };
-    let mut risk = score(&scoring, &obs, &token_check, &visitor, now, app);
+    let mut risk = score(&scoring, &obs, &token_check, &inputs.domainprint, &visitor, now, app);
     risk.degraded = degraded;
     risk.enforced &= enforce;
 
@@ -364,7 +367,7 @@ async fn blacklisted<S, D, I>(app: &App<S, D, I>, ctx: &mut RequestCtx, entry: &
     );
     ctx.blocked_by = Some(BLACKLISTED_TRIGGER.to_string());
     EdgeError::Blacklisted {
-        retry_after_secs: ((entry.block_expires_ms - now) / 1000).max(1),
+        retry_after_secs: (entry.block_expires_ms.saturating_sub(now) / 1000).max(1),
     }
 }
 
@@ -374,6 +377,7 @@ fn score<S, D, I>(
     scoring: &ScoringInput,
     obs: &Observations,
     token_check: &Option<Option<TokenCheck>>,
+    domainprint: &Presented,
     visitor: &VisitorRead,
     now: i64,
     app: &App<S, D, I>,
@@ -402,6 +406,7 @@ fn score<S, D, I>(
             behavior::visitor_velocity(obs, fraud),
         ),
         ("collector_token", w.collector_token, token),
+        ("domainprint", w.domainprint, behavior::domainprint(domainprint, fraud)),
     ]);
     if scoring.server_side {
         mark_server_side(&mut all);
@@ -414,7 +419,10 @@ fn score<S, D, I>(
             let component = component_of(kind);
             let scored_now = all.iter().any(|(name, _, r)| *name == component && r.score > 0.0);
             let released = visitor.entry.as_ref().map_or(*at, |e| e.block_expires_ms.max(*at));
-            if now - released <= fraud.behavior.blacklist.memory_secs as i64 * 1000 && scored_now {
+            let memory_ms = i64::try_from(fraud.behavior.blacklist.memory_secs)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(1000);
+            if now.saturating_sub(released) <= memory_ms && scored_now {
                 let mut r = LayerResult::default();
                 r.add(
                     "repeat_offender",

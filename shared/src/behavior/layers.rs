@@ -10,13 +10,19 @@
 //! - `visitor_velocity` (layer 2, over submission events): 2a submissions in 24 h, 2b attempts
 //!   in 1 h, 2c distinct IPs in 24 h (proxy rotation, the `ip_diversity` trigger);
 //! - `collector_token`: forged or replayed → 100 and the `token_replay` trigger; missing or
-//!   expired → a small score.
+//!   expired → a small score;
+//! - `domainprint`: a domainprint presented and refused (see
+//!   [`crate::identity::domainprint`]): made up or from an older release (`unsigned`), signed
+//!   by a key we do not hold (`unknown key`: retired, or made up), or altered / forged under
+//!   one of our keys (`forged`, with the `forged_domainprint` trigger: high, not critical —
+//!   the value is ignored, so it gains its sender nothing).
 
 use std::collections::BTreeSet;
 
 use super::token::TokenCheck;
 use crate::fraud::config::FraudConfig;
 use crate::fraud::LayerResult;
+use crate::identity::domainprint::Presented;
 
 /// What the behavioral store knows about a request's identifiers, this request included.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -82,7 +88,7 @@ pub fn session_hopping(o: &Observations, now_ms: i64, config: &FraudConfig) -> L
             ),
         );
         if let Some(first) = o.cluster_first_ms {
-            let span_min = (now_ms - first) as f64 / 60_000.0;
+            let span_min = now_ms.saturating_sub(first) as f64 / 60_000.0;
             if span_min < c.velocity_threshold_minutes as f64 {
                 raw.add(
                     "ja4_velocity",
@@ -198,6 +204,33 @@ pub fn collector_token(o: &Observations, config: &FraudConfig) -> LayerResult {
                 r.triggers.push("token_replay");
             }
         }
+    }
+    r
+}
+/// The domainprint the request presented, judged.
+pub fn domainprint(presented: &Presented, config: &FraudConfig) -> LayerResult {
+    let c = &config.behavior.domainprint;
+    let mut r = LayerResult::default();
+    match presented {
+        Presented::Unsigned => r.add(
+            "unsigned_domainprint",
+            c.unsigned,
+            "the domainprint presented was not issued by us; a new one was issued",
+        ),
+        Presented::UnknownKey => r.add(
+            "unknown_domainprint_key",
+            c.unknown_key,
+            "the domainprint presented is signed by a key not in use; a new one was issued",
+        ),
+        Presented::Forged => {
+            r.add(
+                "forged_domainprint",
+                c.forged,
+                "the domainprint presented was altered or issued for another organization",
+            );
+            r.triggers.push("forged_domainprint");
+        }
+        Presented::Absent | Presented::Valid { .. } | Presented::Rotated { .. } => {}
     }
     r
 }

@@ -9,7 +9,9 @@
 //! - [`story`]: every record a request produced, for the `story` tool.
 
 pub mod layers;
+#[cfg(feature = "io")]
 pub mod store;
+#[cfg(feature = "io")]
 pub mod story;
 pub mod token;
 

@@ -662,7 +662,8 @@ pub fn observations(
 ) -> Observations {
     let b = &config.behavior;
     let now = now_ms / 1000;
-    let within = |bk: &Bucket, window: u64, size: i64| bk.start + size > now - window as i64;
+    let within =
+        |bk: &Bucket, window: u64, size: i64| bk.start.saturating_add(size) > now.saturating_sub(window as i64);
     let mut cluster: BTreeSet<String> = first
         .ja4net
         .iter()

@@ -79,12 +79,12 @@ pub fn check(secret: &[u8], token: &str, organization_id: &str, now_ms: i64, ttl
         return TokenCheck::Forged { reason: "malformed" };
     };
     let hash = token_hash(token);
-    if issued_ms > now_ms + 60_000 {
+    if issued_ms > now_ms.saturating_add(60_000) {
         return TokenCheck::Forged {
             reason: "issued in the future",
         };
     }
-    if now_ms - issued_ms > ttl_ms {
+    if now_ms.saturating_sub(issued_ms) > ttl_ms {
         return TokenCheck::Expired { issued_ms, hash };
     }
     TokenCheck::Valid { issued_ms, hash }

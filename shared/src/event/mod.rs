@@ -3,6 +3,7 @@
 
 pub mod attribution;
 pub mod body;
+pub mod json;
 pub mod model;
 pub mod payload;
 

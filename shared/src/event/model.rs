@@ -3,9 +3,10 @@
 //! Key design (single table, see `infra/dynamodb/table.json`):
 //! - `pk` = `REQ#<request id>`, `sk` = `EVENT`: every record a request produces shares its
 //!   partition, so a request's whole story is one `Query` by request id;
-//! - `gsi_user_pk` = `ORG#<organization>#USER#<user id>` and `ts` (ms) key the sparse
-//!   `GSI_USER` index: a user's events in time order, for impossible travel (the previous
-//!   event) and account sharing (the last 24 h);
+//! - `gsi_user_pk` and `ts` (ms) key the `GSI_USER` index, which every event is in:
+//!   `ORG#<organization>#USER#<user id>` for an event that names a user, else
+//!   `ORG#<organization>#VISITOR#<visitor id>`: a user's (or visitor's) events in time order,
+//!   for impossible travel (the previous event) and account sharing (the last 24 h);
 //! - `item_type` = `event` tells event items from the other item types of the table (stream
 //!   filters match on it);
 //! - `expires_at` (Unix seconds) is the TTL attribute;
@@ -202,14 +203,47 @@ pub struct EventRecord {
     /// The sender's message id (`messageId`), when it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
-    /// `GSI_USER` partition key; absent when the event names no user.
+    /// `GSI_USER` partition key: the user's, else the visitor's (see the module
+    /// documentation); absent only before the identity is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gsi_user_pk: Option<String>,
     /// TTL attribute, Unix seconds.
     pub expires_at: i64,
 }
 
+/// Earliest plausible server time of an event: 2000-01-01T00:00:00Z, ms.
+pub const MIN_EVENT_TS_MS: i64 = 946_684_800_000;
+/// Latest plausible server time of an event: 2100-01-01T00:00:00Z, ms.
+pub const MAX_EVENT_TS_MS: i64 = 4_102_444_800_000;
+
 impl EventRecord {
+    /// Checks the values the processor computes with are ones the edge could have written:
+    /// `ts` within [`MIN_EVENT_TS_MS`] … [`MAX_EVENT_TS_MS`], `client_ts` at most the latter,
+    /// latitude and longitude within ±90 / ±180, the risk score within 0–100. A stream
+    /// record that fails is refused at decode (logged and skipped), so no arithmetic on it can
+    /// overflow.
+    ///
+    /// # Errors
+    /// Which value is implausible.
+    pub fn check_plausible(&self) -> Result<(), String> {
+        if !(MIN_EVENT_TS_MS..=MAX_EVENT_TS_MS).contains(&self.ts) {
+            return Err(format!("ts {} is outside 2000-01-01 … 2100-01-01", self.ts));
+        }
+        if self.client_ts.is_some_and(|t| t > MAX_EVENT_TS_MS as u64) {
+            return Err("client_ts is after 2100-01-01".into());
+        }
+        let v = &self.context.viewer;
+        if v.latitude.is_some_and(|l| !(-90.0..=90.0).contains(&l))
+            || v.longitude.is_some_and(|l| !(-180.0..=180.0).contains(&l))
+        {
+            return Err("latitude or longitude out of range".into());
+        }
+        if self.risk.as_ref().is_some_and(|r| !(0.0..=100.0).contains(&r.score)) {
+            return Err("risk score outside 0..=100".into());
+        }
+        Ok(())
+    }
+
     /// The partition key of a request's records.
     pub fn partition_key(request_id: &str) -> String {
         format!("REQ#{request_id}")
@@ -338,7 +372,7 @@ impl MessageRecord {
             request_id: event.request_id.clone(),
             event_id: event.event_id.clone(),
             ts: event.ts,
-            expires_at: event.ts / 1000 + i64::from(dedupe_hours) * 3600,
+            expires_at: (event.ts / 1000).saturating_add(i64::from(dedupe_hours) * 3600),
         })
     }
 }

@@ -16,7 +16,12 @@
 //! - `clientId` (GA4, from the `_ga` cookie): `<digits>.<digits>`, at most 64 characters;
 //! - `properties`: a JSON object of at most 50 keys (1–64 characters each), nested at most 3
 //!   levels deep;
-//! - `timestamp`: the client's clock in ms since the Unix epoch;
+//! - `timestamp`: the client's clock in ms since the Unix epoch, between 2000-01-01 and
+//!   2100-01-01;
+//! - numbers inside `properties`, `components` and `digitalData`: zero or a magnitude within
+//!   1e-130 … 2^53 − 1, and no key (at any level) with a control character or repeated in its
+//!   object ([`super::json`]): what DynamoDB stores exactly and every reader reads back. A
+//!   refused value is answered with its path (`properties.items[2].price`);
 //! - `components`: the fingerprint components `/h.js` measured, a JSON object of at most 48
 //!   keys (1–40 characters of `A–Z a–z 0–9 _`) whose values are `null`, booleans, numbers,
 //!   strings of at most 512 characters or arrays of at most 64 such scalars (strings at most
@@ -56,21 +61,28 @@ pub const DEFAULT_EVENT_NAME: &str = "page_view";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
 pub struct FieldError {
-    /// The field's name as the client sends it (e.g. `organizationId`).
-    pub field: &'static str,
+    /// The field's name as the client sends it (e.g. `organizationId`), or the path of the
+    /// value inside it (e.g. `properties.items[2].price`).
+    pub field: std::borrow::Cow<'static, str>,
     /// What is wrong with it.
     pub reason: String,
 }
 
 impl FieldError {
     /// A field error.
-    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<std::borrow::Cow<'static, str>>, reason: impl Into<String>) -> Self {
         FieldError {
-            field,
+            field: field.into(),
             reason: reason.into(),
         }
     }
 }
+
+/// Earliest accepted `timestamp`: 2000-01-01T00:00:00Z, ms.
+pub const MIN_CLIENT_TS_MS: u64 = 946_684_800_000;
+/// Latest accepted `timestamp`: 2100-01-01T00:00:00Z, ms (far beyond any clock skew, and
+/// within int64 for every consumer).
+pub const MAX_CLIENT_TS_MS: u64 = 4_102_444_800_000;
 
 /// The JSON event posted to `/t` by the collector script.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -84,6 +96,7 @@ pub struct TrackPayload {
     pub fingerprint: Option<String>,
     pub user_id: Option<String>,
     pub client_id: Option<String>,
+    #[serde(default, deserialize_with = "super::json::strict_object")]
     pub properties: Option<Map<String, Value>>,
     pub timestamp: Option<u64>,
     /// The domainprint, when the script could not use cookies (the cookie wins).
@@ -96,8 +109,10 @@ pub struct TrackPayload {
     pub token: Option<String>,
     /// The fingerprint components the collector measured (canvas, WebGL, audio, fonts,
     /// screen, time zone, …), kept with the event.
+    #[serde(default, deserialize_with = "super::json::strict_object")]
     pub components: Option<Map<String, Value>>,
     /// The page's W3C CEDDL `window.digitalData` (starter plan and up).
+    #[serde(default, deserialize_with = "super::json::strict_object")]
     pub digital_data: Option<Map<String, Value>>,
     /// The end user's request as the organization's server saw it: required on server-side
     /// calls, refused on any other (a browser must not claim an address).
@@ -223,7 +238,7 @@ impl TrackPayload {
             user_id: opt_text("userId", self.user_id, 256)?,
             ga4_client_id: opt_client_id(self.client_id)?,
             properties: properties(self.properties)?,
-            client_ts: self.timestamp,
+            client_ts: client_ts(self.timestamp)?,
             domainprint: self.domainprint.filter(|s| !s.is_empty()),
             behavioral_signature: self.behavioral_signature.filter(|s| !s.is_empty()),
             token: match self.token.filter(|t| !t.is_empty()) {
@@ -266,7 +281,7 @@ pub struct CampaignPayload {
     #[serde(rename = "messageId")]
     pub message_id: Option<String>,
     /// UTM parameters and click ids, checked against the known names.
-    #[serde(flatten)]
+    #[serde(flatten, deserialize_with = "super::json::strict_flat_map")]
     pub params: std::collections::BTreeMap<String, Value>,
 }
 
@@ -356,6 +371,29 @@ impl PixelParams {
         }
         p.validate()
     }
+}
+
+fn client_ts(v: Option<u64>) -> Result<Option<u64>, FieldError> {
+    match v {
+        Some(t) if !(MIN_CLIENT_TS_MS..=MAX_CLIENT_TS_MS).contains(&t) => Err(FieldError::new(
+            "timestamp",
+            format!("must be ms since the Unix epoch between {MIN_CLIENT_TS_MS} (2000-01-01) and {MAX_CLIENT_TS_MS} (2100-01-01)"),
+        )),
+        t => Ok(t),
+    }
+}
+
+/// Refuses the first number or key of a free-form value that cannot be stored as sent (see
+/// [`super::json`]), naming its path under `field`.
+fn storable(field: &'static str, map: &Map<String, Value>) -> Result<(), FieldError> {
+    let value = Value::Object(map.clone());
+    if let Some((path, why)) = super::json::check_numbers(field, &value) {
+        return Err(FieldError::new(path, why));
+    }
+    if let Some(path) = super::json::check_keys(field, &value) {
+        return Err(FieldError::new(path, "keys must not contain control characters"));
+    }
+    Ok(())
 }
 
 fn organization_id(v: Option<String>) -> Result<String, FieldError> {
@@ -461,10 +499,14 @@ fn properties(v: Option<Map<String, Value>>) -> Result<Option<Map<String, Value>
         if depth(v) > MAX_PROPERTY_DEPTH {
             return Err(FieldError::new(
                 "properties",
-                format!("`{k}` is nested deeper than {MAX_PROPERTY_DEPTH} levels"),
+                format!(
+                    "`{}` is nested deeper than {MAX_PROPERTY_DEPTH} levels",
+                    k.escape_debug()
+                ),
             ));
         }
     }
+    storable("properties", &map)?;
     Ok(if map.is_empty() { None } else { Some(map) })
 }
 
@@ -483,6 +525,7 @@ fn digital_data(v: Option<Map<String, Value>>) -> Result<Option<Map<String, Valu
             format!("nested deeper than {MAX_DIGITAL_DATA_DEPTH} levels"),
         ));
     }
+    storable("digitalData", &map)?;
     Ok(if map.is_empty() { None } else { Some(map) })
 }
 
@@ -511,6 +554,7 @@ fn components(v: Option<Map<String, Value>>) -> Result<Option<Map<String, Value>
             )));
         }
     }
+    storable("components", &map)?;
     Ok(if map.is_empty() { None } else { Some(map) })
 }
 

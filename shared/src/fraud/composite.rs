@@ -259,6 +259,7 @@ fn trigger_offset(name: &str, config: &FraudConfig) -> f64 {
         "visitor_velocity" => t.visitor_velocity,
         "ip_diversity" => t.ip_diversity,
         "repeat_offender" => t.repeat_offender,
+        "forged_domainprint" => t.forged_domainprint,
         _ => 0.0,
     }
 }

@@ -45,6 +45,7 @@ pub struct Weights {
     pub ja4_session_hopping: f64,
     pub visitor_velocity: f64,
     pub collector_token: f64,
+    pub domainprint: f64,
 }
 
 /// Score floors of the block triggers, as offsets from `risk.block_threshold` (seed `002_…`:
@@ -66,6 +67,8 @@ pub struct TriggerFloors {
     pub visitor_velocity: f64,
     pub ip_diversity: f64,
     pub repeat_offender: f64,
+    /// A domainprint altered or forged under one of our keys.
+    pub forged_domainprint: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -272,6 +275,20 @@ pub struct TokenConfig {
     pub missing_score: f64,
 }
 
+/// Points of a presented domainprint that was refused (not from the seeds: the seeds' cookie
+/// was not signed). A refused value is ignored whatever these say; they are how much its
+/// presence says about the sender.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainprintConfig {
+    /// Not in the signed format: made up, or a cookie of a release before signing.
+    pub unsigned: f64,
+    /// Signed with a key id we do not hold: a retired key, or made up.
+    pub unknown_key: f64,
+    /// Signed format under one of our keys with a tag that does not verify.
+    pub forged: f64,
+}
+
 /// Blacklist and progressive timeouts (seed `002_…`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -296,6 +313,7 @@ pub struct BehaviorConfig {
     pub session_hopping: SessionHoppingConfig,
     pub velocity: VelocityConfig,
     pub token: TokenConfig,
+    pub domainprint: DomainprintConfig,
     pub blacklist: BlacklistConfig,
 }
 
@@ -378,7 +396,10 @@ impl Default for FraudConfig {
                 ip_rate: 0.07,
                 ja4_session_hopping: 0.06,
                 visitor_velocity: 0.08,
-                collector_token: 0.04,
+                // The collector token's 0.04 is shared with the domainprint: both judge a
+                // value we signed and the client returns.
+                collector_token: 0.02,
+                domainprint: 0.02,
             },
             triggers: TriggerFloors {
                 bot_user_agent: 10.0,
@@ -395,6 +416,8 @@ impl Default for FraudConfig {
                 visitor_velocity: 0.0,
                 ip_diversity: 10.0,
                 repeat_offender: 0.0,
+                // High (captcha), not critical: the forged value is ignored.
+                forged_domainprint: -20.0,
             },
             layers: LayerConfig {
                 ja4_tls: Ja4TlsConfig {
@@ -504,6 +527,11 @@ impl Default for FraudConfig {
                     max_uses: 200,
                     missing_score: 30.0,
                 },
+                domainprint: DomainprintConfig {
+                    unsigned: 30.0,
+                    unknown_key: 20.0,
+                    forged: 100.0,
+                },
                 blacklist: BlacklistConfig {
                     timeouts_secs: vec![3600, 14_400, 28_800, 43_200, 86_400],
                     offense_window_secs: 86_400,
@@ -534,7 +562,7 @@ impl FraudConfig {
                 }
             }
         }
-        crate::config::merge_json(&mut base, &strict)?;
+        crate::conf::merge_json(&mut base, &strict)?;
         let c: FraudConfig = serde_json::from_value(base).map_err(|e| e.to_string())?;
         c.check()?;
         Ok(c)
@@ -561,6 +589,7 @@ impl FraudConfig {
             ("weights.ja4_session_hopping", w.ja4_session_hopping),
             ("weights.visitor_velocity", w.visitor_velocity),
             ("weights.collector_token", w.collector_token),
+            ("weights.domainprint", w.domainprint),
         ];
         for (name, v) in weights {
             if !(0.0..=1.0).contains(&v) {
@@ -690,6 +719,7 @@ impl FraudConfig {
             ("visitor_velocity", t.visitor_velocity),
             ("ip_diversity", t.ip_diversity),
             ("repeat_offender", t.repeat_offender),
+            ("forged_domainprint", t.forged_domainprint),
         ] {
             if !(-50.0..=50.0).contains(&v) {
                 return Err(format!("triggers.{name} = {v} is outside -50..=50"));
@@ -715,6 +745,13 @@ impl FraudConfig {
         }
         if s.extended_window_secs > 86_400 || s.cluster_window_secs > 86_400 || s.raw_max <= 0.0 {
             return Err("behavior.session_hopping: windows at most 86400 s, raw_max above 0".into());
+        }
+        let d = &b.domainprint;
+        if [d.unsigned, d.unknown_key, d.forged]
+            .iter()
+            .any(|v| !(0.0..=100.0).contains(v))
+        {
+            return Err("behavior.domainprint: scores within 0..=100".into());
         }
         if b.token.ttl_secs == 0 || b.token.max_uses == 0 {
             return Err("behavior.token: ttl_secs and max_uses above 0".into());
@@ -754,7 +791,8 @@ mod tests {
             + c.weights.ip_rate
             + c.weights.ja4_session_hopping
             + c.weights.visitor_velocity
-            + c.weights.collector_token;
+            + c.weights.collector_token
+            + c.weights.domainprint;
         assert!((sum - 1.0).abs() < 1e-9);
     }
 

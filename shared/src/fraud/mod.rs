@@ -17,6 +17,7 @@
 
 pub mod composite;
 pub mod config;
+#[cfg(feature = "io")]
 pub mod counter;
 pub mod input;
 pub mod ja4;

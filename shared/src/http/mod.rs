@@ -1,11 +1,17 @@
 //! The internal request type that both Lambda event shapes become before any logic runs.
 
 pub mod cloudfront;
+pub mod function_url;
 pub mod viewer;
 
 use std::net::IpAddr;
 
 pub use viewer::{DeviceFlags, TlsInfo, ViewerMetadata};
+
+/// Most headers a request may carry (the edge answers more with `431`). A browser sends about
+/// 20 and CloudFront adds about 30 viewer headers; a request far beyond that is not a
+/// browser's, and each header costs parsing and memory.
+pub const MAX_REQUEST_HEADERS: usize = 200;
 
 /// Which Lambda event shape a request arrived in; the response goes back in the same shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -1,18 +1,22 @@
 //! The resolver's decision rules, free of I/O so they can be tested and measured alone.
 //!
 //! Rules (first match wins):
-//! 1. **Known domainprint** (fast path, one read): the cookie's visitor. If the request's
-//!    fingerprint is the one last seen with that domainprint, or there is none, that is the
-//!    answer (`cookie_and_fingerprint` / `cookie`). If the fingerprint changed, the
-//!    fingerprint index is read once more: pointing at the same visitor →
-//!    `cookie_and_fingerprint`; pointing nowhere → `cookie` with a new device recorded
-//!    (a browser update or a second device profile); pointing at **another** visitor → the
-//!    cookie's visitor is kept, `conflict` is set and the other visitor reported (a shared or
-//!    stolen cookie, or a spoofed fingerprint: a fraud signal).
-//! 2. **Anonymous or unknown domainprint** (parallel path, one concurrent batch of reads):
-//!    the fingerprint index wins over the behavioral index (a fingerprint is far more
-//!    specific); the request's domainprint is aliased to the visitor found.
+//! 1. **A correctly signed domainprint** (fast path, one read): the visitor it was issued to
+//!    (the signature makes the visitor id it carries trustworthy). The domainprint's index
+//!    entry tells the fingerprint last seen with it: the request's fingerprint is that one, or
+//!    there is none → `cookie_and_fingerprint` / `cookie`. If the fingerprint changed (or the
+//!    entry is gone: records expired), the fingerprint index is read once more: pointing at
+//!    the same visitor → `cookie_and_fingerprint`; pointing nowhere → `cookie` with a new
+//!    device recorded (a browser update or a second device profile); pointing at **another**
+//!    visitor → the cookie's visitor is kept, `conflict` is set and the other visitor
+//!    reported (a shared or stolen cookie, or a spoofed fingerprint: a fraud signal).
+//! 2. **No signed domainprint** (absent, or presented and refused; parallel path, one
+//!    concurrent batch of reads): the fingerprint index wins over the behavioral index (a
+//!    fingerprint is far more specific); a new domainprint is issued for the visitor found.
 //! 3. **Nothing matches**: a new visitor (UUIDv7) with all its index entries.
+//!
+//! Which domainprint the answer carries, and whether it is linked, is the resolver's part: a
+//! value presented and refused is never linked to anyone.
 
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +109,8 @@ pub enum Visitor {
 /// An index entry to add for the visitor (a conditional put: never moves an existing one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
+    /// The domainprint the answer carries: registered again when its entry is gone; the
+    /// resolver adds it whenever it issues a new domainprint to an existing visitor.
     Domainprint,
     Fingerprint,
     Behavioral,
@@ -128,12 +134,9 @@ pub struct Decision {
 pub enum FastStep {
     /// Decided with the one read.
     Done(Decision),
-    /// The fingerprint changed: read the fingerprint index to tell a conflict from a new
-    /// device.
+    /// The fingerprint changed, or the index entry is gone: read the fingerprint index to
+    /// tell a conflict from a new device.
     CheckFingerprint,
-    /// The domainprint is unknown to this organization: take the parallel path, keeping the
-    /// domainprint (it gets aliased or registered).
-    Unknown,
 }
 
 fn existing(visitor: &str, method: MatchMethod, confidence: f64, links: Vec<Link>, touch: bool) -> Decision {
@@ -147,21 +150,34 @@ fn existing(visitor: &str, method: MatchMethod, confidence: f64, links: Vec<Link
     }
 }
 
-/// Rule 1, after the one read of the domainprint index. `now_ms` and `touch_interval_ms`
-/// decide whether "last seen" is due.
+/// Rule 1, after the one read of the domainprint index: `visitor_id` is the visitor the
+/// signed domainprint names, `entry` its index entry if there is one. `now_ms` and
+/// `touch_interval_ms` decide whether "last seen" is due.
 pub fn after_domainprint(
     inputs: &IdentityInputs,
+    visitor_id: &str,
     entry: Option<&IndexEntry>,
     c: &Confidences,
     now_ms: i64,
     touch_interval_ms: i64,
 ) -> FastStep {
-    let Some(e) = entry else { return FastStep::Unknown };
-    let due = now_ms - e.last_seen_ms >= touch_interval_ms;
+    let Some(e) = entry else {
+        return match inputs.fingerprint {
+            None => FastStep::Done(existing(
+                visitor_id,
+                MatchMethod::Cookie,
+                c.cookie,
+                vec![Link::Domainprint],
+                true,
+            )),
+            Some(_) => FastStep::CheckFingerprint,
+        };
+    };
+    let due = now_ms.saturating_sub(e.last_seen_ms) >= touch_interval_ms;
     match &inputs.fingerprint {
-        None => FastStep::Done(existing(&e.visitor_id, MatchMethod::Cookie, c.cookie, vec![], due)),
+        None => FastStep::Done(existing(visitor_id, MatchMethod::Cookie, c.cookie, vec![], due)),
         Some(fp) if e.fingerprint.as_deref() == Some(fp.as_str()) => FastStep::Done(existing(
-            &e.visitor_id,
+            visitor_id,
             MatchMethod::CookieAndFingerprint,
             c.cookie_and_fingerprint,
             vec![],
@@ -171,18 +187,19 @@ pub fn after_domainprint(
     }
 }
 
-/// Rule 1 when the fingerprint changed, after reading the fingerprint index.
-pub fn after_fingerprint_check(dp: &IndexEntry, fp: Option<&IndexEntry>, c: &Confidences) -> Decision {
+/// Rule 1 when the fingerprint changed, after reading the fingerprint index; `visitor_id` is
+/// the visitor the signed domainprint names.
+pub fn after_fingerprint_check(visitor_id: &str, fp: Option<&IndexEntry>, c: &Confidences) -> Decision {
     match fp {
         None => existing(
-            &dp.visitor_id,
+            visitor_id,
             MatchMethod::Cookie,
             c.cookie_new_device,
             vec![Link::Fingerprint],
             true,
         ),
-        Some(f) if f.visitor_id == dp.visitor_id => existing(
-            &dp.visitor_id,
+        Some(f) if f.visitor_id == visitor_id => existing(
+            visitor_id,
             MatchMethod::CookieAndFingerprint,
             c.cookie_and_fingerprint,
             vec![],
@@ -190,7 +207,7 @@ pub fn after_fingerprint_check(dp: &IndexEntry, fp: Option<&IndexEntry>, c: &Con
         ),
         Some(f) => Decision {
             conflict_with: Some(f.visitor_id.clone()),
-            ..existing(&dp.visitor_id, MatchMethod::Cookie, c.conflict, vec![], true)
+            ..existing(visitor_id, MatchMethod::Cookie, c.conflict, vec![], true)
         },
     }
 }
@@ -204,14 +221,14 @@ pub fn after_parallel(
 ) -> Decision {
     let behavioral_link = inputs.behavioral.is_some() && bh.is_none();
     if let Some(f) = fp {
-        let mut links = vec![Link::Domainprint];
+        let mut links = vec![];
         if behavioral_link {
             links.push(Link::Behavioral);
         }
         return existing(&f.visitor_id, MatchMethod::Fingerprint, c.fingerprint, links, true);
     }
     if let Some(b) = bh {
-        let mut links = vec![Link::Domainprint];
+        let mut links = vec![];
         if inputs.fingerprint.is_some() {
             links.push(Link::Fingerprint);
         }
@@ -242,7 +259,6 @@ mod tests {
     fn inputs(fp: Option<&str>, bh: Option<&str>) -> IdentityInputs {
         IdentityInputs {
             fingerprint: fp.map(str::to_string),
-            domainprint: Some("dp0123456789abcdef".into()),
             behavioral: bh.map(str::to_string),
             ..Default::default()
         }
@@ -252,39 +268,56 @@ mod tests {
     fn fast_path_decides_with_one_read() {
         let c = Confidences::default();
         let e = entry("A", Some("fp1"), 1_000);
-        let FastStep::Done(d) = after_domainprint(&inputs(Some("fp1"), None), Some(&e), &c, 2_000, 60_000) else {
+        let FastStep::Done(d) = after_domainprint(&inputs(Some("fp1"), None), "A", Some(&e), &c, 2_000, 60_000) else {
             panic!()
         };
         assert_eq!(
             (d.method, d.confidence, d.touch),
             (MatchMethod::CookieAndFingerprint, 0.98, false)
         );
-        let FastStep::Done(d) = after_domainprint(&inputs(None, None), Some(&e), &c, 100_000, 60_000) else {
+        let FastStep::Done(d) = after_domainprint(&inputs(None, None), "A", Some(&e), &c, 100_000, 60_000) else {
             panic!()
         };
         assert_eq!((d.method, d.touch), (MatchMethod::Cookie, true));
         assert_eq!(
-            after_domainprint(&inputs(Some("fp2"), None), Some(&e), &c, 0, 0),
+            after_domainprint(&inputs(Some("fp2"), None), "A", Some(&e), &c, 0, 0),
             FastStep::CheckFingerprint
         );
+        // The entry is gone (expired records): the signed visitor still holds.
+        let FastStep::Done(d) = after_domainprint(&inputs(None, None), "A", None, &c, 0, 0) else {
+            panic!()
+        };
         assert_eq!(
-            after_domainprint(&inputs(None, None), None, &c, 0, 0),
-            FastStep::Unknown
+            (d.visitor, d.method, d.links),
+            (
+                Visitor::Existing("A".into()),
+                MatchMethod::Cookie,
+                vec![Link::Domainprint]
+            )
         );
+        assert_eq!(
+            after_domainprint(&inputs(Some("fp1"), None), "A", None, &c, 0, 0),
+            FastStep::CheckFingerprint
+        );
+        // Extreme clocks do not overflow.
+        let old = entry("A", Some("fp1"), i64::MIN);
+        assert!(matches!(
+            after_domainprint(&inputs(Some("fp1"), None), "A", Some(&old), &c, i64::MAX, 60_000),
+            FastStep::Done(_)
+        ));
     }
 
     #[test]
     fn changed_fingerprint_new_device_same_visitor_or_conflict() {
         let c = Confidences::default();
-        let dp = entry("A", Some("fp1"), 0);
-        let d = after_fingerprint_check(&dp, None, &c);
+        let d = after_fingerprint_check("A", None, &c);
         assert_eq!(
             (d.method, d.links.clone(), d.conflict_with.clone()),
             (MatchMethod::Cookie, vec![Link::Fingerprint], None)
         );
-        let d = after_fingerprint_check(&dp, Some(&entry("A", None, 0)), &c);
+        let d = after_fingerprint_check("A", Some(&entry("A", None, 0)), &c);
         assert_eq!(d.method, MatchMethod::CookieAndFingerprint);
-        let d = after_fingerprint_check(&dp, Some(&entry("B", None, 0)), &c);
+        let d = after_fingerprint_check("A", Some(&entry("B", None, 0)), &c);
         assert_eq!(d.visitor, Visitor::Existing("A".into()), "the cookie's visitor is kept");
         assert_eq!(d.conflict_with.as_deref(), Some("B"));
         assert_eq!(d.confidence, c.conflict);
@@ -303,12 +336,12 @@ mod tests {
             (d.visitor.clone(), d.method),
             (Visitor::Existing("F".into()), MatchMethod::Fingerprint)
         );
-        assert_eq!(d.links, vec![Link::Domainprint]);
+        assert_eq!(d.links, vec![]);
         let d = after_parallel(&inputs(Some("f"), Some("b")), None, Some(&entry("B", None, 0)), &c);
         assert_eq!(d.method, MatchMethod::Behavioral);
-        assert_eq!(d.links, vec![Link::Domainprint, Link::Fingerprint]);
+        assert_eq!(d.links, vec![Link::Fingerprint]);
         let d = after_parallel(&inputs(Some("f"), Some("b")), Some(&entry("F", None, 0)), None, &c);
-        assert_eq!(d.links, vec![Link::Domainprint, Link::Behavioral]);
+        assert_eq!(d.links, vec![Link::Behavioral]);
         let d = after_parallel(&inputs(None, None), None, None, &c);
         assert_eq!(
             (d.visitor, d.method, d.confidence),

@@ -2,13 +2,18 @@
 //!
 //! - `fingerprint`: from `/h.js`, 1–128 of `A–Z a–z 0–9 _ -` (checked with the event);
 //! - `domainprint`: our first-party cookie [`DOMAINPRINT_COOKIE`] (or the body's
-//!   `domainprint` when cookies are blocked), 16–64 of `A–Z a–z 0–9 _ . -`; a malformed
-//!   cookie is ignored (a new one is issued), a malformed body field is refused;
+//!   `domainprint` when cookies are blocked: the collector keeps a copy), verified against
+//!   the organization's signing keys ([`super::domainprint`]). Only a correctly signed value
+//!   is an identity; anything else presented is [`Presented::Unsigned`],
+//!   [`Presented::UnknownKey`] or [`Presented::Forged`] — treated as absent (a new value is
+//!   issued, the presented one is never aliased nor echoed) and scored as a fraud signal. A
+//!   body field that is not 1–128 of `A–Z a–z 0–9 _ . -` is refused;
 //! - `behavioral`: the `/h-pro.js` signature, 8–128 of `A–Z a–z 0–9 _ . -`;
 //! - `user_id`: the customer's user id (checked with the event);
 //! - `ga4_client_id`: the event's `clientId`, else read from the `_ga` cookie
 //!   (`GA1.<n>.<client id>`).
 
+use super::domainprint::{DomainprintKeys, Presented};
 use crate::event::payload::ValidEvent;
 use crate::event::FieldError;
 use crate::http::EdgeRequest;
@@ -16,35 +21,49 @@ use crate::http::EdgeRequest;
 /// Name of the domainprint cookie.
 pub const DOMAINPRINT_COOKIE: &str = "_impdp";
 
+/// Longest domainprint a client may send, characters (a signed one is
+/// [`super::domainprint::SIGNED_LEN`]).
+pub const MAX_DOMAINPRINT: usize = 128;
+
 /// What a request tells about who sent it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityInputs {
     pub fingerprint: Option<String>,
-    pub domainprint: Option<String>,
+    /// The domainprint presented (cookie first, else body), as verified.
+    pub domainprint: Presented,
     pub behavioral: Option<String>,
     pub user_id: Option<String>,
     pub ga4_client_id: Option<String>,
 }
 
-/// Whether `v` is a well-formed domainprint.
-pub fn valid_domainprint(v: &str) -> bool {
-    (16..=64).contains(&v.len())
+impl Default for IdentityInputs {
+    fn default() -> Self {
+        IdentityInputs {
+            fingerprint: None,
+            domainprint: Presented::Absent,
+            behavioral: None,
+            user_id: None,
+            ga4_client_id: None,
+        }
+    }
+}
+
+/// Whether `v` has the characters and length a domainprint may have (1–128 of `A–Z a–z
+/// 0–9 _ . -`); whether it is ours is [`DomainprintKeys::verify`]'s answer.
+pub fn plausible_domainprint(v: &str) -> bool {
+    (1..=MAX_DOMAINPRINT).contains(&v.len())
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
-/// A new random domainprint (128 random bits, hex).
-pub fn new_domainprint() -> String {
-    format!("dp{}", uuid::Uuid::new_v4().simple())
-}
-
 impl IdentityInputs {
-    /// Collects the inputs of a request: the event's validated fields plus the cookies.
+    /// Collects the inputs of a request: the event's validated fields plus the cookies, the
+    /// domainprint verified with `keys` for the event's organization.
     ///
     /// # Errors
     /// [`FieldError`] for a malformed `domainprint` or `behavioralSignature` in the body.
-    pub fn from_request(req: &EdgeRequest, event: &ValidEvent) -> Result<Self, FieldError> {
-        Self::gather(Some(req), event)
+    pub fn from_request(req: &EdgeRequest, event: &ValidEvent, keys: &DomainprintKeys) -> Result<Self, FieldError> {
+        Self::gather(Some(req), event, keys)
     }
 
     /// The inputs of a server-side event: the event's fields only (its `domainprint`,
@@ -52,18 +71,18 @@ impl IdentityInputs {
     ///
     /// # Errors
     /// As [`IdentityInputs::from_request`].
-    pub fn from_event(event: &ValidEvent) -> Result<Self, FieldError> {
-        Self::gather(None, event)
+    pub fn from_event(event: &ValidEvent, keys: &DomainprintKeys) -> Result<Self, FieldError> {
+        Self::gather(None, event, keys)
     }
 
-    fn gather(req: Option<&EdgeRequest>, event: &ValidEvent) -> Result<Self, FieldError> {
+    fn gather(req: Option<&EdgeRequest>, event: &ValidEvent, keys: &DomainprintKeys) -> Result<Self, FieldError> {
         let body_domainprint = event.domainprint.clone();
         let behavioral = event.behavioral_signature.clone();
         if let Some(d) = &body_domainprint {
-            if !valid_domainprint(d) {
+            if !plausible_domainprint(d) {
                 return Err(FieldError::new(
                     "domainprint",
-                    "must be 16-64 characters of letters, digits, '_', '.' or '-'",
+                    "must be 1-128 characters of letters, digits, '_', '.' or '-'",
                 ));
             }
         }
@@ -78,16 +97,20 @@ impl IdentityInputs {
                 ));
             }
         }
-        let cookie = req.and_then(|r| r.cookie(DOMAINPRINT_COOKIE)).filter(|c| {
-            let ok = valid_domainprint(c);
-            if !ok {
-                tracing::warn!("malformed domainprint cookie ignored");
-            }
-            ok
-        });
+        // The cookie wins over the body's copy; a cookie that cannot even be a domainprint
+        // (odd characters, too long) is judged like any unsigned value.
+        let presented = req.and_then(|r| r.cookie(DOMAINPRINT_COOKIE)).or(body_domainprint);
+        let domainprint = match presented {
+            None => Presented::Absent,
+            Some(v) if !plausible_domainprint(&v) => Presented::Unsigned,
+            Some(v) => keys.verify(&event.organization_id, &v),
+        };
+        if let Some(code) = domainprint.refusal() {
+            tracing::warn!(refusal = code, "presented domainprint refused; a new one is issued");
+        }
         Ok(IdentityInputs {
             fingerprint: event.fingerprint.clone(),
-            domainprint: cookie.or(body_domainprint),
+            domainprint,
             behavioral,
             user_id: event.user_id.clone(),
             ga4_client_id: event
@@ -127,10 +150,12 @@ mod tests {
         );
         assert_eq!(ga4_client_id("GA1.2.x.y"), None);
         assert_eq!(ga4_client_id("junk"), None);
-        let dp = new_domainprint();
-        assert!(valid_domainprint(&dp), "{dp}");
-        assert_ne!(dp, new_domainprint());
-        assert!(!valid_domainprint("short"));
-        assert!(!valid_domainprint("has space in it, long enough"));
+        let dp = DomainprintKeys::ephemeral()
+            .issue("o", &uuid::Uuid::now_v7().to_string())
+            .unwrap();
+        assert!(plausible_domainprint(&dp), "{dp}");
+        assert!(!plausible_domainprint(""));
+        assert!(!plausible_domainprint(&"x".repeat(129)));
+        assert!(!plausible_domainprint("has space in it, long enough"));
     }
 }

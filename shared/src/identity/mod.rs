@@ -10,15 +10,20 @@
 //! - [`resolver`]: the paths that read and write through the store.
 
 pub mod decide;
+pub mod domainprint;
 pub mod inputs;
+#[cfg(feature = "io")]
 pub mod resolver;
+#[cfg(feature = "io")]
 pub mod store;
 
 use serde::{Deserialize, Serialize};
 
 pub use decide::{Confidences, MatchMethod};
 pub use inputs::IdentityInputs;
+#[cfg(feature = "io")]
 pub use resolver::Resolver;
+#[cfg(feature = "io")]
 pub use store::{DynamoIdentityStore, IdentityStore};
 
 /// The identity of one request, returned in the `/t` answer and stored on the event.
@@ -75,7 +80,7 @@ impl IdentityConfig {
     pub fn with_override(json: &str) -> Result<Self, String> {
         let mut base = serde_json::to_value(IdentityConfig::default()).map_err(|e| e.to_string())?;
         let patch: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
-        crate::config::merge_json(&mut base, &patch)?;
+        crate::conf::merge_json(&mut base, &patch)?;
         let c: IdentityConfig = serde_json::from_value(base).map_err(|e| e.to_string())?;
         c.confidence.check()?;
         if c.touch_interval_ms < 0 || c.cookie_max_age_days == 0 || c.record_ttl_days == 0 {

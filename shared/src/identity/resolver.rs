@@ -2,11 +2,16 @@
 //! of [`super::decide`].
 //!
 //! DynamoDB round trips before the answer is known:
-//! - **fast path** (a known domainprint whose last fingerprint matches, or no fingerprint):
-//!   exactly one `GetItem`;
-//! - known domainprint with a changed fingerprint: two (`GetItem` of the fingerprint index);
-//! - **parallel path** (no or an unknown domainprint): the fingerprint and behavioral index
-//!   reads issued concurrently — one round trip; a new visitor adds one `TransactWriteItems`.
+//! - **fast path** (a correctly signed domainprint whose last fingerprint matches, or no
+//!   fingerprint): exactly one `GetItem`;
+//! - signed domainprint with a changed fingerprint: two (`GetItem` of the fingerprint index);
+//! - **parallel path** (no signed domainprint): the fingerprint and behavioral index reads
+//!   issued concurrently — one round trip; a new visitor adds one `TransactWriteItems`.
+//!
+//! The answer's domainprint: the presented one when it is signed by the current key; else a
+//! new one issued for the visitor (and linked to it): when none was presented, when the
+//! presented one was refused (never linked, never echoed), and when the previous key signed it
+//! (a rotation: the visitor keeps its identity under a value of the current key).
 //!
 //! The writes that follow a decision (aliases, "last seen") are returned as
 //! [`PendingWrites`], for the caller to run concurrently with its event write, so they add no
@@ -14,7 +19,8 @@
 //! and, on the fast path, at most once per `touch_interval_ms` per domainprint.
 
 use super::decide::{self, Decision, FastStep, Link, Visitor};
-use super::inputs::{new_domainprint, IdentityInputs};
+use super::domainprint::{DomainprintKeys, Presented};
+use super::inputs::IdentityInputs;
 use super::store::{IdentityStore, IndexKey, IndexKind, NewVisitor, Touch};
 use super::{IdentityConfig, IdentityResult};
 use crate::store::StoreError;
@@ -24,6 +30,7 @@ use crate::store::StoreError;
 pub struct Resolver<S> {
     store: S,
     config: IdentityConfig,
+    keys: DomainprintKeys,
 }
 
 /// Writes decided by a resolution, to run alongside the event write.
@@ -51,14 +58,30 @@ pub struct Resolution {
 }
 
 impl<S: IdentityStore> Resolver<S> {
-    /// A resolver over `store`.
-    pub fn new(store: S, config: IdentityConfig) -> Self {
-        Resolver { store, config }
+    /// A resolver over `store`, issuing domainprints with `keys`.
+    pub fn new(store: S, config: IdentityConfig, keys: DomainprintKeys) -> Self {
+        Resolver { store, config, keys }
     }
 
     /// The configuration.
     pub fn config(&self) -> &IdentityConfig {
         &self.config
+    }
+
+    /// The domainprint keys (the edge verifies presented values with them).
+    pub fn keys(&self) -> &DomainprintKeys {
+        &self.keys
+    }
+
+    /// A new domainprint for `visitor_id` of `organization_id`.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the visitor id is not a UUID (every visitor id this
+    /// resolver creates is one).
+    fn issue(&self, organization_id: &str, visitor_id: &str) -> Result<String, StoreError> {
+        self.keys
+            .issue(organization_id, visitor_id)
+            .ok_or_else(|| StoreError::Corrupt(format!("visitor id {visitor_id:?} is not a UUID")))
     }
 
     /// Resolves the visitor of a request of `organization_id` (`site`: the page's host).
@@ -72,20 +95,36 @@ impl<S: IdentityStore> Resolver<S> {
         site: Option<&str>,
         now_ms: i64,
     ) -> Result<Resolution, StoreError> {
-        let expires_at = now_ms / 1000 + i64::from(self.config.record_ttl_days) * 86_400;
+        let expires_at = (now_ms / 1000).saturating_add(i64::from(self.config.record_ttl_days) * 86_400);
+        // The presented domainprint is kept only when the current key signed it.
+        let kept = match &inputs.domainprint {
+            Presented::Valid { value, .. } => Some(value.clone()),
+            _ => None,
+        };
         // A first attempt, and one more if a concurrent request created the visitor first.
         for attempt in 0..2 {
             let consistent = attempt > 0;
-            let decision = self.decide(organization_id, inputs, now_ms, consistent).await?;
-            let domainprint = inputs.domainprint.clone().unwrap_or_else(new_domainprint);
-            let visitor_id = match &decision.visitor {
-                Visitor::Existing(v) => v.clone(),
+            let mut decision = self.decide(organization_id, inputs, now_ms, consistent).await?;
+            let (visitor_id, domainprint) = match &decision.visitor {
+                Visitor::Existing(v) => {
+                    let domainprint = match &kept {
+                        Some(d) => d.clone(),
+                        None => {
+                            if !decision.links.contains(&Link::Domainprint) {
+                                decision.links.push(Link::Domainprint);
+                            }
+                            self.issue(organization_id, v)?
+                        }
+                    };
+                    (v.clone(), domainprint)
+                }
                 Visitor::New => {
+                    let visitor_id = uuid::Uuid::now_v7().to_string();
                     let v = NewVisitor {
                         organization_id: organization_id.to_string(),
-                        visitor_id: uuid::Uuid::now_v7().to_string(),
+                        domainprint: self.issue(organization_id, &visitor_id)?,
+                        visitor_id,
                         fingerprint: inputs.fingerprint.clone(),
-                        domainprint: domainprint.clone(),
                         site: site.map(str::to_string),
                         now_ms,
                         expires_at,
@@ -101,7 +140,7 @@ impl<S: IdentityStore> Resolver<S> {
                         let key = IndexKey::new(organization_id, IndexKind::Behavioral, b);
                         self.store.link(&key, &v.visitor_id, None, now_ms, expires_at).await?;
                     }
-                    v.visitor_id
+                    (v.visitor_id, v.domainprint)
                 }
             };
             let links = decision
@@ -164,24 +203,40 @@ impl<S: IdentityStore> Resolver<S> {
         consistent: bool,
     ) -> Result<Decision, StoreError> {
         let c = &self.config.confidence;
-        if let Some(dp) = &inputs.domainprint {
+        if let Some((dp, visitor)) = inputs.domainprint.verified() {
             let entry = self
                 .store
                 .get(&IndexKey::new(org, IndexKind::Domainprint, dp), consistent)
                 .await?;
-            match decide::after_domainprint(inputs, entry.as_ref(), c, now_ms, self.config.touch_interval_ms) {
-                FastStep::Done(d) => return Ok(d),
-                FastStep::CheckFingerprint => {
-                    let fp = inputs.fingerprint.as_deref().unwrap_or_default();
-                    let fp_entry = self
-                        .store
-                        .get(&IndexKey::new(org, IndexKind::Fingerprint, fp), consistent)
-                        .await?;
-                    let dp_entry = entry.expect("CheckFingerprint follows a found entry");
-                    return Ok(decide::after_fingerprint_check(&dp_entry, fp_entry.as_ref(), c));
-                }
-                FastStep::Unknown => {}
+            if let Some(e) = entry.as_ref().filter(|e| e.visitor_id != visitor) {
+                // Never written so (an entry is linked to the visitor its value names):
+                // the signature is what is trusted.
+                tracing::warn!(indexed = %e.visitor_id, signed = visitor, "domainprint index disagrees with its signature");
             }
+            return Ok(
+                match decide::after_domainprint(
+                    inputs,
+                    visitor,
+                    entry.as_ref(),
+                    c,
+                    now_ms,
+                    self.config.touch_interval_ms,
+                ) {
+                    FastStep::Done(d) => d,
+                    FastStep::CheckFingerprint => {
+                        let fp = inputs.fingerprint.as_deref().unwrap_or_default();
+                        let fp_entry = self
+                            .store
+                            .get(&IndexKey::new(org, IndexKind::Fingerprint, fp), consistent)
+                            .await?;
+                        let mut d = decide::after_fingerprint_check(visitor, fp_entry.as_ref(), c);
+                        if entry.is_none() {
+                            d.links.push(Link::Domainprint);
+                        }
+                        d
+                    }
+                },
+            );
         }
         let fp_read = async {
             match &inputs.fingerprint {

@@ -21,12 +21,16 @@ impl LocalDirectory {
     /// Parses a JSON array of organizations.
     ///
     /// # Errors
-    /// The parse error, or a duplicate id.
+    /// The parse error, a duplicate id, or a webhook secret that is not a Standard Webhooks
+    /// secret (refused here, at start, rather than at the first delivery).
     pub fn from_json(json: &str) -> Result<Self, String> {
         let list: Vec<Organization> = serde_json::from_str(json).map_err(|e| e.to_string())?;
         let mut orgs = HashMap::with_capacity(list.len());
         for o in list {
             let id = o.id.clone();
+            if let Some(i) = &o.integrations {
+                i.check_secrets().map_err(|e| format!("organization {id}: {e}"))?;
+            }
             if orgs.insert(id.clone(), o).is_some() {
                 return Err(format!("organization {id} appears twice"));
             }
@@ -74,5 +78,12 @@ mod tests {
             assert!(d.all().any(|o| o.plan == plan), "no {plan:?} organization");
         }
         assert!(LocalDirectory::from_json(r#"[{"id":"a","plan":"free"},{"id":"a","plan":"pro"}]"#).is_err());
+        let raw = r#"[{"id":"a","plan":"pro","integrations":{"webhook_url":"https://h.example/x","webhook_secret":"raw-text-secret"}}]"#;
+        let e = LocalDirectory::from_json(raw).unwrap_err();
+        assert!(
+            e.contains("organization a: webhook_secret") && e.contains("whsec_"),
+            "{e}"
+        );
+        assert!(!e.contains("raw-text-secret"), "the secret is never quoted: {e}");
     }
 }

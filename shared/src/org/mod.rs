@@ -13,17 +13,24 @@ pub mod domains;
 pub mod local;
 pub mod plans;
 pub mod server_key;
+#[cfg(feature = "io")]
 pub mod supabase;
+#[cfg(feature = "io")]
 pub mod tiered;
+#[cfg(feature = "io")]
 pub mod upstash;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::processor::webhook::{SecretError, WebhookSecret};
+
 pub use plans::{Feature, Plan, PlanCatalog, PlanLimits};
 pub use server_key::ServerKeyDigest;
-pub use tiered::{Lookup, LookupSource, TieredDirectory};
+#[cfg(feature = "io")]
+pub use tiered::TieredDirectory;
 
 /// An organization: what the edge needs, plus the integrations only the processor reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,16 +70,17 @@ pub struct Integrations {
     pub ga4_measurement_id: Option<String>,
     /// GA4 Measurement Protocol API secret.
     #[serde(default)]
-    pub ga4_api_secret: Option<crate::config::Secret>,
+    pub ga4_api_secret: Option<crate::conf::Secret>,
     /// Where events are delivered (`http://` or `https://`).
     #[serde(default)]
     pub webhook_url: Option<String>,
-    /// The webhook signing secret (raw text, or a Standard Webhooks `whsec_<base64>`).
+    /// The webhook signing secret: a Standard Webhooks secret, `whsec_` + base64 of 24–64
+    /// random bytes (see [`crate::processor::webhook`]; anything else is refused).
     #[serde(default)]
-    pub webhook_secret: Option<crate::config::Secret>,
+    pub webhook_secret: Option<crate::conf::Secret>,
     /// The secret being rotated out: while set, every delivery is signed with both.
     #[serde(default)]
-    pub webhook_secret_previous: Option<crate::config::Secret>,
+    pub webhook_secret_previous: Option<crate::conf::Secret>,
 }
 
 /// What an organization's integrations allow for one stage.
@@ -105,20 +113,64 @@ impl Integrations {
     }
 
     /// The webhook: `(url, secrets)`, the current secret first, then the one being rotated
-    /// out.
-    pub fn webhook(&self) -> IntegrationSetting<(&str, Vec<&str>)> {
+    /// out. A secret that is not a Standard Webhooks secret makes the setting
+    /// [`IntegrationSetting::Incomplete`], with the reason (never the secret).
+    pub fn webhook(&self) -> IntegrationSetting<(&str, Vec<WebhookSecret>)> {
         let url = self.webhook_url.as_deref().filter(|s| !s.trim().is_empty());
-        let mut secrets: Vec<&str> = [&self.webhook_secret, &self.webhook_secret_previous]
-            .into_iter()
-            .filter_map(|s| s.as_ref().map(|s| s.expose()))
-            .filter(|s| !s.is_empty())
-            .collect();
-        secrets.dedup();
-        match (url, self.webhook_secret.is_some() && !secrets.is_empty()) {
-            (None, _) => IntegrationSetting::Off,
-            (Some(url), true) => IntegrationSetting::On((url, secrets)),
-            (Some(_), false) => IntegrationSetting::Incomplete("webhook_url is set without webhook_secret"),
+        let Some(url) = url else {
+            return IntegrationSetting::Off;
+        };
+        let text =
+            |s: &Option<crate::conf::Secret>| s.as_ref().map(|s| s.expose().to_string()).filter(|s| !s.is_empty());
+        let Some(current) = text(&self.webhook_secret) else {
+            return IntegrationSetting::Incomplete("webhook_url is set without webhook_secret");
+        };
+        let mut secrets = match WebhookSecret::parse(&current) {
+            Ok(s) => vec![s],
+            Err(e) => return IntegrationSetting::Incomplete(secret_problem("webhook_secret", &e)),
+        };
+        if let Some(previous) = text(&self.webhook_secret_previous).filter(|p| *p != current) {
+            match WebhookSecret::parse(&previous) {
+                Ok(s) => secrets.push(s),
+                Err(e) => return IntegrationSetting::Incomplete(secret_problem("webhook_secret_previous", &e)),
+            }
         }
+        IntegrationSetting::On((url, secrets))
+    }
+
+    /// Checks the webhook secrets (when set): what loading organizations from a file does, so
+    /// that a secret no receiver could verify fails at start.
+    ///
+    /// # Errors
+    /// The column and why its secret is refused.
+    pub fn check_secrets(&self) -> Result<(), String> {
+        for (column, s) in [
+            ("webhook_secret", &self.webhook_secret),
+            ("webhook_secret_previous", &self.webhook_secret_previous),
+        ] {
+            if let Some(s) = s.as_ref().filter(|s| !s.expose().is_empty()) {
+                WebhookSecret::parse(s.expose()).map_err(|e| format!("{column}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The fixed message of a refused secret (an [`IntegrationSetting::Incomplete`] reason).
+fn secret_problem(column: &'static str, e: &SecretError) -> &'static str {
+    match (column, e) {
+        ("webhook_secret", SecretError::Empty) => "webhook_secret is empty",
+        ("webhook_secret", SecretError::MissingPrefix) => {
+            "webhook_secret is not a Standard Webhooks secret: it must start with whsec_"
+        }
+        ("webhook_secret", SecretError::BadBase64) => "webhook_secret is not whsec_ followed by base64",
+        ("webhook_secret", SecretError::KeyLength { .. }) => "webhook_secret's key is not 24 to 64 bytes",
+        (_, SecretError::Empty) => "webhook_secret_previous is empty",
+        (_, SecretError::MissingPrefix) => {
+            "webhook_secret_previous is not a Standard Webhooks secret: it must start with whsec_"
+        }
+        (_, SecretError::BadBase64) => "webhook_secret_previous is not whsec_ followed by base64",
+        (_, SecretError::KeyLength { .. }) => "webhook_secret_previous's key is not 24 to 64 bytes",
     }
 }
 
@@ -172,6 +224,7 @@ pub enum DirectoryError {
     #[error("{service} did not answer within {timeout_ms} ms")]
     Timeout { service: &'static str, timeout_ms: u64 },
     /// The connection failed.
+    #[cfg(feature = "io")]
     #[error("{service} could not be reached: {source}")]
     Transport {
         service: &'static str,
@@ -183,6 +236,7 @@ pub enum DirectoryError {
     Decode { service: &'static str, message: String },
 }
 
+#[cfg(feature = "io")]
 impl DirectoryError {
     /// Classifies a `reqwest` error of `service` with the timeout that applied.
     pub fn from_reqwest(service: &'static str, timeout_ms: u64, e: reqwest::Error) -> Self {
@@ -197,6 +251,38 @@ impl DirectoryError {
             DirectoryError::Transport { service, source: e }
         }
     }
+}
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupSource {
+    /// The warm in-process tier.
+    Memory,
+    /// Upstash.
+    Upstash,
+    /// Supabase.
+    Supabase,
+    /// The local organizations file.
+    Local,
+    /// An expired in-process entry, served because the source is unavailable.
+    Stale,
+}
+
+/// The answer of a lookup.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    /// The organization exists.
+    Found {
+        org: Arc<Organization>,
+        source: LookupSource,
+        /// Age of the data, ms (0 when just fetched from the source).
+        age_ms: i64,
+    },
+    /// No organization has this id.
+    Unknown,
+    /// Nothing is known and the source cannot answer now.
+    Unavailable { reason: String },
 }
 
 /// The source of truth for organizations.
@@ -228,6 +314,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_webhook_secret_no_receiver_could_verify_is_an_explained_setting() {
+        let with = |current: Option<&str>, previous: Option<&str>| Integrations {
+            webhook_url: Some("https://hooks.example/in".into()),
+            webhook_secret: current.map(crate::conf::Secret::new),
+            webhook_secret_previous: previous.map(crate::conf::Secret::new),
+            ..Integrations::default()
+        };
+        let good = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let IntegrationSetting::On((_, secrets)) = with(Some(good), Some(good)).webhook() else {
+            panic!("a valid secret")
+        };
+        assert_eq!(secrets.len(), 1, "the same secret twice signs once");
+        for (current, previous, reason) in [
+            (
+                Some("raw-text"),
+                None,
+                "webhook_secret is not a Standard Webhooks secret: it must start with whsec_",
+            ),
+            (
+                Some(good),
+                Some("whsec_***"),
+                "webhook_secret_previous is not whsec_ followed by base64",
+            ),
+            (Some("whsec_AAAA"), None, "webhook_secret's key is not 24 to 64 bytes"),
+            (None, None, "webhook_url is set without webhook_secret"),
+        ] {
+            assert_eq!(
+                with(current, previous).webhook(),
+                IntegrationSetting::Incomplete(reason)
+            );
+            if current.is_some() {
+                assert!(with(current, previous).check_secrets().is_err());
+            }
+        }
+    }
+
+    #[test]
     fn usage_belongs_to_its_month() {
         let nov = 1_795_000_000_000; // 2026-11-18
         let mut org = Organization {
@@ -251,12 +374,14 @@ mod tests {
 }
 
 /// The source the configuration chose: Supabase, or the local organizations file.
+#[cfg(feature = "io")]
 #[derive(Debug, Clone)]
 pub enum AnySource {
     Supabase(supabase::SupabaseClient),
     Local(local::LocalDirectory),
 }
 
+#[cfg(feature = "io")]
 impl OrganizationSource for AnySource {
     fn name(&self) -> &'static str {
         match self {
@@ -281,6 +406,7 @@ impl OrganizationSource for AnySource {
 }
 
 /// Why the configured directory could not be built.
+#[cfg(feature = "io")]
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// An HTTP client could not be created.
@@ -291,6 +417,7 @@ pub enum BuildError {
     File { path: String, message: String },
 }
 
+#[cfg(feature = "io")]
 /// Builds the tiered directory the configuration describes (the edge's: no integration
 /// secrets). Without Supabase it serves the local organizations file and logs that it does.
 ///
@@ -303,6 +430,7 @@ pub fn build_directory(
     build(config, clock, false)
 }
 
+#[cfg(feature = "io")]
 /// The processor's directory: organizations with their integrations (GA4, webhook and their
 /// secrets). It has the in-process tier only: integration secrets are never written to the
 /// shared Upstash cache.
@@ -316,6 +444,7 @@ pub fn build_integrations_directory(
     build(config, clock, true)
 }
 
+#[cfg(feature = "io")]
 fn build(
     config: &crate::config::DirectoryConfig,
     clock: std::sync::Arc<dyn crate::clock::Clock>,

@@ -150,7 +150,7 @@ impl PlanCatalog {
     pub fn with_override(json: &str) -> Result<Self, String> {
         let mut base = serde_json::to_value(PlanCatalog::default()).map_err(|e| e.to_string())?;
         let patch: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
-        crate::config::merge_json(&mut base, &patch)?;
+        crate::conf::merge_json(&mut base, &patch)?;
         let catalog: PlanCatalog = serde_json::from_value(base).map_err(|e| e.to_string())?;
         for plan in Plan::ALL {
             if catalog.limits(plan).events_per_month == 0 {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{DirectoryError, Organization, OrganizationSource, Plan, ServerKeyDigest};
-use crate::config::Secret;
+use crate::conf::Secret;
 
 /// Columns the edge reads: no integration secrets, and the digest of the server key (never
 /// the key), which only the edge checks.

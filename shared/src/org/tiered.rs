@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::upstash::UpstashClient;
-use super::{DirectoryError, Organization, OrganizationDirectory, OrganizationSource};
+use super::{DirectoryError, Lookup, LookupSource, Organization, OrganizationDirectory, OrganizationSource};
 use crate::clock::Clock;
 
 /// Timings and sizes of the tiers.
@@ -56,38 +56,6 @@ impl Default for TierConfig {
             capacity: 10_000,
         }
     }
-}
-
-/// Where an answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LookupSource {
-    /// The warm in-process tier.
-    Memory,
-    /// Upstash.
-    Upstash,
-    /// Supabase.
-    Supabase,
-    /// The local organizations file.
-    Local,
-    /// An expired in-process entry, served because the source is unavailable.
-    Stale,
-}
-
-/// The answer of a lookup.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Lookup {
-    /// The organization exists.
-    Found {
-        org: Arc<Organization>,
-        source: LookupSource,
-        /// Age of the data, ms (0 when just fetched from the source).
-        age_ms: i64,
-    },
-    /// No organization has this id.
-    Unknown,
-    /// Nothing is known and the source cannot answer now.
-    Unavailable { reason: String },
 }
 
 #[derive(Debug)]

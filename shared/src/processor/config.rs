@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::outbound::OutboundPolicy;
+use super::outbound::{OutboundPolicy, DEFAULT_PORTS};
 use super::sharing::SharingConfig;
 use super::travel::TravelConfig;
 use crate::config::{merge_json, number, ConfigError, DirectoryConfig, Secret, DEFAULT_TABLE_NAME};
@@ -81,8 +81,10 @@ pub struct ProcessorConfig {
     pub ga4_timeout_ms: u64,
     /// `None` without `PUSH_API_URL`: alerts are recorded, not pushed.
     pub push: Option<PushConfig>,
-    /// `WEBHOOK_ALLOW_PRIVATE_TARGETS=true` lets webhooks reach private and loopback
-    /// addresses: for local development only.
+    /// What webhooks may reach: `WEBHOOK_ALLOW_PRIVATE_TARGETS=true` lets them reach
+    /// addresses that are not globally reachable (local development only);
+    /// `WEBHOOK_ALLOWED_PORTS` lists the ports a webhook URL may name (default `443,80`;
+    /// `any` for local development).
     pub outbound: OutboundPolicy,
     /// Users whose records are processed at once (`PROCESSOR_CONCURRENCY`, default 100: a
     /// whole batch of the template's batch size).
@@ -107,6 +109,7 @@ impl ProcessorConfig {
         "PUSH_API_KEY",
         "PUSH_TIMEOUT_MS",
         "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        "WEBHOOK_ALLOWED_PORTS",
         "PROCESSOR_CONFIG",
         "GA4_ENDPOINT",
         "GA4_TIMEOUT_MS",
@@ -165,6 +168,19 @@ impl ProcessorConfig {
                 })
             }
         };
+        let ports = match text("WEBHOOK_ALLOWED_PORTS").as_deref() {
+            None => Some(DEFAULT_PORTS.to_vec()),
+            Some("any") => None,
+            Some(list) => Some(
+                list.split(',')
+                    .map(|p| p.trim().parse::<u16>().ok().filter(|p| *p > 0))
+                    .collect::<Option<Vec<u16>>>()
+                    .ok_or_else(|| ConfigError::Invalid {
+                        var: "WEBHOOK_ALLOWED_PORTS",
+                        message: format!("{list:?} is not a comma-separated list of ports 1-65535, or `any`"),
+                    })?,
+            ),
+        };
         let detection = match text("PROCESSOR_CONFIG") {
             None => DetectionConfig::default(),
             Some(json) => DetectionConfig::with_override(&json).map_err(|message| ConfigError::Invalid {
@@ -178,7 +194,7 @@ impl ProcessorConfig {
             ga4_endpoint: text("GA4_ENDPOINT").unwrap_or_else(|| DEFAULT_GA4_ENDPOINT.to_string()),
             ga4_timeout_ms: number(&lookup, "GA4_TIMEOUT_MS", 5000, 100, 30_000)?,
             push,
-            outbound: OutboundPolicy { allow_private },
+            outbound: OutboundPolicy { allow_private, ports },
             concurrency: number(&lookup, "PROCESSOR_CONCURRENCY", 100, 1, 1000)? as usize,
             detection,
             metrics_namespace: crate::metrics::namespace_from_lookup(&lookup)?,
@@ -190,7 +206,7 @@ impl ProcessorConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::recorded_lookups;
+    use crate::conf::recorded_lookups;
 
     #[test]
     fn env_vars_are_exactly_what_from_lookup_reads() {
@@ -202,6 +218,7 @@ mod tests {
             ("PUSH_API_KEY", "push-key"),
             ("PUSH_TIMEOUT_MS", "3000"),
             ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "false"),
+            ("WEBHOOK_ALLOWED_PORTS", "443, 8443"),
             ("PROCESSOR_CONFIG", r#"{"alerts": {"min_risk_score": 70}}"#),
             ("GA4_ENDPOINT", "https://region1.google-analytics.com/mp/collect"),
             ("GA4_TIMEOUT_MS", "4000"),
@@ -232,6 +249,7 @@ mod tests {
         );
         assert_eq!(c.concurrency, 10);
         assert_eq!(c.detection.alerts.min_risk_score, 70.0);
+        assert_eq!(c.outbound.ports, Some(vec![443, 8443]));
     }
 
     #[test]
@@ -240,6 +258,7 @@ mod tests {
         assert_eq!(c.table_name, DEFAULT_TABLE_NAME);
         assert_eq!(c.ga4_endpoint, DEFAULT_GA4_ENDPOINT);
         assert!(c.push.is_none() && !c.outbound.allow_private);
+        assert_eq!(c.outbound.ports, Some(vec![443, 80]), "HTTPS and HTTP only");
         assert_eq!(c.detection, DetectionConfig::default());
         assert_eq!(c.detection.alerts.min_risk_score, 60.0);
         assert_eq!(c.metrics_namespace, "Impressio");
@@ -249,9 +268,11 @@ mod tests {
             "PUSH_API_URL" => Some("https://push.example/alerts".into()),
             "PUSH_API_KEY" => Some("push-key-value".into()),
             "WEBHOOK_ALLOW_PRIVATE_TARGETS" => Some("true".into()),
+            "WEBHOOK_ALLOWED_PORTS" => Some("any".into()),
             _ => None,
         })
         .unwrap();
+        assert_eq!(c.outbound, OutboundPolicy::local());
         assert_eq!(c.detection.travel.max_speed_kmh, 1000.0);
         assert_eq!(c.detection.travel.min_distance_km, 50.0);
         assert!(c.outbound.allow_private);
@@ -262,6 +283,8 @@ mod tests {
             ("PROCESSOR_CONFIG", r#"{"travel": {"max_sped": 1}}"#),
             ("PUSH_API_URL", "https://push.example"),
             ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "yes"),
+            ("WEBHOOK_ALLOWED_PORTS", "443,0"),
+            ("WEBHOOK_ALLOWED_PORTS", "443,https"),
             ("PROCESSOR_CONCURRENCY", "0"),
             ("METRICS_NAMESPACE", "AWS/Lambda"),
         ] {

@@ -8,15 +8,24 @@
 //! - [`travel`], [`sharing`]: impossible travel and account sharing;
 //! - [`telemetry`]: the metrics each batch writes.
 
+#[cfg(feature = "io")]
 pub mod config;
+#[cfg(feature = "io")]
 pub mod ga4;
+#[cfg(feature = "io")]
 pub mod outbound;
+#[cfg(feature = "io")]
 pub mod pipeline;
+#[cfg(feature = "io")]
 pub mod push;
+pub mod record;
 pub mod sharing;
 pub mod state;
+#[cfg(feature = "io")]
 pub mod store;
+#[cfg(feature = "io")]
 pub mod telemetry;
 pub mod travel;
 pub mod webhook;
+#[cfg(feature = "io")]
 pub mod webhook_delivery;

@@ -27,7 +27,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use aws_lambda_events::event::dynamodb;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use futures::StreamExt;
 use serde::Serialize;
@@ -39,6 +38,7 @@ use super::config::ProcessorConfig;
 use super::ga4::{self, Ga4Payload};
 use super::outbound::Resolve;
 use super::push::{self, Alert};
+use super::record::{decode_batch, Incoming};
 use super::sharing::{self, Session};
 use super::state::{
     AlertResult, BillingState, ProcessingState, SharingResult, StageOutcome, StageStatus, TravelResult,
@@ -49,87 +49,13 @@ use super::travel::{self, Sighting};
 use super::webhook_delivery::{deliver_explained, Delivery};
 use crate::billing::{BillingCounter, BillingError};
 use crate::clock::Clock;
-use crate::event::{EventRecord, EVENT_ITEM_TYPE};
+use crate::event::EventRecord;
 use crate::metrics::Metrics;
 use crate::org::{IntegrationSetting, Lookup, OrganizationSource, TieredDirectory};
 
 /// The longest great-circle distance on the seed's sphere (π × 6371 km), km: an earlier event
 /// cannot make impossible travel if it is older than this distance takes at the speed limit.
 const HALF_CIRCUMFERENCE_KM: f64 = std::f64::consts::PI * travel::EARTH_RADIUS_KM;
-
-/// An INSERT of an event item, decoded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Incoming {
-    /// The stream record's sequence number: its `itemIdentifier` in `batchItemFailures`.
-    pub sequence_number: String,
-    pub event: EventRecord,
-}
-
-/// The decoded batch.
-#[derive(Debug, Default)]
-pub struct Decoded {
-    pub records: Vec<Incoming>,
-    /// Stream records that are not INSERTs of event items (other item types, MODIFY,
-    /// REMOVE), and repeated deliveries of one event within the batch.
-    pub ignored: usize,
-    /// Stream records that could not be decoded (logged with their sequence number).
-    pub undecodable: usize,
-}
-
-fn sequence_of(raw: &Value) -> String {
-    raw.pointer("/dynamodb/SequenceNumber")
-        .and_then(Value::as_str)
-        .unwrap_or("(none)")
-        .to_string()
-}
-
-/// Decodes a DynamoDB Streams event (`{"Records": [...]}`) record by record, so one malformed
-/// record cannot fail the others.
-pub fn decode_batch(event: &Value) -> Decoded {
-    let mut out = Decoded::default();
-    let Some(records) = event.get("Records").and_then(Value::as_array) else {
-        tracing::error!("the event has no Records array: not a DynamoDB Streams batch");
-        return out;
-    };
-    let mut seen = std::collections::HashSet::new();
-    for raw in records {
-        let record = match <dynamodb::EventRecord as serde::Deserialize>::deserialize(raw) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(sequence_number = %sequence_of(raw), error = %e, "undecodable stream record skipped");
-                out.undecodable += 1;
-                continue;
-            }
-        };
-        let sequence_number = record
-            .change
-            .sequence_number
-            .clone()
-            .unwrap_or_else(|| sequence_of(raw));
-        let item_type = match record.change.new_image.get("item_type") {
-            Some(serde_dynamo::AttributeValue::S(t)) => Some(t.as_str()),
-            _ => None,
-        };
-        if record.event_name != "INSERT" || item_type != Some(EVENT_ITEM_TYPE) {
-            out.ignored += 1;
-            continue;
-        }
-        match serde_dynamo::from_item::<_, EventRecord>(record.change.new_image) {
-            Ok(event) => {
-                if seen.insert(event.pk.clone()) {
-                    out.records.push(Incoming { sequence_number, event });
-                } else {
-                    out.ignored += 1;
-                }
-            }
-            Err(e) => {
-                tracing::error!(sequence_number = %sequence_number, error = %e, "undecodable event image skipped");
-                out.undecodable += 1;
-            }
-        }
-    }
-    out
-}
 
 /// What happened to a batch.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -561,8 +487,11 @@ where
             (Some(key), true) => {
                 let c = &self.config.detection;
                 let travel_window_ms = (HALF_CIRCUMFERENCE_KM / c.travel.max_speed_kmh * 3_600_000.0).ceil() as i64;
-                let window_ms = (c.sharing.window_secs as i64 * 1000).max(travel_window_ms);
-                let from = group[0].incoming.event.ts - window_ms;
+                let sharing_ms = i64::try_from(c.sharing.window_secs)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(1000);
+                let window_ms = sharing_ms.max(travel_window_ms);
+                let from = group[0].incoming.event.ts.saturating_sub(window_ms);
                 let to = group[group.len() - 1].incoming.event.ts;
                 Some(self.store.user_events(key, from, to).await.map_err(|e| e.to_string()))
             }
@@ -737,28 +666,20 @@ where
         };
         let body = webhook_body(event);
         let start = Instant::now();
-        match deliver_explained(
+        let (d, detail) = deliver_explained(
             url,
             &secrets,
             &event.event_id,
             &body,
             now.div_euclid(1000),
             &self.resolver,
-            self.config.outbound,
+            &self.config.outbound,
         )
-        .await
-        {
-            Ok((d, detail)) => {
-                // A URL refused before any call (bad, or resolving to a private address) took
-                // no network time worth timing.
-                let ms = (!matches!(d, Delivery::Permanent(None))).then(|| ms_since(start));
-                (outcome_of(d, detail, attempts, self.clock.now_ms()), ms)
-            }
-            Err(e) => (
-                StageOutcome::new(StageStatus::Permanent, None, Some(e.to_string()), 0, now),
-                None,
-            ),
-        }
+        .await;
+        // A URL refused before any call (bad, or resolving to a private address) took no
+        // network time worth timing.
+        let ms = (!matches!(d, Delivery::Permanent(None))).then(|| ms_since(start));
+        (outcome_of(d, detail, attempts, self.clock.now_ms()), ms)
     }
 
     fn travel_stage(

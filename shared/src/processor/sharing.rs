@@ -57,13 +57,17 @@ pub struct Sharing {
 
 /// Scores the sessions of the window ending at `now_ms` (sessions outside it are ignored).
 pub fn judge(sessions: &[Session], now_ms: i64, c: &SharingConfig) -> Sharing {
-    let from = now_ms - c.window_secs as i64 * 1000;
+    let window_ms = i64::try_from(c.window_secs).unwrap_or(i64::MAX).saturating_mul(1000);
+    let concurrent_ms = i64::try_from(c.concurrent_window_secs)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1000);
+    let from = now_ms.saturating_sub(window_ms);
     let mut recent: Vec<&Session> = sessions.iter().filter(|s| s.ts >= from && s.ts <= now_ms).collect();
     recent.sort_by_key(|s| s.ts);
     let concurrent = recent.iter().enumerate().any(|(i, a)| {
         recent[i + 1..]
             .iter()
-            .take_while(|b| b.ts - a.ts <= c.concurrent_window_secs as i64 * 1000)
+            .take_while(|b| b.ts.saturating_sub(a.ts) <= concurrent_ms)
             .any(|b| a.fingerprint.is_some() && b.fingerprint.is_some() && a.fingerprint != b.fingerprint)
     });
     let countries: BTreeSet<&str> = recent.iter().filter_map(|s| s.country.as_deref()).collect();

@@ -79,7 +79,7 @@ pub fn judge(previous: &Sighting, current: &Sighting, c: &TravelConfig) -> Optio
     if distance_km < c.min_distance_km {
         return None;
     }
-    let hours = (current.ts - previous.ts).abs().max(1000) as f64 / 3_600_000.0;
+    let hours = current.ts.abs_diff(previous.ts).max(1000) as f64 / 3_600_000.0;
     let speed_kmh = distance_km / hours;
     let impossible = speed_kmh > c.max_speed_kmh;
     let risk = if impossible {

@@ -1,12 +1,19 @@
-//! Webhook signatures (seed `001_…`, stage 5).
+//! Webhook signatures (seed `001_…`, stage 5) and the secrets that make them.
 //!
-//! - `X-Impressio-Signature`: the HMAC-SHA256 of the exact body bytes under the
-//!   organization's webhook secret, as **lowercase hexadecimal** (64 characters), with
-//!   `X-Impressio-Signature-Version: v1`;
+//! **Secrets** are Standard Webhooks secrets, exactly as the specification and its reference
+//! libraries take them: `whsec_` followed by the base64 (standard alphabet, `=` padding
+//! optional) of 24 to 64 random bytes. The key of both signatures is those decoded bytes.
+//! Anything else — a secret without the prefix (the reference libraries base64-decode any
+//! string, so a raw or hex secret would sign with another key than the one meant), bad
+//! base64, a key shorter or longer — is refused by [`WebhookSecret::parse`], and an
+//! organization configured so gets no delivery and a permanent, explained failure instead.
+//!
+//! Signatures of a delivery:
+//! - `X-Impressio-Signature`: the HMAC-SHA256 of the exact body bytes under the key, as
+//!   **lowercase hexadecimal** (64 characters), with `X-Impressio-Signature-Version: v1`;
 //! - the Standard Webhooks headers: `webhook-id` (the event id), `webhook-timestamp` (Unix
-//!   seconds) and `webhook-signature`: `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`.
-//!   A `whsec_` secret's key is the base64-decoded rest, as the specification says; during a
-//!   secret rotation each secret's signature is listed, separated by spaces.
+//!   seconds) and `webhook-signature`: `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`;
+//!   during a secret rotation each secret's signature is listed, separated by spaces.
 //!
 //! Receivers must compare in constant time; [`verify_impressio`] does.
 
@@ -16,13 +23,65 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Why a secret cannot sign.
+/// The prefix of Standard Webhooks secrets.
+pub const SECRET_PREFIX: &str = "whsec_";
+/// Shortest key, bytes (the Standard Webhooks specification: 24 to 64 bytes).
+pub const MIN_KEY_BYTES: usize = 24;
+/// Longest key, bytes.
+pub const MAX_KEY_BYTES: usize = 64;
+
+/// Why a text is not a usable webhook secret. The messages never quote the secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
-    #[error("the whsec_ secret is not valid base64")]
-    BadBase64,
-    #[error("the secret is empty")]
+    #[error("the webhook secret is empty")]
     Empty,
+    #[error("the webhook secret must start with `whsec_` (a Standard Webhooks secret: whsec_ + base64 of 24-64 random bytes)")]
+    MissingPrefix,
+    #[error("the webhook secret after `whsec_` is not base64 (standard alphabet, optional `=` padding)")]
+    BadBase64,
+    #[error("the webhook secret's key is {len} bytes; Standard Webhooks keys are 24 to 64 bytes")]
+    KeyLength { len: usize },
+}
+
+/// A parsed webhook secret: the key bytes. `Debug` never shows them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSecret {
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(***)")
+    }
+}
+
+impl WebhookSecret {
+    /// Parses a Standard Webhooks secret (rules in the module documentation).
+    ///
+    /// # Errors
+    /// [`SecretError`] naming what is wrong.
+    pub fn parse(text: &str) -> Result<Self, SecretError> {
+        if text.is_empty() {
+            return Err(SecretError::Empty);
+        }
+        let b64 = text.strip_prefix(SECRET_PREFIX).ok_or(SecretError::MissingPrefix)?;
+        let key = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+        )
+        .decode(b64)
+        .map_err(|_| SecretError::BadBase64)?;
+        if !(MIN_KEY_BYTES..=MAX_KEY_BYTES).contains(&key.len()) {
+            return Err(SecretError::KeyLength { len: key.len() });
+        }
+        Ok(WebhookSecret { key })
+    }
+
+    /// The key bytes both signatures use.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
 }
 
 fn mac(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
@@ -33,71 +92,35 @@ fn mac(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
     m
 }
 
-/// The key bytes of a secret: the base64-decoded rest of a `whsec_` secret, else its bytes.
-///
-/// # Errors
-/// [`SecretError`] for an empty secret or a `whsec_` secret that is not base64.
-pub fn key_of(secret: &str) -> Result<Vec<u8>, SecretError> {
-    if secret.is_empty() {
-        return Err(SecretError::Empty);
-    }
-    match secret.strip_prefix("whsec_") {
-        Some(b64) => base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|_| SecretError::BadBase64),
-        None => Ok(secret.as_bytes().to_vec()),
-    }
-}
-
-/// `X-Impressio-Signature` of `body`: lowercase hex HMAC-SHA256.
-///
-/// # Errors
-/// As [`key_of`].
-pub fn impressio_signature(body: &[u8], secret: &str) -> Result<String, SecretError> {
-    let tag = mac(&key_of(secret)?, &[body]).finalize().into_bytes();
-    Ok(tag.iter().map(|b| format!("{b:02x}")).collect())
+/// `X-Impressio-Signature` of `body`: lowercase hex HMAC-SHA256 under the secret's key.
+pub fn impressio_signature(body: &[u8], secret: &WebhookSecret) -> String {
+    hex::encode(mac(secret.key(), &[body]).finalize().into_bytes())
 }
 
 /// Checks an `X-Impressio-Signature` in constant time.
-pub fn verify_impressio(body: &[u8], secret: &str, signature_hex: &str) -> bool {
-    let Ok(key) = key_of(secret) else { return false };
-    let Some(bytes) = (0..signature_hex.len())
-        .step_by(2)
-        .map(|i| signature_hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect::<Option<Vec<u8>>>()
-    else {
-        return false;
-    };
-    mac(&key, &[body]).verify_slice(&bytes).is_ok()
+pub fn verify_impressio(body: &[u8], secret: &WebhookSecret, signature_hex: &str) -> bool {
+    match hex::decode(signature_hex) {
+        Ok(bytes) => mac(secret.key(), &[body]).verify_slice(&bytes).is_ok(),
+        Err(_) => false,
+    }
 }
 
 /// One Standard Webhooks signature: `v1,<base64>`.
-///
-/// # Errors
-/// As [`key_of`].
-pub fn standard_signature(id: &str, timestamp: i64, body: &[u8], secret: &str) -> Result<String, SecretError> {
+pub fn standard_signature(id: &str, timestamp: i64, body: &[u8], secret: &WebhookSecret) -> String {
     let ts = timestamp.to_string();
-    let tag = mac(&key_of(secret)?, &[id.as_bytes(), b".", ts.as_bytes(), b".", body])
+    let tag = mac(secret.key(), &[id.as_bytes(), b".", ts.as_bytes(), b".", body])
         .finalize()
         .into_bytes();
-    Ok(format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(tag)))
+    format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(tag))
 }
 
 /// The `webhook-signature` header for every secret in use (rotation): space-separated.
-///
-/// # Errors
-/// As [`key_of`], for the first bad secret.
-pub fn standard_signature_header(
-    id: &str,
-    timestamp: i64,
-    body: &[u8],
-    secrets: &[&str],
-) -> Result<String, SecretError> {
-    let sigs = secrets
+pub fn standard_signature_header(id: &str, timestamp: i64, body: &[u8], secrets: &[WebhookSecret]) -> String {
+    secrets
         .iter()
         .map(|s| standard_signature(id, timestamp, body, s))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(sigs.join(" "))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -123,28 +146,66 @@ mod tests {
         let v: Vectors =
             serde_json::from_str(include_str!("../../data/webhooks/standard-webhooks-vectors.json")).unwrap();
         assert!(v.vectors.len() >= 2);
-        for x in &v.vectors {
-            let sig = standard_signature(&x.webhook_id, x.webhook_timestamp, x.body.as_bytes(), &x.secret).unwrap();
+        let secrets: Vec<WebhookSecret> = v
+            .vectors
+            .iter()
+            .map(|x| WebhookSecret::parse(&x.secret).unwrap())
+            .collect();
+        for (x, secret) in v.vectors.iter().zip(&secrets) {
+            let sig = standard_signature(&x.webhook_id, x.webhook_timestamp, x.body.as_bytes(), secret);
             assert_eq!(sig, x.webhook_signature);
         }
-        let both = standard_signature_header("msg_1", 1, b"{}", &[&v.vectors[0].secret, &v.vectors[1].secret]).unwrap();
+        let both = standard_signature_header("msg_1", 1, b"{}", &secrets[..2]);
         assert_eq!(both.split(' ').count(), 2);
         assert!(both.split(' ').all(|s| s.starts_with("v1,")));
-        assert_eq!(key_of("whsec_***"), Err(SecretError::BadBase64));
-        assert_eq!(key_of(""), Err(SecretError::Empty));
     }
 
     #[test]
-    fn the_impressio_signature_is_hex_and_checked_in_constant_time() {
-        // HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog"), RFC 4231-style check value.
-        let sig = impressio_signature(b"The quick brown fox jumps over the lazy dog", "key").unwrap();
-        assert_eq!(sig, "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
-        assert!(verify_impressio(
-            b"The quick brown fox jumps over the lazy dog",
-            "key",
-            &sig
-        ));
-        assert!(!verify_impressio(b"tampered", "key", &sig));
-        assert!(!verify_impressio(b"x", "key", "zz"));
+    fn only_standard_webhooks_secrets_are_accepted() {
+        let key24 = base64::engine::general_purpose::STANDARD.encode([7u8; 24]);
+        let padded = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+        assert!(padded.ends_with('='));
+        let unpadded = padded.trim_end_matches('=').to_string();
+        assert_eq!(WebhookSecret::parse(&padded).unwrap().key(), &[7u8; 32]);
+        assert_eq!(
+            WebhookSecret::parse(&unpadded).unwrap().key(),
+            &[7u8; 32],
+            "padding is optional"
+        );
+        for (bad, err) in [
+            ("", SecretError::Empty),
+            ("local-demo-starter-webhook-secret", SecretError::MissingPrefix),
+            (key24.as_str(), SecretError::MissingPrefix),
+            ("0123456789abcdef0123456789abcdef", SecretError::MissingPrefix),
+            ("whsec_***", SecretError::BadBase64),
+            ("whsec_ab-_cd", SecretError::BadBase64),
+            ("whsec_AAAA", SecretError::KeyLength { len: 3 }),
+        ] {
+            assert_eq!(WebhookSecret::parse(bad).unwrap_err(), err, "{bad:?}");
+        }
+        let long = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode([1u8; 65]));
+        assert_eq!(
+            WebhookSecret::parse(&long).unwrap_err(),
+            SecretError::KeyLength { len: 65 }
+        );
+        assert_eq!(
+            format!("{:?}", WebhookSecret::parse(&padded).unwrap()),
+            "WebhookSecret(***)"
+        );
+        assert!(!SecretError::BadBase64.to_string().contains("7"));
+    }
+
+    #[test]
+    fn the_impressio_signature_is_hex_under_the_decoded_key_and_checked_in_constant_time() {
+        // The key is the 24 bytes "impressio webhook key 24", base64 after whsec_.
+        let secret = WebhookSecret::parse("whsec_aW1wcmVzc2lvIHdlYmhvb2sga2V5IDI0").unwrap();
+        assert_eq!(secret.key(), b"impressio webhook key 24");
+        let body = b"The quick brown fox jumps over the lazy dog";
+        let sig = impressio_signature(body, &secret);
+        // Python: hmac.new(b"impressio webhook key 24", body, hashlib.sha256).hexdigest()
+        assert_eq!(sig, "d6fec0bb75e65d1f0d4aa19886062a508707d18e9e3516a41f9b187d0bbbc8db");
+        assert!(verify_impressio(body, &secret, &sig));
+        assert!(!verify_impressio(b"tampered", &secret, &sig));
+        assert!(!verify_impressio(b"x", &secret, "zz"));
     }
 }

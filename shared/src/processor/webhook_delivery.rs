@@ -4,7 +4,7 @@
 //! 2xx: the receiver must be fixed) or retryable (5xx, timeouts, connection failures).
 
 use super::outbound::{post, OutboundError, OutboundPolicy, Resolve};
-use super::webhook::{impressio_signature, standard_signature_header, SecretError};
+use super::webhook::{impressio_signature, standard_signature_header, WebhookSecret};
 
 /// Seconds the seed gives a webhook.
 pub const WEBHOOK_TIMEOUT_MS: u64 = 10_000;
@@ -42,78 +42,72 @@ pub async fn send_classified(req: reqwest::RequestBuilder, service: &'static str
     }
 }
 
-/// Why a delivery could not even be attempted for a configuration reason.
-#[derive(Debug, thiserror::Error)]
-pub enum DeliveryError {
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-}
-
 /// Signs and POSTs `body` (the event as JSON) to `url` under every secret in `secrets` (the
-/// first one signs `X-Impressio-Signature`; all sign `webhook-signature`, for rotation).
-///
-/// # Errors
-/// [`DeliveryError`] for an unusable secret (a permanent configuration problem).
+/// first one, the current secret, signs `X-Impressio-Signature`; all sign
+/// `webhook-signature`, for rotation). Without a secret nothing is sent:
+/// [`Delivery::Permanent`].
 pub async fn deliver<R: Resolve>(
     url: &str,
-    secrets: &[&str],
+    secrets: &[WebhookSecret],
     event_id: &str,
     body: &[u8],
     timestamp: i64,
     resolver: &R,
-    policy: OutboundPolicy,
-) -> Result<Delivery, DeliveryError> {
+    policy: &OutboundPolicy,
+) -> Delivery {
     deliver_explained(url, secrets, event_id, body, timestamp, resolver, policy)
         .await
-        .map(|(d, _)| d)
+        .0
 }
 
 /// As [`deliver`], with why a delivery failed without an answer (a refused URL, a timeout), in
 /// words that carry no secret.
-///
-/// # Errors
-/// As [`deliver`].
 pub async fn deliver_explained<R: Resolve>(
     url: &str,
-    secrets: &[&str],
+    secrets: &[WebhookSecret],
     event_id: &str,
     body: &[u8],
     timestamp: i64,
     resolver: &R,
-    policy: OutboundPolicy,
-) -> Result<(Delivery, Option<String>), DeliveryError> {
-    let first = secrets.first().copied().unwrap_or_default();
+    policy: &OutboundPolicy,
+) -> (Delivery, Option<String>) {
+    let Some(first) = secrets.first() else {
+        return (Delivery::Permanent(None), Some("no webhook secret".into()));
+    };
     let headers = vec![
         ("Content-Type", "application/json".to_string()),
         ("User-Agent", "Impressio-Webhook/1.0".to_string()),
-        ("X-Impressio-Signature", impressio_signature(body, first)?),
+        ("X-Impressio-Signature", impressio_signature(body, first)),
         ("X-Impressio-Signature-Version", "v1".to_string()),
         ("webhook-id", event_id.to_string()),
         ("webhook-timestamp", timestamp.to_string()),
         (
             "webhook-signature",
-            standard_signature_header(event_id, timestamp, body, secrets)?,
+            standard_signature_header(event_id, timestamp, body, secrets),
         ),
     ];
-    Ok(
-        match post(url, body.to_vec(), &headers, WEBHOOK_TIMEOUT_MS, resolver, policy).await {
-            Ok(resp) => match resp.status().as_u16() {
-                s @ (200 | 201 | 202 | 204) => (Delivery::Delivered(s), None),
-                s => (classify_failure(s), None),
-            },
-            Err(e @ (OutboundError::BadUrl(_) | OutboundError::Forbidden { .. })) => {
-                match &e {
-                    // Not the URL itself: some webhook URLs carry their token in the path or
-                    // the query. (The organization's own processing item keeps the detail.)
-                    OutboundError::BadUrl(_) => tracing::warn!(error = "not an http(s) URL", "webhook URL refused"),
-                    _ => tracing::warn!(error = %e, "webhook URL refused"),
-                }
-                (Delivery::Permanent(None), Some(e.to_string()))
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook delivery failed");
-                (Delivery::Retryable(None), Some(e.to_string()))
-            }
+    match post(url, body.to_vec(), &headers, WEBHOOK_TIMEOUT_MS, resolver, policy).await {
+        Ok(resp) => match resp.status().as_u16() {
+            s @ (200 | 201 | 202 | 204) => (Delivery::Delivered(s), None),
+            s => (classify_failure(s), None),
         },
-    )
+        Err(
+            e @ (OutboundError::BadUrl(_)
+            | OutboundError::UserInfo
+            | OutboundError::Port(_)
+            | OutboundError::Forbidden { .. }),
+        ) => {
+            match &e {
+                // Not the URL itself: some webhook URLs carry their token in the path or
+                // the query. (The organization's own processing item keeps the detail.)
+                OutboundError::BadUrl(_) => tracing::warn!(error = "not an http(s) URL", "webhook URL refused"),
+                _ => tracing::warn!(error = %e, "webhook URL refused"),
+            }
+            (Delivery::Permanent(None), Some(e.to_string()))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "webhook delivery failed");
+            (Delivery::Retryable(None), Some(e.to_string()))
+        }
+    }
 }

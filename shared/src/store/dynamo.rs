@@ -18,6 +18,52 @@ pub const DYNAMODB_ACTIONS: &[Action] = &[Action::on_table(GET_ITEM), Action::on
 
 type Item = HashMap<String, AttributeValue>;
 
+/// DynamoDB's largest item: 400 KB, names and values included (DynamoDB Developer Guide,
+/// "Service, account, and table quotas": "Item size").
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// The size of an item as DynamoDB counts it, bytes (DynamoDB Developer Guide, "Item sizes
+/// and formats"): each attribute name's UTF-8 length plus its value's size — strings and
+/// binaries their length, numbers about one byte per two significant digits plus one, a
+/// boolean or null one byte, a list or map three bytes plus one per element plus the
+/// elements (and a map's key names). An upper bound within a few bytes.
+pub fn item_size(item: &Item) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn value_size(v: &AttributeValue) -> usize {
+    match v {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => {
+            let digits = n.bytes().filter(u8::is_ascii_digit).count();
+            digits.div_ceil(2) + 1
+        }
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::L(l) => 3 + l.iter().map(|e| 1 + value_size(e)).sum::<usize>(),
+        AttributeValue::M(m) => 3 + m.iter().map(|(k, e)| 1 + k.len() + value_size(e)).sum::<usize>(),
+        AttributeValue::Ss(s) => s.iter().map(String::len).sum(),
+        AttributeValue::Ns(ns) => ns.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+        AttributeValue::Bs(bs) => bs.iter().map(|b| b.as_ref().len()).sum(),
+        _ => 0,
+    }
+}
+
+/// Refuses an item over [`MAX_ITEM_BYTES`] before it is sent.
+///
+/// # Errors
+/// [`StoreError::ItemTooLarge`].
+pub fn within_item_limit(item: &Item) -> Result<(), StoreError> {
+    let bytes = item_size(item);
+    if bytes > MAX_ITEM_BYTES {
+        return Err(StoreError::ItemTooLarge {
+            bytes,
+            limit: MAX_ITEM_BYTES,
+        });
+    }
+    Ok(())
+}
+
 /// Writes events to one DynamoDB table.
 #[derive(Debug, Clone)]
 pub struct DynamoEventStore {
@@ -109,6 +155,7 @@ pub async fn client_with_timeouts(timeouts: DynamoTimeouts) -> Client {
 impl EventStore for DynamoEventStore {
     async fn put_event(&self, event: &EventRecord, message: Option<&MessageRecord>) -> Result<Written, StoreError> {
         let item: Item = serde_dynamo::to_item(event).map_err(StoreError::Serialize)?;
+        within_item_limit(&item)?;
         let duplicate = || StoreError::Duplicate {
             pk: event.pk.clone(),
             sk: event.sk.clone(),
@@ -235,12 +282,23 @@ fn stored_message(item: &Item, now_ms: i64) -> Option<StoredMessage> {
     })
 }
 
-/// Wraps an SDK error, keeping the service's error code in the message.
+/// Wraps an SDK error, keeping the service's error code in the message. DynamoDB's refusal
+/// of an item over its size limit (a `ValidationException` saying so) is
+/// [`StoreError::ItemTooLarge`]: the request's fault, never an outage.
 pub fn dynamo_error<E, R>(operation: &'static str, e: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
+    if e.code() == Some("ValidationException")
+        && e.message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("item size"))
+    {
+        return StoreError::ItemTooLarge {
+            bytes: MAX_ITEM_BYTES + 1,
+            limit: MAX_ITEM_BYTES,
+        };
+    }
     let message = match e.code() {
         Some(code) => format!("{code}: {}", e.message().unwrap_or("")),
         None => DisplayErrorContext(&e).to_string(),
@@ -279,6 +337,29 @@ mod timeout_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn item_sizes_count_names_and_values() {
+        let item: Item = [
+            ("pk".to_string(), AttributeValue::S("REQ#1".into())),
+            ("n".to_string(), AttributeValue::N("12345".into())),
+            ("ok".to_string(), AttributeValue::Bool(true)),
+            (
+                "m".to_string(),
+                AttributeValue::M([("k".to_string(), AttributeValue::S("vv".into()))].into()),
+            ),
+            ("l".to_string(), AttributeValue::L(vec![AttributeValue::Null(true)])),
+        ]
+        .into();
+        // pk 2+5, n 1+(3+1), ok 2+1, m 1+(3+1+1+2), l 1+(3+1+1)
+        assert_eq!(item_size(&item), 7 + 5 + 3 + 8 + 6);
+        assert!(within_item_limit(&item).is_ok());
+        let big: Item = [("p".to_string(), AttributeValue::S("x".repeat(MAX_ITEM_BYTES)))].into();
+        assert!(matches!(
+            within_item_limit(&big),
+            Err(StoreError::ItemTooLarge { bytes, .. }) if bytes == MAX_ITEM_BYTES + 1
+        ));
+    }
 
     #[test]
     fn dynamodb_actions_are_the_calls_of_this_module() {

@@ -1,10 +1,13 @@
 //! Storage of events behind a small trait, with the DynamoDB adapter.
 
+#[cfg(feature = "io")]
 pub mod dynamo;
+#[cfg(feature = "io")]
 pub mod iam;
 
 use std::future::Future;
 
+#[cfg(feature = "io")]
 pub use dynamo::DynamoEventStore;
 
 use crate::event::{EventRecord, MessageRecord};
@@ -18,6 +21,13 @@ pub enum StoreError {
     /// An item with the same key already exists (a request id used twice).
     #[error("an event with key {pk}/{sk} already exists")]
     Duplicate { pk: String, sk: String },
+    /// The item is larger than DynamoDB stores (`bytes` as DynamoDB counts an item's size:
+    /// attribute names and values; [`dynamo::MAX_ITEM_BYTES`]). Nothing was written.
+    #[error("the item is {bytes} bytes; DynamoDB stores at most {limit} bytes per item")]
+    ItemTooLarge { bytes: usize, limit: usize },
+    /// The table holds something this code never writes (a visitor id that is not a UUID).
+    #[error("unexpected data in the table: {0}")]
+    Corrupt(String),
     /// DynamoDB refused or could not be reached; the message keeps the service's error code.
     #[error("DynamoDB {operation} failed: {message}")]
     Dynamo {

@@ -72,7 +72,12 @@ impl RouteKind {
 
 /// Which route a request's path names.
 pub fn classify(req: &EdgeRequest) -> RouteKind {
-    match req.path.as_str() {
+    classify_path(&req.path)
+}
+
+/// Which route a path names (any path that names no other route is the pixel's).
+pub fn classify_path(path: &str) -> RouteKind {
+    match path {
         "/t" => RouteKind::Track,
         "/c" => RouteKind::Campaign,
         "/cookie-test" => RouteKind::CookieTest,

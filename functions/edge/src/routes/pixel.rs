@@ -46,6 +46,14 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
             }
         }
     };
+    super::for_method(req, gif(status, tracking, error.as_deref()))
+}
+
+/// The pixel's answer: the GIF with `status`, `X-Tracking-Status: tracking` and, for a
+/// rejected event, `X-Tracking-Error` (sanitized); `Retry-After: 5` with a 503. Also the
+/// answer to a pixel request whose Lambda event was malformed (`400`, `rejected`): an `<img>`
+/// always gets an image.
+pub fn gif(status: u16, tracking: &str, error: Option<&str>) -> EdgeResponse {
     let mut headers = vec![
         ("Content-Type".to_string(), "image/gif".to_string()),
         (
@@ -57,19 +65,16 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
         ("X-Tracking-Status".to_string(), tracking.to_string()),
     ];
     if let Some(e) = error {
-        headers.push(("X-Tracking-Error".to_string(), sanitize_header(&e)));
+        headers.push(("X-Tracking-Error".to_string(), sanitize_header(e)));
     }
     if status == 503 {
         headers.push(("Retry-After".to_string(), "5".to_string()));
     }
-    super::for_method(
-        req,
-        EdgeResponse {
-            status,
-            headers,
-            body: PIXEL_GIF.to_vec(),
-        },
-    )
+    EdgeResponse {
+        status,
+        headers,
+        body: PIXEL_GIF.to_vec(),
+    }
 }
 
 async fn record<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(

@@ -30,8 +30,8 @@ use crate::pipeline::Caller;
 use impressio::org::server_key::bearer_token;
 
 /// Validates the body, checks the organization, resolves the visitor, stores the event;
-/// answers `{"requestId", "eventId", "stored": true, "identity": {…}, "risk": {…}}` and, to a
-/// browser, sets the domainprint cookie; a server gets the domainprint in `identity` instead.
+/// answers `{"requestId", "eventId", "stored": true, "identity": {…, "domainprint"}, "risk":
+/// {…}}` and, to a browser, sets the domainprint cookie.
 /// A repeat of a `messageId` already stored is answered `200` [`repeated_json`], with
 /// nothing stored.
 ///
@@ -93,12 +93,11 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
         });
     }
     let mut identity_out = identity_json(&identity);
-    if matches!(caller, Caller::Server(_)) {
-        // A server gets no cookie; it may send the domainprint back with the visitor's next
-        // events, which then take the fast path instead of minting a new one each time. (A
-        // browser never sees it: its cookie is HttpOnly.)
-        identity_out["domainprint"] = json!(identity.domainprint);
-    }
+    // The signed domainprint: a server gets no cookie and sends it back with the visitor's
+    // next events (which then take the fast path instead of minting a new one each time); the
+    // collector keeps a copy in localStorage and sends it where the cookie does not come back
+    // (cookies blocked or cut short). Either way it is only an identity because we signed it.
+    identity_out["domainprint"] = json!(identity.domainprint);
     Ok(super::json(
         200,
         &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true,
