@@ -52,21 +52,21 @@ run_one() {
 }
 
 log "fuzzing each target for $WHAT, two at a time"
+# Two at a time: the next target starts as soon as one ends.
 failed=()
-set -- $TARGETS
-while (($#)); do
-  pids=()
-  names=()
-  for _ in 1 2; do
-    (($#)) || break
-    run_one "$1" &
-    pids+=($!)
-    names+=("$1")
-    shift
+declare -A running=()
+for t in $TARGETS; do
+  while ((${#running[@]} >= 2)); do
+    status=0
+    wait -n -p done_pid "${!running[@]}" || status=$?
+    ((status == 0)) || failed+=("${running[$done_pid]}")
+    unset "running[$done_pid]"
   done
-  for i in "${!pids[@]}"; do
-    wait "${pids[$i]}" || failed+=("${names[$i]}")
-  done
+  run_one "$t" &
+  running[$!]=$t
+done
+for pid in "${!running[@]}"; do
+  wait "$pid" || failed+=("${running[$pid]}")
 done
 
 printf '\n%-20s %14s %10s %8s %8s\n' target executions "exec/s" seconds crashes

@@ -39,7 +39,8 @@ start_moto "$MOTO_PORT" "$RUN_DIR/moto.log"
 
 log "starting the local receivers on 127.0.0.1:$RECEIVERS_PORT (log: $RUN_DIR/receivers.jsonl)"
 port_free "$RECEIVERS_PORT"
-start_group "$RUN_DIR/receivers.jsonl" "$ROOT/target/debug/local-receivers" --port "$RECEIVERS_PORT"
+start_group "$RUN_DIR/receivers.jsonl" "$ROOT/target/debug/local-receivers" --port "$RECEIVERS_PORT" \
+  --record-webhooks "$RUN_DIR/webhooks.jsonl"
 wait_port "$RECEIVERS_PORT" 30
 
 log "starting cargo lambda watch on 127.0.0.1:$LAMBDA_PORT (log: $RUN_DIR/watch.log)"
@@ -113,6 +114,9 @@ for k, v in sorted(counts.items()):
 for k, line in sorted(examples.items()):
     print(f"  e.g. {line[:300]}")
 PY
+
+log "every webhook delivery, verified with the reference Standard Webhooks library (PyPI standardwebhooks)"
+"$VENV/bin/python" "$ROOT/scripts/verify_webhooks.py" --organizations infra/organizations/local.json "$RUN_DIR/webhooks.jsonl"
 
 log "a real browser: headless Chromium loads a page on 127.0.0.1 that embeds /h.js (chromedriver log: $RUN_DIR/chromedriver.log)"
 ensure_chromium

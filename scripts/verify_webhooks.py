@@ -2,8 +2,12 @@
 """Verifies webhook deliveries with the reference Standard Webhooks library (PyPI
 `standardwebhooks`), independently of our own code.
 
-Input (a JSON file, the first argument): {"secrets": ["whsec_current", "whsec_previous", ...],
-"deliveries": [{"headers": {name: value}, "body": "<exact body>"}, ...]}.
+Input: a JSON file {"secrets": ["whsec_current", "whsec_previous", ...], "deliveries":
+[{"headers": {name: value}, "body": "<exact body>"}, ...]}; or, with `--organizations FILE`, a
+JSON-lines file of {"organization", "headers", "body"} (what `local-receivers
+--record-webhooks` writes), each delivery checked under its organization's secrets
+(`webhook_secret`, then `webhook_secret_previous`) as FILE (infra/organizations/local.json)
+gives them.
 
 For each delivery: the library's Webhook(secret).verify(body, headers) must pass for every
 secret (a rotation lists one signature per secret), the same with a tampered body must fail,
@@ -18,12 +22,23 @@ import sys
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 
-def main(path):
-    spec = json.load(open(path))
-    secrets, deliveries = spec["secrets"], spec["deliveries"]
+def load(args):
+    if args[0] == "--organizations":
+        orgs = {o["id"]: o.get("integrations") or {} for o in json.load(open(args[1]))}
+        deliveries = [json.loads(line) for line in open(args[2]) if line.strip()]
+        for d in deliveries:
+            i = orgs[d["organization"]]
+            d["secrets"] = [s for s in (i.get("webhook_secret"), i.get("webhook_secret_previous")) if s]
+        return deliveries
+    spec = json.load(open(args[0]))
+    return [dict(d, secrets=spec["secrets"]) for d in spec["deliveries"]]
+
+
+def main(args):
+    deliveries = load(args)
     failures, verified = [], 0
     for i, d in enumerate(deliveries):
-        headers, body = d["headers"], d["body"]
+        headers, body, secrets = d["headers"], d["body"], d["secrets"]
         for s in secrets:
             hook = Webhook(s)
             try:
@@ -46,4 +61,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

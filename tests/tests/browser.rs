@@ -122,6 +122,44 @@ async fn a_reload_keeps_the_visitor_through_the_domainprint_cookie() {
     assert!(!second.is_new);
 }
 
+/// Where the cookie does not come back (cleared, blocked, cut short), the collector's copy of
+/// the signed domainprint in localStorage keeps the visitor: same visitor, same domainprint,
+/// matched as by the cookie (the fingerprint alone would have issued a new domainprint).
+#[tokio::test]
+async fn without_the_cookie_the_collectors_signed_copy_keeps_the_visitor() {
+    let _one = BROWSER_LOCK.lock().await;
+    let site = TestSite::start(&edge_url()).await;
+    let url = site.url(&unique_path("dp-copy"));
+    let browser = Browser::launch(&BrowserConfig::default()).await;
+    browser.open(&url).await;
+    browser.ready().await.expect("window.impressio.ready");
+    let first = events(&url, 1).await;
+    let dp = first[0].identity.as_ref().expect("identity").domainprint.clone();
+    assert!(dp.starts_with("d1."), "a signed domainprint: {dp}");
+    // The copy is written when the answer is read; wait for it, then lose the cookie.
+    let mut copy = Value::Null;
+    for _ in 0..50 {
+        copy = browser.eval("return JSON.parse(localStorage.getItem('_imp_dp'))").await;
+        if copy.is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(copy, Value::String(dp.clone()), "the collector keeps the signed value");
+    browser.client().delete_all_cookies().await.expect("cookies deleted");
+    browser.reload().await;
+    let both = events(&url, 2).await;
+    browser.close().await;
+    let views = page_views(&both);
+    let second = views[1].identity.as_ref().expect("identity");
+    assert!(
+        matches!(second.method, MatchMethod::Cookie | MatchMethod::CookieAndFingerprint),
+        "the body's copy was used: {second:?}"
+    );
+    assert_eq!(second.domainprint, dp);
+    assert_eq!(views[1].visitor_id, views[0].visitor_id);
+}
+
 #[tokio::test]
 async fn the_session_configuration_reaches_the_page() {
     let _one = BROWSER_LOCK.lock().await;

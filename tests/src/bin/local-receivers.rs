@@ -10,7 +10,9 @@
 //! - `POST /push`: checks `Authorization: Bearer <PUSH_API_KEY>`.
 //!
 //! `local-receivers [--port 9100] [--organizations infra/organizations/local.json]
-//!  [--push-key local-push-key]`
+//!  [--push-key local-push-key] [--record-webhooks <file>]`: with `--record-webhooks`, every
+//! webhook request is also appended to the file as `{"organization", "headers", "body"}`, for
+//! `scripts/verify_webhooks.py` to check with the reference Standard Webhooks library.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -121,6 +123,8 @@ impl Respond for Billing {
 struct Webhooks {
     /// Secrets by organization, the current one first.
     secrets: HashMap<String, Vec<WebhookSecret>>,
+    /// Where each request is recorded, if anywhere.
+    record: Option<Mutex<std::fs::File>>,
 }
 
 impl Respond for Webhooks {
@@ -137,6 +141,18 @@ impl Respond for Webhooks {
         let standard_ok = secrets
             .iter()
             .any(|s| offered.contains(&standard_signature(id, ts, &r.body, s).as_str()));
+        if let Some(file) = &self.record {
+            use std::io::Write;
+            let headers: Map<String, Value> = r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), json!(String::from_utf8_lossy(v.as_bytes()))))
+                .collect();
+            let line = json!({"organization": org, "headers": headers, "body": String::from_utf8_lossy(&r.body)});
+            if let Ok(mut f) = file.lock() {
+                let _ = writeln!(f, "{line}");
+            }
+        }
         let event: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
         print(json!({"receiver": "webhook", "organization": org, "webhook_id": id,
             "event_name": event["data"]["event_name"], "risk_score": event["data"]["risk"]["score"],
@@ -212,6 +228,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut port = 9100u16;
     let mut file = workspace_root().join("infra/organizations/local.json");
     let mut push_key = "local-push-key".to_string();
+    let mut record = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -219,6 +236,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             "--port" => port = value.parse()?,
             "--organizations" => file = value.into(),
             "--push-key" => push_key = value,
+            "--record-webhooks" => record = Some(Mutex::new(std::fs::File::create(value)?)),
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -259,7 +277,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .await;
     Mock::given(method("POST"))
         .and(path_regex("^/webhook/[A-Za-z0-9_-]+$"))
-        .respond_with(Webhooks { secrets })
+        .respond_with(Webhooks { secrets, record })
         .mount(&server)
         .await;
     Mock::given(method("POST"))
