@@ -83,6 +83,12 @@ fn bench(c: &mut Criterion) {
         "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
         "t13d181000_85036bcba153_d41ae481755e",
     );
+    // curl's TLS stack (measured through the local CloudFront) under a Chrome User-Agent: every
+    // family profile check runs and finds contradictions.
+    let curl_as_chrome = request(
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36",
+        "t13d3112h2_e8f1e7e78f70_b26ce05bbdd6",
+    );
     // Compile the patterns before measuring.
     let _ = assess(&ScoringInput::from_request(&bot, None, None), &config);
     c.bench_function("fraud: input + 8 layers + bot UA + composite (Chrome)", |b| {
@@ -95,6 +101,12 @@ fn bench(c: &mut Criterion) {
     c.bench_function("fraud: input + 8 layers + bot UA + composite (crawler)", |b| {
         b.iter(|| {
             let input = ScoringInput::from_request(std::hint::black_box(&bot), None, Some("page_view"));
+            assess(&input, &config)
+        })
+    });
+    c.bench_function("fraud: input + 8 layers + bot UA + composite (curl as Chrome)", |b| {
+        b.iter(|| {
+            let input = ScoringInput::from_request(std::hint::black_box(&curl_as_chrome), None, Some("page_view"));
             assess(&input, &config)
         })
     });

@@ -81,7 +81,7 @@ pub enum Caller {
 /// The component a block trigger belongs to (for repeat-offender memory).
 fn component_of(trigger: &str) -> &str {
     match trigger {
-        "ja4_mismatch" => "ja4_context",
+        "ja4_mismatch" | "browser_contradiction" => "ja4_context",
         "headless_browser" | "automation" => "headless",
         "legacy_tls" => "ja4_tls",
         "bot_user_agent" | "missing_user_agent" | "not_a_browser" => "bot_user_agent",
@@ -147,7 +147,8 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         ja4_is_browser: scoring
             .ja4_raw
             .as_ref()
-            .is_some_and(|j| fraud.browser_ja4.contains_key(j)),
+            .and_then(|j| impressio::fraud::ja4::Ja4::parse(j).ok())
+            .is_some_and(|j| fraud.browsers.family_of_ja4(&j).is_some()),
     };
     // `Some(None)`: a token was expected and is missing; `None`: no token check here (nor
     // on a server-side event, which no collector script sent).

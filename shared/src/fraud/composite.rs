@@ -260,6 +260,7 @@ fn trigger_offset(name: &str, config: &FraudConfig) -> f64 {
         "ip_diversity" => t.ip_diversity,
         "repeat_offender" => t.repeat_offender,
         "forged_domainprint" => t.forged_domainprint,
+        "browser_contradiction" => t.browser_contradiction,
         _ => 0.0,
     }
 }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::browsers::BrowsersConfig;
+
 /// Enforcing or observing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -69,6 +71,9 @@ pub struct TriggerFloors {
     pub repeat_offender: f64,
     /// A domainprint altered or forged under one of our keys.
     pub forged_domainprint: f64,
+    /// A request contradicting the browser family its User-Agent claims, without a decisive
+    /// contradiction (see [`super::browsers`]).
+    pub browser_contradiction: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -76,18 +81,17 @@ pub struct TriggerFloors {
 pub struct Ja4TlsConfig {
     pub missing_ja4: f64,
     pub legacy_tls: f64,
-    pub chromium_without_tls13: f64,
 }
 
+/// Points of the JA4 ↔ context component's contradictions between a request and the browser
+/// family its User-Agent claims (the families' profiles are [`FraudConfig::browsers`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ja4ContextConfig {
-    pub family_mismatch: f64,
-    pub no_alpn: f64,
-    pub no_h2: f64,
-    pub missing_accept_language: f64,
-    pub missing_fetch_metadata: f64,
-    pub user_agent_first: f64,
+    /// A decisive contradiction: another client's TLS version, ALPN or TLS stack.
+    pub decisive_points: f64,
+    /// Any other: HTTP/1.x, a missing browser header, User-Agent first, the extension count.
+    pub contradiction_points: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -107,8 +111,10 @@ pub struct Ja4StructureConfig {
 #[serde(deny_unknown_fields)]
 pub struct HeadlessConfig {
     pub headless_user_agent: f64,
+    /// No `Sec-CH-UA` where the claimed family sends it ([`BrowsersConfig`]).
     pub missing_client_hints: f64,
-    pub missing_language: f64,
+    /// `Accept-Language: *`: no browser asks for any language (a missing header is a
+    /// contradiction of the JA4 ↔ context component).
     pub generic_language: f64,
     pub webdriver: f64,
     pub no_plugins: f64,
@@ -158,11 +164,9 @@ pub struct DatacenterConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Http2Config {
-    pub browser_over_http1: f64,
     pub minimal_headers: f64,
     pub min_browser_headers: u32,
     pub alpn_version_mismatch: f64,
-    pub user_agent_before_client_hints: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -326,13 +330,14 @@ pub struct FraudConfig {
     pub weights: Weights,
     pub triggers: TriggerFloors,
     pub layers: LayerConfig,
+    /// What each browser family shows on the wire (see [`super::browsers`]): read by the
+    /// JA4 ↔ context component (transport and headers) and the headless one (client hints).
+    pub browsers: BrowsersConfig,
     pub behavior: BehaviorConfig,
     /// JA4 → client of known non-browser tools (default: the non-browser rows of the
-    /// vendored FoxIO sample).
+    /// vendored FoxIO sample): named as evidence in the JA4 ↔ context breakdown, worth no
+    /// points; the family profiles decide.
     pub tool_ja4: BTreeMap<String, String>,
-    /// JA4 → engine (`blink`, `gecko`, `webkit`) of known browsers (default: the browser
-    /// rows of the vendored FoxIO sample).
-    pub browser_ja4: BTreeMap<String, String>,
 }
 
 /// The vendored FoxIO sample (`shared/data/ja4/sample-ja4.csv`).
@@ -356,14 +361,10 @@ pub mod max {
 impl Default for FraudConfig {
     fn default() -> Self {
         let mut tool_ja4 = BTreeMap::new();
-        let mut browser_ja4 = BTreeMap::new();
         for line in SAMPLE_JA4.lines().skip(1) {
             let cols: Vec<&str> = line.split(',').collect();
             if let [client, kind, ja4] = cols[..] {
-                if kind == "browser" {
-                    let engine = if client.contains("Firefox") { "gecko" } else { "blink" };
-                    browser_ja4.insert(ja4.trim().to_string(), engine.to_string());
-                } else {
+                if kind != "browser" {
                     tool_ja4
                         .entry(ja4.trim().to_string())
                         .and_modify(|c: &mut String| {
@@ -404,6 +405,7 @@ impl Default for FraudConfig {
             triggers: TriggerFloors {
                 bot_user_agent: 10.0,
                 missing_user_agent: 5.0,
+                // The TLS stack of another client under a browser User-Agent: critical.
                 ja4_mismatch: 5.0,
                 headless_browser: 5.0,
                 automation: 5.0,
@@ -418,20 +420,19 @@ impl Default for FraudConfig {
                 repeat_offender: 0.0,
                 // High (captcha), not critical: the forged value is ignored.
                 forged_domainprint: -20.0,
+                // High: no browser of the family sends this, but nothing proves another client.
+                browser_contradiction: -20.0,
             },
             layers: LayerConfig {
                 ja4_tls: Ja4TlsConfig {
                     missing_ja4: 50.0,
                     legacy_tls: 80.0,
-                    chromium_without_tls13: 70.0,
                 },
+                // The component's maximum is 60 (seed `000_…`): one decisive contradiction
+                // reaches it; two others do.
                 ja4_context: Ja4ContextConfig {
-                    family_mismatch: 60.0,
-                    no_alpn: 60.0,
-                    no_h2: 40.0,
-                    missing_accept_language: 20.0,
-                    missing_fetch_metadata: 20.0,
-                    user_agent_first: 30.0,
+                    decisive_points: 60.0,
+                    contradiction_points: 30.0,
                 },
                 ja4_structure: Ja4StructureConfig {
                     malformed: 60.0,
@@ -446,7 +447,6 @@ impl Default for FraudConfig {
                 headless: HeadlessConfig {
                     headless_user_agent: 100.0,
                     missing_client_hints: 40.0,
-                    missing_language: 30.0,
                     generic_language: 15.0,
                     webdriver: 100.0,
                     no_plugins: 20.0,
@@ -471,11 +471,9 @@ impl Default for FraudConfig {
                     apple_relay_asns: vec![13335, 54113],
                 },
                 http2: Http2Config {
-                    browser_over_http1: 50.0,
                     minimal_headers: 40.0,
                     min_browser_headers: 5,
                     alpn_version_mismatch: 30.0,
-                    user_agent_before_client_hints: 20.0,
                 },
                 webrtc: WebRtcConfig {
                     public_host: 40.0,
@@ -496,6 +494,7 @@ impl Default for FraudConfig {
                     not_a_browser: 60.0,
                 },
             },
+            browsers: BrowsersConfig::default(),
             behavior: BehaviorConfig {
                 score_mode: ScoreMode::Holistic,
                 ip_rate_scores: vec![0.0, 25.0, 50.0, 75.0, 100.0],
@@ -539,7 +538,6 @@ impl Default for FraudConfig {
                 },
             },
             tool_ja4,
-            browser_ja4,
         }
     }
 }
@@ -552,9 +550,9 @@ impl FraudConfig {
     pub fn with_override(json: &str) -> Result<Self, String> {
         let mut base = serde_json::to_value(FraudConfig::default()).map_err(|e| e.to_string())?;
         let patch: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
-        // The two JA4 maps may gain new entries; everything else must exist.
+        // The tool map may gain new entries; everything else must exist.
         let mut strict = patch.clone();
-        for key in ["tool_ja4", "browser_ja4"] {
+        for key in ["tool_ja4"] {
             if let Some(extra) = strict.as_object_mut().and_then(|o| o.remove(key)) {
                 let map = extra.as_object().ok_or(format!("{key} must be an object"))?;
                 for (k, v) in map {
@@ -615,26 +613,16 @@ impl FraudConfig {
         for (name, v) in [
             ("ja4_tls.missing_ja4", l.ja4_tls.missing_ja4),
             ("ja4_tls.legacy_tls", l.ja4_tls.legacy_tls),
-            ("ja4_tls.chromium_without_tls13", l.ja4_tls.chromium_without_tls13),
         ] {
             in_range(name, v, max::JA4_TLS)?;
         }
         for (name, v) in [
-            ("ja4_context.family_mismatch", l.ja4_context.family_mismatch),
-            ("ja4_context.no_alpn", l.ja4_context.no_alpn),
-            ("ja4_context.no_h2", l.ja4_context.no_h2),
-            (
-                "ja4_context.missing_accept_language",
-                l.ja4_context.missing_accept_language,
-            ),
-            (
-                "ja4_context.missing_fetch_metadata",
-                l.ja4_context.missing_fetch_metadata,
-            ),
-            ("ja4_context.user_agent_first", l.ja4_context.user_agent_first),
+            ("ja4_context.decisive_points", l.ja4_context.decisive_points),
+            ("ja4_context.contradiction_points", l.ja4_context.contradiction_points),
         ] {
             in_range(name, v, max::JA4_CONTEXT)?;
         }
+        self.browsers.check()?;
         in_range("datacenter.score", l.datacenter.score, max::DATACENTER)?;
         in_range(
             "credential_stuffing.score",
@@ -650,7 +638,6 @@ impl FraudConfig {
             ("ja4_structure.no_alpn", l.ja4_structure.no_alpn),
             ("headless.headless_user_agent", l.headless.headless_user_agent),
             ("headless.missing_client_hints", l.headless.missing_client_hints),
-            ("headless.missing_language", l.headless.missing_language),
             ("headless.generic_language", l.headless.generic_language),
             ("headless.webdriver", l.headless.webdriver),
             ("headless.no_plugins", l.headless.no_plugins),
@@ -672,13 +659,8 @@ impl FraudConfig {
                 "headless.interaction.no_interaction_submission",
                 l.headless.interaction.no_interaction_submission,
             ),
-            ("http2.browser_over_http1", l.http2.browser_over_http1),
             ("http2.minimal_headers", l.http2.minimal_headers),
             ("http2.alpn_version_mismatch", l.http2.alpn_version_mismatch),
-            (
-                "http2.user_agent_before_client_hints",
-                l.http2.user_agent_before_client_hints,
-            ),
             ("webrtc.public_host", l.webrtc.public_host),
             ("webrtc.several_public_ips", l.webrtc.several_public_ips),
             ("webrtc.ipv6_leak", l.webrtc.ipv6_leak),
@@ -720,6 +702,7 @@ impl FraudConfig {
             ("ip_diversity", t.ip_diversity),
             ("repeat_offender", t.repeat_offender),
             ("forged_domainprint", t.forged_domainprint),
+            ("browser_contradiction", t.browser_contradiction),
         ] {
             if !(-50.0..=50.0).contains(&v) {
                 return Err(format!("triggers.{name} = {v} is outside -50..=50"));
@@ -756,11 +739,6 @@ impl FraudConfig {
         if b.token.ttl_secs == 0 || b.token.max_uses == 0 {
             return Err("behavior.token: ttl_secs and max_uses above 0".into());
         }
-        for (ja4, engine) in &self.browser_ja4 {
-            if !matches!(engine.as_str(), "blink" | "gecko" | "webkit") {
-                return Err(format!("browser_ja4.{ja4}: engine must be blink, gecko or webkit"));
-            }
-        }
         Ok(())
     }
 }
@@ -778,7 +756,6 @@ mod tests {
             c.tool_ja4["t13d190900_9dc949149365_97f8aa674fd9"],
             "GoLang / Sliver Agent"
         );
-        assert_eq!(c.browser_ja4["t13d1715h2_5b57614c22b0_7121afd63204"], "gecko");
         let sum = c.weights.ja4_tls
             + c.weights.ja4_context
             + c.weights.ja4_structure

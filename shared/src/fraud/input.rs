@@ -173,6 +173,11 @@ impl ScoringInput {
                 header_order.len()
             }
         });
+        let has_named = |prefix: &str| header_order.iter().any(|h| h.starts_with(prefix));
+        let (has_fetch_metadata, has_client_hints) = (
+            req.header("sec-fetch-mode").is_some() || req.header("sec-fetch-site").is_some() || has_named("sec-fetch-"),
+            req.header("sec-ch-ua").is_some() || has_named("sec-ch-ua"),
+        );
         ScoringInput {
             ua: user_agent.as_deref().map(UserAgent::parse),
             user_agent,
@@ -183,8 +188,9 @@ impl ScoringInput {
             header_order,
             header_count,
             accept_language: req.header_lossy("accept-language"),
-            has_fetch_metadata: req.header("sec-fetch-mode").is_some() || req.header("sec-fetch-site").is_some(),
-            has_client_hints: req.header("sec-ch-ua").is_some(),
+            // CloudFront forwards few of the viewer's headers; the header order names them all.
+            has_fetch_metadata,
+            has_client_hints,
             asn: req.viewer.asn,
             client_ip: req.client_ip,
             signals,

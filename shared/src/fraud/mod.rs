@@ -15,10 +15,12 @@
 //! | credential stuffing | [`layers::credential_stuffing`] | 70 |
 //! | bot User-Agent | [`layers::bot_user_agent`] | 100 |
 
+pub mod browsers;
 pub mod composite;
 pub mod config;
 #[cfg(feature = "io")]
 pub mod counter;
+pub mod crawlers;
 pub mod input;
 pub mod ja4;
 pub mod layers;

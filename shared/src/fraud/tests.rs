@@ -74,10 +74,10 @@ fn a_tool_ja4_under_a_browser_user_agent_is_critical() {
     assert_eq!(a.trigger.as_deref(), Some("ja4_mismatch"));
     assert!(a.score >= 75.0);
     let ctx = &a.breakdown["ja4_context"];
-    assert!(
-        ctx.reasons.iter().any(|r| r.code == "tool_ja4_under_browser_ua"),
-        "{ctx:?}"
-    );
+    assert!(ctx.reasons.iter().any(|r| r.code == "tls_stack_mismatch"), "{ctx:?}");
+    // The listed tool is named as evidence, worth nothing: the profile decided.
+    let named = ctx.reasons.iter().find(|r| r.code == "known_tool_ja4").expect("named");
+    assert_eq!((named.points, named.message.contains("Python")), (0.0, true));
     assert!((ctx.contribution - ctx.score * ctx.weight).abs() < 0.06);
 }
 
@@ -108,15 +108,18 @@ type LayerCase = (
 fn each_layer_finds_its_signal() {
     let cases: Vec<LayerCase> = vec![
         (vec![("cloudfront-viewer-ja4-fingerprint", "")], None, "ja4_tls", "missing_ja4"),
-        (vec![("cloudfront-viewer-ja4-fingerprint", "t12d1516h2_8daaf6152771_02713d6af862")], None, "ja4_tls", "chromium_without_tls13"),
+        (vec![("cloudfront-viewer-ja4-fingerprint", "t12d1516h2_8daaf6152771_02713d6af862")], None, "ja4_context", "tls_version_mismatch"),
         (vec![("cloudfront-viewer-ja4-fingerprint", "t10d0305h1_8daaf6152771_02713d6af862")], None, "ja4_tls", "legacy_tls"),
         (vec![("cloudfront-viewer-ja4-fingerprint", "t13i0304h2_8daaf6152771_02713d6af862")], None, "ja4_structure", "no_sni"),
         (vec![("cloudfront-viewer-ja4-fingerprint", "garbage")], None, "ja4_structure", "malformed_ja4"),
-        (vec![("cloudfront-viewer-ja4-fingerprint", "t13d1715h2_5b57614c22b0_7121afd63204")], None, "ja4_context", "ja4_of_another_browser"),
+        // Firefox's TLS stack under a Chrome User-Agent.
+        (vec![("cloudfront-viewer-ja4-fingerprint", "t13d1715h2_5b57614c22b0_7121afd63204")], None, "ja4_context", "tls_stack_mismatch"),
+        (vec![("cloudfront-viewer-ja4-fingerprint", "t13d1516h1_8daaf6152771_02713d6af862")], None, "ja4_context", "alpn_mismatch"),
+        (vec![("cloudfront-viewer-ja4-fingerprint", "t13d1525h2_8daaf6152771_02713d6af862")], None, "ja4_context", "extension_count_mismatch"),
         (vec![("accept-language", "")], None, "ja4_context", "missing_accept_language"),
-        (vec![("sec-fetch-mode", "")], None, "ja4_context", "missing_fetch_metadata"),
+        (vec![("sec-fetch-mode", ""), ("cloudfront-viewer-header-order", "host:sec-ch-ua:user-agent:accept:accept-language")], None, "ja4_context", "missing_fetch_metadata"),
         (vec![("cloudfront-viewer-header-order", "user-agent:host:accept")], None, "ja4_context", "user_agent_first"),
-        (vec![("sec-ch-ua", "")], None, "headless", "missing_client_hints"),
+        (vec![("sec-ch-ua", ""), ("cloudfront-viewer-header-order", "host:user-agent:accept:sec-fetch-mode:accept-language")], None, "headless", "missing_client_hints"),
         (vec![("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36")], None, "headless", "headless_user_agent"),
         (vec![], Some(ClientSignals { webdriver: Some(true), ..Default::default() }), "headless", "webdriver"),
         // Found by the real-browser tests: a HeadlessChrome User-Agent claims no browser, and
@@ -124,9 +127,8 @@ fn each_layer_finds_its_signal() {
         (vec![("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36")], Some(ClientSignals { webdriver: Some(true), ..Default::default() }), "headless", "webdriver"),
         (vec![], Some(ClientSignals { platform: Some("Linux x86_64".into()), ..Default::default() }), "headless", "platform_mismatch"),
         (vec![("cloudfront-viewer-asn", "16509")], None, "datacenter", "datacenter_asn"),
-        (vec![("cloudfront-viewer-http-version", "1.1")], None, "http2", "browser_over_http1"),
+        (vec![("cloudfront-viewer-http-version", "1.1")], None, "ja4_context", "http1_from_browser"),
         (vec![("cloudfront-viewer-header-count", "3")], None, "http2", "minimal_headers"),
-        (vec![("cloudfront-viewer-header-order", "host:user-agent:sec-ch-ua:accept")], None, "http2", "user_agent_before_client_hints"),
         (vec![], Some(ClientSignals { webrtc_candidates: Some(vec!["candidate:1 1 udp 2122260223 203.0.113.9 5000 typ host".into()]), ..Default::default() }), "webrtc", "no_nat"),
         (vec![], Some(ClientSignals { webrtc_candidates: Some(vec!["candidate:2 1 udp 1677729535 192.0.2.44 5000 typ srflx raddr 0.0.0.0 rport 0".into()]), ..Default::default() }), "webrtc", "public_ip_mismatch"),
         (vec![], Some(ClientSignals { webrtc_candidates: Some(vec!["candidate:3 1 udp 41885439 192.0.2.50 3478 typ relay".into()]), ..Default::default() }), "webrtc", "relay_only"),

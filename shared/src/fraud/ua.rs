@@ -1,7 +1,8 @@
 //! What a User-Agent claims: browser family and version (through the `woothee` parser),
 //! the engine whose TLS and header behavior a request must then show, mobile / webview /
-//! headless markers, and whether it is a known bot (through the `isbot` crate's pattern
-//! list, with the crawler named).
+//! headless markers, and whether it is a known crawler (the vendored isbot list, or a browser
+//! User-Agent with a product no browser sends; see [`super::crawlers`]), with the crawler
+//! named.
 
 use std::sync::LazyLock;
 
@@ -45,7 +46,6 @@ pub struct UserAgent {
     pub bot: Option<String>,
 }
 
-static BOTS: LazyLock<isbot::Bots> = LazyLock::new(isbot::Bots::default);
 static UA_PARSER: LazyLock<woothee::parser::Parser> = LazyLock::new(woothee::parser::Parser::new);
 static CHROME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:Chrome|Chromium|HeadlessChrome)/(\d+)").expect("regex"));
@@ -91,48 +91,29 @@ impl UserAgent {
             (Engine::Trident, 0)
         } else if ua.contains("Presto/") || ua.starts_with("Opera/") {
             (Engine::Presto, 0)
-        } else if ua.contains("Safari/") && ua.contains("AppleWebKit/") && ua.contains("Macintosh") {
+        } else if ua.contains("AppleWebKit/") && ua.contains("Macintosh") {
+            // Safari, or without `Safari/` the default User-Agent of a macOS app's WKWebView
+            // (Mail, and any app showing web content).
             (Engine::WebKit, first_number(&SAFARI_VERSION, ua).unwrap_or(0))
         } else {
             (Engine::Other, 0)
         };
-        let bot = BOTS.is_bot(ua).then(|| bot_name(ua));
+        let bot = super::crawlers::on_list(ua).then(|| bot_name(ua));
         UserAgent {
             name,
             category,
             engine,
             major,
             mobile: ua.contains("Mobile") || ua.contains("Android") || ios,
-            webview: WEBVIEW.is_match(ua) || (ios && ua.contains("Mobile/") && !ua.contains("Safari/")),
+            webview: WEBVIEW.is_match(ua)
+                || (ios && ua.contains("Mobile/") && !ua.contains("Safari/"))
+                || (ua.contains("Macintosh")
+                    && ua.contains("AppleWebKit/")
+                    && !ua.contains("Safari/")
+                    && !ua.contains("Chrome/")),
             headless: ua.contains("Headless"),
             bot,
         }
-    }
-
-    /// True for an engine whose current versions every site sees: Blink ≥ 70, Gecko ≥ 78,
-    /// WebKit with Safari / iOS ≥ 13.
-    pub fn modern_browser(&self) -> bool {
-        match self.engine {
-            Engine::Blink => self.major >= 70,
-            Engine::Gecko => self.major >= 78,
-            Engine::WebKit => self.major >= 13,
-            _ => false,
-        }
-    }
-
-    /// Whether the claimed browser sends `Sec-Fetch-*` (Chrome 76, Firefox 90, Safari 16.4).
-    pub fn sends_fetch_metadata(&self) -> bool {
-        match self.engine {
-            Engine::Blink => self.major >= 76,
-            Engine::Gecko => self.major >= 90,
-            Engine::WebKit => self.major >= 17,
-            _ => false,
-        }
-    }
-
-    /// Whether the claimed browser sends `Sec-CH-UA` client hints (Chromium 89 and later).
-    pub fn sends_client_hints(&self) -> bool {
-        self.engine == Engine::Blink && self.major >= 89
     }
 }
 
@@ -162,7 +143,6 @@ mod tests {
             (chrome.engine, chrome.major, chrome.mobile, chrome.bot.clone()),
             (Engine::Blink, 131, false, None)
         );
-        assert!(chrome.modern_browser() && chrome.sends_client_hints());
         let ff = UserAgent::parse("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0");
         assert_eq!((ff.engine, ff.major), (Engine::Gecko, 128));
         let crios = UserAgent::parse("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/126.0 Mobile/15E148 Safari/604.1");

@@ -1,5 +1,7 @@
 //! Layer 4, headless browser (seed `000_…`, max 100): `Headless` in the User-Agent, missing
-//! client hints where the browser sends them (Chromium 89+), missing or generic language, and
+//! client hints where the claimed family sends them (its profile in
+//! [`crate::fraud::browsers`]), the generic language `*` (a missing `Accept-Language` is a
+//! contradiction of the JA4 ↔ context component), and
 //! the automation signals the collector reports: `navigator.webdriver`, no plugins on a
 //! desktop browser, no languages, a platform that contradicts the User-Agent; and the
 //! behavioral bundle's interaction evidence (`layers.headless.interaction`): input events
@@ -44,18 +46,18 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
     if !input.claims_browser() {
         return r.cap(max::HEADLESS);
     }
-    if ua.sends_client_hints() && !input.has_client_hints && !input.server_side {
+    let raw = input.user_agent.as_deref().unwrap_or_default();
+    let expects_hints =
+        crate::fraud::browsers::claim(ua, raw).is_some_and(|c| config.browsers.expects_client_hints(&c));
+    if expects_hints && !input.has_client_hints && !input.server_side {
         r.add(
             "missing_client_hints",
             c.missing_client_hints,
             format!("no Sec-CH-UA client hints from Chrome {}", ua.major),
         );
     }
-    match input.accept_language.as_deref().map(str::trim) {
-        None if input.server_side => {}
-        None | Some("") => r.add("missing_language", c.missing_language, "no language preference"),
-        Some("*") => r.add("generic_language", c.generic_language, "the language preference is '*'"),
-        _ => {}
+    if input.accept_language.as_deref().map(str::trim) == Some("*") {
+        r.add("generic_language", c.generic_language, "the language preference is '*'");
     }
     if let Some(s) = &input.signals {
         if s.plugins == Some(0) && !ua.mobile && matches!(ua.engine, Engine::Blink | Engine::Gecko) {

@@ -1,6 +1,9 @@
-//! Layer 6, HTTP/2 anomalies (seed `000_…`, max 100): a current browser over HTTP/1.x
-//! (`CloudFront-Viewer-Http-Version`), a JA4 that offered `h2` on a connection that used
-//! HTTP/1.x, minimal header sets, and header-order anomalies.
+//! Layer 6, HTTP/2 anomalies (seed `000_…`, max 100): a JA4 that offered `h2` on a
+//! connection that used HTTP/1.x (`CloudFront-Viewer-Http-Version`), and minimal header
+//! sets. A browser over HTTP/1.x and the header order are judged per browser family by the
+//! JA4 ↔ context component, from what each family was measured to send: an earlier rule here
+//! (User-Agent before Sec-CH-UA is not Chrome) was disproved by Chromium 156 itself, which
+//! sends exactly that order.
 //!
 //! Behind CloudFront the HTTP/2 frames themselves (SETTINGS, WINDOW_UPDATE, pseudo-header
 //! order) are not visible to the origin: the seed's "missing pseudo-headers" cannot be
@@ -8,7 +11,6 @@
 //! it forwards (`CloudFront-Viewer-Header-Order`, `-Header-Count`), and the ALPN in the JA4.
 
 use crate::fraud::config::{max, FraudConfig};
-use crate::fraud::ua::Engine;
 use crate::fraud::{LayerResult, ScoringInput};
 
 /// Scores layer 6.
@@ -17,17 +19,6 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
     let mut r = LayerResult::default();
     let http1 = input.http_version.as_deref().is_some_and(|v| v.starts_with('1'));
     let browser = input.claims_browser();
-    let modern = browser && input.ua.as_ref().is_some_and(|u| u.modern_browser());
-    if modern && http1 {
-        r.add(
-            "browser_over_http1",
-            c.browser_over_http1,
-            format!(
-                "a current browser used HTTP/{}",
-                input.http_version.as_deref().unwrap_or("1.1")
-            ),
-        );
-    }
     if http1 && input.ja4().is_some_and(|j| j.offers_h2()) {
         r.add(
             "alpn_version_mismatch",
@@ -41,22 +32,6 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
             c.minimal_headers,
             format!("only {} headers from a browser", input.header_count),
         );
-    }
-    if input
-        .ua
-        .as_ref()
-        .is_some_and(|u| u.engine == Engine::Blink && u.sends_client_hints())
-    {
-        let pos = |name: &str| input.header_order.iter().position(|h| h == name);
-        if let (Some(ua), Some(ch)) = (pos("user-agent"), pos("sec-ch-ua")) {
-            if ua < ch {
-                r.add(
-                    "user_agent_before_client_hints",
-                    c.user_agent_before_client_hints,
-                    "User-Agent before Sec-CH-UA: Chrome sends the client hints first",
-                );
-            }
-        }
     }
     r.cap(max::HTTP2)
 }

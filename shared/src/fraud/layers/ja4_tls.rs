@@ -1,9 +1,9 @@
-//! Layer 1, JA4 TLS fingerprint (seed `000_…`, max 80): a missing JA4, legacy TLS patterns
-//! (`t10d`, `t11d`, SSL), and a Chromium User-Agent without TLS 1.3 (Chrome has offered
-//! TLS 1.3 since version 70).
+//! Layer 1, JA4 TLS fingerprint (seed `000_…`, max 80): a missing JA4 and legacy TLS
+//! patterns (`t10d`, `t11d`, SSL). The seed's third signal here, a Chrome without TLS 1.3, is
+//! one of the browser profiles' contradictions, for every family (JA4 ↔ context,
+//! [`crate::fraud::browsers`]), and is scored there only.
 
 use crate::fraud::config::{max, FraudConfig};
-use crate::fraud::ua::Engine;
 use crate::fraud::{LayerResult, ScoringInput};
 
 /// Scores layer 1.
@@ -28,18 +28,6 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
             format!("legacy TLS pattern {}: TLS 1.1 or older", &raw[..4.min(raw.len())]),
         );
         r.triggers.push("legacy_tls");
-    }
-    if let Some(ua) = &input.ua {
-        if ua.engine == Engine::Blink && ua.major >= 70 && ja4.tls_version() != 13 && ja4.tls_version() != 0 {
-            r.add(
-                "chromium_without_tls13",
-                c.chromium_without_tls13,
-                format!(
-                    "a Chrome {} User-Agent negotiated TLS {} instead of 1.3",
-                    ua.major, ja4.version
-                ),
-            );
-        }
     }
     r.cap(max::JA4_TLS)
 }
