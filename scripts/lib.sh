@@ -112,6 +112,27 @@ start_chromedriver() {
   wait_port "$1" 30
 }
 
+# start_local_cloudfront PORT ORIGIN LOGFILE: the local CloudFront (target/debug/local-cloudfront)
+# on 127.0.0.1:PORT in front of ORIGIN (the edge's Function URL base), its certificate next to
+# LOGFILE; waits until it listens and sets LOCAL_CLOUDFRONT_SPKI to its certificate's key hash
+# (Chromium: --ignore-certificate-errors-spki-list) and LOCAL_CLOUDFRONT_PEM to the certificate.
+start_local_cloudfront() {
+  local port=$1 origin=$2 logfile=$3
+  port_free "$port"
+  LOCAL_CLOUDFRONT_PEM="${logfile%.*}.pem"
+  start_group "$logfile" "$ROOT/target/debug/local-cloudfront" --origin "$origin" --listen "127.0.0.1:$port" \
+    --template "$ROOT/template.yaml" --cert-out "$LOCAL_CLOUDFRONT_PEM"
+  wait_port "$port" 30
+  local i
+  for i in $(seq 1 50); do
+    LOCAL_CLOUDFRONT_SPKI=$(sed -n 's/.*"spki_sha256":"\([^"]*\)".*/\1/p' "$logfile" | head -n 1)
+    [[ -n "$LOCAL_CLOUDFRONT_SPKI" ]] && return 0
+    sleep 0.1
+  done
+  echo "the local CloudFront printed no certificate (log: $logfile)" >&2
+  return 1
+}
+
 # wait_http URL SECONDS: waits until URL answers (any HTTP status), e.g. until `cargo lambda
 # watch` has built and started a function.
 wait_http() {

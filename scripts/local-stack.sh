@@ -5,13 +5,16 @@
 # `cargo lambda invoke`), prints the fraud-scoring quality report (through the backtesting CLI
 # `score`), replays real traffic, then pumps the table's real stream through the processor
 # (as the event source mapping would, honoring batchItemFailures), prints what the receivers
-# got and what the processor recorded, loads a page embedding /h.js in headless Chromium and
-# prints what the edge stored for it (with a screenshot), and stops everything it started.
+# got and what the processor recorded, loads a page embedding /h.js in headless Chromium through
+# the local CloudFront (real TLS: Chromium's own JA4 reaches the edge) and prints what the edge
+# stored for it (with a screenshot), runs real clients of this machine (curl, python-requests,
+# Chromium, …) through a local CloudFront and prints how the edge scored each, and stops
+# everything it started.
 #
 # Ports: MOTO_PORT (default 8000, the one in functions/processor/Cargo.toml), LAMBDA_PORT
-# (default 9000), RECEIVERS_PORT (9100, the one in functions/processor/Cargo.toml) and
-# WEBDRIVER_PORT (chromedriver, default 9516). REPLAY_COUNT sets the number of replayed
-# requests (default 400).
+# (default 9000), RECEIVERS_PORT (9100, the one in functions/processor/Cargo.toml),
+# CLOUDFRONT_PORT (the local CloudFront, default 8443) and WEBDRIVER_PORT (chromedriver, default
+# 9516). REPLAY_COUNT sets the number of replayed requests (default 400).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -22,6 +25,7 @@ LAMBDA_PORT=${LAMBDA_PORT:-9000}
 RECEIVERS_PORT=9100
 REPLAY_COUNT=${REPLAY_COUNT:-400}
 WEBDRIVER_PORT=${WEBDRIVER_PORT:-9516}
+CLOUDFRONT_PORT=${CLOUDFRONT_PORT:-8443}
 RUN_DIR="$ROOT/target/local-stack"
 rm -rf "$RUN_DIR" && mkdir -p "$RUN_DIR/samples"
 trap stop_groups EXIT
@@ -50,6 +54,10 @@ start_group "$RUN_DIR/watch.log" cargo lambda watch --invoke-address 127.0.0.1 -
   --env-var "DYNAMODB_ATTEMPT_TIMEOUT_MS=$MOTO_ATTEMPT_TIMEOUT_MS" --env-var "DYNAMODB_OPERATION_TIMEOUT_MS=$MOTO_OPERATION_TIMEOUT_MS"
 wait_port "$LAMBDA_PORT" 120
 
+log "starting the local CloudFront on https://localhost:$CLOUDFRONT_PORT in front of the edge (log: $RUN_DIR/local-cloudfront.log)"
+start_local_cloudfront "$CLOUDFRONT_PORT" "http://127.0.0.1:$LAMBDA_PORT/lambda-url/edge" "$RUN_DIR/local-cloudfront.log"
+cat "$RUN_DIR/local-cloudfront.log"
+
 log "invoking the edge function with every sample in events/edge"
 for f in events/edge/function-url/*.json events/edge/cloudfront/*.json; do
   name="$(basename "$(dirname "$f")")-$(basename "$f" .json)"
@@ -62,7 +70,7 @@ for f in events/edge/function-url/*.json events/edge/cloudfront/*.json; do
 done
 echo "$(ls "$RUN_DIR/samples"/*.json | wc -l) samples invoked"
 
-log "fraud scoring quality: every isbot crawler and browser UA, and the tool JA4s, through the backtesting CLI"
+log "fraud scoring quality on real User-Agent lists and measured transports, through the backtesting CLI (docs/detection.md)"
 QUALITY="$RUN_DIR/quality"
 "$ROOT/target/debug/quality-corpus" "$QUALITY"
 "$ROOT/target/debug/score" "$QUALITY/events.jsonl" >"$QUALITY/assessments.jsonl"
@@ -118,9 +126,13 @@ PY
 log "every webhook delivery, verified with the reference Standard Webhooks library (PyPI standardwebhooks)"
 "$VENV/bin/python" "$ROOT/scripts/verify_webhooks.py" --organizations infra/organizations/local.json "$RUN_DIR/webhooks.jsonl"
 
-log "a real browser: headless Chromium loads a page on 127.0.0.1 that embeds /h.js (chromedriver log: $RUN_DIR/chromedriver.log)"
+log "a real browser: headless Chromium loads an HTTPS page embedding /h-pro.js from the edge behind the local CloudFront (chromedriver log: $RUN_DIR/chromedriver.log)"
 ensure_chromium
 start_chromedriver "$WEBDRIVER_PORT" "$RUN_DIR/chromedriver.log"
-"$ROOT/target/debug/browser-demo" --edge "http://127.0.0.1:$LAMBDA_PORT/lambda-url/edge" \
+"$ROOT/target/debug/browser-demo" --edge "https://localhost:$CLOUDFRONT_PORT" --trust-spki "$LOCAL_CLOUDFRONT_SPKI" \
   --webdriver "http://127.0.0.1:$WEBDRIVER_PORT" --table "$DYNAMODB_TABLE" --screenshot "$RUN_DIR/browser.png"
 echo "the page as Chromium rendered it: $RUN_DIR/browser.png"
+
+log "real clients through a local CloudFront (one viewer network each): how the edge scores each tool and the browser"
+"$ROOT/target/debug/real-clients" --origin "http://127.0.0.1:$LAMBDA_PORT/lambda-url/edge" \
+  --webdriver "http://127.0.0.1:$WEBDRIVER_PORT" --table "$DYNAMODB_TABLE"

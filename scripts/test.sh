@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: sets up the machine, checks formatting and lints, starts moto server and
 # a throwaway PostgreSQL for the integration tests, chromedriver and the edge function under
-# `cargo lambda watch` for the browser tests, runs every test, runs each fuzz target briefly
+# `cargo lambda watch` for the browser and real-client tests (which put a local CloudFront of
+# their own in front of it: tools/), runs every test, runs each fuzz target briefly
 # (scripts/fuzz.sh), validates template.yaml offline (sam validate --lint, cfn-lint) and builds
 # it with `sam build` (cargo-lambda).
 set -euo pipefail

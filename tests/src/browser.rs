@@ -1,6 +1,12 @@
 //! Real-browser helpers: headless Chromium through chromedriver, a test site embedding the
 //! collector script, the stored events of a page, and a TCP proxy that can take the edge away.
 //!
+//! The browser reaches the edge as a visitor reaches it in production: over HTTPS through
+//! CloudFront, here the process's local CloudFront ([`crate::cloudfront::shared`]), which
+//! computes the JA4 of Chromium's real ClientHello. The test sites are HTTPS too, under the
+//! same certificate, on `localhost`: a page (`https://localhost:<port>`) and the tracker
+//! (`https://localhost:<other port>`) are one site, as a shop and its tracking subdomain are.
+//!
 //! `scripts/test.sh` starts chromedriver and the edge function under `cargo lambda watch` (on
 //! the test moto server) and sets [`WEBDRIVER_URL_VAR`], [`EDGE_URL_VAR`] and
 //! [`TABLE_VAR`]; `scripts/local-stack.sh` does the same for `browser-demo`.
@@ -18,12 +24,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use tools::site::{Page, Site};
 
 /// chromedriver's URL, e.g. `http://127.0.0.1:9515`.
 pub const WEBDRIVER_URL_VAR: &str = "WEBDRIVER_URL";
-/// The edge function's base URL, e.g. `http://127.0.0.1:9001/lambda-url/edge`.
+/// The edge function's Function URL base under `cargo lambda watch`, e.g.
+/// `http://127.0.0.1:9001/lambda-url/edge`: the origin of the local CloudFront.
 pub const EDGE_URL_VAR: &str = "BROWSER_EDGE_URL";
 /// The table the edge of the browser tests writes to.
 pub const TABLE_VAR: &str = "BROWSER_TABLE";
@@ -59,12 +65,22 @@ pub fn webdriver_url() -> String {
     required_env(WEBDRIVER_URL_VAR)
 }
 
-/// The edge's base URL from [`EDGE_URL_VAR`] (no trailing slash).
+/// The edge's Function URL base from [`EDGE_URL_VAR`] (no trailing slash): what the local
+/// CloudFront forwards to.
 ///
 /// # Panics
 /// When it is not set: run the tests through `scripts/test.sh`.
-pub fn edge_url() -> String {
+pub fn origin_url() -> String {
     required_env(EDGE_URL_VAR).trim_end_matches('/').to_string()
+}
+
+/// The edge as browsers reach it: the base URL of the process's local CloudFront in front of
+/// [`origin_url`], `https://localhost:<port>`.
+///
+/// # Panics
+/// When [`EDGE_URL_VAR`] is not set or the local CloudFront cannot start.
+pub async fn edge_url() -> String {
+    crate::cloudfront::shared().await.url(0)
 }
 
 /// The events table from [`TABLE_VAR`].
@@ -132,10 +148,11 @@ pub fn page_html_with(edge_base: &str, options: &SiteOptions) -> String {
     )
 }
 
-/// A web site on 127.0.0.1 (a random port) answering every `GET` with [`page_html`], so each
-/// test can take a path of its own and find its events by it.
+/// An HTTPS web site on 127.0.0.1 (a random port; `https://localhost:<port>`) answering
+/// every `GET` with [`page_html`], so each test can take a path of its own and find its events
+/// by it.
 pub struct TestSite {
-    server: MockServer,
+    site: Site,
 }
 
 impl TestSite {
@@ -146,39 +163,40 @@ impl TestSite {
 
     /// Starts the site with pages made with `options`, and its service worker file at
     /// [`SERVICE_WORKER_PATH`].
+    ///
+    /// # Panics
+    /// When the site cannot listen.
     pub async fn start_with(edge_base: &str, options: SiteOptions) -> Self {
-        let server = MockServer::start().await;
         let worker = format!(
             "importScripts({:?});\n",
             format!("{edge_base}/sw.js?organizationId={TEST_ORGANIZATION}")
-        );
-        Mock::given(method("GET"))
-            .and(wiremock::matchers::path(SERVICE_WORKER_PATH))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .insert_header("Cache-Control", "no-store")
-                    .set_body_raw(worker.into_bytes(), "text/javascript"),
-            )
-            .with_priority(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .insert_header("Cache-Control", "no-store")
-                    .set_body_raw(
-                        page_html_with(edge_base, &options).into_bytes(),
-                        "text/html; charset=utf-8",
-                    ),
-            )
-            .mount(&server)
-            .await;
-        TestSite { server }
+        )
+        .into_bytes();
+        let html = page_html_with(edge_base, &options).into_bytes();
+        let pages = move |path: &str| {
+            if path == SERVICE_WORKER_PATH {
+                Page {
+                    status: 200,
+                    content_type: "text/javascript",
+                    body: worker.clone(),
+                }
+            } else {
+                Page {
+                    status: 200,
+                    content_type: "text/html; charset=utf-8",
+                    body: html.clone(),
+                }
+            }
+        };
+        let site = Site::start(crate::cloudfront::identity(), std::sync::Arc::new(pages))
+            .await
+            .expect("the test site listens");
+        TestSite { site }
     }
 
     /// The URL of the page at `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.uri())
+        self.site.url(path)
     }
 }
 
@@ -196,6 +214,14 @@ pub struct BrowserConfig {
     pub lang: String,
     /// An IANA time zone for `Emulation.setTimezoneOverride`; `None` keeps the machine's.
     pub timezone: Option<String>,
+    /// `--user-agent`; `None` keeps Chromium's own (`HeadlessChrome/…` when headless).
+    pub user_agent: Option<String>,
+    /// `false` starts Chromium with `--disable-http2` (HTTP/1.1 only).
+    pub http2: bool,
+    /// Hashes of further certificates' keys to trust (base64 SHA-256 of the
+    /// SubjectPublicKeyInfo), beside this process's ([`crate::cloudfront::identity`]): a local
+    /// CloudFront of another process.
+    pub trusted_spki: Vec<String>,
 }
 
 impl Default for BrowserConfig {
@@ -204,6 +230,9 @@ impl Default for BrowserConfig {
             window: (1280, 800),
             lang: "en-US".into(),
             timezone: Some("Europe/Berlin".into()),
+            user_agent: None,
+            http2: true,
+            trusted_spki: Vec::new(),
         }
     }
 }
@@ -252,6 +281,17 @@ impl Browser {
         args.push(format!("--user-data-dir={}", profile.display()));
         args.push(format!("--window-size={},{}", config.window.0, config.window.1));
         args.push(format!("--lang={}", config.lang));
+        // The local CloudFront's and the test sites' self-signed certificate, trusted by its
+        // key as a pinned certificate is (Chromium honors this with --user-data-dir only).
+        let mut trusted = vec![crate::cloudfront::identity().spki_sha256.clone()];
+        trusted.extend(config.trusted_spki.iter().cloned());
+        args.push(format!("--ignore-certificate-errors-spki-list={}", trusted.join(",")));
+        if let Some(ua) = &config.user_agent {
+            args.push(format!("--user-agent={ua}"));
+        }
+        if !config.http2 {
+            args.push("--disable-http2".into());
+        }
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));
         caps.insert(
@@ -476,6 +516,7 @@ pub struct TcpProxy {
     target: SocketAddr,
     running: Mutex<Option<Running>>,
     lose_answers: Arc<AtomicBool>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 struct Running {
@@ -496,12 +537,14 @@ impl TcpProxy {
             target,
             running: Mutex::new(None),
             lose_answers: Arc::new(AtomicBool::new(false)),
+            connections: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         };
         proxy.serve(listener);
         Ok(proxy)
     }
 
-    /// A proxy to the host and port of an `http://` URL such as [`edge_url`].
+    /// A proxy to the host and port of an URL such as [`edge_url`] or [`origin_url`] (its
+    /// IPv4 address: the local servers listen on 127.0.0.1).
     ///
     /// # Errors
     /// When the URL has no host and port, or no port can be bound.
@@ -510,7 +553,7 @@ impl TcpProxy {
         let addr = parsed
             .socket_addrs(|| None)?
             .into_iter()
-            .next()
+            .find(SocketAddr::is_ipv4)
             .ok_or_else(|| std::io::Error::other(format!("{u} names no address")))?;
         Self::start(addr).await
     }
@@ -518,6 +561,11 @@ impl TcpProxy {
     /// The port the proxy listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// How many connections the proxy has accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     /// `u` (an URL of the target) with the proxy's port in place of the target's.
@@ -533,7 +581,8 @@ impl TcpProxy {
     /// From now on (`true`), connections opened to the proxy deliver what the client sends
     /// but close without an answer as soon as the target starts answering, as when a network
     /// drops a response: the target did the work, the client saw an error. Connections that
-    /// are already open are not affected.
+    /// are already open are not affected. For a plain-HTTP target (the edge's Function URL
+    /// behind a local CloudFront): over TLS the target's first bytes are its handshake.
     pub fn lose_answers(&self, lose: bool) {
         self.lose_answers.store(lose, Ordering::SeqCst);
     }
@@ -543,8 +592,10 @@ impl TcpProxy {
         let target = self.target;
         let conns = connections.clone();
         let lose_answers = self.lose_answers.clone();
+        let accepted = self.connections.clone();
         let accept = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::SeqCst);
                 let lose = lose_answers.load(Ordering::SeqCst);
                 conns.lock().expect("proxy lock").spawn(async move {
                     let Ok(mut outbound) = TcpStream::connect(target).await else {

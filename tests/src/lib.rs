@@ -2,6 +2,8 @@
 //! `infra/dynamodb/table.json`, DynamoDB clients pointed at moto server, and paths.
 
 pub mod browser;
+pub mod clients;
+pub mod cloudfront;
 pub mod counting;
 pub mod harness;
 pub mod quality;

@@ -56,7 +56,13 @@ async fn critical_requests_are_refused_with_reasons_and_recorded() {
     let b = a.json();
     assert_eq!(b["error"], "risk_blocked");
     let reasons = b["reasons"].as_array().unwrap();
-    assert!(reasons.iter().any(|r| r["code"] == "tool_ja4_under_browser_ua"), "{b}");
+    // Python's TLS stack offers no ALPN, which no current Chrome omits: a decisive
+    // contradiction of the User-Agent's claim.
+    assert!(reasons.iter().any(|r| r["code"] == "no_alpn"), "{b}");
+    assert!(
+        reasons.iter().all(|r| r["code"] != "known_tool_ja4"),
+        "evidence worth no points is not a client-visible reason: {b}"
+    );
     let text = b.to_string();
     for internal in ["weight", "threshold", "contribution", "points", "score"] {
         assert!(

@@ -1,11 +1,14 @@
-//! The local stack's browser step: serves a page on 127.0.0.1 that embeds the behavioral
-//! bundle (`/h-pro.js`) of the running edge and names the site's service worker, loads it in
-//! headless Chromium (through chromedriver), types into the page's form and sends a
-//! `form_submit`, waits for both events in DynamoDB, prints what was stored (identity, risk
-//! and the interaction evidence) and saves a screenshot.
+//! The local stack's browser step: serves an HTTPS page on localhost that embeds the
+//! behavioral bundle (`/h-pro.js`) of the running edge, reached through the local CloudFront,
+//! and names the site's service worker; loads it in headless Chromium (through chromedriver),
+//! types into the page's form and sends a `form_submit`, waits for both events in DynamoDB,
+//! prints what was stored (identity, transport, risk and the interaction evidence) and saves a
+//! screenshot.
 //!
-//! Usage: `browser-demo --edge URL --webdriver URL --table NAME --screenshot FILE`; the
-//! DynamoDB endpoint comes from the standard AWS settings (`AWS_ENDPOINT_URL_DYNAMODB`).
+//! Usage: `browser-demo --edge URL --trust-spki HASH --webdriver URL --table NAME --screenshot
+//! FILE`: `--edge` is the local CloudFront's URL (`https://localhost:8443`) and `--trust-spki`
+//! its certificate's key hash (the `spki_sha256` it prints). The DynamoDB endpoint comes from
+//! the standard AWS settings (`AWS_ENDPOINT_URL_DYNAMODB`).
 
 use std::time::Duration;
 
@@ -40,7 +43,7 @@ fn arg(args: &[String], name: &str) -> Result<String, String> {
         .and_then(|i| args.get(i + 1))
         .cloned()
         .ok_or_else(|| {
-            format!("{name} is required (browser-demo --edge URL --webdriver URL --table NAME --screenshot FILE)")
+            format!("{name} is required (browser-demo --edge URL --trust-spki HASH --webdriver URL --table NAME --screenshot FILE)")
         })
 }
 
@@ -51,9 +54,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let webdriver = arg(&args, "--webdriver")?;
     let table = arg(&args, "--table")?;
     let screenshot = arg(&args, "--screenshot")?;
-    // The browser helpers read these.
+    let spki = arg(&args, "--trust-spki")?;
+    // The browser helpers read it.
     std::env::set_var(integration_tests::browser::WEBDRIVER_URL_VAR, &webdriver);
-    std::env::set_var(integration_tests::browser::EDGE_URL_VAR, &edge);
 
     let client =
         impressio::store::dynamo::client_with_timeouts(impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| {
@@ -70,7 +73,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     .await;
     let url = site.url(&unique_path("demo"));
     println!("page: {url}");
-    let browser = Browser::launch(&BrowserConfig::default()).await;
+    let browser = Browser::launch(&BrowserConfig {
+        trusted_spki: vec![spki],
+        ..BrowserConfig::default()
+    })
+    .await;
     browser.open(&url).await;
     // The new collector reports its first send; the current one does not: DynamoDB tells.
     match browser.ready().await {
@@ -109,6 +116,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             e.fingerprint.as_deref().unwrap_or("none (the collector sent none)")
         );
         println!("  visitor:         {}", e.visitor_id.as_deref().unwrap_or("none"));
+        let viewer = &e.context.viewer;
+        println!(
+            "  transport:       JA4 {}, HTTP/{}, from {} (ASN {})",
+            viewer.ja4.as_deref().unwrap_or("none"),
+            viewer.http_version.as_deref().unwrap_or("?"),
+            viewer.address.as_ref().map_or("?".to_string(), |a| a.ip.to_string()),
+            viewer.asn.map_or("?".to_string(), |a| a.to_string())
+        );
         println!(
             "  identity method: {}",
             identity.map_or("none".to_string(), |i| format!(

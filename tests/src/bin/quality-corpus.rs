@@ -1,19 +1,19 @@
 //! Writes the quality replay (see `integration_tests::quality`) for the backtesting CLI:
 //! `<dir>/events.jsonl` (one CloudFront origin-request event per line) and
-//! `<dir>/labels.jsonl` (the group, client name, User-Agent and JA4 of each line).
+//! `<dir>/labels.jsonl` (the group, client name, User-Agent, transport, JA4 and rows of each
+//! line).
 //!
 //! Usage: `quality-corpus <dir>`
 
 use std::io::Write;
 
-use integration_tests::quality::build_cases;
-use integration_tests::replay::Corpus;
+use integration_tests::quality::{build_cases, Sources};
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let dir = std::path::PathBuf::from(std::env::args().nth(1).ok_or("usage: quality-corpus <dir>")?);
     std::fs::create_dir_all(&dir)?;
-    let corpus = Corpus::load(&integration_tests::workspace_root().join("tests/data"))?;
-    let cases = build_cases(&corpus);
+    let sources = Sources::load(&integration_tests::workspace_root().join("tests/data"))?;
+    let cases = build_cases(&sources);
     let mut events = std::io::BufWriter::new(std::fs::File::create(dir.join("events.jsonl"))?);
     let mut labels = std::io::BufWriter::new(std::fs::File::create(dir.join("labels.jsonl"))?);
     for case in &cases {

@@ -1,5 +1,6 @@
 //! Joins the quality replay's labels with the backtesting CLI's assessments (same line
-//! order) and prints the confusion table, the targets and every miss by name.
+//! order) and prints, per group, its source and who has seen it, the levels, the targets and
+//! every miss by name. Exits 1 when a target is missed.
 //!
 //! Usage: `quality-report <labels.jsonl> <assessments.jsonl>`
 
@@ -46,11 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     if cases.len() != scored.len() {
         return Err(format!("{} labels but {} assessments", cases.len(), scored.len()).into());
     }
-    let synthetic = cases.iter().filter(|c| c.synthetic_ja4).count();
-    print!("{}", Report::new(&cases, &scored).render());
-    println!(
-        "({synthetic} of {} requests carry a synthetic JA4: WebKit and legacy engines, for which tests/data has none)",
-        cases.len()
-    );
+    let report = Report::new(&cases, &scored);
+    print!("{}", report.render());
+    if !report.targets_met() {
+        return Err("a quality target is missed (see above)".into());
+    }
     Ok(())
 }
