@@ -275,7 +275,7 @@ fn scored(e: &EventRecord) -> Scored {
         http_version: viewer.http_version.clone().unwrap_or_default(),
         level: risk.map_or("none".into(), |r| format!("{:?}", r.level).to_ascii_lowercase()),
         score: risk.map_or(0.0, |r| r.score),
-        trigger: risk.and_then(|r| r.trigger.clone()),
+        trigger: risk.and_then(|r| r.trigger).map(|t| t.name().to_string()),
         reasons: risk
             .map(|r| {
                 r.breakdown

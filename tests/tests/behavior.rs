@@ -3,7 +3,7 @@
 //! of blocks, collector-token replay and forgery, and a request's story.
 
 use impressio::config::{EdgeConfig, Secret};
-use impressio::fraud::FraudConfig;
+use impressio::fraud::{FraudConfig, Trigger};
 use integration_tests::harness::{with_chrome_headers, Answer, Harness};
 use serde_json::json;
 
@@ -189,7 +189,10 @@ async fn one_visitor_submitting_from_two_ips_is_proxy_rotation() {
         "{reasons}"
     );
     let r = &h.records(&second.request_id()).await[0];
-    assert_eq!(r.risk.as_ref().unwrap().trigger.as_deref(), Some("ip_diversity"));
+    assert_eq!(
+        r.risk.as_ref().unwrap().trigger.map(Trigger::name),
+        Some("ip_diversity")
+    );
 }
 
 #[tokio::test]
@@ -358,7 +361,11 @@ async fn memory_case(score_mode: &str) -> (u16, Option<String>) {
         .payload();
     let a = h.invoke(&back).await;
     let trigger = if a.status == 403 {
-        h.records(&a.request_id()).await[0].risk.clone().and_then(|r| r.trigger)
+        h.records(&a.request_id()).await[0]
+            .risk
+            .clone()
+            .and_then(|r| r.trigger)
+            .map(|t| t.name().to_string())
     } else {
         None
     };

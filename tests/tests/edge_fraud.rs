@@ -3,7 +3,7 @@
 //! mode, the credential-stuffing counter on DynamoDB (moto), and the collector's signals.
 
 use impressio::config::EdgeConfig;
-use impressio::fraud::{FraudConfig, Level};
+use impressio::fraud::{FraudConfig, Level, Trigger};
 use integration_tests::harness::{with_chrome_headers, Harness};
 use serde_json::json;
 
@@ -75,7 +75,7 @@ async fn critical_requests_are_refused_with_reasons_and_recorded() {
     let risk = r.risk.as_ref().unwrap();
     assert_eq!(risk.level, Level::Critical);
     assert!(risk.enforced);
-    assert_eq!(risk.trigger.as_deref(), Some("ja4_mismatch"));
+    assert_eq!(risk.trigger.map(Trigger::name), Some("ja4_mismatch"));
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@
 
 use impressio::config::EdgeConfig;
 use impressio::event::EventRecord;
-use impressio::fraud::composite::{NOT_APPLICABLE, NOT_FOR_SERVER_SIDE};
+use impressio::fraud::composite::NOT_APPLICABLE;
+use impressio::fraud::Component;
 use impressio::fraud::Level;
 use impressio::org::ServerKeyDigest;
 use integration_tests::harness::{with_chrome_headers, Answer, Harness};
@@ -146,7 +147,25 @@ async fn an_enterprise_server_side_event_is_stored_about_the_forwarded_end_user(
     assert_eq!(r.organization.unwrap().plan, impressio::org::Plan::Enterprise);
 
     let risk = r.risk.as_ref().unwrap();
-    for name in NOT_FOR_SERVER_SIDE {
+    // What judges the request's transport, or what only the collector script sends.
+    let transport = [
+        "ja4_tls",
+        "ja4_context",
+        "ja4_structure",
+        "datacenter",
+        "http2",
+        "webrtc",
+        "credential_stuffing",
+        "ja4_session_hopping",
+        "collector_token",
+    ];
+    let registered: Vec<_> = Component::ALL
+        .iter()
+        .filter(|c| c.judges_transport())
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(registered, transport);
+    for name in transport {
         let c = &risk.breakdown[name];
         assert_eq!((c.score, c.weight, c.contribution), (0.0, 0.0, 0.0), "{name}");
         assert_eq!(c.reasons[0].code, NOT_APPLICABLE, "{name}");

@@ -1,7 +1,8 @@
 //! The event pipeline shared by `/t`, `/c` and the pixel, after validation and the
 //! organization check: identity, blacklist pre-check, scoring, write.
 //!
-//! DynamoDB round trips (MISSION section 3, seed `002_…`):
+//! DynamoDB round trips (one read before every decision, reads in parallel; seed "Risk
+//! Scoring System"):
 //! 1. **read**, concurrently: the identity reads, the blacklist pre-check (fingerprint, IP,
 //!    JA4) with the JA4 and IP aggregate buckets (one `BatchGetItem`), the login counter, the
 //!    collector-token use counter and the message marker. A repeated message stops here
@@ -29,17 +30,16 @@
 //! identity comes from the body alone (the request's cookies are the server's), no
 //! domainprint cookie is set, no collector token is expected, nothing is counted per JA4, and
 //! the components that judge the transport are recorded as not applicable
-//! ([`impressio::fraud::composite::NOT_FOR_SERVER_SIDE`]).
+//! ([`impressio::fraud::Component::judges_transport`]).
 
-use impressio::behavior::layers::{self as behavior, Observations};
 use impressio::behavior::store::{observations, BlacklistEntry, Block, FirstRead, Identifiers, VisitorRead};
 use impressio::behavior::token::{self, TokenCheck};
 use impressio::event::payload::ValidEvent;
 use impressio::event::{Attribution, EventRecord, Forwarded, MessageRecord, Route, ServerContext};
-use impressio::fraud::composite::{base_layers, combine, mark_server_side};
-use impressio::fraud::config::ScoreMode;
 use impressio::fraud::counter::{login_key, RateCounter};
-use impressio::fraud::{LayerResult, RiskAssessment, ScoringInput};
+use impressio::fraud::{
+    assess_evidence, BehaviorEvidence, Component, Evidence, Memory, Observations, RiskAssessment, ScoringInput, Trigger,
+};
 use impressio::http::EdgeRequest;
 use impressio::identity::domainprint::Presented;
 use impressio::identity::{IdentityInputs, IdentityResult, IdentityStore};
@@ -76,20 +76,6 @@ pub enum Caller {
     /// The organization's server, authenticated by its server key: the request is the
     /// server's, and the visitor is the end user it forwards.
     Server(Forwarded),
-}
-
-/// The component a block trigger belongs to (for repeat-offender memory).
-fn component_of(trigger: &str) -> &str {
-    match trigger {
-        "ja4_mismatch" | "browser_contradiction" => "ja4_context",
-        "headless_browser" | "automation" => "headless",
-        "legacy_tls" => "ja4_tls",
-        "bot_user_agent" | "missing_user_agent" | "not_a_browser" => "bot_user_agent",
-        "ip_diversity" | "visitor_velocity" => "visitor_velocity",
-        "token_replay" => "collector_token",
-        "forged_domainprint" => "domainprint",
-        other => other,
-    }
 }
 
 /// Resolves, checks, scores and stores a validated, authorized event. `enforce` is true for
@@ -240,7 +226,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         Some(Ok(n)) => scoring.login_count = Some(n),
         Some(Err(e)) => {
             tracing::warn!(request_id = %ctx.request_id, error = %e, "login counter unavailable");
-            degraded.push("credential_stuffing".to_string());
+            degraded.push(Component::CredentialStuffing.name().to_string());
         }
         None => {}
     }
@@ -251,7 +237,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         Ok(v) => v,
         Err(e) => {
             tracing::warn!(request_id = %ctx.request_id, error = %e, "visitor history unavailable");
-            degraded.push("visitor_velocity".to_string());
+            degraded.push(Component::VisitorVelocity.name().to_string());
             VisitorRead::default()
         }
     };
@@ -266,7 +252,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         Some(Ok(n)) => Some(n),
         Some(Err(e)) => {
             tracing::warn!(request_id = %ctx.request_id, error = %e, "token counter unavailable");
-            degraded.push("collector_token".to_string());
+            degraded.push(Component::CollectorToken.name().to_string());
             None
         }
         None => None,
@@ -300,7 +286,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     let block = risk.enforced.then(|| Block {
         request_id: ctx.request_id.clone(),
         visitor_id: Some(visitor_id.clone()),
-        detection_type: risk.trigger.clone().unwrap_or_else(|| RISK_SCORE_TRIGGER.into()),
+        detection_type: risk.trigger.map_or(RISK_SCORE_TRIGGER, Trigger::name).into(),
         reason: risk
             .public_reasons()
             .first()
@@ -372,8 +358,9 @@ async fn blacklisted<S, D, I>(app: &App<S, D, I>, ctx: &mut RequestCtx, entry: &
     }
 }
 
-/// The eight layers, the bot UA check and the behavioral components, with repeat-offender
-/// memory (seed `002_…` layer 3.5).
+/// Every component: the request's, the behavioral ones from `obs`, and repeat-offender
+/// memory from the visitor's last block (a stored detection type that is no trigger, such as
+/// `risk_score`, has no component to score again and so no memory).
 fn score<S, D, I>(
     scoring: &ScoringInput,
     obs: &Observations,
@@ -383,60 +370,21 @@ fn score<S, D, I>(
     now: i64,
     app: &App<S, D, I>,
 ) -> RiskAssessment {
-    let fraud = &app.config.fraud;
-    let w = &fraud.weights;
-    let mut token = behavior::collector_token(obs, fraud);
-    if let Some(None) = token_check {
-        token.add(
-            "missing_token",
-            fraud.behavior.token.missing_score,
-            "no collector token",
-        );
-    }
-    let mut all = base_layers(scoring, fraud);
-    all.extend([
-        ("ip_rate", w.ip_rate, behavior::ip_rate(obs, fraud)),
-        (
-            "ja4_session_hopping",
-            w.ja4_session_hopping,
-            behavior::session_hopping(obs, now, fraud),
-        ),
-        (
-            "visitor_velocity",
-            w.visitor_velocity,
-            behavior::visitor_velocity(obs, fraud),
-        ),
-        ("collector_token", w.collector_token, token),
-        ("domainprint", w.domainprint, behavior::domainprint(domainprint, fraud)),
-    ]);
-    if scoring.server_side {
-        mark_server_side(&mut all);
-    }
-    if fraud.behavior.score_mode == ScoreMode::Holistic {
-        // Every enforced block here also blacklists the visitor, so the memory runs from the
-        // block's end: an offender just released who offends again, however mildly, is
-        // lifted back over the threshold for `memory_secs`.
-        if let Some((kind, at)) = &visitor.memory {
-            let component = component_of(kind);
-            let scored_now = all.iter().any(|(name, _, r)| *name == component && r.score > 0.0);
-            let released = visitor.entry.as_ref().map_or(*at, |e| e.block_expires_ms.max(*at));
-            let memory_ms = i64::try_from(fraud.behavior.blacklist.memory_secs)
-                .unwrap_or(i64::MAX)
-                .saturating_mul(1000);
-            if now.saturating_sub(released) <= memory_ms && scored_now {
-                let mut r = LayerResult::default();
-                r.add(
-                    "repeat_offender",
-                    0.0,
-                    format!(
-                        "blocked for {kind} in the last {} min",
-                        fraud.behavior.blacklist.memory_secs / 60
-                    ),
-                );
-                r.triggers.push("repeat_offender");
-                all.push(("repeat_offender", 0.0, r));
-            }
-        }
-    }
-    combine(all, fraud)
+    let memory = visitor.memory.as_ref().and_then(|(kind, at)| {
+        Some(Memory {
+            blocked_for: kind.parse().ok()?,
+            released_ms: visitor.entry.as_ref().map_or(*at, |e| e.block_expires_ms.max(*at)),
+        })
+    });
+    let evidence = Evidence {
+        request: scoring,
+        behavior: Some(BehaviorEvidence {
+            observations: obs,
+            now_ms: now,
+            token_missing: matches!(token_check, Some(None)),
+            domainprint,
+            memory,
+        }),
+    };
+    assess_evidence(&evidence, &app.config.fraud)
 }

@@ -29,7 +29,7 @@ use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, PUT_ITEM, UPDATE_ITEM};
 use crate::store::StoreError;
 
-use super::layers::Observations;
+use crate::fraud::input::Observations;
 
 /// What this module calls in DynamoDB, all on the table: the read rounds (`BatchGetItem`), the
 /// counters, token uses and blacklist hits (`UpdateItem`), blocks and forensic records

@@ -12,16 +12,7 @@ use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// What a presented token is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenCheck {
-    /// Correctly signed for this organization, within its lifetime.
-    Valid { issued_ms: i64, hash: String },
-    /// Correctly signed but older than its lifetime.
-    Expired { issued_ms: i64, hash: String },
-    /// Not signed by us, malformed, or for another organization.
-    Forged { reason: &'static str },
-}
+pub use crate::fraud::components::collector_token::TokenCheck;
 
 fn mac(secret: &[u8], payload: &str) -> HmacSha256 {
     let mut m = <HmacSha256 as KeyInit>::new_from_slice(secret).expect("HMAC takes keys of any length");

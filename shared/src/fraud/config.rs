@@ -1,12 +1,29 @@
-//! The fraud configuration: every threshold, weight and list in one typed value with the
-//! seeds' defaults, overridden by `FRAUD_CONFIG` (JSON, deep merge of partial overrides;
-//! unknown keys and out-of-range values are refused at start).
+//! The fraud configuration: what is global to the composite score (mode, level thresholds,
+//! weights, trigger floors, the blacklist) and the composition of every component's own
+//! configuration, each defined, defaulted and checked in its component's file
+//! ([`super::components`]). One typed value with the seeds' defaults, overridden by
+//! `FRAUD_CONFIG` (JSON, deep merge of partial overrides; unknown keys and out-of-range values
+//! are refused at start).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 pub use super::browsers::BrowsersConfig;
+use super::component::{Component, Trigger};
+pub use super::components::bot_user_agent::BotUserAgentConfig;
+pub use super::components::collector_token::TokenConfig;
+pub use super::components::credential_stuffing::CredentialStuffingConfig;
+pub use super::components::datacenter::DatacenterConfig;
+pub use super::components::domainprint::DomainprintConfig;
+pub use super::components::headless::{HeadlessConfig, InteractionConfig};
+pub use super::components::http2::Http2Config;
+pub use super::components::ja4_context::Ja4ContextConfig;
+pub use super::components::ja4_session_hopping::SessionHoppingConfig;
+pub use super::components::ja4_structure::Ja4StructureConfig;
+pub use super::components::ja4_tls::Ja4TlsConfig;
+pub use super::components::visitor_velocity::VelocityConfig;
+pub use super::components::webrtc::WebRtcConfig;
 
 /// Enforcing or observing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,131 +93,7 @@ pub struct TriggerFloors {
     pub browser_contradiction: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ja4TlsConfig {
-    pub missing_ja4: f64,
-    pub legacy_tls: f64,
-}
-
-/// Points of the JA4 ↔ context component's contradictions between a request and the browser
-/// family its User-Agent claims (the families' profiles are [`FraudConfig::browsers`]).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ja4ContextConfig {
-    /// A decisive contradiction: another client's TLS version, ALPN or TLS stack.
-    pub decisive_points: f64,
-    /// Any other: HTTP/1.x, a missing browser header, User-Agent first, the extension count.
-    pub contradiction_points: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ja4StructureConfig {
-    pub malformed: f64,
-    pub outdated_tls: f64,
-    pub no_sni: f64,
-    pub few_ciphers: f64,
-    pub min_ciphers: u8,
-    pub few_extensions: f64,
-    pub min_extensions: u8,
-    pub no_alpn: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HeadlessConfig {
-    pub headless_user_agent: f64,
-    /// No `Sec-CH-UA` where the claimed family sends it ([`BrowsersConfig`]).
-    pub missing_client_hints: f64,
-    /// `Accept-Language: *`: no browser asks for any language (a missing header is a
-    /// contradiction of the JA4 ↔ context component).
-    pub generic_language: f64,
-    pub webdriver: f64,
-    pub no_plugins: f64,
-    pub no_languages: f64,
-    pub platform_mismatch: f64,
-    /// What the behavioral bundle's interaction evidence may add.
-    pub interaction: InteractionConfig,
-}
-
-/// Scores and thresholds for the human-interaction evidence of `/h-pro.js` (layer 4). Not
-/// from the seeds (seed `004_…` lists mouse movement, typing patterns and form timing as
-/// future work); the defaults stay below a block on their own and name what they saw.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InteractionConfig {
-    /// Input events the page dispatched itself (`isTrusted` false).
-    pub synthetic_input: f64,
-    /// Keystrokes at a machine's even rhythm: at least `uniform_keys_min` keystrokes whose
-    /// intervals vary by at most `uniform_keys_max_sd_ms` (people vary by tens of ms).
-    pub uniform_keystrokes: f64,
-    pub uniform_keys_min: u32,
-    pub uniform_keys_max_sd_ms: f64,
-    /// A pointer path of at least `linear_pointer_min_moves` moves with a straightness of at
-    /// least `linear_pointer_min_straightness` (0–1).
-    pub linear_pointer: f64,
-    pub linear_pointer_min_moves: u32,
-    pub linear_pointer_min_straightness: f64,
-    /// A login or submission event (`behavior.velocity.submission_events`) sent by the
-    /// behavioral bundle without any pointer, key, scroll or touch input before it.
-    pub no_interaction_submission: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatacenterConfig {
-    pub score: f64,
-    /// ASNs added to the vendored X4BNet list (seed `000_…`: Cloudflare, AWS, Google Cloud,
-    /// Azure, DigitalOcean, Equinix).
-    pub extra_asns: Vec<u32>,
-    /// ASNs of privacy relays (iCloud Private Relay's Akamai egress): reported as relays.
-    pub privacy_relay_asns: Vec<u32>,
-    /// ASNs that also carry iCloud Private Relay egress: an Apple device from them is
-    /// reported as a relay rather than a datacenter.
-    pub apple_relay_asns: Vec<u32>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Http2Config {
-    pub minimal_headers: f64,
-    pub min_browser_headers: u32,
-    pub alpn_version_mismatch: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebRtcConfig {
-    pub public_host: f64,
-    pub several_public_ips: f64,
-    pub ipv6_leak: f64,
-    pub relay_only: f64,
-    pub ip_mismatch: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CredentialStuffingConfig {
-    /// More than this many `login` events per window per key → the score (seed: 20).
-    pub max_logins: u64,
-    /// Window, seconds (seed: 1 hour).
-    pub window_secs: u64,
-    pub score: f64,
-    /// Count per JA4 only (the seed), or per JA4 and IP (/64) so that every user of one
-    /// popular browser does not share a counter (the default).
-    pub per_ip: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BotUserAgentConfig {
-    pub known_bot: f64,
-    pub missing_user_agent: f64,
-    pub not_a_browser: f64,
-}
-
-/// Settings of the eight layers and the bot User-Agent check.
+/// The request components' settings (`layers.<component>`), each from its component's file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LayerConfig {
@@ -215,7 +108,7 @@ pub struct LayerConfig {
     pub bot_user_agent: BotUserAgentConfig,
 }
 
-/// How repeat-offender memory treats a recent block (seed `002_…`, layer 3.5).
+/// How repeat-offender memory treats a recent block (behavioral model, layer 3.5: [`super::components::repeat_offender`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScoreMode {
@@ -225,75 +118,7 @@ pub enum ScoreMode {
     Additive,
 }
 
-/// JA4 session hopping (seed `002_…` layers 4a–4c, seed `004_…`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SessionHoppingConfig {
-    /// 4a: distinct visitors with the same JA4 from the same IP (IPv6 /64) in `cluster_window_secs`.
-    pub cluster_min_visitors: u64,
-    pub cluster_window_secs: u64,
-    /// 4b: distinct visitors with the same JA4 across the organization in `rapid_window_secs`.
-    pub rapid_global_min_visitors: u64,
-    pub rapid_window_secs: u64,
-    /// 4c: distinct visitors with the same JA4 across the organization in `extended_window_secs`.
-    pub extended_global_min_visitors: u64,
-    pub extended_window_secs: u64,
-    /// Velocity: a cluster spanning less than this many minutes.
-    pub velocity_threshold_minutes: u64,
-    pub clustering_points: f64,
-    pub velocity_points: f64,
-    /// Both global signals.
-    pub global_both_points: f64,
-    /// One global signal.
-    pub global_one_points: f64,
-    /// The raw points are scaled to 0–100 by this maximum (seed: 0–230).
-    pub raw_max: f64,
-}
-
-/// Visitor velocity (seed `002_…` layer 2), over the "submission" events.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VelocityConfig {
-    /// Events that count as submissions (a page view is not one).
-    pub submission_events: Vec<String>,
-    /// 2a: submissions per visitor in 24 h at or above this → block.
-    pub max_submissions_24h: u64,
-    /// 2b: submission attempts per visitor in 1 h: at or above `attempts_block` → block,
-    /// at `attempts_warn` → `attempts_warn_score`.
-    pub attempts_block: u64,
-    pub attempts_warn: u64,
-    pub attempts_warn_score: f64,
-    /// 2c: distinct IPs of a visitor's submissions in 24 h at or above this → block.
-    pub max_ips_24h: u64,
-}
-
-/// The collector token.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenConfig {
-    /// Lifetime of a token, seconds.
-    pub ttl_secs: u64,
-    /// Uses of one token beyond which it is a replay.
-    pub max_uses: u64,
-    /// Score of an event without a token, or with an expired one (no trigger).
-    pub missing_score: f64,
-}
-
-/// Points of a presented domainprint that was refused (not from the seeds: the seeds' cookie
-/// was not signed). A refused value is ignored whatever these say; they are how much its
-/// presence says about the sender.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DomainprintConfig {
-    /// Not in the signed format: made up, or a cookie of a release before signing.
-    pub unsigned: f64,
-    /// Signed with a key id we do not hold: a retired key, or made up.
-    pub unknown_key: f64,
-    /// Signed format under one of our keys with a tag that does not verify.
-    pub forged: f64,
-}
-
-/// Blacklist and progressive timeouts (seed `002_…`).
+/// Blacklist and progressive timeouts (seed "Risk Scoring System").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlacklistConfig {
@@ -305,12 +130,40 @@ pub struct BlacklistConfig {
     pub memory_secs: u64,
 }
 
+impl Default for BlacklistConfig {
+    /// Seed "Risk Scoring System": timeouts of 1 h, 4 h, 8 h, 12 h and 24 h by offenses in
+    /// 24 h; repeat-offender memory 30 min.
+    fn default() -> Self {
+        BlacklistConfig {
+            timeouts_secs: vec![3600, 4 * 3600, 8 * 3600, 12 * 3600, DAY_SECS],
+            offense_window_secs: DAY_SECS,
+            memory_secs: 1800,
+        }
+    }
+}
+
+impl BlacklistConfig {
+    /// Checks the ladder (one or more timeouts, not decreasing) and the window (above 0).
+    ///
+    /// # Errors
+    /// A message naming the value out of range.
+    pub fn check(&self) -> Result<(), String> {
+        if self.timeouts_secs.is_empty() || self.timeouts_secs.windows(2).any(|w| w[0] > w[1]) {
+            return Err("behavior.blacklist.timeouts_secs: one or more, not decreasing".into());
+        }
+        if self.offense_window_secs == 0 {
+            return Err("behavior.blacklist.offense_window_secs must be above 0".into());
+        }
+        Ok(())
+    }
+}
+
 /// The behavioral layers' settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BehaviorConfig {
     pub score_mode: ScoreMode,
-    /// IP rate (layer 0.5): scores by events per IP in `ip_rate_window_secs`, indexed by the
+    /// IP rate ([`super::components::ip_rate`]): scores by events per IP in `ip_rate_window_secs`, indexed by the
     /// count including this one (seed: 1 → 0, 2 → 25, 3 → 50, 4 → 75, 5+ → 100).
     pub ip_rate_scores: Vec<f64>,
     pub ip_rate_window_secs: u64,
@@ -340,23 +193,11 @@ pub struct FraudConfig {
     pub tool_ja4: BTreeMap<String, String>,
 }
 
+/// Seconds in a day.
+const DAY_SECS: u64 = 86_400;
+
 /// The vendored FoxIO sample (`shared/data/ja4/sample-ja4.csv`).
 const SAMPLE_JA4: &str = include_str!("../../data/ja4/sample-ja4.csv");
-
-/// Per-layer maximum scores of seed `000_…` ("8-Layer Fraud Detection": JA4 TLS 80, JA4 ↔
-/// context 60+, structure 100, headless 100, VPN / datacenter 40, HTTP/2 100, WebRTC 100,
-/// credential stuffing 70); the bot User-Agent check is capped at 100.
-pub mod max {
-    pub const JA4_TLS: f64 = 80.0;
-    pub const JA4_CONTEXT: f64 = 60.0;
-    pub const JA4_STRUCTURE: f64 = 100.0;
-    pub const HEADLESS: f64 = 100.0;
-    pub const DATACENTER: f64 = 40.0;
-    pub const HTTP2: f64 = 100.0;
-    pub const WEBRTC: f64 = 100.0;
-    pub const CREDENTIAL_STUFFING: f64 = 70.0;
-    pub const BOT_USER_AGENT: f64 = 100.0;
-}
 
 impl Default for FraudConfig {
     fn default() -> Self {
@@ -424,118 +265,26 @@ impl Default for FraudConfig {
                 browser_contradiction: -20.0,
             },
             layers: LayerConfig {
-                ja4_tls: Ja4TlsConfig {
-                    missing_ja4: 50.0,
-                    legacy_tls: 80.0,
-                },
-                // The component's maximum is 60 (seed `000_…`): one decisive contradiction
-                // reaches it; two others do.
-                ja4_context: Ja4ContextConfig {
-                    decisive_points: 60.0,
-                    contradiction_points: 30.0,
-                },
-                ja4_structure: Ja4StructureConfig {
-                    malformed: 60.0,
-                    outdated_tls: 50.0,
-                    no_sni: 40.0,
-                    few_ciphers: 30.0,
-                    min_ciphers: 6,
-                    few_extensions: 30.0,
-                    min_extensions: 8,
-                    no_alpn: 20.0,
-                },
-                headless: HeadlessConfig {
-                    headless_user_agent: 100.0,
-                    missing_client_hints: 40.0,
-                    generic_language: 15.0,
-                    webdriver: 100.0,
-                    no_plugins: 20.0,
-                    no_languages: 20.0,
-                    platform_mismatch: 30.0,
-                    interaction: InteractionConfig {
-                        synthetic_input: 60.0,
-                        uniform_keystrokes: 50.0,
-                        uniform_keys_min: 10,
-                        uniform_keys_max_sd_ms: 3.0,
-                        linear_pointer: 40.0,
-                        linear_pointer_min_moves: 20,
-                        linear_pointer_min_straightness: 0.99,
-                        no_interaction_submission: 30.0,
-                    },
-                },
-                datacenter: DatacenterConfig {
-                    score: 40.0,
-                    // Cloudflare, AWS (two), Google Cloud (two), Azure, DigitalOcean, Equinix Metal.
-                    extra_asns: vec![13335, 16509, 14618, 15169, 396982, 8075, 14061, 54825],
-                    privacy_relay_asns: vec![36183],
-                    apple_relay_asns: vec![13335, 54113],
-                },
-                http2: Http2Config {
-                    minimal_headers: 40.0,
-                    min_browser_headers: 5,
-                    alpn_version_mismatch: 30.0,
-                },
-                webrtc: WebRtcConfig {
-                    public_host: 40.0,
-                    several_public_ips: 30.0,
-                    ipv6_leak: 20.0,
-                    relay_only: 30.0,
-                    ip_mismatch: 40.0,
-                },
-                credential_stuffing: CredentialStuffingConfig {
-                    max_logins: 20,
-                    window_secs: 3600,
-                    score: 70.0,
-                    per_ip: true,
-                },
-                bot_user_agent: BotUserAgentConfig {
-                    known_bot: 100.0,
-                    missing_user_agent: 80.0,
-                    not_a_browser: 60.0,
-                },
+                ja4_tls: Ja4TlsConfig::default(),
+                ja4_context: Ja4ContextConfig::default(),
+                ja4_structure: Ja4StructureConfig::default(),
+                headless: HeadlessConfig::default(),
+                datacenter: DatacenterConfig::default(),
+                http2: Http2Config::default(),
+                webrtc: WebRtcConfig::default(),
+                credential_stuffing: CredentialStuffingConfig::default(),
+                bot_user_agent: BotUserAgentConfig::default(),
             },
             browsers: BrowsersConfig::default(),
             behavior: BehaviorConfig {
                 score_mode: ScoreMode::Holistic,
                 ip_rate_scores: vec![0.0, 25.0, 50.0, 75.0, 100.0],
                 ip_rate_window_secs: 3600,
-                session_hopping: SessionHoppingConfig {
-                    cluster_min_visitors: 2,
-                    cluster_window_secs: 3600,
-                    rapid_global_min_visitors: 3,
-                    rapid_window_secs: 300,
-                    extended_global_min_visitors: 5,
-                    extended_window_secs: 3600,
-                    velocity_threshold_minutes: 10,
-                    clustering_points: 80.0,
-                    velocity_points: 60.0,
-                    global_both_points: 50.0,
-                    global_one_points: 40.0,
-                    raw_max: 230.0,
-                },
-                velocity: VelocityConfig {
-                    submission_events: vec!["signup".into(), "form_submit".into()],
-                    max_submissions_24h: 2,
-                    attempts_block: 3,
-                    attempts_warn: 2,
-                    attempts_warn_score: 60.0,
-                    max_ips_24h: 2,
-                },
-                token: TokenConfig {
-                    ttl_secs: 4 * 3600,
-                    max_uses: 200,
-                    missing_score: 30.0,
-                },
-                domainprint: DomainprintConfig {
-                    unsigned: 30.0,
-                    unknown_key: 20.0,
-                    forged: 100.0,
-                },
-                blacklist: BlacklistConfig {
-                    timeouts_secs: vec![3600, 14_400, 28_800, 43_200, 86_400],
-                    offense_window_secs: 86_400,
-                    memory_secs: 1800,
-                },
+                session_hopping: SessionHoppingConfig::default(),
+                velocity: VelocityConfig::default(),
+                token: TokenConfig::default(),
+                domainprint: DomainprintConfig::default(),
+                blacklist: BlacklistConfig::default(),
             },
             tool_ja4,
         }
@@ -567,34 +316,19 @@ impl FraudConfig {
     }
 
     /// Checks ranges: weights in 0–1 summing to at most 1, increasing level thresholds in
-    /// 0–100, layer scores within the seed's per-layer maxima, floors within ±50.
+    /// 0–100, floors within ±50, and every registered component's own configuration
+    /// ([`Component::check`]: scores within the component's maximum, windows above 0).
     ///
     /// # Errors
     /// A message naming the first value out of range.
     pub fn check(&self) -> Result<(), String> {
-        let w = &self.weights;
-        let weights = [
-            ("weights.ja4_tls", w.ja4_tls),
-            ("weights.ja4_context", w.ja4_context),
-            ("weights.ja4_structure", w.ja4_structure),
-            ("weights.headless", w.headless),
-            ("weights.datacenter", w.datacenter),
-            ("weights.http2", w.http2),
-            ("weights.webrtc", w.webrtc),
-            ("weights.credential_stuffing", w.credential_stuffing),
-            ("weights.bot_user_agent", w.bot_user_agent),
-            ("weights.ip_rate", w.ip_rate),
-            ("weights.ja4_session_hopping", w.ja4_session_hopping),
-            ("weights.visitor_velocity", w.visitor_velocity),
-            ("weights.collector_token", w.collector_token),
-            ("weights.domainprint", w.domainprint),
-        ];
-        for (name, v) in weights {
+        for c in Component::ALL {
+            let v = c.weight(&self.weights);
             if !(0.0..=1.0).contains(&v) {
-                return Err(format!("{name} = {v} is outside 0..=1"));
+                return Err(format!("weights.{c} = {v} is outside 0..=1"));
             }
         }
-        let sum: f64 = weights.iter().map(|(_, v)| v).sum();
+        let sum: f64 = Component::ALL.iter().map(|c| c.weight(&self.weights)).sum();
         if sum > 1.0 + 1e-9 {
             return Err(format!("the weights add up to {sum:.3}; at most 1"));
         }
@@ -602,144 +336,30 @@ impl FraudConfig {
         if !(0.0 < r.medium && r.medium < r.high && r.high < r.block_threshold && r.block_threshold <= 100.0) {
             return Err("risk thresholds must satisfy 0 < medium < high < block_threshold <= 100".into());
         }
-        let l = &self.layers;
-        let in_range = |name: &str, v: f64, max: f64| {
-            if (0.0..=max).contains(&v) {
-                Ok(())
-            } else {
-                Err(format!("layers.{name} = {v} is outside 0..={max}"))
+        for t in Trigger::ALL {
+            if let Some(v) = t.offset(&self.triggers) {
+                if !(-50.0..=50.0).contains(&v) {
+                    return Err(format!("triggers.{t} = {v} is outside -50..=50"));
+                }
             }
-        };
-        for (name, v) in [
-            ("ja4_tls.missing_ja4", l.ja4_tls.missing_ja4),
-            ("ja4_tls.legacy_tls", l.ja4_tls.legacy_tls),
-        ] {
-            in_range(name, v, max::JA4_TLS)?;
-        }
-        for (name, v) in [
-            ("ja4_context.decisive_points", l.ja4_context.decisive_points),
-            ("ja4_context.contradiction_points", l.ja4_context.contradiction_points),
-        ] {
-            in_range(name, v, max::JA4_CONTEXT)?;
         }
         self.browsers.check()?;
-        in_range("datacenter.score", l.datacenter.score, max::DATACENTER)?;
-        in_range(
-            "credential_stuffing.score",
-            l.credential_stuffing.score,
-            max::CREDENTIAL_STUFFING,
-        )?;
-        for (name, v) in [
-            ("ja4_structure.malformed", l.ja4_structure.malformed),
-            ("ja4_structure.outdated_tls", l.ja4_structure.outdated_tls),
-            ("ja4_structure.no_sni", l.ja4_structure.no_sni),
-            ("ja4_structure.few_ciphers", l.ja4_structure.few_ciphers),
-            ("ja4_structure.few_extensions", l.ja4_structure.few_extensions),
-            ("ja4_structure.no_alpn", l.ja4_structure.no_alpn),
-            ("headless.headless_user_agent", l.headless.headless_user_agent),
-            ("headless.missing_client_hints", l.headless.missing_client_hints),
-            ("headless.generic_language", l.headless.generic_language),
-            ("headless.webdriver", l.headless.webdriver),
-            ("headless.no_plugins", l.headless.no_plugins),
-            ("headless.no_languages", l.headless.no_languages),
-            ("headless.platform_mismatch", l.headless.platform_mismatch),
-            (
-                "headless.interaction.synthetic_input",
-                l.headless.interaction.synthetic_input,
-            ),
-            (
-                "headless.interaction.uniform_keystrokes",
-                l.headless.interaction.uniform_keystrokes,
-            ),
-            (
-                "headless.interaction.linear_pointer",
-                l.headless.interaction.linear_pointer,
-            ),
-            (
-                "headless.interaction.no_interaction_submission",
-                l.headless.interaction.no_interaction_submission,
-            ),
-            ("http2.minimal_headers", l.http2.minimal_headers),
-            ("http2.alpn_version_mismatch", l.http2.alpn_version_mismatch),
-            ("webrtc.public_host", l.webrtc.public_host),
-            ("webrtc.several_public_ips", l.webrtc.several_public_ips),
-            ("webrtc.ipv6_leak", l.webrtc.ipv6_leak),
-            ("webrtc.relay_only", l.webrtc.relay_only),
-            ("webrtc.ip_mismatch", l.webrtc.ip_mismatch),
-            ("bot_user_agent.known_bot", l.bot_user_agent.known_bot),
-            ("bot_user_agent.missing_user_agent", l.bot_user_agent.missing_user_agent),
-            ("bot_user_agent.not_a_browser", l.bot_user_agent.not_a_browser),
-        ] {
-            in_range(name, v, 100.0)?;
-        }
-        if l.credential_stuffing.window_secs == 0 {
-            return Err("layers.credential_stuffing.window_secs must be above 0".into());
-        }
-        let i = &l.headless.interaction;
-        if !(0.0..=1.0).contains(&i.linear_pointer_min_straightness)
-            || !(0.0..=f64::MAX).contains(&i.uniform_keys_max_sd_ms)
-        {
-            return Err(
-                "layers.headless.interaction: linear_pointer_min_straightness within 0..=1, uniform_keys_max_sd_ms at least 0"
-                    .into(),
-            );
-        }
-        if i.uniform_keys_min < 2 || i.linear_pointer_min_moves < 2 {
-            return Err("layers.headless.interaction: uniform_keys_min and linear_pointer_min_moves at least 2".into());
-        }
-        let t = &self.triggers;
-        for (name, v) in [
-            ("bot_user_agent", t.bot_user_agent),
-            ("missing_user_agent", t.missing_user_agent),
-            ("ja4_mismatch", t.ja4_mismatch),
-            ("headless_browser", t.headless_browser),
-            ("automation", t.automation),
-            ("credential_stuffing", t.credential_stuffing),
-            ("legacy_tls", t.legacy_tls),
-            ("not_a_browser", t.not_a_browser),
-            ("ja4_session_hopping", t.ja4_session_hopping),
-            ("visitor_velocity", t.visitor_velocity),
-            ("ip_diversity", t.ip_diversity),
-            ("repeat_offender", t.repeat_offender),
-            ("forged_domainprint", t.forged_domainprint),
-            ("browser_contradiction", t.browser_contradiction),
-        ] {
-            if !(-50.0..=50.0).contains(&v) {
-                return Err(format!("triggers.{name} = {v} is outside -50..=50"));
-            }
-        }
-        let b = &self.behavior;
-        if b.ip_rate_scores.is_empty() || b.ip_rate_scores.iter().any(|v| !(0.0..=100.0).contains(v)) {
-            return Err("behavior.ip_rate_scores: one or more scores within 0..=100".into());
-        }
-        if b.blacklist.timeouts_secs.is_empty() || b.blacklist.timeouts_secs.windows(2).any(|w| w[0] > w[1]) {
-            return Err("behavior.blacklist.timeouts_secs: one or more, not decreasing".into());
-        }
-        let s = &b.session_hopping;
-        for (name, v) in [
-            ("cluster_window_secs", s.cluster_window_secs),
-            ("rapid_window_secs", s.rapid_window_secs),
-            ("extended_window_secs", s.extended_window_secs),
-            ("cluster_min_visitors", s.cluster_min_visitors),
-        ] {
-            if v == 0 {
-                return Err(format!("behavior.session_hopping.{name} must be above 0"));
-            }
-        }
-        if s.extended_window_secs > 86_400 || s.cluster_window_secs > 86_400 || s.raw_max <= 0.0 {
-            return Err("behavior.session_hopping: windows at most 86400 s, raw_max above 0".into());
-        }
-        let d = &b.domainprint;
-        if [d.unsigned, d.unknown_key, d.forged]
-            .iter()
-            .any(|v| !(0.0..=100.0).contains(v))
-        {
-            return Err("behavior.domainprint: scores within 0..=100".into());
-        }
-        if b.token.ttl_secs == 0 || b.token.max_uses == 0 {
-            return Err("behavior.token: ttl_secs and max_uses above 0".into());
+        for c in Component::ALL {
+            c.check(self)?;
         }
         Ok(())
+    }
+}
+
+/// `Ok` when `v` is within `0..=max`, else a message naming the key `name`.
+///
+/// # Errors
+/// The message.
+pub fn in_range(name: &str, v: f64, max: f64) -> Result<(), String> {
+    if (0.0..=max).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("{name} = {v} is outside 0..={max}"))
     }
 }
 
@@ -756,20 +376,7 @@ mod tests {
             c.tool_ja4["t13d190900_9dc949149365_97f8aa674fd9"],
             "GoLang / Sliver Agent"
         );
-        let sum = c.weights.ja4_tls
-            + c.weights.ja4_context
-            + c.weights.ja4_structure
-            + c.weights.headless
-            + c.weights.datacenter
-            + c.weights.http2
-            + c.weights.webrtc
-            + c.weights.credential_stuffing
-            + c.weights.bot_user_agent
-            + c.weights.ip_rate
-            + c.weights.ja4_session_hopping
-            + c.weights.visitor_velocity
-            + c.weights.collector_token
-            + c.weights.domainprint;
+        let sum: f64 = Component::ALL.iter().map(|x| x.weight(&c.weights)).sum();
         assert!((sum - 1.0).abs() < 1e-9);
     }
 

@@ -1,12 +1,18 @@
-//! What the layers look at: one request's claims and signals, gathered once.
+//! What the components look at: one request's claims and signals, gathered once
+//! ([`ScoringInput`]), and for the edge's full assessment what the behavioral store knows
+//! about its identifiers ([`Observations`]), together the [`Evidence`].
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::component::Trigger;
+use super::components::collector_token::TokenCheck;
 use super::ja4::{Ja4, Ja4Error};
 use super::ua::UserAgent;
 use crate::http::EdgeRequest;
+use crate::identity::domainprint::Presented;
 
 /// Signals the collector script reports with an event (`signals` in the `/t` body).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -239,5 +245,74 @@ impl ScoringInput {
         self.ua
             .as_ref()
             .is_some_and(|u| u.bot.is_none() && u.engine != super::ua::Engine::Other)
+    }
+}
+
+/// What the behavioral store knows about a request's identifiers, this request included.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observations {
+    /// Visitors seen with this JA4 from this IP (/64) in the cluster window, this one included.
+    pub cluster_visitors: BTreeSet<String>,
+    /// First time the cluster was seen in its window, ms.
+    pub cluster_first_ms: Option<i64>,
+    /// Visitors with this JA4 across the organization in the rapid window, this one included.
+    pub rapid_global_visitors: usize,
+    /// The same in the extended window.
+    pub extended_global_visitors: usize,
+    /// Events from this IP in the IP-rate window, this one included.
+    pub ip_events: u64,
+    /// Whether this event is a submission.
+    pub is_submission: bool,
+    /// The visitor's submissions in 24 h, this one included.
+    pub visitor_submissions_24h: u64,
+    /// The visitor's submission attempts in 1 h, this one included.
+    pub visitor_attempts_1h: u64,
+    /// Distinct IPs of the visitor's submissions in 24 h, this one included.
+    pub visitor_ips_24h: BTreeSet<String>,
+    /// The collector token's check, if the route expects one.
+    pub token: Option<TokenCheck>,
+    /// Uses of the token so far, this one included.
+    pub token_uses: Option<u64>,
+}
+
+/// The visitor's last block, for repeat-offender memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// The trigger the visitor was blocked for.
+    pub blocked_for: Trigger,
+    /// When the block ended (or was recorded, if later), ms since the epoch.
+    pub released_ms: i64,
+}
+
+/// What the behavioral components judge, beside the request.
+#[derive(Debug, Clone, Copy)]
+pub struct BehaviorEvidence<'a> {
+    pub observations: &'a Observations,
+    /// The request's time, ms since the epoch.
+    pub now_ms: i64,
+    /// The route expects a collector token and the request carried none.
+    pub token_missing: bool,
+    /// The domainprint the request presented, as verified.
+    pub domainprint: &'a Presented,
+    /// The visitor's last block, if any (read by `repeat_offender`).
+    pub memory: Option<Memory>,
+}
+
+/// Everything the components judge for one request: the request itself and, on the edge,
+/// the behavioral store's observations (`None` elsewhere: the behavioral components are then
+/// not scored and not listed in the breakdown).
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence<'a> {
+    pub request: &'a ScoringInput,
+    pub behavior: Option<BehaviorEvidence<'a>>,
+}
+
+impl<'a> Evidence<'a> {
+    /// The request alone (the stateless components).
+    pub fn request(request: &'a ScoringInput) -> Self {
+        Evidence {
+            request,
+            behavior: None,
+        }
     }
 }

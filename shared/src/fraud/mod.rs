@@ -1,21 +1,20 @@
-//! Bot and fraud scoring: the eight layers of seed `000_…` plus the bot User-Agent check,
-//! combined into a composite risk score 0–100 with a level, an action and a breakdown that
-//! explains every point (seed `002_…`: weighted components, block triggers with score
+//! Bot and fraud scoring: the components of the eight-layer model (seed "8-Layer Fraud
+//! Detection"), the bot User-Agent check and the behavioral components (seed "Risk Scoring
+//! System"), combined into a composite risk score 0–100 with a level, an action and a
+//! breakdown that explains every point (weighted components, block triggers with score
 //! floors, rounding and cap).
 //!
-//! | layer | module | max |
-//! |-------|--------|-----|
-//! | JA4 TLS fingerprint | [`layers::ja4_tls`] | 80 |
-//! | JA4 ↔ context | [`layers::ja4_context`] | 60 (severe mismatches also fire the `ja4_mismatch` trigger) |
-//! | JA4 structure | [`layers::ja4_structure`] | 100 |
-//! | headless browser | [`layers::headless`] | 100 |
-//! | VPN / datacenter | [`layers::datacenter`] | 40 |
-//! | HTTP/2 anomalies | [`layers::http2`] | 100 |
-//! | WebRTC | [`layers::webrtc`] | 100 |
-//! | credential stuffing | [`layers::credential_stuffing`] | 70 |
-//! | bot User-Agent | [`layers::bot_user_agent`] | 100 |
+//! - [`component`]: the registry — every component and block trigger, named by enums;
+//! - [`components`]: one file per component (configuration, defaults, checks, maximum,
+//!   scoring);
+//! - [`composite`]: the weighted sum, the trigger floors, the level and the action;
+//! - [`config`]: what is global (mode, levels, weights, floors, the blacklist);
+//! - [`input`]: what the components judge; [`browsers`], [`crawlers`], [`ja4`], [`ua`]: the
+//!   knowledge they share.
 
 pub mod browsers;
+pub mod component;
+pub mod components;
 pub mod composite;
 pub mod config;
 #[cfg(feature = "io")]
@@ -23,7 +22,6 @@ pub mod counter;
 pub mod crawlers;
 pub mod input;
 pub mod ja4;
-pub mod layers;
 pub mod ua;
 
 #[cfg(test)]
@@ -33,11 +31,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use composite::{assess, Action, Level, RiskAssessment};
+pub use component::{Component, Trigger};
+pub use composite::{assess, assess_evidence, Action, Level, RiskAssessment};
 pub use config::FraudConfig;
-pub use input::{ClientSignals, ScoringInput};
+pub use input::{BehaviorEvidence, ClientSignals, Evidence, Memory, Observations, ScoringInput};
 
-/// One reason a layer added points.
+/// One reason a component added points.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reason {
     /// Machine-readable code, e.g. `tool_ja4_under_browser_ua`.
@@ -48,14 +47,14 @@ pub struct Reason {
     pub points: f64,
 }
 
-/// What one layer found.
+/// What one component found.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LayerResult {
     /// Score, capped at the layer's maximum.
     pub score: f64,
     pub reasons: Vec<Reason>,
-    /// Block triggers this layer fires (names of [`config::TriggerFloors`] fields).
-    pub triggers: Vec<&'static str>,
+    /// Block triggers this component fires.
+    pub triggers: Vec<Trigger>,
 }
 
 impl LayerResult {
@@ -77,4 +76,4 @@ impl LayerResult {
 }
 
 /// The per-component breakdown: `{component: {score, weight, contribution, reasons}}`.
-pub type Breakdown = BTreeMap<String, composite::Component>;
+pub type Breakdown = BTreeMap<String, composite::ComponentScore>;

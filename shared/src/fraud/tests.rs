@@ -71,7 +71,7 @@ fn a_tool_ja4_under_a_browser_user_agent_is_critical() {
         None,
     );
     assert_eq!(a.level, Level::Critical);
-    assert_eq!(a.trigger.as_deref(), Some("ja4_mismatch"));
+    assert_eq!(a.trigger.map(Trigger::name), Some("ja4_mismatch"));
     assert!(a.score >= 75.0);
     let ctx = &a.breakdown["ja4_context"];
     assert!(ctx.reasons.iter().any(|r| r.code == "tls_stack_mismatch"), "{ctx:?}");
@@ -91,7 +91,7 @@ fn known_crawlers_are_named_and_blocked() {
         None,
     );
     assert_eq!(a.level, Level::Critical);
-    assert_eq!(a.trigger.as_deref(), Some("bot_user_agent"));
+    assert_eq!(a.trigger.map(Trigger::name), Some("bot_user_agent"));
     assert_eq!(a.score, 80.0);
     assert!(a.breakdown["bot_user_agent"].reasons[0].message.contains("AhrefsBot"));
 }
@@ -249,7 +249,7 @@ fn credential_stuffing_counts_logins_above_the_seed_limit() {
     input.login_count = Some(21);
     let a = assess(&input, &FraudConfig::default());
     assert_eq!(a.breakdown["credential_stuffing"].score, 70.0);
-    assert_eq!(a.trigger.as_deref(), Some("credential_stuffing"));
+    assert_eq!(a.trigger.map(Trigger::name), Some("credential_stuffing"));
     assert_eq!(a.level, Level::Critical);
 }
 
@@ -266,18 +266,21 @@ fn observation_mode_scores_but_never_enforces() {
 #[test]
 fn floors_round_and_cap() {
     let config = FraudConfig::default();
-    let r = |score: f64, trigger: Option<&'static str>| LayerResult {
+    let r = |score: f64, trigger: Option<Trigger>| LayerResult {
         score,
         reasons: vec![],
         triggers: trigger.into_iter().collect(),
     };
-    let a = composite::combine([("x", 0.333, r(50.0, None))], &config);
+    let a = composite::combine([(Component::Headless, 0.333, r(50.0, None))], &config);
     assert_eq!(a.score, 16.7);
     assert_eq!(a.level, Level::Low);
-    let a = composite::combine([("x", 0.1, r(50.0, Some("legacy_tls")))], &config);
+    let a = composite::combine([(Component::Ja4Tls, 0.1, r(50.0, Some(Trigger::LegacyTls)))], &config);
     assert_eq!((a.score, a.level), (60.0, Level::High));
     let a = composite::combine(
-        [("x", 1.0, r(100.0, Some("bot_user_agent"))), ("y", 1.0, r(100.0, None))],
+        [
+            (Component::BotUserAgent, 1.0, r(100.0, Some(Trigger::BotUserAgent))),
+            (Component::Headless, 1.0, r(100.0, None)),
+        ],
         &config,
     );
     assert_eq!(a.score, 100.0, "capped");
@@ -341,7 +344,7 @@ fn a_server_side_event_is_still_judged_on_the_forwarded_user_agent() {
         &ScoringInput::server_side(&forwarded("python-requests/2.32.3", None), None, None),
         &FraudConfig::default(),
     );
-    assert_eq!(bot.trigger.as_deref(), Some("bot_user_agent"));
+    assert_eq!(bot.trigger.map(Trigger::name), Some("bot_user_agent"));
     // The same request from a browser would be judged on its transport too.
     let browser = score(&chrome_request(&[("cloudfront-viewer-asn", "16509")]), None);
     assert!(browser.breakdown["datacenter"].score > 0.0);

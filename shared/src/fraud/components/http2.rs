@@ -10,8 +10,44 @@
 //! observed. What stands in: the HTTP version CloudFront reports, the header order and count
 //! it forwards (`CloudFront-Viewer-Header-Order`, `-Header-Count`), and the ALPN in the JA4.
 
-use crate::fraud::config::{max, FraudConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::fraud::config::{in_range, FraudConfig};
 use crate::fraud::{LayerResult, ScoringInput};
+
+/// The component's maximum score: the seed's maximum of layer 6.
+pub const MAX: f64 = 100.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http2Config {
+    pub minimal_headers: f64,
+    pub min_browser_headers: u32,
+    pub alpn_version_mismatch: f64,
+}
+
+impl Default for Http2Config {
+    /// Seed "8-Layer Fraud Detection", layer 6: minimal headers 40 (fewer than 5), an ALPN
+    /// that contradicts the HTTP version 30.
+    fn default() -> Self {
+        Http2Config {
+            minimal_headers: 40.0,
+            min_browser_headers: 5,
+            alpn_version_mismatch: 30.0,
+        }
+    }
+}
+
+impl Http2Config {
+    /// Checks both scores against [`MAX`].
+    ///
+    /// # Errors
+    /// A message naming the first value out of range.
+    pub fn check(&self) -> Result<(), String> {
+        in_range("layers.http2.minimal_headers", self.minimal_headers, MAX)?;
+        in_range("layers.http2.alpn_version_mismatch", self.alpn_version_mismatch, MAX)
+    }
+}
 
 /// Scores layer 6.
 pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
@@ -33,5 +69,5 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
             format!("only {} headers from a browser", input.header_count),
         );
     }
-    r.cap(max::HTTP2)
+    r.cap(MAX)
 }

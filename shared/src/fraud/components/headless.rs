@@ -12,10 +12,127 @@
 //! are not forwarded, so their absence says nothing, and neither does a language the server
 //! did not forward.
 
-use crate::fraud::config::{max, FraudConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::fraud::component::Trigger;
+use crate::fraud::config::{in_range, FraudConfig};
 use crate::fraud::input::InteractionEvidence;
 use crate::fraud::ua::Engine;
 use crate::fraud::{LayerResult, ScoringInput};
+
+/// The component's maximum score: the seed's maximum of layer 4.
+pub const MAX: f64 = 100.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadlessConfig {
+    pub headless_user_agent: f64,
+    /// No `Sec-CH-UA` where the claimed family sends it ([`BrowsersConfig`]).
+    pub missing_client_hints: f64,
+    /// `Accept-Language: *`: no browser asks for any language (a missing header is a
+    /// contradiction of the JA4 ↔ context component).
+    pub generic_language: f64,
+    pub webdriver: f64,
+    pub no_plugins: f64,
+    pub no_languages: f64,
+    pub platform_mismatch: f64,
+    /// What the behavioral bundle's interaction evidence may add.
+    pub interaction: InteractionConfig,
+}
+
+/// Scores and thresholds for the human-interaction evidence of `/h-pro.js` (layer 4). Not
+/// from the seeds (seed `004_…` lists mouse movement, typing patterns and form timing as
+/// future work); the defaults stay below a block on their own and name what they saw.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InteractionConfig {
+    /// Input events the page dispatched itself (`isTrusted` false).
+    pub synthetic_input: f64,
+    /// Keystrokes at a machine's even rhythm: at least `uniform_keys_min` keystrokes whose
+    /// intervals vary by at most `uniform_keys_max_sd_ms` (people vary by tens of ms).
+    pub uniform_keystrokes: f64,
+    pub uniform_keys_min: u32,
+    pub uniform_keys_max_sd_ms: f64,
+    /// A pointer path of at least `linear_pointer_min_moves` moves with a straightness of at
+    /// least `linear_pointer_min_straightness` (0–1).
+    pub linear_pointer: f64,
+    pub linear_pointer_min_moves: u32,
+    pub linear_pointer_min_straightness: f64,
+    /// A login or submission event (`behavior.velocity.submission_events`) sent by the
+    /// behavioral bundle without any pointer, key, scroll or touch input before it.
+    pub no_interaction_submission: f64,
+}
+
+impl Default for HeadlessConfig {
+    /// Seed "8-Layer Fraud Detection", layer 4: a Headless User-Agent and
+    /// `navigator.webdriver` 100 each, missing client hints 40, platform mismatch 30, no
+    /// plugins and no languages 20 each, the generic language 15.
+    fn default() -> Self {
+        HeadlessConfig {
+            headless_user_agent: 100.0,
+            missing_client_hints: 40.0,
+            generic_language: 15.0,
+            webdriver: 100.0,
+            no_plugins: 20.0,
+            no_languages: 20.0,
+            platform_mismatch: 30.0,
+            interaction: InteractionConfig::default(),
+        }
+    }
+}
+
+impl Default for InteractionConfig {
+    fn default() -> Self {
+        InteractionConfig {
+            synthetic_input: 60.0,
+            uniform_keystrokes: 50.0,
+            uniform_keys_min: 10,
+            uniform_keys_max_sd_ms: 3.0,
+            linear_pointer: 40.0,
+            linear_pointer_min_moves: 20,
+            linear_pointer_min_straightness: 0.99,
+            no_interaction_submission: 30.0,
+        }
+    }
+}
+
+impl HeadlessConfig {
+    /// Checks every score against [`MAX`] and the interaction thresholds (straightness
+    /// 0–1, a deviation of at least 0 ms, at least 2 keystrokes and moves).
+    ///
+    /// # Errors
+    /// A message naming the first value out of range.
+    pub fn check(&self) -> Result<(), String> {
+        let i = &self.interaction;
+        for (name, v) in [
+            ("headless_user_agent", self.headless_user_agent),
+            ("missing_client_hints", self.missing_client_hints),
+            ("generic_language", self.generic_language),
+            ("webdriver", self.webdriver),
+            ("no_plugins", self.no_plugins),
+            ("no_languages", self.no_languages),
+            ("platform_mismatch", self.platform_mismatch),
+            ("interaction.synthetic_input", i.synthetic_input),
+            ("interaction.uniform_keystrokes", i.uniform_keystrokes),
+            ("interaction.linear_pointer", i.linear_pointer),
+            ("interaction.no_interaction_submission", i.no_interaction_submission),
+        ] {
+            in_range(&format!("layers.headless.{name}"), v, MAX)?;
+        }
+        if !(0.0..=1.0).contains(&i.linear_pointer_min_straightness)
+            || !(0.0..=f64::MAX).contains(&i.uniform_keys_max_sd_ms)
+        {
+            return Err(
+                "layers.headless.interaction: linear_pointer_min_straightness within 0..=1, uniform_keys_max_sd_ms at least 0"
+                    .into(),
+            );
+        }
+        if i.uniform_keys_min < 2 || i.linear_pointer_min_moves < 2 {
+            return Err("layers.headless.interaction: uniform_keys_min and linear_pointer_min_moves at least 2".into());
+        }
+        Ok(())
+    }
+}
 
 /// Scores layer 4.
 pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
@@ -28,7 +145,7 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
             c.headless_user_agent,
             "the User-Agent says Headless",
         );
-        r.triggers.push("headless_browser");
+        r.triggers.push(Trigger::HeadlessBrowser);
     }
     // The script ran, and the page says it is automated: evidence whatever the User-Agent
     // claims (a HeadlessChrome User-Agent does not claim a browser, yet runs our script).
@@ -38,13 +155,13 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
             c.webdriver,
             "navigator.webdriver is true: the browser is automated",
         );
-        r.triggers.push("automation");
+        r.triggers.push(Trigger::Automation);
     }
     if let Some(e) = input.signals.as_ref().and_then(|s| s.interaction.as_ref()) {
         interaction(e, input, config, &mut r);
     }
     if !input.claims_browser() {
-        return r.cap(max::HEADLESS);
+        return r.cap(MAX);
     }
     let raw = input.user_agent.as_deref().unwrap_or_default();
     let expects_hints =
@@ -84,7 +201,7 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
             }
         }
     }
-    r.cap(max::HEADLESS)
+    r.cap(MAX)
 }
 
 /// The behavioral bundle's evidence of a person at the keyboard and pointer.

@@ -6,9 +6,51 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use crate::fraud::config::{max, FraudConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::fraud::config::{in_range, FraudConfig};
 use crate::fraud::ua::Engine;
 use crate::fraud::{LayerResult, ScoringInput};
+
+/// The component's maximum score: the seed's maximum of layer 5.
+pub const MAX: f64 = 40.0;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatacenterConfig {
+    pub score: f64,
+    /// ASNs added to the vendored X4BNet list (seed `000_…`: Cloudflare, AWS, Google Cloud,
+    /// Azure, DigitalOcean, Equinix).
+    pub extra_asns: Vec<u32>,
+    /// ASNs of privacy relays (iCloud Private Relay's Akamai egress): reported as relays.
+    pub privacy_relay_asns: Vec<u32>,
+    /// ASNs that also carry iCloud Private Relay egress: an Apple device from them is
+    /// reported as a relay rather than a datacenter.
+    pub apple_relay_asns: Vec<u32>,
+}
+
+impl Default for DatacenterConfig {
+    /// Seed "8-Layer Fraud Detection", layer 5: 40 (its maximum) for a datacenter ASN.
+    fn default() -> Self {
+        DatacenterConfig {
+            score: 40.0,
+            // Cloudflare, AWS (two), Google Cloud (two), Azure, DigitalOcean, Equinix Metal.
+            extra_asns: vec![13335, 16509, 14618, 15169, 396982, 8075, 14061, 54825],
+            privacy_relay_asns: vec![36183],
+            apple_relay_asns: vec![13335, 54113],
+        }
+    }
+}
+
+impl DatacenterConfig {
+    /// Checks the score against [`MAX`].
+    ///
+    /// # Errors
+    /// A message when it is out of range.
+    pub fn check(&self) -> Result<(), String> {
+        in_range("layers.datacenter.score", self.score, MAX)
+    }
+}
 
 /// The vendored X4BNet datacenter ASN list.
 const X4BNET: &str = include_str!("../../../data/asn/x4bnet-datacenter-asn.txt");
@@ -46,7 +88,7 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
             format!("AS{asn} is a datacenter / hosting network"),
         );
     }
-    r.cap(max::DATACENTER)
+    r.cap(MAX)
 }
 
 #[cfg(test)]

@@ -6,8 +6,57 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use crate::fraud::config::{max, FraudConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::fraud::config::{in_range, FraudConfig};
 use crate::fraud::{LayerResult, ScoringInput};
+
+/// The component's maximum score: the seed's maximum of layer 7.
+pub const MAX: f64 = 100.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebRtcConfig {
+    pub public_host: f64,
+    pub several_public_ips: f64,
+    pub ipv6_leak: f64,
+    pub relay_only: f64,
+    pub ip_mismatch: f64,
+}
+
+impl Default for WebRtcConfig {
+    /// Seed "8-Layer Fraud Detection", layer 7: a public host candidate 40, several public
+    /// IPs 30, an IPv6 leak 20, relay candidates only 30, a public IP that is not the
+    /// request's 40.
+    fn default() -> Self {
+        WebRtcConfig {
+            public_host: 40.0,
+            several_public_ips: 30.0,
+            ipv6_leak: 20.0,
+            relay_only: 30.0,
+            ip_mismatch: 40.0,
+        }
+    }
+}
+
+impl WebRtcConfig {
+    /// Checks every score against [`MAX`].
+    ///
+    /// # Errors
+    /// A message naming the first value out of range.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("public_host", self.public_host),
+            ("several_public_ips", self.several_public_ips),
+            ("ipv6_leak", self.ipv6_leak),
+            ("relay_only", self.relay_only),
+            ("ip_mismatch", self.ip_mismatch),
+        ] {
+            in_range(&format!("layers.webrtc.{name}"), v, MAX)?;
+        }
+        Ok(())
+    }
+}
 
 /// One parsed ICE candidate: its address and type (`host`, `srflx`, `prflx`, `relay`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +162,7 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
             );
         }
     }
-    r.cap(max::WEBRTC)
+    r.cap(MAX)
 }
 
 #[cfg(test)]

@@ -4,9 +4,46 @@
 //! no User-Agent at all; one that claims no browser engine we know, or a browser User-Agent
 //! with a product token no browser sends (high, `not_a_browser`).
 
-use crate::fraud::config::{max, FraudConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::fraud::component::Trigger;
+use crate::fraud::config::{in_range, FraudConfig};
 use crate::fraud::ua::Engine;
 use crate::fraud::{LayerResult, ScoringInput};
+
+/// The component's maximum score: the bot User-Agent check's cap.
+pub const MAX: f64 = 100.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotUserAgentConfig {
+    pub known_bot: f64,
+    pub missing_user_agent: f64,
+    pub not_a_browser: f64,
+}
+
+impl Default for BotUserAgentConfig {
+    /// A listed crawler 100, no User-Agent 80, a User-Agent naming no browser engine 60.
+    fn default() -> Self {
+        BotUserAgentConfig {
+            known_bot: 100.0,
+            missing_user_agent: 80.0,
+            not_a_browser: 60.0,
+        }
+    }
+}
+
+impl BotUserAgentConfig {
+    /// Checks every score against [`MAX`].
+    ///
+    /// # Errors
+    /// A message naming the first value out of range.
+    pub fn check(&self) -> Result<(), String> {
+        in_range("layers.bot_user_agent.known_bot", self.known_bot, MAX)?;
+        in_range("layers.bot_user_agent.missing_user_agent", self.missing_user_agent, MAX)?;
+        in_range("layers.bot_user_agent.not_a_browser", self.not_a_browser, MAX)
+    }
+}
 
 /// Scores the bot User-Agent check.
 pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
@@ -15,7 +52,7 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
     match &input.ua {
         None => {
             r.add("missing_user_agent", c.missing_user_agent, "no User-Agent header");
-            r.triggers.push("missing_user_agent");
+            r.triggers.push(Trigger::MissingUserAgent);
         }
         Some(ua) => {
             let raw = input.user_agent.as_deref().unwrap_or_default();
@@ -25,21 +62,21 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
                     c.known_bot,
                     format!("the User-Agent names browser automation: {marker}"),
                 );
-                r.triggers.push("automation");
+                r.triggers.push(Trigger::Automation);
             } else if let Some(name) = &ua.bot {
                 r.add(
                     "known_bot",
                     c.known_bot,
                     format!("known crawler or HTTP client: {name}"),
                 );
-                r.triggers.push("bot_user_agent");
+                r.triggers.push(Trigger::BotUserAgent);
             } else if ua.engine == Engine::Other {
                 r.add(
                     "not_a_browser",
                     c.not_a_browser,
                     "the User-Agent names no known browser engine",
                 );
-                r.triggers.push("not_a_browser");
+                r.triggers.push(Trigger::NotABrowser);
             } else if let Some(token) = (!ua.webview && !crate::fraud::crawlers::ios(raw))
                 .then(|| crate::fraud::crawlers::foreign_token(raw))
                 .flatten()
@@ -49,9 +86,9 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
                     c.not_a_browser,
                     format!("a browser User-Agent carrying a product no browser sends: {token}"),
                 );
-                r.triggers.push("not_a_browser");
+                r.triggers.push(Trigger::NotABrowser);
             }
         }
     }
-    r.cap(max::BOT_USER_AGENT)
+    r.cap(MAX)
 }

@@ -7,8 +7,51 @@
 //! tool's (`tool_ja4`) is added as evidence with the tool's name, worth no points of its own.
 
 use crate::fraud::browsers::{claim, contradictions};
-use crate::fraud::config::{max, FraudConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::fraud::component::Trigger;
+use crate::fraud::config::{in_range, FraudConfig};
 use crate::fraud::{LayerResult, ScoringInput};
+
+/// The component's maximum score: the seed's maximum of layer 2 ("60+").
+pub const MAX: f64 = 60.0;
+
+/// Points of the JA4 ↔ context component's contradictions between a request and the browser
+/// family its User-Agent claims (the families' profiles are [`FraudConfig::browsers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ja4ContextConfig {
+    /// A decisive contradiction: another client's TLS version, ALPN or TLS stack.
+    pub decisive_points: f64,
+    /// Any other: HTTP/1.x, a missing browser header, User-Agent first, the extension count.
+    pub contradiction_points: f64,
+}
+
+impl Default for Ja4ContextConfig {
+    /// The component's maximum is 60 (seed "8-Layer Fraud Detection"): one decisive
+    /// contradiction reaches it; two others do.
+    fn default() -> Self {
+        Ja4ContextConfig {
+            decisive_points: 60.0,
+            contradiction_points: 30.0,
+        }
+    }
+}
+
+impl Ja4ContextConfig {
+    /// Checks both point values against [`MAX`].
+    ///
+    /// # Errors
+    /// A message naming the first value out of range.
+    pub fn check(&self) -> Result<(), String> {
+        in_range("layers.ja4_context.decisive_points", self.decisive_points, MAX)?;
+        in_range(
+            "layers.ja4_context.contradiction_points",
+            self.contradiction_points,
+            MAX,
+        )
+    }
+}
 
 /// Scores layer 2.
 pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
@@ -35,9 +78,9 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
         r.add(c.code, p, c.message.clone());
     }
     if decisive {
-        r.triggers.push("ja4_mismatch");
+        r.triggers.push(Trigger::Ja4Mismatch);
     } else if !found.is_empty() {
-        r.triggers.push("browser_contradiction");
+        r.triggers.push(Trigger::BrowserContradiction);
     }
-    r.cap(max::JA4_CONTEXT)
+    r.cap(MAX)
 }

@@ -3,8 +3,43 @@
 //! one of the browser profiles' contradictions, for every family (JA4 ↔ context,
 //! [`crate::fraud::browsers`]), and is scored there only.
 
-use crate::fraud::config::{max, FraudConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::fraud::component::Trigger;
+use crate::fraud::config::{in_range, FraudConfig};
 use crate::fraud::{LayerResult, ScoringInput};
+
+/// The component's maximum score: the seed's maximum of layer 1.
+pub const MAX: f64 = 80.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ja4TlsConfig {
+    pub missing_ja4: f64,
+    pub legacy_tls: f64,
+}
+
+impl Default for Ja4TlsConfig {
+    /// Seed "8-Layer Fraud Detection": a missing JA4 50, a legacy TLS pattern 80 (the layer's
+    /// maximum).
+    fn default() -> Self {
+        Ja4TlsConfig {
+            missing_ja4: 50.0,
+            legacy_tls: 80.0,
+        }
+    }
+}
+
+impl Ja4TlsConfig {
+    /// Checks every score against [`MAX`].
+    ///
+    /// # Errors
+    /// A message naming the first value out of range.
+    pub fn check(&self) -> Result<(), String> {
+        in_range("layers.ja4_tls.missing_ja4", self.missing_ja4, MAX)?;
+        in_range("layers.ja4_tls.legacy_tls", self.legacy_tls, MAX)
+    }
+}
 
 /// Scores layer 1.
 pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
@@ -16,7 +51,7 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
             c.missing_ja4,
             "no JA4 fingerprint: the client's TLS handshake was not seen",
         );
-        return r.cap(max::JA4_TLS);
+        return r.cap(MAX);
     };
     let Some(ja4) = input.ja4() else {
         return r; // malformed: scored by the structure layer
@@ -27,7 +62,7 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
             c.legacy_tls,
             format!("legacy TLS pattern {}: TLS 1.1 or older", &raw[..4.min(raw.len())]),
         );
-        r.triggers.push("legacy_tls");
+        r.triggers.push(Trigger::LegacyTls);
     }
-    r.cap(max::JA4_TLS)
+    r.cap(MAX)
 }

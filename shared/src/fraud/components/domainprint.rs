@@ -1,0 +1,79 @@
+//! `domainprint`: a domainprint presented and refused (see [`crate::identity::domainprint`]):
+//! made up or from a release before signing (`unsigned`), signed by a key we do not hold
+//! (`unknown key`: retired, or made up), or altered / forged under one of our keys (`forged`,
+//! with the `forged_domainprint` trigger: high, not critical — the value is ignored, so it
+//! gains its sender nothing). Not from the seeds: their cookie was not signed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fraud::component::Trigger;
+use crate::fraud::config::FraudConfig;
+use crate::fraud::LayerResult;
+use crate::identity::domainprint::Presented;
+
+/// Points of a presented domainprint that was refused (`behavior.domainprint`). A refused
+/// value is ignored whatever these say; they are how much its presence says about the sender.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainprintConfig {
+    /// Not in the signed format: made up, or a cookie of a release before signing.
+    pub unsigned: f64,
+    /// Signed with a key id we do not hold: a retired key, or made up.
+    pub unknown_key: f64,
+    /// Signed format under one of our keys with a tag that does not verify.
+    pub forged: f64,
+}
+
+impl Default for DomainprintConfig {
+    fn default() -> Self {
+        DomainprintConfig {
+            unsigned: 30.0,
+            unknown_key: 20.0,
+            forged: 100.0,
+        }
+    }
+}
+
+impl DomainprintConfig {
+    /// Checks the scores (0–100).
+    ///
+    /// # Errors
+    /// A message when one is out of range.
+    pub fn check(&self) -> Result<(), String> {
+        if [self.unsigned, self.unknown_key, self.forged]
+            .iter()
+            .any(|v| !(0.0..=100.0).contains(v))
+        {
+            return Err("behavior.domainprint: scores within 0..=100".into());
+        }
+        Ok(())
+    }
+}
+
+/// Scores the domainprint the request presented.
+pub fn score(presented: &Presented, config: &FraudConfig) -> LayerResult {
+    let c = &config.behavior.domainprint;
+    let mut r = LayerResult::default();
+    match presented {
+        Presented::Unsigned => r.add(
+            "unsigned_domainprint",
+            c.unsigned,
+            "the domainprint presented was not issued by us; a new one was issued",
+        ),
+        Presented::UnknownKey => r.add(
+            "unknown_domainprint_key",
+            c.unknown_key,
+            "the domainprint presented is signed by a key not in use; a new one was issued",
+        ),
+        Presented::Forged => {
+            r.add(
+                "forged_domainprint",
+                c.forged,
+                "the domainprint presented was altered or issued for another organization",
+            );
+            r.triggers.push(Trigger::ForgedDomainprint);
+        }
+        Presented::Absent | Presented::Valid { .. } | Presented::Rotated { .. } => {}
+    }
+    r
+}

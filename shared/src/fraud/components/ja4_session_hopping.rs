@@ -1,0 +1,150 @@
+//! `ja4_session_hopping` (behavioral model, layers 4a–4c; seeds "Risk Scoring System" and
+//! "JA4 session hopping"): clustering (+80: several visitors with this JA4 from this IP or
+//! /64), velocity (+60: the cluster spans under 10 minutes), global distribution / volume (+50
+//! both, +40 one: several visitors with this JA4 across the organization in 5 min / 1 h); the
+//! raw points 0–230 are scaled to 0–100, and at or above the block threshold the
+//! `ja4_session_hopping` trigger fires. Different JA4s from one IP (a household) never cluster;
+//! global signals alone describe a popular browser and count only beside clustering.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fraud::component::Trigger;
+use crate::fraud::config::FraudConfig;
+use crate::fraud::input::Observations;
+use crate::fraud::LayerResult;
+
+/// Seconds in a day: the longest window the aggregate buckets cover.
+const DAY_SECS: u64 = 86_400;
+
+/// JA4 session hopping's thresholds and points (`behavior.session_hopping`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionHoppingConfig {
+    /// 4a: distinct visitors with the same JA4 from the same IP (IPv6 /64) in `cluster_window_secs`.
+    pub cluster_min_visitors: u64,
+    pub cluster_window_secs: u64,
+    /// 4b: distinct visitors with the same JA4 across the organization in `rapid_window_secs`.
+    pub rapid_global_min_visitors: u64,
+    pub rapid_window_secs: u64,
+    /// 4c: distinct visitors with the same JA4 across the organization in `extended_window_secs`.
+    pub extended_global_min_visitors: u64,
+    pub extended_window_secs: u64,
+    /// Velocity: a cluster spanning less than this many minutes.
+    pub velocity_threshold_minutes: u64,
+    pub clustering_points: f64,
+    pub velocity_points: f64,
+    /// Both global signals.
+    pub global_both_points: f64,
+    /// One global signal.
+    pub global_one_points: f64,
+    /// The raw points are scaled to 0–100 by this maximum (seed: 0–230).
+    pub raw_max: f64,
+}
+
+impl Default for SessionHoppingConfig {
+    /// The seeds' values: 2 visitors per JA4 and IP in 1 h, 3 across the organization in
+    /// 5 min, 5 in 1 h, a cluster under 10 min; points 80 / 60 / 50 / 40 of 230.
+    fn default() -> Self {
+        SessionHoppingConfig {
+            cluster_min_visitors: 2,
+            cluster_window_secs: 3600,
+            rapid_global_min_visitors: 3,
+            rapid_window_secs: 300,
+            extended_global_min_visitors: 5,
+            extended_window_secs: 3600,
+            velocity_threshold_minutes: 10,
+            clustering_points: 80.0,
+            velocity_points: 60.0,
+            global_both_points: 50.0,
+            global_one_points: 40.0,
+            raw_max: 230.0,
+        }
+    }
+}
+
+impl SessionHoppingConfig {
+    /// Checks the windows (above 0, at most a day) and `raw_max` (above 0).
+    ///
+    /// # Errors
+    /// A message naming the first value out of range.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("cluster_window_secs", self.cluster_window_secs),
+            ("rapid_window_secs", self.rapid_window_secs),
+            ("extended_window_secs", self.extended_window_secs),
+            ("cluster_min_visitors", self.cluster_min_visitors),
+        ] {
+            if v == 0 {
+                return Err(format!("behavior.session_hopping.{name} must be above 0"));
+            }
+        }
+        if self.extended_window_secs > DAY_SECS || self.cluster_window_secs > DAY_SECS || self.raw_max <= 0.0 {
+            return Err("behavior.session_hopping: windows at most 86400 s, raw_max above 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// Scores `ja4_session_hopping`; `now_ms` is the request's time, ms since the epoch.
+pub fn score(o: &Observations, now_ms: i64, config: &FraudConfig) -> LayerResult {
+    let c = &config.behavior.session_hopping;
+    let mut raw = LayerResult::default();
+    let clustered = o.cluster_visitors.len() as u64 >= c.cluster_min_visitors;
+    if clustered {
+        raw.add(
+            "ja4_clustering",
+            c.clustering_points,
+            format!(
+                "{} visitors with the same TLS client from this IP",
+                o.cluster_visitors.len()
+            ),
+        );
+        if let Some(first) = o.cluster_first_ms {
+            let span_min = now_ms.saturating_sub(first) as f64 / 60_000.0;
+            if span_min < c.velocity_threshold_minutes as f64 {
+                raw.add(
+                    "ja4_velocity",
+                    c.velocity_points,
+                    format!("within {span_min:.1} minutes"),
+                );
+            }
+        }
+    }
+    let rapid = o.rapid_global_visitors as u64 >= c.rapid_global_min_visitors;
+    let extended = o.extended_global_visitors as u64 >= c.extended_global_min_visitors;
+    match (rapid, extended) {
+        (true, true) => raw.add(
+            "ja4_global_distribution",
+            c.global_both_points,
+            format!(
+                "{} visitors with this TLS client in {} min across the site",
+                o.rapid_global_visitors,
+                c.rapid_window_secs / 60
+            ),
+        ),
+        (true, false) | (false, true) => raw.add(
+            "ja4_global_volume",
+            c.global_one_points,
+            format!(
+                "{} visitors with this TLS client in {} min across the site",
+                o.extended_global_visitors,
+                c.extended_window_secs / 60
+            ),
+        ),
+        _ => {}
+    }
+    // Global signals alone describe a popular browser, not an attack (seed "Risk Scoring System"): they count
+    // only beside local clustering.
+    if !clustered {
+        return LayerResult::default();
+    }
+    let mut r = LayerResult {
+        score: (raw.score / c.raw_max * 100.0).min(100.0),
+        reasons: raw.reasons,
+        triggers: vec![],
+    };
+    if r.score >= config.risk.block_threshold {
+        r.triggers.push(Trigger::Ja4SessionHopping);
+    }
+    r
+}

@@ -1,0 +1,101 @@
+//! `visitor_velocity` (behavioral model, layer 2, seed "Risk Scoring System"), over the
+//! submission events (`behavior.velocity.submission_events`; a page view is not one): 2a
+//! submissions by the visitor in 24 h, 2b attempts in 1 h (block, or a warning score), 2c
+//! distinct IPs of its submissions in 24 h (proxy rotation: the `ip_diversity` trigger).
+
+use serde::{Deserialize, Serialize};
+
+use crate::fraud::component::Trigger;
+use crate::fraud::config::FraudConfig;
+use crate::fraud::input::Observations;
+use crate::fraud::LayerResult;
+
+/// Visitor velocity's thresholds (`behavior.velocity`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VelocityConfig {
+    /// Events that count as submissions (a page view is not one).
+    pub submission_events: Vec<String>,
+    /// 2a: submissions per visitor in 24 h at or above this → block.
+    pub max_submissions_24h: u64,
+    /// 2b: submission attempts per visitor in 1 h: at or above `attempts_block` → block,
+    /// at `attempts_warn` → `attempts_warn_score`.
+    pub attempts_block: u64,
+    pub attempts_warn: u64,
+    pub attempts_warn_score: f64,
+    /// 2c: distinct IPs of a visitor's submissions in 24 h at or above this → block.
+    pub max_ips_24h: u64,
+}
+
+impl Default for VelocityConfig {
+    /// The seed's values: 2 submissions in 24 h, 3 attempts in 1 h block (2 warn, 60
+    /// points), 2 IPs in 24 h.
+    fn default() -> Self {
+        VelocityConfig {
+            submission_events: vec!["signup".into(), "form_submit".into()],
+            max_submissions_24h: 2,
+            attempts_block: 3,
+            attempts_warn: 2,
+            attempts_warn_score: 60.0,
+            max_ips_24h: 2,
+        }
+    }
+}
+
+impl VelocityConfig {
+    /// Checks the warning score (0–100) and that a warning comes before a block.
+    ///
+    /// # Errors
+    /// A message naming the value out of range.
+    pub fn check(&self) -> Result<(), String> {
+        if !(0.0..=100.0).contains(&self.attempts_warn_score) {
+            return Err("behavior.velocity.attempts_warn_score must be within 0..=100".into());
+        }
+        if self.attempts_warn > self.attempts_block {
+            return Err("behavior.velocity.attempts_warn must not exceed attempts_block".into());
+        }
+        Ok(())
+    }
+}
+
+/// Scores `visitor_velocity` (only a submission event is judged).
+pub fn score(o: &Observations, config: &FraudConfig) -> LayerResult {
+    let c = &config.behavior.velocity;
+    let mut r = LayerResult::default();
+    if !o.is_submission {
+        return r;
+    }
+    if o.visitor_submissions_24h >= c.max_submissions_24h {
+        r.add(
+            "submissions_24h",
+            100.0,
+            format!("{} submissions by this visitor in 24 h", o.visitor_submissions_24h),
+        );
+        r.triggers.push(Trigger::VisitorVelocity);
+    } else if o.visitor_attempts_1h >= c.attempts_block {
+        r.add(
+            "attempts_1h",
+            100.0,
+            format!("{} attempts by this visitor in 1 h", o.visitor_attempts_1h),
+        );
+        r.triggers.push(Trigger::VisitorVelocity);
+    } else if o.visitor_attempts_1h >= c.attempts_warn {
+        r.add(
+            "attempts_1h",
+            c.attempts_warn_score,
+            format!("{} attempts by this visitor in 1 h", o.visitor_attempts_1h),
+        );
+    }
+    if o.visitor_ips_24h.len() as u64 >= c.max_ips_24h {
+        r.add(
+            "ip_diversity",
+            100.0,
+            format!(
+                "this visitor submitted from {} IPs in 24 h: proxy rotation",
+                o.visitor_ips_24h.len()
+            ),
+        );
+        r.triggers.push(Trigger::IpDiversity);
+    }
+    r.cap(100.0)
+}
