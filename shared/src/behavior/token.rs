@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
 
-pub use crate::fraud::components::collector_token::TokenCheck;
+pub use crate::fraud::input::TokenCheck;
 
 fn mac(secret: &[u8], payload: &str) -> HmacSha256 {
     let mut m = <HmacSha256 as KeyInit>::new_from_slice(secret).expect("HMAC takes keys of any length");

@@ -2,7 +2,7 @@
 //! enums the compiler checks.
 //!
 //! A component is one file in [`super::components`] (its configuration with its defaults, its
-//! validation, its maximum, its scoring) plus one line in [`registry!`] below: its name as
+//! validation, its maximum, its scoring) plus one line in `registry!` below: its name as
 //! stored, whether it judges the request's transport, its weight, its configuration check and
 //! how it is scored. A line without any of these does not compile; a weight or a configuration
 //! out of range is refused at start by [`FraudConfig::check`], which walks this registry.
@@ -30,13 +30,13 @@
 //! | `domainprint` | | (the signed domainprint) |
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use super::components::*;
 use super::config::{FraudConfig, TriggerFloors, Weights};
 use super::input::Evidence;
+use super::trigger::Trigger;
 use super::LayerResult;
 
 macro_rules! registry {
@@ -105,46 +105,46 @@ macro_rules! registry {
 registry! {
     Ja4Tls = "ja4_tls", transport: true,
         weight: |w| w.ja4_tls, check: |c| c.layers.ja4_tls.check(),
-        score: |e, c| Some(ja4_tls::score(e.request, c));
+        score: |e, c| Some(ja4_tls::score(e.request, &c.layers.ja4_tls));
     Ja4Context = "ja4_context", transport: true,
         weight: |w| w.ja4_context, check: |c| c.layers.ja4_context.check(),
-        score: |e, c| Some(ja4_context::score(e.request, c));
+        score: |e, c| Some(ja4_context::score(e.request, &c.layers.ja4_context, &c.browsers, &c.tool_ja4));
     Ja4Structure = "ja4_structure", transport: true,
         weight: |w| w.ja4_structure, check: |c| c.layers.ja4_structure.check(),
-        score: |e, c| Some(ja4_structure::score(e.request, c));
+        score: |e, c| Some(ja4_structure::score(e.request, &c.layers.ja4_structure));
     Headless = "headless", transport: false,
         weight: |w| w.headless, check: |c| c.layers.headless.check(),
-        score: |e, c| Some(headless::score(e.request, c));
+        score: |e, c| Some(headless::score(e.request, &c.layers.headless, &c.browsers, &c.behavior.velocity.submission_events));
     Datacenter = "datacenter", transport: true,
         weight: |w| w.datacenter, check: |c| c.layers.datacenter.check(),
-        score: |e, c| Some(datacenter::score(e.request, c));
+        score: |e, c| Some(datacenter::score(e.request, &c.layers.datacenter));
     Http2 = "http2", transport: true,
         weight: |w| w.http2, check: |c| c.layers.http2.check(),
-        score: |e, c| Some(http2::score(e.request, c));
+        score: |e, c| Some(http2::score(e.request, &c.layers.http2));
     Webrtc = "webrtc", transport: true,
         weight: |w| w.webrtc, check: |c| c.layers.webrtc.check(),
-        score: |e, c| Some(webrtc::score(e.request, c));
+        score: |e, c| Some(webrtc::score(e.request, &c.layers.webrtc));
     CredentialStuffing = "credential_stuffing", transport: true,
         weight: |w| w.credential_stuffing, check: |c| c.layers.credential_stuffing.check(),
-        score: |e, c| Some(credential_stuffing::score(e.request, c));
+        score: |e, c| Some(credential_stuffing::score(e.request, &c.layers.credential_stuffing));
     BotUserAgent = "bot_user_agent", transport: false,
         weight: |w| w.bot_user_agent, check: |c| c.layers.bot_user_agent.check(),
-        score: |e, c| Some(bot_user_agent::score(e.request, c));
+        score: |e, c| Some(bot_user_agent::score(e.request, &c.layers.bot_user_agent));
     IpRate = "ip_rate", transport: false,
-        weight: |w| w.ip_rate, check: |c| ip_rate::check(&c.behavior),
-        score: |e, c| e.behavior.as_ref().map(|b| ip_rate::score(b.observations, c));
+        weight: |w| w.ip_rate, check: |c| ip_rate::check(&c.behavior.ip_rate_scores, c.behavior.ip_rate_window_secs),
+        score: |e, c| e.behavior.as_ref().map(|b| ip_rate::score(b.observations, &c.behavior.ip_rate_scores, c.behavior.ip_rate_window_secs));
     Ja4SessionHopping = "ja4_session_hopping", transport: true,
         weight: |w| w.ja4_session_hopping, check: |c| c.behavior.session_hopping.check(),
-        score: |e, c| e.behavior.as_ref().map(|b| ja4_session_hopping::score(b.observations, b.now_ms, c));
+        score: |e, c| e.behavior.as_ref().map(|b| ja4_session_hopping::score(b.observations, b.now_ms, &c.behavior.session_hopping, c.risk.block_threshold));
     VisitorVelocity = "visitor_velocity", transport: false,
         weight: |w| w.visitor_velocity, check: |c| c.behavior.velocity.check(),
-        score: |e, c| e.behavior.as_ref().map(|b| visitor_velocity::score(b.observations, c));
+        score: |e, c| e.behavior.as_ref().map(|b| visitor_velocity::score(b.observations, &c.behavior.velocity));
     CollectorToken = "collector_token", transport: true,
         weight: |w| w.collector_token, check: |c| c.behavior.token.check(),
-        score: |e, c| e.behavior.as_ref().map(|b| collector_token::score(b.observations, b.token_missing, c));
+        score: |e, c| e.behavior.as_ref().map(|b| collector_token::score(b.observations, b.token_missing, &c.behavior.token));
     Domainprint = "domainprint", transport: false,
         weight: |w| w.domainprint, check: |c| c.behavior.domainprint.check(),
-        score: |e, c| e.behavior.as_ref().map(|b| domainprint::score(b.domainprint, c));
+        score: |e, c| e.behavior.as_ref().map(|b| domainprint::score(b.domainprint, &c.behavior.domainprint));
     /// Weight 0: it adds no points, only its trigger (judged after the others, whose scores
     /// it reads: [`repeat_offender::score`]).
     RepeatOffender = "repeat_offender", transport: false,
@@ -158,71 +158,7 @@ impl fmt::Display for Component {
     }
 }
 
-/// A block trigger: evidence that sets a score floor on its own (seed "Risk Scoring System":
-/// block triggers with floors tied to the block threshold). Serialized as its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    BotUserAgent,
-    MissingUserAgent,
-    Ja4Mismatch,
-    HeadlessBrowser,
-    Automation,
-    CredentialStuffing,
-    LegacyTls,
-    NotABrowser,
-    Ja4SessionHopping,
-    VisitorVelocity,
-    IpDiversity,
-    RepeatOffender,
-    ForgedDomainprint,
-    BrowserContradiction,
-    /// A forged or replayed collector token: always 100, whatever the threshold.
-    TokenReplay,
-}
-
 impl Trigger {
-    /// Every trigger.
-    pub const ALL: &'static [Trigger] = &[
-        Trigger::BotUserAgent,
-        Trigger::MissingUserAgent,
-        Trigger::Ja4Mismatch,
-        Trigger::HeadlessBrowser,
-        Trigger::Automation,
-        Trigger::CredentialStuffing,
-        Trigger::LegacyTls,
-        Trigger::NotABrowser,
-        Trigger::Ja4SessionHopping,
-        Trigger::VisitorVelocity,
-        Trigger::IpDiversity,
-        Trigger::RepeatOffender,
-        Trigger::ForgedDomainprint,
-        Trigger::BrowserContradiction,
-        Trigger::TokenReplay,
-    ];
-
-    /// The name as stored (`risk.trigger`, a block's `detection_type`, the `Trigger` metric
-    /// dimension) and used in the configuration's `triggers` keys.
-    pub fn name(self) -> &'static str {
-        match self {
-            Trigger::BotUserAgent => "bot_user_agent",
-            Trigger::MissingUserAgent => "missing_user_agent",
-            Trigger::Ja4Mismatch => "ja4_mismatch",
-            Trigger::HeadlessBrowser => "headless_browser",
-            Trigger::Automation => "automation",
-            Trigger::CredentialStuffing => "credential_stuffing",
-            Trigger::LegacyTls => "legacy_tls",
-            Trigger::NotABrowser => "not_a_browser",
-            Trigger::Ja4SessionHopping => "ja4_session_hopping",
-            Trigger::VisitorVelocity => "visitor_velocity",
-            Trigger::IpDiversity => "ip_diversity",
-            Trigger::RepeatOffender => "repeat_offender",
-            Trigger::ForgedDomainprint => "forged_domainprint",
-            Trigger::BrowserContradiction => "browser_contradiction",
-            Trigger::TokenReplay => "token_replay",
-        }
-    }
-
     /// The component whose evidence fires it (repeat-offender memory asks whether that
     /// component scores again).
     pub fn component(self) -> Component {
@@ -272,26 +208,41 @@ impl Trigger {
     }
 }
 
-impl fmt::Display for Trigger {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A name that is no trigger (e.g. `risk_score`, the detection type of a block without one).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a block trigger")]
-pub struct UnknownTrigger(pub String);
-
-impl FromStr for Trigger {
-    type Err = UnknownTrigger;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Trigger::ALL
-            .iter()
-            .copied()
-            .find(|t| t.name() == s)
-            .ok_or_else(|| UnknownTrigger(s.to_string()))
+/// The configuration's check lives beside the registry it walks.
+impl FraudConfig {
+    /// Checks ranges: weights in 0–1 summing to at most 1, increasing level thresholds in
+    /// 0–100, floors within ±50, and every registered component's own configuration
+    /// ([`Component::check`]: scores within the component's maximum, windows above 0).
+    ///
+    /// # Errors
+    /// A message naming the first value out of range.
+    pub fn check(&self) -> Result<(), String> {
+        for c in Component::ALL {
+            let v = c.weight(&self.weights);
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("weights.{c} = {v} is outside 0..=1"));
+            }
+        }
+        let sum: f64 = Component::ALL.iter().map(|c| c.weight(&self.weights)).sum();
+        if sum > 1.0 + 1e-9 {
+            return Err(format!("the weights add up to {sum:.3}; at most 1"));
+        }
+        let r = &self.risk;
+        if !(0.0 < r.medium && r.medium < r.high && r.high < r.block_threshold && r.block_threshold <= 100.0) {
+            return Err("risk thresholds must satisfy 0 < medium < high < block_threshold <= 100".into());
+        }
+        for t in Trigger::ALL {
+            if let Some(v) = t.offset(&self.triggers) {
+                if !(-50.0..=50.0).contains(&v) {
+                    return Err(format!("triggers.{t} = {v} is outside -50..=50"));
+                }
+            }
+        }
+        self.browsers.check()?;
+        for c in Component::ALL {
+            c.check(self)?;
+        }
+        Ok(())
     }
 }
 

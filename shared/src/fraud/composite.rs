@@ -12,10 +12,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::component::{Component, Trigger};
+use super::component::Component;
 use super::components::repeat_offender;
 use super::config::{FraudConfig, Mode};
 use super::input::Evidence;
+use super::trigger::Trigger;
 use super::{Breakdown, LayerResult, Reason, ScoringInput};
 
 /// Risk level.

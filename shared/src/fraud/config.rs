@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use super::browsers::BrowsersConfig;
-use super::component::{Component, Trigger};
 pub use super::components::bot_user_agent::BotUserAgentConfig;
 pub use super::components::collector_token::TokenConfig;
 pub use super::components::credential_stuffing::CredentialStuffingConfig;
@@ -311,55 +310,9 @@ impl FraudConfig {
         }
         crate::conf::merge_json(&mut base, &strict)?;
         let c: FraudConfig = serde_json::from_value(base).map_err(|e| e.to_string())?;
+        // Defined beside the registry it walks (`super::component`).
         c.check()?;
         Ok(c)
-    }
-
-    /// Checks ranges: weights in 0–1 summing to at most 1, increasing level thresholds in
-    /// 0–100, floors within ±50, and every registered component's own configuration
-    /// ([`Component::check`]: scores within the component's maximum, windows above 0).
-    ///
-    /// # Errors
-    /// A message naming the first value out of range.
-    pub fn check(&self) -> Result<(), String> {
-        for c in Component::ALL {
-            let v = c.weight(&self.weights);
-            if !(0.0..=1.0).contains(&v) {
-                return Err(format!("weights.{c} = {v} is outside 0..=1"));
-            }
-        }
-        let sum: f64 = Component::ALL.iter().map(|c| c.weight(&self.weights)).sum();
-        if sum > 1.0 + 1e-9 {
-            return Err(format!("the weights add up to {sum:.3}; at most 1"));
-        }
-        let r = &self.risk;
-        if !(0.0 < r.medium && r.medium < r.high && r.high < r.block_threshold && r.block_threshold <= 100.0) {
-            return Err("risk thresholds must satisfy 0 < medium < high < block_threshold <= 100".into());
-        }
-        for t in Trigger::ALL {
-            if let Some(v) = t.offset(&self.triggers) {
-                if !(-50.0..=50.0).contains(&v) {
-                    return Err(format!("triggers.{t} = {v} is outside -50..=50"));
-                }
-            }
-        }
-        self.browsers.check()?;
-        for c in Component::ALL {
-            c.check(self)?;
-        }
-        Ok(())
-    }
-}
-
-/// `Ok` when `v` is within `0..=max`, else a message naming the key `name`.
-///
-/// # Errors
-/// The message.
-pub fn in_range(name: &str, v: f64, max: f64) -> Result<(), String> {
-    if (0.0..=max).contains(&v) {
-        Ok(())
-    } else {
-        Err(format!("{name} = {v} is outside 0..={max}"))
     }
 }
 
@@ -376,8 +329,7 @@ mod tests {
             c.tool_ja4["t13d190900_9dc949149365_97f8aa674fd9"],
             "GoLang / Sliver Agent"
         );
-        let sum: f64 = Component::ALL.iter().map(|x| x.weight(&c.weights)).sum();
-        assert!((sum - 1.0).abs() < 1e-9);
+        // The weights add up to 1: the registry's test (`super::super::component`).
     }
 
     #[test]

@@ -7,9 +7,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::component::Trigger;
-use super::components::collector_token::TokenCheck;
 use super::ja4::{Ja4, Ja4Error};
+use super::trigger::Trigger;
 use super::ua::UserAgent;
 use crate::http::EdgeRequest;
 use crate::identity::domainprint::Presented;
@@ -273,6 +272,17 @@ pub struct Observations {
     pub token: Option<TokenCheck>,
     /// Uses of the token so far, this one included.
     pub token_uses: Option<u64>,
+}
+
+/// What the verification of a presented collector token found ([`crate::behavior::token`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenCheck {
+    /// Correctly signed for this organization, within its lifetime.
+    Valid { issued_ms: i64, hash: String },
+    /// Correctly signed but older than its lifetime.
+    Expired { issued_ms: i64, hash: String },
+    /// Not signed by us, malformed, or for another organization.
+    Forged { reason: &'static str },
 }
 
 /// The visitor's last block, for repeat-offender memory.

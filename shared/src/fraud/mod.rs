@@ -4,7 +4,8 @@
 //! breakdown that explains every point (weighted components, block triggers with score
 //! floors, rounding and cap).
 //!
-//! - [`component`]: the registry — every component and block trigger, named by enums;
+//! - [`component`]: the registry — every component, named by an enum, with its weight,
+//!   check and scorer; [`trigger`]: the block triggers' enum;
 //! - [`components`]: one file per component (configuration, defaults, checks, maximum,
 //!   scoring);
 //! - [`composite`]: the weighted sum, the trigger floors, the level and the action;
@@ -12,6 +13,7 @@
 //! - [`input`]: what the components judge; [`browsers`], [`crawlers`], [`ja4`], [`ua`]: the
 //!   knowledge they share.
 
+pub mod bounds;
 pub mod browsers;
 pub mod component;
 pub mod components;
@@ -22,6 +24,7 @@ pub mod counter;
 pub mod crawlers;
 pub mod input;
 pub mod ja4;
+pub mod trigger;
 pub mod ua;
 
 #[cfg(test)]
@@ -31,10 +34,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use component::{Component, Trigger};
+pub use component::Component;
 pub use composite::{assess, assess_evidence, Action, Level, RiskAssessment};
 pub use config::FraudConfig;
 pub use input::{BehaviorEvidence, ClientSignals, Evidence, Memory, Observations, ScoringInput};
+pub use trigger::Trigger;
 
 /// One reason a component added points.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

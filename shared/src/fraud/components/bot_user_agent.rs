@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::component::Trigger;
-use crate::fraud::config::{in_range, FraudConfig};
+use crate::fraud::bounds::in_range;
+use crate::fraud::trigger::Trigger;
 use crate::fraud::ua::Engine;
 use crate::fraud::{LayerResult, ScoringInput};
 
@@ -46,8 +46,7 @@ impl BotUserAgentConfig {
 }
 
 /// Scores the bot User-Agent check.
-pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
-    let c = &config.layers.bot_user_agent;
+pub fn score(input: &ScoringInput, c: &BotUserAgentConfig) -> LayerResult {
     let mut r = LayerResult::default();
     match &input.ua {
         None => {

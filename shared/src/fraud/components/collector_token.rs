@@ -5,21 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::component::Trigger;
-use crate::fraud::config::FraudConfig;
-use crate::fraud::input::Observations;
+use crate::fraud::input::{Observations, TokenCheck};
+use crate::fraud::trigger::Trigger;
 use crate::fraud::LayerResult;
-
-/// What the verification of a presented collector token found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenCheck {
-    /// Correctly signed for this organization, within its lifetime.
-    Valid { issued_ms: i64, hash: String },
-    /// Correctly signed but older than its lifetime.
-    Expired { issued_ms: i64, hash: String },
-    /// Not signed by us, malformed, or for another organization.
-    Forged { reason: &'static str },
-}
 
 /// The collector token's lifetime and limits (`behavior.token`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -62,8 +50,7 @@ impl TokenConfig {
 }
 
 /// Scores `collector_token`; `missing` is true when the route expects a token and none came.
-pub fn score(o: &Observations, missing: bool, config: &FraudConfig) -> LayerResult {
-    let c = &config.behavior.token;
+pub fn score(o: &Observations, missing: bool, c: &TokenConfig) -> LayerResult {
     let mut r = LayerResult::default();
     if missing {
         r.add("missing_token", c.missing_score, "no collector token");

@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::component::Trigger;
-use crate::fraud::config::{in_range, FraudConfig};
+use crate::fraud::bounds::in_range;
+use crate::fraud::trigger::Trigger;
 use crate::fraud::{LayerResult, ScoringInput};
 
 /// The component's maximum score: the seed's maximum of layer 8.
@@ -53,8 +53,7 @@ impl CredentialStuffingConfig {
 }
 
 /// Scores layer 8.
-pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
-    let c = &config.layers.credential_stuffing;
+pub fn score(input: &ScoringInput, c: &CredentialStuffingConfig) -> LayerResult {
     let mut r = LayerResult::default();
     if let Some(n) = input.login_count {
         if n > c.max_logins {

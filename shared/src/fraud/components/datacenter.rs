@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::config::{in_range, FraudConfig};
+use crate::fraud::bounds::in_range;
 use crate::fraud::ua::Engine;
 use crate::fraud::{LayerResult, ScoringInput};
 
@@ -63,13 +63,12 @@ static DATACENTER_ASNS: LazyLock<HashSet<u32>> = LazyLock::new(|| {
 });
 
 /// True when `asn` is in the vendored list or the configured extras.
-pub fn is_datacenter(asn: u32, config: &FraudConfig) -> bool {
-    DATACENTER_ASNS.contains(&asn) || config.layers.datacenter.extra_asns.contains(&asn)
+pub fn is_datacenter(asn: u32, config: &DatacenterConfig) -> bool {
+    DATACENTER_ASNS.contains(&asn) || config.extra_asns.contains(&asn)
 }
 
 /// Scores layer 5.
-pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
-    let c = &config.layers.datacenter;
+pub fn score(input: &ScoringInput, c: &DatacenterConfig) -> LayerResult {
     let mut r = LayerResult::default();
     let Some(asn) = input.asn else { return r };
     let apple = input.ua.as_ref().is_some_and(|u| u.engine == Engine::WebKit);
@@ -81,7 +80,7 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
         );
         return r;
     }
-    if is_datacenter(asn, config) {
+    if is_datacenter(asn, c) {
         r.add(
             "datacenter_asn",
             c.score,

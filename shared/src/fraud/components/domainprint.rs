@@ -6,8 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::component::Trigger;
-use crate::fraud::config::FraudConfig;
+use crate::fraud::trigger::Trigger;
 use crate::fraud::LayerResult;
 use crate::identity::domainprint::Presented;
 
@@ -51,8 +50,7 @@ impl DomainprintConfig {
 }
 
 /// Scores the domainprint the request presented.
-pub fn score(presented: &Presented, config: &FraudConfig) -> LayerResult {
-    let c = &config.behavior.domainprint;
+pub fn score(presented: &Presented, c: &DomainprintConfig) -> LayerResult {
     let mut r = LayerResult::default();
     match presented {
         Presented::Unsigned => r.add(

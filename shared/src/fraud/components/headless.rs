@@ -14,9 +14,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::component::Trigger;
-use crate::fraud::config::{in_range, FraudConfig};
+use crate::fraud::bounds::in_range;
+use crate::fraud::browsers::BrowsersConfig;
 use crate::fraud::input::InteractionEvidence;
+use crate::fraud::trigger::Trigger;
 use crate::fraud::ua::Engine;
 use crate::fraud::{LayerResult, ScoringInput};
 
@@ -134,9 +135,14 @@ impl HeadlessConfig {
     }
 }
 
-/// Scores layer 4.
-pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
-    let c = &config.layers.headless;
+/// Scores `headless`; `browsers` says which families send client hints, `submission_events`
+/// which events besides `login` are submissions.
+pub fn score(
+    input: &ScoringInput,
+    c: &HeadlessConfig,
+    browsers: &BrowsersConfig,
+    submission_events: &[String],
+) -> LayerResult {
     let mut r = LayerResult::default();
     let Some(ua) = &input.ua else { return r };
     if ua.headless {
@@ -158,14 +164,13 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
         r.triggers.push(Trigger::Automation);
     }
     if let Some(e) = input.signals.as_ref().and_then(|s| s.interaction.as_ref()) {
-        interaction(e, input, config, &mut r);
+        interaction(e, input, &c.interaction, submission_events, &mut r);
     }
     if !input.claims_browser() {
         return r.cap(MAX);
     }
     let raw = input.user_agent.as_deref().unwrap_or_default();
-    let expects_hints =
-        crate::fraud::browsers::claim(ua, raw).is_some_and(|c| config.browsers.expects_client_hints(&c));
+    let expects_hints = crate::fraud::browsers::claim(ua, raw).is_some_and(|c| browsers.expects_client_hints(&c));
     if expects_hints && !input.has_client_hints && !input.server_side {
         r.add(
             "missing_client_hints",
@@ -205,8 +210,13 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
 }
 
 /// The behavioral bundle's evidence of a person at the keyboard and pointer.
-fn interaction(e: &InteractionEvidence, input: &ScoringInput, config: &FraudConfig, r: &mut LayerResult) {
-    let c = &config.layers.headless.interaction;
+fn interaction(
+    e: &InteractionEvidence,
+    input: &ScoringInput,
+    c: &InteractionConfig,
+    submission_events: &[String],
+    r: &mut LayerResult,
+) {
     if e.untrusted_events > 0 {
         r.add(
             "synthetic_input",
@@ -240,7 +250,7 @@ fn interaction(e: &InteractionEvidence, input: &ScoringInput, config: &FraudConf
     let submission = input
         .event_name
         .as_deref()
-        .is_some_and(|n| n == "login" || config.behavior.velocity.submission_events.iter().any(|s| s == n));
+        .is_some_and(|n| n == "login" || submission_events.iter().any(|s| s == n));
     if submission && !e.any_interaction() {
         r.add(
             "no_interaction_submission",

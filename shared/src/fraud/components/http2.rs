@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::config::{in_range, FraudConfig};
+use crate::fraud::bounds::in_range;
 use crate::fraud::{LayerResult, ScoringInput};
 
 /// The component's maximum score: the seed's maximum of layer 6.
@@ -50,8 +50,7 @@ impl Http2Config {
 }
 
 /// Scores layer 6.
-pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
-    let c = &config.layers.http2;
+pub fn score(input: &ScoringInput, c: &Http2Config) -> LayerResult {
     let mut r = LayerResult::default();
     let http1 = input.http_version.as_deref().is_some_and(|v| v.starts_with('1'));
     let browser = input.claims_browser();

@@ -3,27 +3,26 @@
 //! (`behavior.ip_rate_scores`, seed "Risk Scoring System": 1 → 0, 2 → 25, 3 → 50, 4 → 75,
 //! 5+ → 100). Never a trigger: offices and universities share IPs.
 
-use crate::fraud::config::{BehaviorConfig, FraudConfig};
 use crate::fraud::input::Observations;
 use crate::fraud::LayerResult;
 
-/// Checks `behavior.ip_rate_scores` and `behavior.ip_rate_window_secs`.
+/// Checks `behavior.ip_rate_scores` (`scores`) and `behavior.ip_rate_window_secs`.
 ///
 /// # Errors
 /// No score, a score outside 0–100, or a zero window.
-pub fn check(b: &BehaviorConfig) -> Result<(), String> {
-    if b.ip_rate_scores.is_empty() || b.ip_rate_scores.iter().any(|v| !(0.0..=100.0).contains(v)) {
+pub fn check(scores: &[f64], window_secs: u64) -> Result<(), String> {
+    if scores.is_empty() || scores.iter().any(|v| !(0.0..=100.0).contains(v)) {
         return Err("behavior.ip_rate_scores: one or more scores within 0..=100".into());
     }
-    if b.ip_rate_window_secs == 0 {
+    if window_secs == 0 {
         return Err("behavior.ip_rate_window_secs must be above 0".into());
     }
     Ok(())
 }
 
-/// Scores `ip_rate` from the events counted for the IP.
-pub fn score(o: &Observations, config: &FraudConfig) -> LayerResult {
-    let scores = &config.behavior.ip_rate_scores;
+/// Scores `ip_rate` from the events counted for the IP in the window (`window_secs`):
+/// `scores[n - 1]` for `n` events, the last score beyond.
+pub fn score(o: &Observations, scores: &[f64], window_secs: u64) -> LayerResult {
     let mut r = LayerResult::default();
     if o.ip_events == 0 {
         return r;
@@ -35,11 +34,7 @@ pub fn score(o: &Observations, config: &FraudConfig) -> LayerResult {
         r.add(
             "ip_rate",
             scores[i],
-            format!(
-                "{} events from this IP in {} min",
-                o.ip_events,
-                config.behavior.ip_rate_window_secs / 60
-            ),
+            format!("{} events from this IP in {} min", o.ip_events, window_secs / 60),
         );
     }
     r

@@ -6,11 +6,13 @@
 //! other the `browser_contradiction` trigger (high). A JA4 the configuration names as a known
 //! tool's (`tool_ja4`) is added as evidence with the tool's name, worth no points of its own.
 
-use crate::fraud::browsers::{claim, contradictions};
+use crate::fraud::browsers::{claim, contradictions, BrowsersConfig};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::component::Trigger;
-use crate::fraud::config::{in_range, FraudConfig};
+use crate::fraud::bounds::in_range;
+use crate::fraud::trigger::Trigger;
 use crate::fraud::{LayerResult, ScoringInput};
 
 /// The component's maximum score: the seed's maximum of layer 2 ("60+").
@@ -53,9 +55,14 @@ impl Ja4ContextConfig {
     }
 }
 
-/// Scores layer 2.
-pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
-    let points = &config.layers.ja4_context;
+/// Scores `ja4_context`: the request against the profile of the family its User-Agent claims
+/// (`browsers`); a JA4 in `tool_ja4` (JA4 → tool) is named as evidence.
+pub fn score(
+    input: &ScoringInput,
+    points: &Ja4ContextConfig,
+    browsers: &BrowsersConfig,
+    tool_ja4: &BTreeMap<String, String>,
+) -> LayerResult {
     let mut r = LayerResult::default();
     let (Some(ua), Some(raw)) = (input.ua.as_ref(), input.user_agent.as_deref()) else {
         return r;
@@ -64,8 +71,8 @@ pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
         return r;
     }
     let Some(claimed) = claim(ua, raw) else { return r };
-    let found = contradictions(input, &claimed, &config.browsers);
-    if let Some(tool) = input.ja4_raw.as_ref().and_then(|j| config.tool_ja4.get(j)) {
+    let found = contradictions(input, &claimed, browsers);
+    if let Some(tool) = input.ja4_raw.as_ref().and_then(|j| tool_ja4.get(j)) {
         r.add("known_tool_ja4", 0.0, format!("this JA4 has been seen from {tool}"));
     }
     let decisive = found.iter().any(|c| c.decisive);

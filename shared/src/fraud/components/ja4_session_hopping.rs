@@ -8,9 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::component::Trigger;
-use crate::fraud::config::FraudConfig;
 use crate::fraud::input::Observations;
+use crate::fraud::trigger::Trigger;
 use crate::fraud::LayerResult;
 
 /// Seconds in a day: the longest window the aggregate buckets cover.
@@ -85,9 +84,9 @@ impl SessionHoppingConfig {
     }
 }
 
-/// Scores `ja4_session_hopping`; `now_ms` is the request's time, ms since the epoch.
-pub fn score(o: &Observations, now_ms: i64, config: &FraudConfig) -> LayerResult {
-    let c = &config.behavior.session_hopping;
+/// Scores `ja4_session_hopping`; `now_ms` is the request's time, ms since the epoch; at or
+/// above `block_threshold` (0–100) the trigger fires.
+pub fn score(o: &Observations, now_ms: i64, c: &SessionHoppingConfig, block_threshold: f64) -> LayerResult {
     let mut raw = LayerResult::default();
     let clustered = o.cluster_visitors.len() as u64 >= c.cluster_min_visitors;
     if clustered {
@@ -143,7 +142,7 @@ pub fn score(o: &Observations, now_ms: i64, config: &FraudConfig) -> LayerResult
         reasons: raw.reasons,
         triggers: vec![],
     };
-    if r.score >= config.risk.block_threshold {
+    if r.score >= block_threshold {
         r.triggers.push(Trigger::Ja4SessionHopping);
     }
     r

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::config::{in_range, FraudConfig};
+use crate::fraud::bounds::in_range;
 use crate::fraud::{LayerResult, ScoringInput};
 
 /// The component's maximum score: the seed's maximum of layer 3.
@@ -60,8 +60,7 @@ impl Ja4StructureConfig {
 }
 
 /// Scores layer 3.
-pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
-    let c = &config.layers.ja4_structure;
+pub fn score(input: &ScoringInput, c: &Ja4StructureConfig) -> LayerResult {
     let mut r = LayerResult::default();
     match &input.ja4 {
         None => {}

@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::component::Trigger;
-use crate::fraud::config::{in_range, FraudConfig};
+use crate::fraud::bounds::in_range;
+use crate::fraud::trigger::Trigger;
 use crate::fraud::{LayerResult, ScoringInput};
 
 /// The component's maximum score: the seed's maximum of layer 1.
@@ -42,8 +42,7 @@ impl Ja4TlsConfig {
 }
 
 /// Scores layer 1.
-pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
-    let c = &config.layers.ja4_tls;
+pub fn score(input: &ScoringInput, c: &Ja4TlsConfig) -> LayerResult {
     let mut r = LayerResult::default();
     let Some(raw) = &input.ja4_raw else {
         r.add(

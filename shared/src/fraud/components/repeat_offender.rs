@@ -5,9 +5,10 @@
 //! threshold. Weight 0: it adds no points of its own. Every enforced block also blacklists the
 //! visitor, so the memory runs from the block's end.
 
-use crate::fraud::component::{Component, Trigger};
+use crate::fraud::component::Component;
 use crate::fraud::config::{FraudConfig, ScoreMode};
 use crate::fraud::input::Memory;
+use crate::fraud::trigger::Trigger;
 use crate::fraud::LayerResult;
 
 /// Judges the visitor's last block against the components scored for this request

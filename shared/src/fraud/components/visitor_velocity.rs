@@ -5,9 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::component::Trigger;
-use crate::fraud::config::FraudConfig;
 use crate::fraud::input::Observations;
+use crate::fraud::trigger::Trigger;
 use crate::fraud::LayerResult;
 
 /// Visitor velocity's thresholds (`behavior.velocity`).
@@ -59,8 +58,7 @@ impl VelocityConfig {
 }
 
 /// Scores `visitor_velocity` (only a submission event is judged).
-pub fn score(o: &Observations, config: &FraudConfig) -> LayerResult {
-    let c = &config.behavior.velocity;
+pub fn score(o: &Observations, c: &VelocityConfig) -> LayerResult {
     let mut r = LayerResult::default();
     if !o.is_submission {
         return r;

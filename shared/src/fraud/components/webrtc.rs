@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fraud::config::{in_range, FraudConfig};
+use crate::fraud::bounds::in_range;
 use crate::fraud::{LayerResult, ScoringInput};
 
 /// The component's maximum score: the seed's maximum of layer 7.
@@ -104,8 +104,7 @@ fn is_public(ip: &IpAddr) -> bool {
 }
 
 /// Scores layer 7.
-pub fn score(input: &ScoringInput, config: &FraudConfig) -> LayerResult {
-    let c = &config.layers.webrtc;
+pub fn score(input: &ScoringInput, c: &WebRtcConfig) -> LayerResult {
     let mut r = LayerResult::default();
     let Some(lines) = input.signals.as_ref().and_then(|s| s.webrtc_candidates.as_ref()) else {
         return r;
