@@ -22,7 +22,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::app::{malformed_event_response, App};
+use crate::app::App;
+use crate::handler::malformed_event_response;
 use crate::routes::{classify_path, pixel, RouteKind};
 
 /// Answers one Lambda payload in the shape it came in. Never fails: bad input is answered

@@ -11,6 +11,7 @@ pub mod access;
 pub mod app;
 pub mod entry;
 pub mod error;
+pub mod handler;
 pub mod pipeline;
 pub mod routes;
 pub mod telemetry;

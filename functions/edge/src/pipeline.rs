@@ -42,6 +42,7 @@ use impressio::fraud::{
 };
 use impressio::http::EdgeRequest;
 use impressio::identity::domainprint::Presented;
+use impressio::identity::inputs::DOMAINPRINT_COOKIE;
 use impressio::identity::{IdentityInputs, IdentityResult, IdentityStore};
 use impressio::org::domains;
 use impressio::store::{EventStore, StoredMessage, Written};
@@ -49,7 +50,6 @@ use impressio::store::{EventStore, StoredMessage, Written};
 use crate::access::{Access, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
-use crate::routes::track::domainprint_cookie;
 
 /// The `Trigger` of the `Blocks` metric for a request stopped by the blacklist.
 pub const BLACKLISTED_TRIGGER: &str = "blacklisted";
@@ -387,4 +387,19 @@ fn score<S, D, I>(
         }),
     };
     assess_evidence(&evidence, &app.config.fraud)
+}
+
+/// The domainprint cookie: a year by default, `Secure` and `HttpOnly` (only our server reads
+/// it), `SameSite=Lax` (sent on the organization's own pages, which are same-site with its
+/// tracker host, never in third-party contexts), `Path=/`, host-only (no `Domain`: each
+/// tracker host keeps its own, and aliasing links them).
+pub fn domainprint_cookie(value: &str, max_age_days: u32) -> String {
+    cookie::Cookie::build((DOMAINPRINT_COOKIE, value.to_string()))
+        .max_age(cookie::time::Duration::days(i64::from(max_age_days)))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .build()
+        .to_string()
 }

@@ -9,6 +9,8 @@
 //! - [`server_key`]: the server key that authenticates server-side events;
 //! - [`tiered`]: the warm in-process tier in front of both, with the failure policy.
 
+#[cfg(feature = "io")]
+pub mod directory;
 pub mod domains;
 pub mod local;
 pub mod plans;
@@ -424,7 +426,7 @@ pub enum BuildError {
 /// # Errors
 /// [`BuildError`] when a client cannot be created or the file cannot be read.
 pub fn build_directory(
-    config: &crate::config::DirectoryConfig,
+    config: &directory::DirectoryConfig,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
 ) -> Result<TieredDirectory<AnySource>, BuildError> {
     build(config, clock, false)
@@ -438,7 +440,7 @@ pub fn build_directory(
 /// # Errors
 /// As [`build_directory`].
 pub fn build_integrations_directory(
-    config: &crate::config::DirectoryConfig,
+    config: &directory::DirectoryConfig,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
 ) -> Result<TieredDirectory<AnySource>, BuildError> {
     build(config, clock, true)
@@ -446,7 +448,7 @@ pub fn build_integrations_directory(
 
 #[cfg(feature = "io")]
 fn build(
-    config: &crate::config::DirectoryConfig,
+    config: &directory::DirectoryConfig,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
     integrations: bool,
 ) -> Result<TieredDirectory<AnySource>, BuildError> {

@@ -15,8 +15,7 @@ use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, BATCH_WRITE_ITEM, PUT_ITEM, QUERY};
 use crate::store::StoreError;
 
-/// Name of the user index.
-pub const GSI_USER: &str = "GSI_USER";
+pub use crate::store::schema::GSI_USER;
 /// What this module calls in DynamoDB: processing items read with `BatchGetItem` and written
 /// with `BatchWriteItem`, billing intents in transactions of `Put`s (authorized by `PutItem`),
 /// and a user's events queried through [`GSI_USER`] (its unit test holds this to the code).

@@ -97,7 +97,7 @@ const CLIENT_HOUSEKEEPING: &[&str] = &["clone", "config"];
 
 /// The index names the code passes to `.index_name(…)` through a constant, by the constant's
 /// name: the scan reads source text and cannot evaluate an expression.
-const INDEX_CONSTANTS: &[(&str, &str)] = &[("GSI_USER", crate::processor::store::GSI_USER)];
+const INDEX_CONSTANTS: &[(&str, &str)] = &[("GSI_USER", super::schema::GSI_USER)];
 
 /// The lines of a Rust module that are compiled into the functions: all but comment lines
 /// and the items marked `#[cfg(test)]`. An item is found by rustfmt's layout (the workspace

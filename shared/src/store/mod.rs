@@ -4,6 +4,7 @@
 pub mod dynamo;
 #[cfg(feature = "io")]
 pub mod iam;
+pub mod schema;
 
 use std::future::Future;
 

@@ -43,9 +43,9 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
     .await?;
     let (record, identity) = match recorded {
         Recorded::Stored(record, identity) => (record, identity),
-        Recorded::Repeated(first) => return Ok(super::json(200, &repeated_json(ctx, &first))),
+        Recorded::Repeated(first) => return Ok(super::respond::json(200, &repeated_json(ctx, &first))),
     };
-    Ok(super::json(
+    Ok(super::respond::json(
         200,
         &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true, "attribution": attribution,
             "identity": identity_json(&identity)}),

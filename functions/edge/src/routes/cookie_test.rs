@@ -30,7 +30,7 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
 ) -> EdgeResponse {
     let now = app.clock.now_ms();
     let mut token = None;
-    if let Ok(org) = super::query_organization(req) {
+    if let Ok(org) = super::respond::query_organization(req) {
         let needs = Needs {
             origin: OriginPolicy::IfPresent,
             feature: None,
@@ -65,7 +65,7 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
     if let Some(t) = token {
         body["token"] = json!(t);
     }
-    let mut resp = super::json(200, &body);
+    let mut resp = super::respond::json(200, &body);
     resp.headers.push(("Set-Cookie".into(), cookie.to_string()));
-    super::for_method(req, resp)
+    super::respond::for_method(req, resp)
 }

@@ -19,10 +19,15 @@
 
 pub mod campaign;
 pub mod cookie_test;
+pub mod kind;
 pub mod pixel;
 pub mod preflight;
+pub mod respond;
 pub mod script;
 pub mod track;
+
+pub use kind::{classify, classify_path, RouteKind};
+pub use respond::{for_method, json, query_organization};
 
 use http::Method;
 use impressio::http::{EdgeRequest, EdgeResponse};
@@ -36,58 +41,6 @@ use crate::error::EdgeError;
 use script::Script;
 
 /// The route a request is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteKind {
-    Track,
-    Campaign,
-    CookieTest,
-    Script,
-    ProScript,
-    ServiceWorker,
-    Pixel,
-}
-
-impl RouteKind {
-    /// Name used in logs and summaries.
-    pub fn name(self) -> &'static str {
-        match self {
-            RouteKind::Track => "/t",
-            RouteKind::Campaign => "/c",
-            RouteKind::CookieTest => "/cookie-test",
-            RouteKind::Script => "/h.js",
-            RouteKind::ProScript => "/h-pro.js",
-            RouteKind::ServiceWorker => "/sw.js",
-            RouteKind::Pixel => "pixel",
-        }
-    }
-
-    /// The methods the route takes (for `Allow`).
-    pub fn allow(self) -> &'static str {
-        match self {
-            RouteKind::Track | RouteKind::Campaign => "POST, OPTIONS",
-            _ => "GET, HEAD, OPTIONS",
-        }
-    }
-}
-
-/// Which route a request's path names.
-pub fn classify(req: &EdgeRequest) -> RouteKind {
-    classify_path(&req.path)
-}
-
-/// Which route a path names (any path that names no other route is the pixel's).
-pub fn classify_path(path: &str) -> RouteKind {
-    match path {
-        "/t" => RouteKind::Track,
-        "/c" => RouteKind::Campaign,
-        "/cookie-test" => RouteKind::CookieTest,
-        "/h.js" => RouteKind::Script,
-        "/h-pro.js" => RouteKind::ProScript,
-        "/sw.js" => RouteKind::ServiceWorker,
-        _ => RouteKind::Pixel,
-    }
-}
-
 /// Runs the route's handler for the request's method.
 pub async fn dispatch<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
     app: &App<S, D, I>,
@@ -114,37 +67,4 @@ pub async fn dispatch<S: EventStore, D: OrganizationDirectory, I: IdentityStore>
             allow: route.allow(),
         }),
     }
-}
-
-/// A JSON response with `Cache-Control: no-store`.
-pub fn json(status: u16, body: &serde_json::Value) -> EdgeResponse {
-    EdgeResponse {
-        status,
-        headers: vec![
-            ("Content-Type".into(), "application/json".into()),
-            ("Cache-Control".into(), "no-store".into()),
-        ],
-        body: serde_json::to_vec(body).unwrap_or_default(),
-    }
-}
-
-/// Drops the body of a response to a `HEAD` request, keeping its headers.
-pub fn for_method(req: &EdgeRequest, mut resp: EdgeResponse) -> EdgeResponse {
-    if req.method == Method::HEAD {
-        resp.body.clear();
-    }
-    resp
-}
-
-/// The `organizationId` query parameter, validated.
-///
-/// # Errors
-/// [`EdgeError::Field`] when it is missing or malformed.
-pub fn query_organization(req: &EdgeRequest) -> Result<String, EdgeError> {
-    Ok(impressio::event::TrackPayload {
-        organization_id: req.query_param("organizationId"),
-        ..Default::default()
-    }
-    .validate()?
-    .organization_id)
 }

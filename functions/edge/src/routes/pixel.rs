@@ -46,7 +46,7 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
             }
         }
     };
-    super::for_method(req, gif(status, tracking, error.as_deref()))
+    super::respond::for_method(req, gif(status, tracking, error.as_deref()))
 }
 
 /// The pixel's answer: the GIF with `status`, `X-Tracking-Status: tracking` and, for a

@@ -10,7 +10,7 @@
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::org::OrganizationDirectory;
 
-use super::RouteKind;
+use super::kind::RouteKind;
 use crate::access::{authorize, Needs, OriginPolicy, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
@@ -40,7 +40,7 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
     if req.header("origin").is_none() {
         return Err(EdgeError::OriginRequired);
     }
-    let org = super::query_organization(req)?;
+    let org = super::respond::query_organization(req)?;
     let needs = Needs {
         origin: OriginPolicy::Required,
         feature: None,

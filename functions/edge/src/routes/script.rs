@@ -42,7 +42,7 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
     ctx: &mut RequestCtx,
     script: Script,
 ) -> Result<EdgeResponse, EdgeError> {
-    let org = super::query_organization(req)?;
+    let org = super::respond::query_organization(req)?;
     let needs = Needs {
         origin: OriginPolicy::Ignored,
         feature: match script {
@@ -91,7 +91,7 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
         }
         None => source,
     };
-    Ok(super::for_method(
+    Ok(super::respond::for_method(
         req,
         EdgeResponse {
             status: 200,

@@ -15,7 +15,6 @@ use impressio::event::body::parse_json_body;
 use impressio::event::payload::ValidEvent;
 use impressio::event::{FieldError, Route, TrackPayload};
 use impressio::http::{EdgeRequest, EdgeResponse};
-use impressio::identity::inputs::DOMAINPRINT_COOKIE;
 use impressio::identity::{IdentityResult, IdentityStore};
 use impressio::org::{Feature, OrganizationDirectory};
 use impressio::store::{EventStore, StoredMessage};
@@ -84,7 +83,7 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
     let (record, identity) =
         match record_event(app, req, ctx, Route::Track, event, None, &access, true, &caller).await? {
             Recorded::Stored(record, identity) => (record, identity),
-            Recorded::Repeated(first) => return Ok(super::json(200, &repeated_json(ctx, &first))),
+            Recorded::Repeated(first) => return Ok(super::respond::json(200, &repeated_json(ctx, &first))),
         };
     let risk = record.risk.as_ref().expect("record_event scores every event");
     if risk.enforced {
@@ -98,7 +97,7 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
     // collector keeps a copy in localStorage and sends it where the cookie does not come back
     // (cookies blocked or cut short). Either way it is only an identity because we signed it.
     identity_out["domainprint"] = json!(identity.domainprint);
-    Ok(super::json(
+    Ok(super::respond::json(
         200,
         &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true,
             "identity": identity_out, "risk": risk}),
@@ -178,19 +177,4 @@ pub(crate) async fn authorize_event<S, D: OrganizationDirectory, I>(
         counts_event: true,
     };
     authorize(app, req, ctx, &event.organization_id, needs).await
-}
-
-/// The domainprint cookie: a year by default, `Secure` and `HttpOnly` (only our server reads
-/// it), `SameSite=Lax` (sent on the organization's own pages, which are same-site with its
-/// tracker host, never in third-party contexts), `Path=/`, host-only (no `Domain`: each
-/// tracker host keeps its own, and aliasing links them).
-pub fn domainprint_cookie(value: &str, max_age_days: u32) -> String {
-    cookie::Cookie::build((DOMAINPRINT_COOKIE, value.to_string()))
-        .max_age(cookie::time::Duration::days(i64::from(max_age_days)))
-        .path("/")
-        .secure(true)
-        .http_only(true)
-        .same_site(cookie::SameSite::Lax)
-        .build()
-        .to_string()
 }
