@@ -5,9 +5,19 @@
 # their own in front of it: tools/), runs every test, runs each fuzz target briefly
 # (scripts/fuzz.sh), validates template.yaml offline (sam validate --lint, cfn-lint) and builds
 # it with `sam build` (cargo-lambda).
+#
+# `scripts/test.sh --quick`: the inner loop — formatting, lints, and every unit and moto /
+# PostgreSQL test; no Chromium, no real clients, no sam build, no fuzzing, no template lint.
+# CI runs the full command.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+QUICK=false
+case "${1:-}" in
+  --quick) QUICK=true ;;
+  "") ;;
+  *) echo "usage: scripts/test.sh [--quick]" >&2; exit 2 ;;
+esac
 "$ROOT/scripts/setup.sh"
 
 TEST_MOTO_PORT=${TEST_MOTO_PORT:-8001}
@@ -25,14 +35,16 @@ cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-# sam build runs cargo-lambda, which must come first on PATH (the project's own, in .venv).
-# Debug mode: the check is that the template's functions build the SAM way; a release build
-# of both takes several more minutes and is what `sam build` does by default.
-log "sam build (cargo-lambda, debug) into target/sam-build"
-PATH="$VENV/bin:$PATH" SAM_BUILD_MODE=debug AWS_DEFAULT_REGION=us-east-1 \
-  "$VENV/bin/sam" build --beta-features --no-cached --build-dir "$ROOT/target/sam-build" --template template.yaml
-test -x "$ROOT/target/sam-build/EdgeFunction/bootstrap" && test -x "$ROOT/target/sam-build/ProcessorFunction/bootstrap"
-# (Before the servers start: nothing of theirs, such as a socket, is in the tree then.)
+if [[ $QUICK == false ]]; then
+  # sam build runs cargo-lambda, which must come first on PATH (the project's own, in .venv).
+  # Debug mode: the check is that the template's functions build the SAM way; a release build
+  # of both takes several more minutes and is what `sam build` does by default.
+  log "sam build (cargo-lambda, debug) into target/sam-build"
+  PATH="$VENV/bin:$PATH" SAM_BUILD_MODE=debug AWS_DEFAULT_REGION=us-east-1 \
+    "$VENV/bin/sam" build --beta-features --no-cached --build-dir "$ROOT/target/sam-build" --template template.yaml
+  test -x "$ROOT/target/sam-build/EdgeFunction/bootstrap" && test -x "$ROOT/target/sam-build/ProcessorFunction/bootstrap"
+  # (Before the servers start: nothing of theirs, such as a socket, is in the tree then.)
+fi
 
 log "starting moto server on 127.0.0.1:$TEST_MOTO_PORT for the integration tests"
 start_moto "$TEST_MOTO_PORT" "$RUN_DIR/moto.log"
@@ -42,6 +54,14 @@ log "starting PostgreSQL on 127.0.0.1:$TEST_PG_PORT for the Supabase migration t
 start_postgres "$TEST_PG_PORT" "$RUN_DIR/postgres" "$RUN_DIR/postgres.log"
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/postgres"
 export SAM_CLI="$VENV/bin/sam"
+
+if [[ $QUICK == true ]]; then
+  log "cargo test (quick: every test but the stack binary's browser and real-client tests)"
+  cargo test -p impressio -p edge -p processor -p tools
+  cargo test -p integration-tests --lib --bins --test it
+  log "quick tests passed (the full command adds the browser and real-client tests, sam build, fuzzing and the template lint)"
+  exit 0
+fi
 
 log "browser tests: Chromium, chromedriver on 127.0.0.1:$TEST_WEBDRIVER_PORT"
 ensure_chromium
