@@ -329,7 +329,7 @@ mod tests {
             c.tool_ja4["t13d190900_9dc949149365_97f8aa674fd9"],
             "GoLang / Sliver Agent"
         );
-        // The weights add up to 1: the registry's test (`super::super::component`).
+        // The weights add up to 1: the registry's test in `crate::fraud::component`.
     }
 
     #[test]
