@@ -18,7 +18,7 @@ use crate::http::function_url::{self, FunctionUrlResponse};
 use crate::http::{EdgeRequest, RequestSource, ViewerMetadata};
 use crate::identity::domainprint::DomainprintKeys;
 use crate::processor::record::decode_batch;
-use crate::processor::webhook::WebhookSecret;
+use crate::processor::webhook_signature::WebhookSecret;
 
 /// A fuzz target's body.
 pub type Target = fn(&[u8]);

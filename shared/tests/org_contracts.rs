@@ -279,7 +279,7 @@ async fn cold_lookup_fills_upstash_and_the_warm_tier_then_answers_from_memory() 
         ),
         "{cold:?}"
     );
-    // The SET written to Upstash: the organization as JSON, 5 minute TTL (seed 000).
+    // The SET written to Upstash: the organization as JSON, 5 minute TTL (the edge design).
     let sets = sets_sent(&t.upstash).await;
     assert_eq!(sets.len(), 1);
     assert_eq!(sets[0][1], cache_key("org_1"));

@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use impressio::processor::delivery::Delivery;
 use impressio::processor::outbound::{checked_target, OutboundError, OutboundPolicy, Resolve, SystemResolver};
-use impressio::processor::webhook::{impressio_signature, standard_signature, WebhookSecret};
-use impressio::processor::webhook_delivery::{deliver, Delivery};
+use impressio::processor::stages::webhook::deliver;
+use impressio::processor::webhook_signature::{impressio_signature, standard_signature, WebhookSecret};
 use wiremock::matchers::{body_bytes, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

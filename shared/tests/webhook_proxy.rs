@@ -1,9 +1,10 @@
 //! Webhook deliveries ignore the proxy variables. Alone in its test binary: it sets
 //! `HTTP_PROXY` and friends for the whole process, which no other test may see change.
 
+use impressio::processor::delivery::Delivery;
 use impressio::processor::outbound::{OutboundPolicy, SystemResolver};
-use impressio::processor::webhook::WebhookSecret;
-use impressio::processor::webhook_delivery::{deliver, Delivery};
+use impressio::processor::stages::webhook::deliver;
+use impressio::processor::webhook_signature::WebhookSecret;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

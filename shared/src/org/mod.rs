@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::processor::webhook::{SecretError, WebhookSecret};
+use crate::processor::webhook_signature::{SecretError, WebhookSecret};
 
 pub use plans::{Feature, Plan, PlanCatalog, PlanLimits};
 pub use server_key::ServerKeyDigest;
@@ -77,7 +77,7 @@ pub struct Integrations {
     #[serde(default)]
     pub webhook_url: Option<String>,
     /// The webhook signing secret: a Standard Webhooks secret, `whsec_` + base64 of 24–64
-    /// random bytes (see [`crate::processor::webhook`]; anything else is refused).
+    /// random bytes (see [`crate::processor::webhook_signature`]; anything else is refused).
     #[serde(default)]
     pub webhook_secret: Option<crate::conf::Secret>,
     /// The secret being rotated out: while set, every delivery is signed with both.

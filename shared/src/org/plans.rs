@@ -1,4 +1,4 @@
-//! Plans, their features and limits (seed `000_…`, "Plan System"; MISSION section 3).
+//! Plans, their features and limits (the edge design's "Plan System"; the product mission's plans).
 //!
 //! | feature                 | free | starter | pro  | enterprise |
 //! |-------------------------|------|---------|------|------------|

@@ -3,14 +3,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::outbound::{OutboundPolicy, DEFAULT_PORTS};
-use super::sharing::SharingConfig;
-use super::travel::TravelConfig;
+use super::stages::sharing::SharingConfig;
+use super::stages::travel::TravelConfig;
 use crate::config::{merge_json, number, ConfigError, DirectoryConfig, Secret, DEFAULT_TABLE_NAME};
 
 /// GA4's Measurement Protocol endpoint.
 pub const DEFAULT_GA4_ENDPOINT: &str = "https://www.google-analytics.com/mp/collect";
 
-/// When a push alert is sent (seed `001_…`, stage 8).
+/// When a push alert is sent (stage 8 of the processor design, "Processor Lambda").
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertConfig {

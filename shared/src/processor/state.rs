@@ -9,87 +9,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::sharing::Sharing;
-use super::travel::Travel;
+use super::stage::{Stage, StageOutcome, StageStatus};
+use super::stages::sharing::Sharing;
+use super::stages::travel::Travel;
 use crate::event::EventRecord;
 
 /// Sort key of the processing item.
 pub const PROCESSING_SORT_KEY: &str = "PROCESSING";
 /// `item_type` of the processing item.
 pub const PROCESSING_ITEM_TYPE: &str = "processing";
-
-/// How a stage ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StageStatus {
-    /// Done (delivered, billed, computed).
-    Done,
-    /// Nothing to do (not configured, no data to judge).
-    Skipped,
-    /// Failed in a way a retry cannot fix (a 4xx, a bad configuration); not retried.
-    Permanent,
-    /// Failed in a way a retry may fix (timeout, 5xx, throttling): the record is reported as
-    /// a batch item failure and the stage is redone.
-    Retryable,
-}
-
-impl StageStatus {
-    /// Name as stored (`done`, `skipped`, `permanent`, `retryable`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StageStatus::Done => "done",
-            StageStatus::Skipped => "skipped",
-            StageStatus::Permanent => "permanent",
-            StageStatus::Retryable => "retryable",
-        }
-    }
-
-    /// Whether the stage needs no more work.
-    pub fn settled(self) -> bool {
-        !matches!(self, StageStatus::Retryable)
-    }
-}
-
-/// The outcome of one stage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StageOutcome {
-    pub status: StageStatus,
-    /// The HTTP status answered, if a call was made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<u16>,
-    /// Why, in a few words (no secrets).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// Calls made for this stage so far, across retries.
-    #[serde(default)]
-    pub attempts: u32,
-    /// When the stage last ran, ms since the Unix epoch.
-    pub at_ms: i64,
-}
-
-impl StageOutcome {
-    /// An outcome at `at_ms`, counting `attempts` calls.
-    pub fn new(
-        status: StageStatus,
-        http_status: Option<u16>,
-        detail: Option<String>,
-        attempts: u32,
-        at_ms: i64,
-    ) -> Self {
-        StageOutcome {
-            status,
-            http_status,
-            detail,
-            attempts,
-            at_ms,
-        }
-    }
-
-    /// Whether the stage needs no more work.
-    pub fn settled(&self) -> bool {
-        self.status.settled()
-    }
-}
 
 /// Where an event's billing stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,10 +90,6 @@ pub struct ProcessingState {
     pub expires_at: i64,
 }
 
-fn settled<T>(stage: &Option<T>, f: impl Fn(&T) -> bool) -> bool {
-    stage.as_ref().is_some_and(f)
-}
-
 impl ProcessingState {
     /// The empty state of an event that was never processed.
     pub fn new(event: &EventRecord) -> Self {
@@ -187,66 +111,38 @@ impl ProcessingState {
         }
     }
 
-    /// Whether the event is counted (or will never be).
-    pub fn billing_settled(&self) -> bool {
-        settled(&self.billing, |b| b.outcome.settled())
+    /// How `stage` ended the last time it ran; `None` when it has not run.
+    pub fn status(&self, stage: Stage) -> Option<StageStatus> {
+        let outcome = match stage {
+            Stage::Billing => self.billing.as_ref().map(|b| &b.outcome),
+            Stage::Ga4 => self.ga4.as_ref(),
+            Stage::Webhook => self.webhook.as_ref(),
+            Stage::Travel => self.travel.as_ref().map(|t| &t.outcome),
+            Stage::Sharing => self.sharing.as_ref().map(|s| &s.outcome),
+            Stage::Alert => self.alert.as_ref().map(|a| &a.outcome),
+        };
+        outcome.map(|o| o.status)
     }
 
-    /// Whether GA4 needs no more work.
-    pub fn ga4_settled(&self) -> bool {
-        settled(&self.ga4, StageOutcome::settled)
+    /// Whether `stage` needs no more work (it ran and did not end retryable).
+    pub fn settled(&self, stage: Stage) -> bool {
+        self.status(stage).is_some_and(StageStatus::settled)
     }
 
-    /// Whether the webhook needs no more work.
-    pub fn webhook_settled(&self) -> bool {
-        settled(&self.webhook, StageOutcome::settled)
-    }
-
-    /// Whether impossible travel was judged.
-    pub fn travel_settled(&self) -> bool {
-        settled(&self.travel, |t| t.outcome.settled())
-    }
-
-    /// Whether account sharing was judged.
-    pub fn sharing_settled(&self) -> bool {
-        settled(&self.sharing, |s| s.outcome.settled())
-    }
-
-    /// Whether the alert was sent or found unnecessary.
-    pub fn alert_settled(&self) -> bool {
-        settled(&self.alert, |a| a.outcome.settled())
-    }
-
-    /// Every stage by name (`billing`, `ga4`, `webhook`, `travel`, `sharing`, `alert`, in the
-    /// pipeline's order) with its status, `None` for a stage that has not run.
-    pub fn statuses(&self) -> [(&'static str, Option<StageStatus>); 6] {
-        [
-            ("billing", self.billing.as_ref().map(|b| b.outcome.status)),
-            ("ga4", self.ga4.as_ref().map(|o| o.status)),
-            ("webhook", self.webhook.as_ref().map(|o| o.status)),
-            ("travel", self.travel.as_ref().map(|t| t.outcome.status)),
-            ("sharing", self.sharing.as_ref().map(|s| s.outcome.status)),
-            ("alert", self.alert.as_ref().map(|a| a.outcome.status)),
-        ]
+    /// Every stage, in the pipeline's order, with its status (`None` for a stage that has not
+    /// run).
+    pub fn statuses(&self) -> [(Stage, Option<StageStatus>); 6] {
+        Stage::ALL.map(|stage| (stage, self.status(stage)))
     }
 
     /// Whether every stage settled: the stream record needs no retry.
     pub fn complete(&self) -> bool {
-        self.billing_settled()
-            && self.ga4_settled()
-            && self.webhook_settled()
-            && self.travel_settled()
-            && self.sharing_settled()
-            && self.alert_settled()
+        Stage::ALL.into_iter().all(|stage| self.settled(stage))
     }
 
-    /// The stages still to be retried (or never run), by name.
-    pub fn unsettled(&self) -> Vec<&'static str> {
-        self.statuses()
-            .into_iter()
-            .filter(|(_, status)| !status.is_some_and(StageStatus::settled))
-            .map(|(n, _)| n)
-            .collect()
+    /// The stages still to be retried (or never run), in the pipeline's order.
+    pub fn unsettled(&self) -> Vec<Stage> {
+        Stage::ALL.into_iter().filter(|&stage| !self.settled(stage)).collect()
     }
 }
 
@@ -269,10 +165,7 @@ mod tests {
         .unwrap();
         let record = EventRecord::new("rid", Route::Track, event, None, ServerContext::default(), 0, 30);
         let mut s = ProcessingState::new(&record);
-        assert_eq!(
-            s.statuses().map(|(n, _)| n),
-            ["billing", "ga4", "webhook", "travel", "sharing", "alert"]
-        );
+        assert_eq!(s.statuses().map(|(stage, _)| stage), Stage::ALL);
         assert!(s.statuses().iter().all(|(_, st)| st.is_none()));
         s.ga4 = Some(outcome(StageStatus::Done));
         s.webhook = Some(outcome(StageStatus::Retryable));
@@ -280,8 +173,12 @@ mod tests {
             outcome: outcome(StageStatus::Skipped),
             reasons: Vec::new(),
         });
-        assert_eq!(s.statuses()[1], ("ga4", Some(StageStatus::Done)));
-        assert_eq!(s.unsettled(), ["billing", "webhook", "travel", "sharing"]);
+        assert_eq!(s.statuses()[1], (Stage::Ga4, Some(StageStatus::Done)));
+        assert_eq!(
+            s.unsettled(),
+            [Stage::Billing, Stage::Webhook, Stage::Travel, Stage::Sharing]
+        );
+        assert!(s.settled(Stage::Alert) && !s.complete());
         assert_eq!(
             [
                 StageStatus::Done,

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, PutRequest
 use aws_sdk_dynamodb::Client;
 use serde::Deserialize;
 
+use super::history::UserEvent;
 use super::state::{ProcessingState, PROCESSING_SORT_KEY};
 use crate::event::EVENT_ITEM_TYPE;
 use crate::store::dynamo::dynamo_error;
@@ -30,21 +31,6 @@ pub const DYNAMODB_ACTIONS: &[Action] = &[
 pub const MAX_USER_EVENTS: usize = 2000;
 /// Rounds of retrying unprocessed keys / items of a batch call before giving up.
 const BATCH_RETRIES: u32 = 5;
-
-/// One earlier (or the same) event of a user, as travel and sharing need it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserEvent {
-    pub event_id: String,
-    /// ms since the Unix epoch.
-    pub ts: i64,
-    pub fingerprint: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    pub country: Option<String>,
-    /// Degrees.
-    pub latitude: Option<f64>,
-    /// Degrees.
-    pub longitude: Option<f64>,
-}
 
 /// The processor's storage.
 pub trait ProcessorStore: Send + Sync {

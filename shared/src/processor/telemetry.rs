@@ -8,13 +8,13 @@
 //! | `WebhookLatency` | Milliseconds | — | one value per webhook delivery that reached the network (an answer, a timeout or a connection failure; not a URL refused before any call) |
 //! | `BatchItemFailures` | Count | — | per batch: the records reported for retry (0 included) |
 //!
-//! `Stage` is `billing`, `ga4`, `webhook`, `travel`, `sharing` or `alert`; `Outcome` is `done`,
+//! `Stage` is a [`Stage`]'s name: `billing`, `ga4`, `webhook`, `travel`, `sharing` or `alert`; `Outcome` is `done`,
 //! `skipped`, `permanent` or `retryable` (as in the processing item). A stage that settled in
 //! an earlier delivery is not run again, so it is not counted again.
 
 use std::collections::BTreeMap;
 
-use super::state::StageStatus;
+use super::stage::{Stage, StageStatus};
 use crate::metrics::{MetricSet, Unit};
 
 /// What one batch measured.
@@ -32,8 +32,8 @@ pub struct BatchMetrics {
 
 impl BatchMetrics {
     /// Counts one record whose `stage` ran and ended with `status`.
-    pub fn stage(&mut self, stage: &'static str, status: StageStatus) {
-        *self.stage_outcomes.entry((stage, status.as_str())).or_default() += 1;
+    pub fn stage(&mut self, stage: Stage, status: StageStatus) {
+        *self.stage_outcomes.entry((stage.name(), status.as_str())).or_default() += 1;
     }
 
     /// The metric sets of the batch.
@@ -69,10 +69,10 @@ mod tests {
             batch_item_failures: 1,
             ..BatchMetrics::default()
         };
-        m.stage("webhook", StageStatus::Done);
-        m.stage("webhook", StageStatus::Done);
-        m.stage("webhook", StageStatus::Retryable);
-        m.stage("ga4", StageStatus::Skipped);
+        m.stage(Stage::Webhook, StageStatus::Done);
+        m.stage(Stage::Webhook, StageStatus::Done);
+        m.stage(Stage::Webhook, StageStatus::Retryable);
+        m.stage(Stage::Ga4, StageStatus::Skipped);
         let docs = documents("Impressio", 7, &m.sets(), &[]).unwrap();
         assert_eq!(docs.len(), 3, "one per (stage, outcome), the batch totals in the first");
         let points: Vec<_> = docs.iter().flat_map(extract).collect();

@@ -18,8 +18,8 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Mutex;
 
-use impressio::processor::ga4::{Ga4Event, Ga4Payload};
-use impressio::processor::webhook::{standard_signature, verify_impressio, WebhookSecret};
+use impressio::processor::stages::ga4::{Ga4Event, Ga4Payload};
+use impressio::processor::webhook_signature::{standard_signature, verify_impressio, WebhookSecret};
 use integration_tests::workspace_root;
 use serde_json::{json, Map, Value};
 use wiremock::matchers::{method, path, path_regex};

@@ -226,7 +226,7 @@ async fn report(endpoint: &str, table: &str) -> Result<(), Box<dyn std::error::E
         }
     }
     let mut stages: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
-    let status = |o: &impressio::processor::state::StageOutcome| format!("{:?}", o.status).to_lowercase();
+    let status = |o: &impressio::processor::stage::StageOutcome| format!("{:?}", o.status).to_lowercase();
     for st in &states {
         let mut add = |stage: &'static str, v: Option<String>| {
             if let Some(v) = v {

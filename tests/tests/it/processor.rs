@@ -20,9 +20,10 @@ use impressio::org::{AnySource, TieredDirectory};
 use impressio::processor::config::{DetectionConfig, ProcessorConfig, PushConfig};
 use impressio::processor::outbound::{OutboundPolicy, Resolve};
 use impressio::processor::pipeline::Processor;
-use impressio::processor::state::{ProcessingState, StageStatus, PROCESSING_SORT_KEY};
+use impressio::processor::stage::StageStatus;
+use impressio::processor::state::{ProcessingState, PROCESSING_SORT_KEY};
 use impressio::processor::store::DynamoProcessorStore;
-use impressio::processor::webhook::{verify_impressio, WebhookSecret};
+use impressio::processor::webhook_signature::{verify_impressio, WebhookSecret};
 use impressio::store::{DynamoEventStore, EventStore};
 use integration_tests::harness::TEST_NOW_MS;
 use integration_tests::stream::{batch, sequence_numbers, StreamReader};
@@ -886,7 +887,7 @@ async fn webhooks_are_signed_both_ways_and_with_every_secret_during_rotation() {
     assert_eq!(header_of(h, "webhook-id"), e.event_id);
     let ts: i64 = header_of(h, "webhook-timestamp").parse().unwrap();
     assert_eq!(ts, (TEST_NOW_MS + 25 * HOUR) / 1000);
-    let expected = impressio::processor::webhook::standard_signature_header(
+    let expected = impressio::processor::webhook_signature::standard_signature_header(
         &e.event_id,
         ts,
         &h.body,

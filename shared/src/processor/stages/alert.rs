@@ -1,15 +1,86 @@
-//! Push alerts to the dashboard (seed `001_…`, stage 8): `POST {PUSH_API_URL}` with
-//! `Authorization: Bearer {PUSH_API_KEY}` and a JSON [`Alert`], when an event's risk score is
-//! at least 60, its travel was impossible, or its account sharing score is at least 60.
+//! The alert stage: push alerts to the dashboard (stage 8 of the processor design,
+//! "Processor Lambda"): `POST {PUSH_API_URL}` with `Authorization: Bearer {PUSH_API_KEY}` and
+//! a JSON [`Alert`], when an event's risk score is at least 60, its travel was impossible, or
+//! its account sharing score is at least 60. It runs once travel and sharing are judged, so an
+//! alert goes out once, with every reason.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::config::{AlertConfig, PushConfig};
 use super::sharing::Sharing;
 use super::travel::Travel;
-use super::webhook_delivery::{send_classified, Delivery};
+use crate::clock::Clock;
+use crate::event::EventRecord;
+use crate::processor::config::{AlertConfig, PushConfig};
+use crate::processor::delivery::{send_classified, Delivery};
+use crate::processor::stage::{Stage, StageOutcome, StageStatus};
+use crate::processor::state::{AlertResult, ProcessingState};
+
+/// Runs the stage for `event`, whose travel and sharing results are in `state`: waits
+/// (retryable) while they are not settled; skipped when no condition is met or push is not
+/// configured (`push` is `None`); else the call's outcome, with the reasons sent.
+pub async fn run(
+    http: &reqwest::Client,
+    push: Option<&PushConfig>,
+    conditions: &AlertConfig,
+    event: &EventRecord,
+    state: &ProcessingState,
+    clock: &dyn Clock,
+) -> AlertResult {
+    let now = clock.now_ms();
+    if !(state.settled(Stage::Travel) && state.settled(Stage::Sharing)) {
+        return AlertResult {
+            outcome: StageOutcome::new(
+                StageStatus::Retryable,
+                None,
+                Some("waiting for travel and sharing".into()),
+                0,
+                now,
+            ),
+            reasons: Vec::new(),
+        };
+    }
+    let attempts = state.alert.as_ref().map_or(0, |a| a.outcome.attempts);
+    let travel = state.travel.as_ref().and_then(|t| t.travel.as_ref());
+    let sharing = state.sharing.as_ref().and_then(|s| s.sharing.as_ref());
+    let risk = event.risk.as_ref();
+    let reasons = reasons(risk.map(|r| r.score), travel, sharing, conditions);
+    if reasons.is_empty() {
+        return AlertResult {
+            outcome: StageOutcome::new(StageStatus::Skipped, None, None, 0, now),
+            reasons,
+        };
+    }
+    let Some(push) = push else {
+        let detail = Some("PUSH_API_URL is not configured".into());
+        return AlertResult {
+            outcome: StageOutcome::new(StageStatus::Skipped, None, detail, 0, now),
+            reasons,
+        };
+    };
+    let alert = Alert {
+        kind: "fraud_alert",
+        organization_id: &event.organization_id,
+        event_id: &event.event_id,
+        request_id: &event.request_id,
+        event_name: &event.event_name,
+        user_id: event.user_id.as_deref(),
+        visitor_id: event.visitor_id.as_deref(),
+        site: event.site.as_deref(),
+        risk_score: risk.map(|r| r.score),
+        risk_level: risk.and_then(|r| serde_json::to_value(r.level).ok()?.as_str().map(String::from)),
+        impossible_travel: travel.filter(|t| t.impossible),
+        account_sharing: sharing.filter(|s| s.score > 0.0),
+        reasons: reasons.clone(),
+        ts: event.ts,
+    };
+    let d = send(http, push, &alert).await;
+    AlertResult {
+        outcome: StageOutcome::of_delivery(d, None, attempts + 1, clock.now_ms()),
+        reasons,
+    }
+}
 
 /// The body of a push alert.
 #[derive(Debug, Clone, PartialEq, Serialize)]

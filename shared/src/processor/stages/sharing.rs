@@ -1,11 +1,62 @@
-//! Account sharing (seed `001_…`, stage 7), over a user's events of the last 24 h:
-//! +40 for concurrent sessions (two different fingerprints within 15 minutes), +20 per
-//! country once there are 3 or more countries, +10 per fingerprint once there are 4 or more,
-//! capped at 100.
+//! The sharing stage: account sharing (stage 7 of the processor design, "Processor Lambda"),
+//! over a user's events of the last 24 h: +40 for concurrent sessions (two different
+//! fingerprints within 15 minutes), +20 per country once there are 3 or more countries, +10
+//! per fingerprint once there are 4 or more, capped at 100.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
+
+use crate::event::EventRecord;
+use crate::processor::history::History;
+use crate::processor::stage::{StageOutcome, StageStatus};
+use crate::processor::state::SharingResult;
+
+/// How far back the user's events are judged, ms (`window_secs`, saturating).
+pub fn lookback_ms(c: &SharingConfig) -> i64 {
+    i64::try_from(c.window_secs).unwrap_or(i64::MAX).saturating_mul(1000)
+}
+
+/// Runs the stage for `event` over the user's `history`, at `now` (ms since the Unix epoch):
+/// the user's earlier events (the event itself excluded) and this one make the sessions
+/// judged; skipped without a user id; retryable when the history could not be read.
+pub fn run(event: &EventRecord, history: History<'_>, c: &SharingConfig, now: i64) -> SharingResult {
+    let skipped = |why: &str| SharingResult {
+        outcome: StageOutcome::new(StageStatus::Skipped, None, Some(why.into()), 0, now),
+        sharing: None,
+    };
+    if event.user_id.is_none() {
+        return skipped("the event has no user id");
+    }
+    let events = match history {
+        History::NoUser => return skipped("the event has no user id"),
+        History::Unreadable(e) => {
+            return SharingResult {
+                outcome: StageOutcome::new(StageStatus::Retryable, None, Some(e.to_string()), 0, now),
+                sharing: None,
+            }
+        }
+        History::Events(events) => events,
+    };
+    let mut sessions: Vec<Session> = events
+        .iter()
+        .filter(|e| e.ts <= event.ts && e.event_id != event.event_id)
+        .map(|e| Session {
+            ts: e.ts,
+            fingerprint: e.fingerprint.clone(),
+            country: e.country.clone(),
+        })
+        .collect();
+    sessions.push(Session {
+        ts: event.ts,
+        fingerprint: event.fingerprint.clone(),
+        country: event.context.viewer.country.clone(),
+    });
+    SharingResult {
+        outcome: StageOutcome::new(StageStatus::Done, None, None, 0, now),
+        sharing: Some(judge(&sessions, event.ts, c)),
+    }
+}
 
 /// The thresholds, with the seed's defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -57,7 +108,7 @@ pub struct Sharing {
 
 /// Scores the sessions of the window ending at `now_ms` (sessions outside it are ignored).
 pub fn judge(sessions: &[Session], now_ms: i64, c: &SharingConfig) -> Sharing {
-    let window_ms = i64::try_from(c.window_secs).unwrap_or(i64::MAX).saturating_mul(1000);
+    let window_ms = lookback_ms(c);
     let concurrent_ms = i64::try_from(c.concurrent_window_secs)
         .unwrap_or(i64::MAX)
         .saturating_mul(1000);

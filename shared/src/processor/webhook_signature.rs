@@ -1,4 +1,4 @@
-//! Webhook signatures (seed `001_…`, stage 5) and the secrets that make them.
+//! Webhook signatures (stage 5 of the processor design, "Processor Lambda") and the secrets that make them.
 //!
 //! **Secrets** are Standard Webhooks secrets, exactly as the specification and its reference
 //! libraries take them: `whsec_` followed by the base64 (standard alphabet, `=` padding

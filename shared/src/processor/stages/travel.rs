@@ -1,13 +1,89 @@
-//! Impossible travel (seed `001_…`, stage 6): the distance between a user's two consecutive
-//! events by the haversine formula (R = 6371 km), skipped under 50 km; a speed over 900 km/h
-//! is impossible, with risk `50 + (speed − 900) / 200 × 10`, capped at 90.
+//! The travel stage: impossible travel (stage 6 of the processor design, "Processor
+//! Lambda"): the distance between a user's two consecutive events by the haversine formula
+//! (R = 6371 km), skipped under 50 km; a speed over 900 km/h is impossible, with risk
+//! `50 + (speed − 900) / 200 × 10`, capped at 90.
 
 use geo::{Distance, Haversine, Point};
 use serde::{Deserialize, Serialize};
 
-/// Earth radius of the seed, km (the `geo` crate's haversine uses its mean radius, 6371.0088
-/// km; the seed's 6371 km is applied by scaling).
+use crate::event::EventRecord;
+use crate::processor::history::History;
+use crate::processor::stage::{StageOutcome, StageStatus};
+use crate::processor::state::TravelResult;
+
+/// Earth radius of the processor design, km (the `geo` crate's haversine uses its mean
+/// radius, 6371.0088 km; the design's 6371 km is applied by scaling).
 pub const EARTH_RADIUS_KM: f64 = 6371.0;
+
+/// The longest great-circle distance on that sphere (π × 6371 km), km.
+const HALF_CIRCUMFERENCE_KM: f64 = std::f64::consts::PI * EARTH_RADIUS_KM;
+
+/// How far back an earlier event can still make impossible travel, ms: the time the longest
+/// great-circle distance takes at `max_speed_kmh` (older events are reachable at any speed).
+pub fn lookback_ms(c: &TravelConfig) -> i64 {
+    let ms = (HALF_CIRCUMFERENCE_KM / c.max_speed_kmh * 3_600_000.0).ceil();
+    // A float-to-int cast saturates; a zero or negative speed is refused by the configuration.
+    ms as i64
+}
+
+/// Runs the stage for `event` against the user's `history`, at `now` (ms since the Unix
+/// epoch): judged against the latest earlier event (the same millisecond counts, the event
+/// itself does not); skipped without a location on either side, a user or an earlier event;
+/// retryable when the history could not be read.
+pub fn run(event: &EventRecord, history: History<'_>, c: &TravelConfig, now: i64) -> TravelResult {
+    let skipped = |why: &str| TravelResult {
+        outcome: StageOutcome::new(StageStatus::Skipped, None, Some(why.into()), 0, now),
+        previous_event_id: None,
+        travel: None,
+    };
+    let viewer = &event.context.viewer;
+    let (Some(lat), Some(lon)) = (viewer.latitude, viewer.longitude) else {
+        return skipped("the event has no location");
+    };
+    let events = match history {
+        History::NoUser => return skipped("the event has no user or visitor id"),
+        History::Unreadable(e) => {
+            return TravelResult {
+                outcome: StageOutcome::new(StageStatus::Retryable, None, Some(e.to_string()), 0, now),
+                previous_event_id: None,
+                travel: None,
+            }
+        }
+        History::Events(events) => events,
+    };
+    let Some(previous) = events
+        .iter()
+        .filter(|e| e.ts <= event.ts && e.event_id != event.event_id)
+        .max_by_key(|e| e.ts)
+    else {
+        return skipped("no earlier event of this user");
+    };
+    let (Some(plat), Some(plon)) = (previous.latitude, previous.longitude) else {
+        return TravelResult {
+            previous_event_id: Some(previous.event_id.clone()),
+            ..skipped("the previous event has no location")
+        };
+    };
+    let t = judge(
+        &Sighting {
+            latitude: plat,
+            longitude: plon,
+            ts: previous.ts,
+        },
+        &Sighting {
+            latitude: lat,
+            longitude: lon,
+            ts: event.ts,
+        },
+        c,
+    );
+    let detail = t.is_none().then(|| format!("under {} km", c.min_distance_km));
+    TravelResult {
+        outcome: StageOutcome::new(StageStatus::Done, None, detail, 0, now),
+        previous_event_id: Some(previous.event_id.clone()),
+        travel: t,
+    }
+}
 
 /// The thresholds, with the seed's defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -98,6 +174,18 @@ pub fn judge(previous: &Sighting, current: &Sighting, c: &TravelConfig) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lookback_is_half_the_earth_at_the_speed_limit() {
+        // π × 6371 km = 20 015 km at 900 km/h: 22.24 h, rounded up to the ms.
+        let ms = lookback_ms(&TravelConfig::default());
+        assert_eq!(ms, 80_060_348);
+        let faster = TravelConfig {
+            max_speed_kmh: 1800.0,
+            ..TravelConfig::default()
+        };
+        assert_eq!(lookback_ms(&faster), 40_030_174);
+    }
 
     const PARIS: (f64, f64) = (48.8566, 2.3522);
     const NEW_YORK: (f64, f64) = (40.7128, -74.0060);

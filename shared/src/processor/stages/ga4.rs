@@ -1,6 +1,7 @@
-//! GA4 Measurement Protocol (seed `001_…`, stage 4): `POST /mp/collect?measurement_id=…&
-//! api_secret=…` with `client_id` = the GA4 client id, else the fingerprint, and the event
-//! `fingerprint_event` with the fingerprint, the site and the risk score.
+//! The GA4 stage: Google Analytics 4 Measurement Protocol (stage 4 of the processor design,
+//! "Processor Lambda"): `POST /mp/collect?measurement_id=…&api_secret=…` with `client_id` =
+//! the GA4 client id, else the fingerprint, and the event `fingerprint_event` with the
+//! fingerprint, the site and the risk score.
 //!
 //! GA4 answers 2xx even to payloads it drops, so every payload is checked against GA4's
 //! documented limits before it is sent: event and parameter names of at most 40 characters,
@@ -10,6 +11,70 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use crate::clock::Clock;
+use crate::event::EventRecord;
+use crate::org::{IntegrationSetting, Lookup};
+use crate::processor::delivery::{send_classified, Delivery};
+use crate::processor::stage::{organization, StageOutcome, StageStatus};
+
+/// Where and how long the GA4 stage calls (from the processor's configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct Ga4Target<'a> {
+    /// The Measurement Protocol endpoint (`https://www.google-analytics.com/mp/collect`).
+    pub endpoint: &'a str,
+    /// Timeout of one call, ms.
+    pub timeout_ms: u64,
+}
+
+/// Runs the stage for `event` of the organization `lookup` found, as its `attempts`-th call:
+/// skipped when the organization has no GA4 settings, permanent when they are incomplete or
+/// GA4 would drop the payload, else as the call ends ([`StageOutcome::of_delivery`]).
+pub async fn run(
+    http: &reqwest::Client,
+    target: Ga4Target<'_>,
+    event: &EventRecord,
+    lookup: &Lookup,
+    attempts: u32,
+    clock: &dyn Clock,
+) -> StageOutcome {
+    let now = clock.now_ms();
+    let org = match organization(lookup, now) {
+        Ok(org) => org,
+        Err(problem) => return problem,
+    };
+    let setting = org.integrations.as_ref().map_or(IntegrationSetting::Off, |i| i.ga4());
+    let (measurement_id, api_secret) = match setting {
+        IntegrationSetting::Off => {
+            return StageOutcome::new(StageStatus::Skipped, None, Some("GA4 is not configured".into()), 0, now)
+        }
+        IntegrationSetting::Incomplete(why) => {
+            return StageOutcome::new(StageStatus::Permanent, None, Some(why.into()), 0, now)
+        }
+        IntegrationSetting::On(c) => c,
+    };
+    let payload = Ga4Payload::fingerprint_event(
+        event.ga4_client_id.as_deref(),
+        event.fingerprint.as_deref(),
+        event.visitor_id.as_deref(),
+        event.site.as_deref(),
+        event.risk.as_ref().map(|r| r.score),
+    );
+    if let Err(e) = payload.validate() {
+        let detail = Some(format!("GA4 would drop the payload: {e}"));
+        return StageOutcome::new(StageStatus::Permanent, None, detail, 0, now);
+    }
+    let d = send(
+        http,
+        target.endpoint,
+        measurement_id,
+        api_secret,
+        &payload,
+        target.timeout_ms,
+    )
+    .await;
+    StageOutcome::of_delivery(d, None, attempts, clock.now_ms())
+}
 
 /// Event names GA4 reserves (Measurement Protocol reference, "Reserved names").
 pub const RESERVED_EVENT_NAMES: [&str; 34] = [
@@ -177,13 +242,13 @@ pub async fn send(
     api_secret: &str,
     payload: &Ga4Payload,
     timeout_ms: u64,
-) -> super::webhook_delivery::Delivery {
+) -> Delivery {
     let req = http
         .post(endpoint)
         .query(&[("measurement_id", measurement_id), ("api_secret", api_secret)])
         .timeout(std::time::Duration::from_millis(timeout_ms))
         .json(payload);
-    super::webhook_delivery::send_classified(req, "GA4 Measurement Protocol").await
+    send_classified(req, "GA4 Measurement Protocol").await
 }
 
 #[cfg(test)]
