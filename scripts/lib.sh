@@ -5,7 +5,7 @@ VENV="$ROOT/.venv"
 export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"
 STARTED_GROUPS=()
 
-log() { printf '\n== %s\n' "$*"; }
+log() { printf '\n== [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 # wait_port PORT SECONDS: waits until something listens on 127.0.0.1:PORT.
 wait_port() {
