@@ -1,4 +1,4 @@
-//! Billing usage: counting an organization's events in Supabase (seed `001_…`, stage 2).
+//! Billing usage: counting an organization's events in Supabase (stage 2 of the processor design, "Processor Lambda").
 //!
 //! Primary: `POST /rest/v1/rpc/increment_events_this_month` with
 //! `{"org_uuid", "amount", "idempotency_key"}` (200 or 204 = success), the idempotent,

@@ -7,7 +7,7 @@ use crate::identity::IdentityConfig;
 pub use crate::org::directory::DirectoryConfig;
 use crate::org::PlanCatalog;
 
-/// Default DynamoDB table name (seed `001_…`: `DYNAMODB_TABLE`, default `fingerprint-events`).
+/// Default DynamoDB table name (the processor design, "Processor Lambda": `DYNAMODB_TABLE`, default `fingerprint-events`).
 pub const DEFAULT_TABLE_NAME: &str = "fingerprint-events";
 /// Default limit on request bodies for `POST /t` and `POST /c`: 32 KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024;

@@ -73,7 +73,7 @@ pub enum EdgeError {
     /// client may see (codes and messages, no thresholds).
     #[error("the request was refused as automated or fraudulent")]
     RiskBlocked { reasons: Vec<serde_json::Value> },
-    /// One of the request's identifiers is blacklisted (seed `002_…` layer 0).
+    /// One of the request's identifiers is blacklisted (the fraud design's layer 0, "Pre-Validation Blacklist").
     #[error("too many suspicious requests; retry later")]
     Blacklisted { retry_after_secs: i64 },
     /// The organization used its monthly quota.

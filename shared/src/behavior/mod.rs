@@ -1,4 +1,4 @@
-//! The behavioral model's storage on DynamoDB (MISSION's behavioral layers): the blacklist
+//! The behavioral model's storage on DynamoDB (the product mission's behavioral layers): the blacklist
 //! with progressive timeouts, the time-bucketed aggregates that JA4 session hopping, the IP
 //! rate and visitor velocity are judged from, repeat-offender memory, collector-token uses,
 //! and the forensic record. The components themselves are in [`crate::fraud::components`].

@@ -30,11 +30,11 @@ pub use super::components::webrtc::WebRtcConfig;
 pub enum Mode {
     /// Critical requests are refused.
     Enforce,
-    /// Everything is scored and recorded; nothing is refused (seed `002_…`).
+    /// Everything is scored and recorded; nothing is refused (the fraud design, "Fraud Detection System").
     Observe,
 }
 
-/// Score thresholds of the levels (seed `002_…`: block threshold 70).
+/// Score thresholds of the levels (the fraud design, "Risk Scoring System": block threshold 70).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RiskConfig {
@@ -66,7 +66,7 @@ pub struct Weights {
     pub domainprint: f64,
 }
 
-/// Score floors of the block triggers, as offsets from `risk.block_threshold` (seed `002_…`:
+/// Score floors of the block triggers, as offsets from `risk.block_threshold` (the fraud design, "Fraud Detection System":
 /// "recompute the score with a floor tied to the configured block threshold").
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -223,7 +223,7 @@ impl Default for FraudConfig {
                 block_threshold: 70.0,
             },
             // The eight layers and the bot UA take 0.75; the behavioral layers 0.25, in the
-            // proportions of seed 002 (IP rate 7 %, JA4 hopping 6 %, device velocity, token).
+            // proportions of the fraud design's "Risk Scoring System" (IP rate 7 %, JA4 hopping 6 %, device velocity, token).
             weights: Weights {
                 ja4_tls: 0.10,
                 ja4_context: 0.11,

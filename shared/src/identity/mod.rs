@@ -1,5 +1,5 @@
 //! The identity resolver: every tracked request resolved to a stable visitor of its
-//! organization, in as few DynamoDB round trips as seed `000_…` promises ("Fast path (known
+//! organization, in as few DynamoDB round trips as the edge design ("Edge Function") promises ("Fast path (known
 //! user: 1 query)", "Parallel path (anon: 3 queries ||)", "Domainprint aliasing system").
 //!
 //! - [`inputs`]: the identity inputs of a request (fingerprint, domainprint, behavioral

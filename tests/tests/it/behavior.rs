@@ -212,7 +212,7 @@ async fn three_browsers_from_one_ip_pass_with_the_ip_signal_visible() {
     }
     let a = last.unwrap();
     let ip = &a.json()["risk"]["breakdown"]["ip_rate"];
-    assert_eq!(ip["score"], 50.0, "three submissions from one IP: 50 % (seed 002)");
+    assert_eq!(ip["score"], 50.0, "three submissions from one IP: 50 % (the fraud design's IP rate rule)");
     assert!(ip["contribution"].as_f64().unwrap() > 0.0);
     assert_eq!(a.json()["risk"]["level"], "low");
 }
@@ -309,7 +309,7 @@ async fn the_scripts_token_is_accepted_replays_and_forgeries_are_blocked() {
     assert_eq!(
         r.risk.as_ref().unwrap().score,
         100.0,
-        "a token replay scores 100 (seed 002)"
+        "a token replay scores 100 (the fraud design's token replay rule)"
     );
 
     let forged = impressio::behavior::token::issue(

@@ -1,4 +1,4 @@
-//! The bot User-Agent check (seed `000_…`'s `fraud.py` "Bot user-agent detection"), through
+//! The bot User-Agent check (the edge design's "Bot user-agent detection" in `fraud.py`), through
 //! [`crate::fraud::crawlers`]: the name of a headless browser or browser driver (critical,
 //! `automation`); a User-Agent on the vendored crawler list, named (critical, `bot_user_agent`);
 //! no User-Agent at all; one that claims no browser engine we know, or a browser User-Agent

@@ -1,4 +1,4 @@
-//! Layer 8, credential stuffing (seed `000_…`, max 70): more than 20 `login` events per hour
+//! `credential_stuffing`, credential stuffing (layer 8 of the edge design's "8-Layer Fraud Detection", max 70): more than 20 `login` events per hour
 //! per JA4 through a shared counter. The count is looked up by the caller (Upstash `INCR` +
 //! `EXPIRE`, else a DynamoDB atomic counter with TTL; see [`crate::fraud::counter`]) and
 //! passed in; this layer only judges it.
@@ -9,7 +9,7 @@ use crate::fraud::bounds::in_range;
 use crate::fraud::trigger::Trigger;
 use crate::fraud::{LayerResult, ScoringInput};
 
-/// The component's maximum score: the seed's maximum of layer 8.
+/// The component's maximum score: the maximum of layer 8 in the edge design.
 pub const MAX: f64 = 70.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -52,7 +52,7 @@ impl CredentialStuffingConfig {
     }
 }
 
-/// Scores layer 8.
+/// Scores the component.
 pub fn score(input: &ScoringInput, c: &CredentialStuffingConfig) -> LayerResult {
     let mut r = LayerResult::default();
     if let Some(n) = input.login_count {

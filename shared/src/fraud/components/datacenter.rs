@@ -1,4 +1,4 @@
-//! Layer 5, VPN / datacenter (seed `000_…`, max 40): the viewer's ASN
+//! `datacenter`, VPN / datacenter (layer 5 of the edge design's "8-Layer Fraud Detection", max 40): the viewer's ASN
 //! (`CloudFront-Viewer-ASN`) in the datacenter list — the seed's (Cloudflare, AWS, Google
 //! Cloud, Azure, DigitalOcean, Equinix) plus X4BNet's (vendored in `shared/data/asn/`).
 //! Privacy relays (iCloud Private Relay) are reported as such and score nothing.
@@ -12,14 +12,14 @@ use crate::fraud::bounds::in_range;
 use crate::fraud::ua::Engine;
 use crate::fraud::{LayerResult, ScoringInput};
 
-/// The component's maximum score: the seed's maximum of layer 5.
+/// The component's maximum score: the maximum of layer 5 in the edge design.
 pub const MAX: f64 = 40.0;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatacenterConfig {
     pub score: f64,
-    /// ASNs added to the vendored X4BNet list (seed `000_…`: Cloudflare, AWS, Google Cloud,
+    /// ASNs added to the vendored X4BNet list (the edge design names Cloudflare, AWS, Google Cloud,
     /// Azure, DigitalOcean, Equinix).
     pub extra_asns: Vec<u32>,
     /// ASNs of privacy relays (iCloud Private Relay's Akamai egress): reported as relays.
@@ -67,7 +67,7 @@ pub fn is_datacenter(asn: u32, config: &DatacenterConfig) -> bool {
     DATACENTER_ASNS.contains(&asn) || config.extra_asns.contains(&asn)
 }
 
-/// Scores layer 5.
+/// Scores the component.
 pub fn score(input: &ScoringInput, c: &DatacenterConfig) -> LayerResult {
     let mut r = LayerResult::default();
     let Some(asn) = input.asn else { return r };

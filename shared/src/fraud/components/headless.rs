@@ -1,4 +1,4 @@
-//! Layer 4, headless browser (seed `000_…`, max 100): `Headless` in the User-Agent, missing
+//! `headless`, headless browser (layer 4 of the edge design's "8-Layer Fraud Detection", max 100): `Headless` in the User-Agent, missing
 //! client hints where the claimed family sends them (its profile in
 //! [`crate::fraud::browsers`]), the generic language `*` (a missing `Accept-Language` is a
 //! contradiction of the JA4 ↔ context component), and
@@ -21,7 +21,7 @@ use crate::fraud::trigger::Trigger;
 use crate::fraud::ua::Engine;
 use crate::fraud::{LayerResult, ScoringInput};
 
-/// The component's maximum score: the seed's maximum of layer 4.
+/// The component's maximum score: the maximum of layer 4 in the edge design.
 pub const MAX: f64 = 100.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -42,7 +42,7 @@ pub struct HeadlessConfig {
 }
 
 /// Scores and thresholds for the human-interaction evidence of `/h-pro.js` (layer 4). Not
-/// from the seeds (seed `004_…` lists mouse movement, typing patterns and form timing as
+/// from the designs (the JA4 design, "JA4-Based Fraud Detection Enhancement", lists mouse movement, typing patterns and form timing as
 /// future work); the defaults stay below a block on their own and name what they saw.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

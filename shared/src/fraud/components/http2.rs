@@ -1,4 +1,4 @@
-//! Layer 6, HTTP/2 anomalies (seed `000_…`, max 100): a JA4 that offered `h2` on a
+//! `http2`, HTTP/2 anomalies (layer 6 of the edge design's "8-Layer Fraud Detection", max 100): a JA4 that offered `h2` on a
 //! connection that used HTTP/1.x (`CloudFront-Viewer-Http-Version`), and minimal header
 //! sets. A browser over HTTP/1.x and the header order are judged per browser family by the
 //! JA4 ↔ context component, from what each family was measured to send: an earlier rule here
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::fraud::bounds::in_range;
 use crate::fraud::{LayerResult, ScoringInput};
 
-/// The component's maximum score: the seed's maximum of layer 6.
+/// The component's maximum score: the maximum of layer 6 in the edge design.
 pub const MAX: f64 = 100.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -49,7 +49,7 @@ impl Http2Config {
     }
 }
 
-/// Scores layer 6.
+/// Scores the component.
 pub fn score(input: &ScoringInput, c: &Http2Config) -> LayerResult {
     let mut r = LayerResult::default();
     let http1 = input.http_version.as_deref().is_some_and(|v| v.starts_with('1'));

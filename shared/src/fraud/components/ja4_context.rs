@@ -1,4 +1,4 @@
-//! Layer 2, JA4 ↔ context (seed `000_…`, max 60: "Chrome UA with wrong TLS, no HTTP/2,
+//! `ja4_context`, JA4 ↔ context (layer 2 of the edge design's "8-Layer Fraud Detection", max 60: "Chrome UA with wrong TLS, no HTTP/2,
 //! missing browser headers, User-Agent sent first"): the request's transport and headers
 //! against the browser family its User-Agent claims, through the positive family profiles of
 //! [`crate::fraud::browsers`]. Each contradiction is a reason; a decisive one (the TLS version,
@@ -15,7 +15,7 @@ use crate::fraud::bounds::in_range;
 use crate::fraud::trigger::Trigger;
 use crate::fraud::{LayerResult, ScoringInput};
 
-/// The component's maximum score: the seed's maximum of layer 2 ("60+").
+/// The component's maximum score: the maximum of layer 2 in the edge design ("60+").
 pub const MAX: f64 = 60.0;
 
 /// Points of the JA4 ↔ context component's contradictions between a request and the browser

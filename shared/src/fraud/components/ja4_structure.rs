@@ -1,4 +1,4 @@
-//! Layer 3, JA4 structure (seed `000_…`, max 100): a malformed JA4, outdated TLS, no SNI, too
+//! `ja4_structure`, JA4 structure (layer 3 of the edge design's "8-Layer Fraud Detection", max 100): a malformed JA4, outdated TLS, no SNI, too
 //! few ciphers or extensions, no ALPN.
 
 use serde::{Deserialize, Serialize};
@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::fraud::bounds::in_range;
 use crate::fraud::{LayerResult, ScoringInput};
 
-/// The component's maximum score: the seed's maximum of layer 3.
+/// The component's maximum score: the maximum of layer 3 in the edge design.
 pub const MAX: f64 = 100.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -59,7 +59,7 @@ impl Ja4StructureConfig {
     }
 }
 
-/// Scores layer 3.
+/// Scores the component.
 pub fn score(input: &ScoringInput, c: &Ja4StructureConfig) -> LayerResult {
     let mut r = LayerResult::default();
     match &input.ja4 {

@@ -1,4 +1,4 @@
-//! Layer 1, JA4 TLS fingerprint (seed `000_…`, max 80): a missing JA4 and legacy TLS
+//! `ja4_tls`, JA4 TLS fingerprint (layer 1 of the edge design's "8-Layer Fraud Detection", max 80): a missing JA4 and legacy TLS
 //! patterns (`t10d`, `t11d`, SSL). The seed's third signal here, a Chrome without TLS 1.3, is
 //! one of the browser profiles' contradictions, for every family (JA4 ↔ context,
 //! [`crate::fraud::browsers`]), and is scored there only.
@@ -9,7 +9,7 @@ use crate::fraud::bounds::in_range;
 use crate::fraud::trigger::Trigger;
 use crate::fraud::{LayerResult, ScoringInput};
 
-/// The component's maximum score: the seed's maximum of layer 1.
+/// The component's maximum score: the maximum of layer 1 in the edge design.
 pub const MAX: f64 = 80.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -41,7 +41,7 @@ impl Ja4TlsConfig {
     }
 }
 
-/// Scores layer 1.
+/// Scores the component.
 pub fn score(input: &ScoringInput, c: &Ja4TlsConfig) -> LayerResult {
     let mut r = LayerResult::default();
     let Some(raw) = &input.ja4_raw else {

@@ -1,4 +1,4 @@
-//! Layer 7, WebRTC (seed `000_…`, max 100), from the ICE candidates the collector reports: no
+//! `webrtc`, WebRTC (layer 7 of the edge design's "8-Layer Fraud Detection", max 100), from the ICE candidates the collector reports: no
 //! NAT (a host candidate with a public address: a server), several public addresses, a public
 //! IPv6 address leaked, relay-only candidates (a TURN-forced, privacy-hardened or proxied
 //! browser), and a public address different from the request's (a proxy or VPN in between).
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::fraud::bounds::in_range;
 use crate::fraud::{LayerResult, ScoringInput};
 
-/// The component's maximum score: the seed's maximum of layer 7.
+/// The component's maximum score: the maximum of layer 7 in the edge design.
 pub const MAX: f64 = 100.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -103,7 +103,7 @@ fn is_public(ip: &IpAddr) -> bool {
     }
 }
 
-/// Scores layer 7.
+/// Scores the component.
 pub fn score(input: &ScoringInput, c: &WebRtcConfig) -> LayerResult {
     let mut r = LayerResult::default();
     let Some(lines) = input.signals.as_ref().and_then(|s| s.webrtc_candidates.as_ref()) else {
