@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use edge::App;
-use impressio::behavior::store::BehaviorStore;
+use impressio::behavior::dynamo::DynamoBehaviorStore;
 use impressio::clock::FixedClock;
 use impressio::config::EdgeConfig;
 use impressio::event::EventRecord;
@@ -71,7 +71,7 @@ impl Harness {
             client: client.clone(),
             table: table.clone(),
         });
-        let behavior = BehaviorStore::new(client.clone(), table.clone());
+        let behavior = DynamoBehaviorStore::new(client.clone(), table.clone()).into();
         let (metrics, sink) = Metrics::in_memory(&config.metrics_namespace);
         let app =
             App::with_clock(config, store, directory, identity, counter, behavior, clock.clone()).with_metrics(metrics);

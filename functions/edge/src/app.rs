@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use impressio::behavior::store::BehaviorStore;
+use impressio::behavior::store::AnyBehaviorStore;
 use impressio::config::EdgeConfig;
 use impressio::fraud::counter::AnyCounter;
 use impressio::identity::{DynamoIdentityStore, IdentityStore, Resolver};
@@ -30,7 +30,7 @@ pub struct App<S, D, I = DynamoIdentityStore> {
     /// The shared login counter of the credential-stuffing layer.
     pub counter: AnyCounter,
     /// The behavioral layers' store (blacklist, aggregates, token uses, forensic records).
-    pub behavior: BehaviorStore,
+    pub behavior: AnyBehaviorStore,
     /// Time source.
     pub clock: Arc<dyn Clock>,
     /// Where the request metrics go (stdout in the configured namespace, unless replaced by
@@ -46,7 +46,7 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
         directory: D,
         identity: I,
         counter: AnyCounter,
-        behavior: BehaviorStore,
+        behavior: AnyBehaviorStore,
     ) -> Self {
         Self::with_clock(
             config,
@@ -67,7 +67,7 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
         directory: D,
         identity: I,
         counter: AnyCounter,
-        behavior: BehaviorStore,
+        behavior: AnyBehaviorStore,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let identity = Resolver::new(identity, config.identity.clone(), config.domainprint_keys.clone());

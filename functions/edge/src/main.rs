@@ -4,7 +4,7 @@
 use edge::{handle_payload, App};
 use std::sync::Arc;
 
-use impressio::behavior::store::BehaviorStore;
+use impressio::behavior::dynamo::DynamoBehaviorStore;
 use impressio::clock::SystemClock;
 use impressio::config::EdgeConfig;
 use impressio::fraud::counter::{AnyCounter, DynamoCounter, UpstashCounter};
@@ -33,7 +33,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let clock = Arc::new(SystemClock);
     let directory = build_directory(&config.directory, clock.clone())?;
-    let behavior = BehaviorStore::new(client_for_behavior, config.table_name.clone());
+    let behavior = DynamoBehaviorStore::new(client_for_behavior, config.table_name.clone()).into();
     let app = App::with_clock(config, store, directory, identity, counter, behavior, clock);
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {

@@ -32,7 +32,9 @@
 //! the components that judge the transport are recorded as not applicable
 //! ([`impressio::fraud::Component::judges_transport`]).
 
-use impressio::behavior::store::{observations, BlacklistEntry, Block, FirstRead, Identifiers, VisitorRead};
+use impressio::behavior::keys::Identifiers;
+use impressio::behavior::rules::{observations, BlacklistEntry, Block, FirstRead, VisitorRead};
+use impressio::behavior::store::BehaviorStore;
 use impressio::behavior::token::{self, TokenCheck};
 use impressio::event::payload::ValidEvent;
 use impressio::event::{Attribution, EventRecord, Forwarded, MessageRecord, Route, ServerContext};

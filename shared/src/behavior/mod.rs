@@ -1,13 +1,24 @@
-//! The behavioral model's storage on DynamoDB (the product mission's behavioral layers): the blacklist
+//! The behavioral model's storage (the product mission's behavioral layers): the blacklist
 //! with progressive timeouts, the time-bucketed aggregates that JA4 session hopping, the IP
 //! rate and visitor velocity are judged from, repeat-offender memory, collector-token uses,
 //! and the forensic record. The components themselves are in [`crate::fraud::components`].
 //!
+//! - [`keys`]: where each item lives (partition and sort keys, bucket sizes);
+//! - [`rules`]: what a request reads, how windows are summed into [`Observations`], the
+//!   blacklist's timeout ladder;
+//! - [`store`]: the reads and writes behind the [`store::BehaviorStore`] trait, with the
+//!   DynamoDB implementation ([`dynamo`]) and an in-memory one ([`memory`]);
 //! - [`token`]: the signed collector token;
-//! - [`store`]: the DynamoDB items (blacklist, time-bucketed aggregates, token uses,
-//!   forensic records) and the reads and writes of a request;
 //! - [`story`]: every record a request produced, for the `story` tool.
 
+#[cfg(feature = "io")]
+pub mod dynamo;
+#[cfg(feature = "io")]
+pub mod keys;
+#[cfg(feature = "io")]
+pub mod memory;
+#[cfg(feature = "io")]
+pub mod rules;
 #[cfg(feature = "io")]
 pub mod store;
 #[cfg(feature = "io")]

@@ -26,6 +26,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
 use super::decide::IndexEntry;
+use crate::store::attr::{build_error, n, s};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, GET_ITEM, PUT_ITEM, UPDATE_ITEM};
 use crate::store::StoreError;
@@ -163,14 +164,6 @@ impl DynamoIdentityStore {
     }
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
 fn index_item(
     key: &IndexKey,
     visitor_id: &str,
@@ -203,14 +196,6 @@ fn put_new(table: &str, item: HashMap<String, AttributeValue>) -> Result<Transac
         .build()
         .map_err(build_error)?;
     Ok(TransactWriteItem::builder().put(put).build())
-}
-
-fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::Dynamo {
-        operation: "build",
-        message: e.to_string(),
-        source: Box::new(e),
-    }
 }
 
 /// An update that creates or refreshes a visitor record: `first_seen` kept, `last_seen` and

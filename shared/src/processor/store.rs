@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest};
 use aws_sdk_dynamodb::Client;
@@ -12,6 +11,7 @@ use serde::Deserialize;
 use super::history::UserEvent;
 use super::state::{ProcessingState, PROCESSING_SORT_KEY};
 use crate::event::EVENT_ITEM_TYPE;
+use crate::store::attr::{build_error, key, s, until_processed};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, BATCH_WRITE_ITEM, PUT_ITEM, QUERY};
 use crate::store::StoreError;
@@ -29,8 +29,6 @@ pub const DYNAMODB_ACTIONS: &[Action] = &[
 /// Most events of one user read for one judgement (newest first); a user with more events in
 /// the window is judged on these.
 pub const MAX_USER_EVENTS: usize = 2000;
-/// Rounds of retrying unprocessed keys / items of a batch call before giving up.
-const BATCH_RETRIES: u32 = 5;
 
 /// The processor's storage.
 pub trait ProcessorStore: Send + Sync {
@@ -103,37 +101,27 @@ impl DynamoProcessorStore {
                 Err(e) => failed.push((state.pk.clone(), e)),
             }
         }
-        let mut round = 0;
-        while !writes.is_empty() {
-            let pending = pks_of(&writes);
-            match self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, std::mem::take(&mut writes))
-                .send()
-                .await
-            {
-                Ok(resp) => {
-                    writes = resp
-                        .unprocessed_items
-                        .and_then(|mut u| u.remove(&self.table))
-                        .unwrap_or_default();
-                }
-                Err(e) => {
-                    let e = dynamo_error("BatchWriteItem", e).to_string();
-                    failed.extend(pending.into_iter().map(|pk| (pk, e.clone())));
-                    return failed;
-                }
+        if writes.is_empty() {
+            return failed;
+        }
+        // The items of the last round sent: on a failure, those are the ones not written.
+        let mut last = Vec::new();
+        let written = until_processed("BatchWriteItem", writes, |writes| {
+            last = pks_of(&writes);
+            let call = self.client.batch_write_item().request_items(&self.table, writes).send();
+            async move {
+                let resp = call.await.map_err(|e| dynamo_error("BatchWriteItem", e))?;
+                let left = resp
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|w| !w.is_empty());
+                Ok(((), left))
             }
-            if !writes.is_empty() {
-                round += 1;
-                if round > BATCH_RETRIES {
-                    let why = "BatchWriteItem left the item unprocessed";
-                    failed.extend(pks_of(&writes).into_iter().map(|pk| (pk, why.to_string())));
-                    break;
-                }
-                backoff(round).await;
-            }
+        })
+        .await;
+        if let Err(e) = written {
+            let e = e.to_string();
+            failed.extend(last.into_iter().map(|pk| (pk, e.clone())));
         }
         failed
     }
@@ -146,10 +134,6 @@ fn pks_of(writes: &[WriteRequest]) -> Vec<String> {
         .filter_map(|w| w.put_request.as_ref())
         .filter_map(|p| p.item.get("pk").and_then(|v| v.as_s().ok()).cloned())
         .collect()
-}
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_string())
 }
 
 #[derive(Deserialize)]
@@ -176,67 +160,42 @@ struct UserEventItem {
     context: ContextPart,
 }
 
-async fn backoff(round: u32) {
-    tokio::time::sleep(Duration::from_millis(25 << round.min(5))).await;
-}
-
 impl ProcessorStore for DynamoProcessorStore {
     async fn load_states(&self, pks: &[&str]) -> Result<HashMap<String, ProcessingState>, StoreError> {
         let mut out = HashMap::with_capacity(pks.len());
         let unique: Vec<&str> = pks.iter().copied().collect::<HashSet<_>>().into_iter().collect();
         for chunk in unique.chunks(100) {
-            let keys: Vec<HashMap<String, AttributeValue>> = chunk
-                .iter()
-                .map(|pk| HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(PROCESSING_SORT_KEY))]))
-                .collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Dynamo {
-                        operation: "BatchGetItem",
-                        message: e.to_string(),
-                        source: Box::new(e),
-                    })?,
-            );
-            let mut round = 0;
-            while let Some(keys) = request.take() {
-                let resp = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(|e| dynamo_error("BatchGetItem", e))?;
-                for item in resp
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    match serde_dynamo::from_item::<_, ProcessingState>(item) {
-                        Ok(state) => {
-                            out.insert(state.pk.clone(), state);
-                        }
-                        // A state we cannot read is treated as absent: the stages run again
-                        // rather than being skipped on a guess.
-                        Err(e) => tracing::warn!(error = %e, "unreadable processing item ignored"),
-                    }
+            let keys: Vec<HashMap<String, AttributeValue>> =
+                chunk.iter().map(|pk| key(pk, PROCESSING_SORT_KEY)).collect();
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(build_error)?;
+            let rounds = until_processed("BatchGetItem", request, |keys| {
+                let call = self.client.batch_get_item().request_items(&self.table, keys).send();
+                async move {
+                    let resp = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
+                    let items = resp
+                        .responses
+                        .and_then(|mut r| r.remove(&self.table))
+                        .unwrap_or_default();
+                    let left = resp
+                        .unprocessed_keys
+                        .and_then(|mut u| u.remove(&self.table))
+                        .filter(|k| !k.keys.is_empty());
+                    Ok((items, left))
                 }
-                request = resp
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys.is_empty());
-                if request.is_some() {
-                    round += 1;
-                    if round > BATCH_RETRIES {
-                        return Err(StoreError::Dynamo {
-                            operation: "BatchGetItem",
-                            message: "keys stayed unprocessed".into(),
-                            source: "throttled".into(),
-                        });
+            })
+            .await?;
+            for item in rounds.into_iter().flatten() {
+                match serde_dynamo::from_item::<_, ProcessingState>(item) {
+                    Ok(state) => {
+                        out.insert(state.pk.clone(), state);
                     }
-                    backoff(round).await;
+                    // A state we cannot read is treated as absent: the stages run again
+                    // rather than being skipped on a guess.
+                    Err(e) => tracing::warn!(error = %e, "unreadable processing item ignored"),
                 }
             }
         }

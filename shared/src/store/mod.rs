@@ -1,6 +1,8 @@
 //! Storage of events behind a small trait, with the DynamoDB adapter.
 
 #[cfg(feature = "io")]
+pub mod attr;
+#[cfg(feature = "io")]
 pub mod dynamo;
 #[cfg(feature = "io")]
 pub mod iam;

@@ -212,7 +212,10 @@ async fn three_browsers_from_one_ip_pass_with_the_ip_signal_visible() {
     }
     let a = last.unwrap();
     let ip = &a.json()["risk"]["breakdown"]["ip_rate"];
-    assert_eq!(ip["score"], 50.0, "three submissions from one IP: 50 % (the fraud design's IP rate rule)");
+    assert_eq!(
+        ip["score"], 50.0,
+        "three submissions from one IP: 50 % (the fraud design's IP rate rule)"
+    );
     assert!(ip["contribution"].as_f64().unwrap() > 0.0);
     assert_eq!(a.json()["risk"]["level"], "low");
 }

@@ -239,7 +239,7 @@ async fn storage_down_is_503_with_retry_after_and_no_secret() {
         client: client.clone(),
         table: "t".into(),
     });
-    let behavior = impressio::behavior::store::BehaviorStore::new(client.clone(), "t");
+    let behavior = impressio::behavior::dynamo::DynamoBehaviorStore::new(client.clone(), "t").into();
     let store = impressio::store::DynamoEventStore::new(client, "t");
     let app = edge::App::new(config, store, directory, identity, counter, behavior);
     let track = cloudfront(

@@ -420,9 +420,9 @@ const ADAPTERS: &[Adapter] = &[
         actions: impressio::fraud::counter::DYNAMODB_ACTIONS,
     },
     Adapter {
-        uses: "BehaviorStore",
-        file: "shared/src/behavior/store.rs",
-        actions: impressio::behavior::store::DYNAMODB_ACTIONS,
+        uses: "DynamoBehaviorStore",
+        file: "shared/src/behavior/dynamo.rs",
+        actions: impressio::behavior::dynamo::DYNAMODB_ACTIONS,
     },
     Adapter {
         uses: "request_story",

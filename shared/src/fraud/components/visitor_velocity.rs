@@ -9,6 +9,12 @@ use crate::fraud::input::Observations;
 use crate::fraud::trigger::Trigger;
 use crate::fraud::LayerResult;
 
+/// The window of the submission count (2a) and the IP diversity (2c), seconds: 24 h, as the
+/// rule's thresholds are per day (the fraud design's "Ephemeral ID Fraud Detection").
+pub const DAY_WINDOW_SECS: u64 = 86_400;
+/// The window of the submission attempts (2b), seconds: 1 h.
+pub const HOUR_WINDOW_SECS: u64 = 3_600;
+
 /// Visitor velocity's thresholds (`behavior.velocity`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,192 @@
+//! Where the behavioral items live: their partition and sort keys, keyed by organization.
+//!
+//! | item | `pk` | `sk` |
+//! |------|------|------|
+//! | blacklist entry | `ORG#<org>#BL#FP#<fingerprint>`, `#BL#IP#<ip>`, `#BL#JA4#<ja4>[#<ip or /64>]` | `BL` |
+//! | visitor block (blacklist by visitor id, repeat-offender memory) | `ORG#<org>#BLV#<visitor>` | `BL` |
+//! | aggregate bucket | `ORG#<org>#AGG#JA4NET#<ja4>#<ip or /64>`, `#AGG#JA4#<ja4>`, `#AGG#IP#<ip>` (5-minute buckets), `#AGG#VIS#<visitor>` (hourly) | `B#<bucket start, s>` |
+//! | token uses | `ORG#<org>#TOK#<sha-256>` | `USES` |
+//! | forensic record | `REQ#<request id>` | `BLOCK` / `BLACKLIST_HIT` |
+//!
+//! The blacklist key of a JA4 that belongs to a known browser is scoped to the IP (or /64),
+//! since every user of that browser shares it; a tool's JA4 is blocked across the
+//! organization.
+
+use std::net::IpAddr;
+
+use crate::fraud::counter::network_of;
+
+/// Size of the JA4 and IP buckets, seconds.
+pub const SHORT_BUCKET_SECS: i64 = 300;
+/// Size of the visitor buckets, seconds.
+pub const HOUR_BUCKET_SECS: i64 = 3600;
+/// Sort key of blacklist entries and visitor blocks.
+pub const BLACKLIST_SORT_KEY: &str = "BL";
+/// Sort key of a collector token's use count.
+pub const TOKEN_SORT_KEY: &str = "USES";
+/// Sort key of the forensic record of a block.
+pub const BLOCK_SORT_KEY: &str = "BLOCK";
+/// Sort key of the forensic record of a blacklist hit.
+pub const HIT_SORT_KEY: &str = "BLACKLIST_HIT";
+
+/// The identifiers of a request the behavioral layers key on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identifiers {
+    pub organization_id: String,
+    pub fingerprint: Option<String>,
+    pub ip: Option<IpAddr>,
+    pub ja4: Option<String>,
+    /// True when the JA4 belongs to a known browser (its blacklist entry is IP-scoped).
+    pub ja4_is_browser: bool,
+}
+
+impl Identifiers {
+    fn prefix(&self) -> String {
+        format!("ORG#{}", self.organization_id)
+    }
+
+    fn net(&self) -> Option<String> {
+        self.ip.map(network_of)
+    }
+
+    /// Blacklist partition keys: fingerprint, IP, JA4 (scoped).
+    pub fn blacklist_keys(&self) -> Vec<String> {
+        let p = self.prefix();
+        let mut keys = Vec::new();
+        if let Some(fp) = &self.fingerprint {
+            keys.push(format!("{p}#BL#FP#{fp}"));
+        }
+        if let Some(ip) = self.ip {
+            keys.push(format!("{p}#BL#IP#{ip}"));
+        }
+        if let Some(ja4) = &self.ja4 {
+            match (self.ja4_is_browser, self.net()) {
+                (true, Some(net)) => keys.push(format!("{p}#BL#JA4#{ja4}#{net}")),
+                (true, None) => {}
+                (false, _) => keys.push(format!("{p}#BL#JA4#{ja4}")),
+            }
+        }
+        keys
+    }
+
+    /// The JA4 + network aggregate (the session-hopping cluster), when both are known.
+    pub fn ja4net_key(&self) -> Option<String> {
+        Some(format!(
+            "{}#AGG#JA4NET#{}#{}",
+            self.prefix(),
+            self.ja4.as_ref()?,
+            self.net()?
+        ))
+    }
+
+    /// The JA4 aggregate across the organization.
+    pub fn ja4_key(&self) -> Option<String> {
+        Some(format!("{}#AGG#JA4#{}", self.prefix(), self.ja4.as_ref()?))
+    }
+
+    /// The IP aggregate (the IP rate).
+    pub fn ip_key(&self) -> Option<String> {
+        Some(format!("{}#AGG#IP#{}", self.prefix(), self.ip?))
+    }
+}
+
+/// A visitor's hourly aggregate.
+pub fn visitor_key(org: &str, visitor: &str) -> String {
+    format!("ORG#{org}#AGG#VIS#{visitor}")
+}
+
+/// A visitor's block (blacklist by visitor id and repeat-offender memory).
+pub fn memory_key(org: &str, visitor: &str) -> String {
+    format!("ORG#{org}#BLV#{visitor}")
+}
+
+/// A collector token's use count, by the token's SHA-256.
+pub fn token_key(org: &str, hash: &str) -> String {
+    format!("ORG#{org}#TOK#{hash}")
+}
+
+/// The partition of a request's own records (its event, its forensic records).
+pub fn request_key(request_id: &str) -> String {
+    format!("REQ#{request_id}")
+}
+
+/// The sort key of the bucket starting at `start` (Unix seconds).
+pub fn bucket_sort_key(start: i64) -> String {
+    format!("B#{start}")
+}
+
+/// The start of a bucket from its sort key (0 when it is not one).
+pub fn bucket_start_of(sort_key: &str) -> i64 {
+    sort_key.strip_prefix("B#").and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// The start (Unix seconds) of the `size`-second bucket holding `now_ms`.
+pub fn bucket_start(now_ms: i64, size: i64) -> i64 {
+    (now_ms / 1000).div_euclid(size) * size
+}
+
+/// The starts of the `size`-second buckets a window of `window_secs` ending at `now_ms`
+/// overlaps, oldest first: a window is the union of its buckets, so a 5-minute window reads the
+/// current and the previous 5-minute bucket.
+pub fn bucket_starts(now_ms: i64, window_secs: u64, size: i64) -> Vec<i64> {
+    let now = now_ms / 1000;
+    let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
+    let from = now.saturating_sub(window).div_euclid(size) * size;
+    let to = now.div_euclid(size) * size;
+    (0..).map(|i| from + i * size).take_while(|b| *b <= to).collect()
+}
+
+/// Which identifier a blacklist key blocks: `fingerprint`, `ip`, `ja4` (a tool's JA4, blocked
+/// across the organization), `ja4_network` (a browser's JA4 on one IP or /64), `visitor`, or
+/// `unknown`. This is what logs may say of an entry: the identifier itself (an IP address
+/// among them) is personal data.
+pub fn identifier_kind(pk: &str) -> &'static str {
+    let parts: Vec<&str> = pk.split('#').collect();
+    // `ORG`, the organization, then `BL` + kind + value(s), or `BLV` + visitor.
+    match parts.get(2..).unwrap_or_default() {
+        ["BLV", ..] => "visitor",
+        ["BL", "FP", ..] => "fingerprint",
+        ["BL", "IP", ..] => "ip",
+        ["BL", "JA4", _] => "ja4",
+        ["BL", "JA4", _, _, ..] => "ja4_network",
+        _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_names_the_kind_of_identifier_it_blocks_never_its_value() {
+        let ids = |ja4_is_browser: bool, ip: &str| Identifiers {
+            organization_id: "org_demo".into(),
+            fingerprint: Some("fpAbc".into()),
+            ip: Some(ip.parse().unwrap()),
+            ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
+            ja4_is_browser,
+        };
+        let kinds = |ids: Identifiers| -> Vec<&'static str> {
+            ids.blacklist_keys().iter().map(|k| identifier_kind(k)).collect()
+        };
+        assert_eq!(kinds(ids(false, "198.51.100.7")), ["fingerprint", "ip", "ja4"]);
+        assert_eq!(kinds(ids(true, "198.51.100.7")), ["fingerprint", "ip", "ja4_network"]);
+        assert_eq!(kinds(ids(true, "2001:db8::7")), ["fingerprint", "ip", "ja4_network"]);
+        assert_eq!(identifier_kind(&memory_key("org_demo", "v-1")), "visitor");
+        assert_eq!(identifier_kind("REQ#x"), "unknown");
+    }
+
+    #[test]
+    fn a_window_reads_every_bucket_it_overlaps() {
+        // 12:07:30 → the 5-minute window overlaps 12:00 and 12:05.
+        let now_ms = (12 * 3600 + 7 * 60 + 30) * 1000;
+        assert_eq!(bucket_starts(now_ms, 300, 300), [12 * 3600, 12 * 3600 + 300]);
+        // A window on a bucket boundary still reads the bucket that ends there.
+        assert_eq!(bucket_starts(600_000, 300, 300), [300, 600]);
+        // 24 hourly buckets and the current one.
+        assert_eq!(bucket_starts(now_ms, 86_400, 3600).len(), 25);
+        assert_eq!(bucket_start(now_ms, 3600), 12 * 3600);
+        assert_eq!(bucket_start_of(&bucket_sort_key(1_700_000_100)), 1_700_000_100);
+        assert_eq!(bucket_start_of("BL"), 0);
+    }
+}
