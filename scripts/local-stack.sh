@@ -77,7 +77,7 @@ QUALITY="$RUN_DIR/quality"
 "$ROOT/target/debug/quality-report" "$QUALITY/labels.jsonl" "$QUALITY/assessments.jsonl"
 "$ROOT/target/debug/score" --summary --quiet "$QUALITY/events.jsonl"
 
-log "replaying $REPLAY_COUNT requests built from tests/data (real user agents and JA4 strings)"
+log "replaying $REPLAY_COUNT requests built from tools/data (real user agents and JA4 strings)"
 "$ROOT/target/debug/replay" --endpoint "http://127.0.0.1:$LAMBDA_PORT" --count "$REPLAY_COUNT" \
   --table "$DYNAMODB_TABLE" --samples "$RUN_DIR/samples"
 

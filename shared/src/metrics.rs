@@ -30,6 +30,9 @@
 //! side by side in one binary would read each other's metrics. It also sets units per metric
 //! name globally and holds at most 100 histogram values between flushes. What we need is
 //! small: a document builder and a line writer, below.
+//!
+//! One file of about eight hundred lines, by design: the EMF document, its limits and the sinks
+//! are one format; a third of the file is its tests (from `mod tests`).
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -82,6 +82,6 @@ impl Intercept for Counter {
 /// A DynamoDB client for `endpoint` whose calls are logged in the returned [`CallLog`].
 pub fn counting_client(endpoint: &str) -> (aws_sdk_dynamodb::Client, Arc<CallLog>) {
     let log = Arc::new(CallLog::default());
-    let config = crate::dynamo_config(endpoint).interceptor(Counter(log.clone())).build();
+    let config = tools::dynamo_config(endpoint).interceptor(Counter(log.clone())).build();
     (aws_sdk_dynamodb::Client::from_conf(config), log)
 }

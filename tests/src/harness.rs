@@ -22,7 +22,7 @@ pub type TestApp = App<DynamoEventStore, TieredDirectory<AnySource>>;
 /// The time the harness clock starts at: 2026-11-18T11:06:40Z.
 pub const TEST_NOW_MS: i64 = 1_795_000_000_000;
 
-use crate::table::TableDefinition;
+use tools::table::TableDefinition;
 
 /// An app writing to its own new table on the test moto server.
 pub struct Harness {
@@ -38,7 +38,7 @@ impl Harness {
     /// Creates a table from `infra/dynamodb/table.json` and an app on it.
     ///
     /// # Panics
-    /// When moto server is not reachable (see [`crate::moto_endpoint`]).
+    /// When moto server is not reachable (see [`tools::moto_endpoint`]).
     pub async fn new() -> Self {
         Self::with_config(EdgeConfig::default()).await
     }
@@ -47,8 +47,8 @@ impl Harness {
     /// Supabase in `config.directory`, organizations are the sample ones of
     /// `infra/organizations/local.json`.
     pub async fn with_config(config: EdgeConfig) -> Self {
-        let client = crate::dynamo_client(&crate::moto_endpoint());
-        let table = crate::unique_table_name("edge");
+        let client = tools::dynamo_client(&tools::moto_endpoint());
+        let table = tools::unique_table_name("edge");
         TableDefinition::load()
             .expect("table definition")
             .create(&client, &table)
@@ -60,7 +60,7 @@ impl Harness {
     /// An app with `config` on an existing table of the test moto server (another harness's,
     /// to see what a second deployment of the function does with the same data).
     pub async fn on_table(mut config: EdgeConfig, table: &str) -> Self {
-        let client = crate::dynamo_client(&crate::moto_endpoint());
+        let client = tools::dynamo_client(&tools::moto_endpoint());
         let table = table.to_string();
         config.table_name = table.clone();
         let clock = Arc::new(FixedClock::at(TEST_NOW_MS));

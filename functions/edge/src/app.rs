@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use impressio::behavior::store::AnyBehaviorStore;
+use impressio::behavior::any::AnyBehaviorStore;
 use impressio::config::EdgeConfig;
 use impressio::fraud::counter::AnyCounter;
 use impressio::identity::{DynamoIdentityStore, IdentityStore, Resolver};

@@ -31,6 +31,9 @@
 //! domainprint cookie is set, no collector token is expected, nothing is counted per JA4, and
 //! the components that judge the transport are recorded as not applicable
 //! ([`impressio::fraud::Component::judges_transport`]).
+//!
+//! About four hundred lines, by design: the request's round trips (identity, blacklist, scoring,
+//! write) are ordered here and read as one sequence.
 
 use impressio::behavior::keys::Identifiers;
 use impressio::behavior::rules::{observations, BlacklistEntry, Block, FirstRead, VisitorRead};

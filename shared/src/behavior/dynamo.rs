@@ -16,7 +16,7 @@ use crate::store::StoreError;
 
 /// What this module calls in DynamoDB, all on the table: the read rounds (`BatchGetItem`), the
 /// counters, token uses and blacklist hits (`UpdateItem`), blocks and forensic records
-/// (`PutItem`). Its unit test holds this to the code. (A request's story, which the `story`
+/// (`PutItem`). The infrastructure tests hold this to the code. (A request's story, which the `story`
 /// tool queries, is read by [`super::story`], which the functions do not use.)
 pub const DYNAMODB_ACTIONS: &[Action] = &[
     Action::on_table(BATCH_GET_ITEM),
@@ -365,11 +365,6 @@ fn bucket_of(item: &Item) -> Bucket {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dynamodb_actions_are_the_calls_of_this_module() {
-        crate::store::iam::assert_declared(include_str!("dynamo.rs"), DYNAMODB_ACTIONS);
-    }
 
     #[test]
     fn items_are_read_as_written() {

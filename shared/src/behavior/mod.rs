@@ -7,10 +7,13 @@
 //! - [`rules`]: what a request reads, how windows are summed into [`Observations`], the
 //!   blacklist's timeout ladder;
 //! - [`store`]: the reads and writes behind the [`store::BehaviorStore`] trait, with the
-//!   DynamoDB implementation ([`dynamo`]) and an in-memory one ([`memory`]);
+//!   DynamoDB implementation ([`dynamo`]) and an in-memory one ([`memory`]), either held as
+//!   [`any::AnyBehaviorStore`];
 //! - [`token`]: the signed collector token;
 //! - [`story`]: every record a request produced, for the `story` tool.
 
+#[cfg(feature = "io")]
+pub mod any;
 #[cfg(feature = "io")]
 pub mod dynamo;
 #[cfg(feature = "io")]

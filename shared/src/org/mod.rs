@@ -8,6 +8,9 @@
 //! - [`local`]: organizations from a JSON file, for the local stack (no Supabase);
 //! - [`server_key`]: the server key that authenticates server-side events;
 //! - [`tiered`]: the warm in-process tier in front of both, with the failure policy.
+//!
+//! About five hundred lines, of which the last hundred and seventy are its tests (from `mod
+//! tests`); the clients are in their own files.
 
 #[cfg(feature = "io")]
 pub mod directory;

@@ -129,7 +129,9 @@ where
     /// ([`super::telemetry`]) are written when it is done.
     pub async fn process(&self, event: &Value) -> BatchReport {
         let mut measured = BatchMetrics::default();
-        let report = self.process_measured(event, &mut measured).await;
+        // Boxed: the batch's future nests every stage's, deeper than the compiler's default
+        // limit for laying out the function's `main` future.
+        let report = Box::pin(self.process_measured(event, &mut measured)).await;
         measured.batch_item_failures = report.failures.len();
         self.metrics.emit(self.clock.now_ms(), &measured.sets(), &[]);
         report

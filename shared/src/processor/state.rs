@@ -10,8 +10,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::stage::{Stage, StageOutcome, StageStatus};
-use super::stages::sharing::Sharing;
-use super::stages::travel::Travel;
+use super::stages::sharing::SharingResult;
+use super::stages::travel::TravelResult;
 use crate::event::EventRecord;
 
 /// Sort key of the processing item.
@@ -30,25 +30,6 @@ pub struct BillingState {
     pub amount: u32,
     /// `Retryable` while the call has not succeeded (also right after the key was chosen).
     pub outcome: StageOutcome,
-}
-
-/// The impossible-travel result with the event it was measured against.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TravelResult {
-    pub outcome: StageOutcome,
-    /// The previous event of the same user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_event_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub travel: Option<Travel>,
-}
-
-/// The account-sharing result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SharingResult {
-    pub outcome: StageOutcome,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sharing: Option<Sharing>,
 }
 
 /// The alert stage, with the reasons sent.

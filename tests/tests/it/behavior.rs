@@ -1,6 +1,10 @@
-//! The behavioral layers against moto server with an injectable clock (seeds 002–004):
+//! The behavioral layers against moto server with an injectable clock (the fraud design,
+//! "Fraud Detection System", and the JA4 design, "JA4-Based Fraud Detection Enhancement"):
 //! session hopping, household NAT, proxy rotation, browser switching, escalation and expiry
 //! of blocks, collector-token replay and forgery, and a request's story.
+//!
+//! About four hundred lines, by design: the behavioral scenarios share one harness with an
+//! injectable clock.
 
 use impressio::config::{EdgeConfig, Secret};
 use impressio::fraud::{FraudConfig, Trigger};

@@ -230,7 +230,7 @@ async fn beacon_gets_always_get_the_pixel() {
 #[tokio::test]
 async fn storage_down_is_503_with_retry_after_and_no_secret() {
     // A DynamoDB endpoint where nothing listens.
-    let client = integration_tests::dynamo_client("http://127.0.0.1:9");
+    let client = tools::dynamo_client("http://127.0.0.1:9");
     let config = EdgeConfig::default();
     let clock = std::sync::Arc::new(impressio::clock::SystemClock);
     let directory = impressio::org::build_directory(&config.directory, clock).unwrap();

@@ -4,7 +4,7 @@
 
 use impressio::event::{Channel, Route};
 use integration_tests::harness::{AnswerShape, Harness};
-use integration_tests::workspace_root;
+use tools::workspace_root;
 
 const SHAPES: [&str; 2] = ["function-url", "cloudfront"];
 

@@ -1,4 +1,4 @@
-//! The fraud-scoring quality targets on real data (see `integration_tests::quality` for the
+//! The fraud-scoring quality targets on real data (see `tools::quality` for the
 //! groups, their sources and who has seen each): crawler User-Agents of a list our rules were
 //! not built from at least 99.8 % high or critical, browser automation 100 %, at most 0.05 % of
 //! at least 10,000 real browser User-Agents above low, every measured HTTP library and every
@@ -6,8 +6,8 @@
 
 use impressio::fraud::{assess, ClientSignals, FraudConfig, ScoringInput};
 use impressio::http::cloudfront::CloudFrontEvent;
-use integration_tests::quality::{build_cases, Group, Report, Scored, Sources};
-use integration_tests::workspace_root;
+use tools::quality::{build_cases, Group, Report, Scored, Sources};
+use tools::workspace_root;
 
 /// Scores one CloudFront event as the `score` CLI does.
 fn score_event(line: &str, config: &FraudConfig) -> Scored {
@@ -32,7 +32,7 @@ fn score_event(line: &str, config: &FraudConfig) -> Scored {
 
 #[test]
 fn scoring_meets_its_targets_on_real_user_agents_and_transports() {
-    let sources = Sources::load(&workspace_root().join("tests/data")).unwrap();
+    let sources = Sources::load(&workspace_root().join("tools/data")).unwrap();
     let cases = build_cases(&sources);
     let config = FraudConfig::default();
     let scored: Vec<Scored> = cases.iter().map(|c| score_event(&c.event, &config)).collect();

@@ -2,6 +2,9 @@
 //! an SDK interceptor: fast path, parallel path, new visitor, alias on a second domain,
 //! return by fingerprint after clearing cookies, conflict, two concurrent first requests,
 //! isolation between organizations; and through the edge function, the cookie round trip.
+//!
+//! About four hundred and fifty lines, by design: every resolver path is counted with the same
+//! call-counting client.
 
 use std::sync::Arc;
 
@@ -11,8 +14,8 @@ use impressio::identity::resolver::Resolution;
 use impressio::identity::{DynamoIdentityStore, IdentityConfig, IdentityInputs, MatchMethod, Resolver};
 use integration_tests::counting::{counting_client, CallLog};
 use integration_tests::harness::{with_chrome_headers, Harness};
-use integration_tests::table::TableDefinition;
 use serde_json::json;
+use tools::table::TableDefinition;
 
 const NOW: i64 = 1_795_000_000_000;
 
@@ -24,8 +27,8 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let (client, log) = counting_client(&integration_tests::moto_endpoint());
-    let table = integration_tests::unique_table_name("identity");
+    let (client, log) = counting_client(&tools::moto_endpoint());
+    let table = tools::unique_table_name("identity");
     TableDefinition::load().unwrap().create(&client, &table).await.unwrap();
     log.reset();
     Setup {

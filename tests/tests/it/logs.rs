@@ -27,10 +27,10 @@ use impressio::processor::pipeline::Processor;
 use impressio::processor::store::DynamoProcessorStore;
 use impressio::store::{DynamoEventStore, EventStore};
 use integration_tests::harness::{cloudfront_track, Harness, CHROME_HEADERS, PYTHON_JA4, TEST_NOW_MS};
-use integration_tests::stream::{batch, StreamReader};
-use integration_tests::table::TableDefinition;
-use integration_tests::{dynamo_client, moto_endpoint, unique_table_name};
 use serde_json::{json, Value};
+use tools::stream::{batch, StreamReader};
+use tools::table::TableDefinition;
+use tools::{dynamo_client, moto_endpoint, unique_table_name};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -1,7 +1,10 @@
 //! The integration tests in one binary (one link of the AWS SDK, one harness): each module is
-//! one area, run against moto server and PostgreSQL by `scripts/test.sh`.
+//! one area, run against moto server and PostgreSQL by `scripts/test.sh`; `stack` needs the
+//! local stack the full test command starts (browsers, real clients) and runs in a pass of its
+//! own. Run one area with `cargo test -p integration-tests --test it <module>`.
 
 mod behavior;
+mod billing_contract;
 mod domainprint;
 mod edge_bad_input;
 mod edge_fraud;
@@ -16,5 +19,8 @@ mod identity;
 mod infra;
 mod logs;
 mod moto_stand_in;
+mod org_contracts;
 mod processor;
+mod stack;
 mod supabase_sql;
+mod webhook_delivery;

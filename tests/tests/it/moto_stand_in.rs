@@ -4,8 +4,8 @@
 //! trace — no item changed or added, no stream record.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
-use integration_tests::table::TableDefinition;
-use integration_tests::{dynamo_client, moto_endpoint, unique_table_name};
+use tools::table::TableDefinition;
+use tools::{dynamo_client, moto_endpoint, unique_table_name};
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
@@ -79,7 +79,7 @@ async fn a_cancelled_transaction_leaves_no_trace() {
     assert!(b.item().is_none(), "B never written");
 
     // The stream holds the first put only.
-    let mut streams = integration_tests::stream::StreamReader::open(&moto_endpoint(), &table)
+    let mut streams = tools::stream::StreamReader::open(&moto_endpoint(), &table)
         .await
         .expect("the table's stream");
     let records = streams.drain().await.expect("stream records");

@@ -1,5 +1,9 @@
 //! The stream processor against moto server's real table and stream, with `wiremock` standing
 //! in for Supabase, GA4, the organizations' webhooks and the push endpoint.
+//!
+//! One file of about a thousand lines, by design: the processor's tests share one moto table and
+//! stream fixture and one set of `wiremock` receivers, and read best as the pipeline's story from
+//! decode to batch item failures.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,10 +30,10 @@ use impressio::processor::store::DynamoProcessorStore;
 use impressio::processor::webhook_signature::{verify_impressio, WebhookSecret};
 use impressio::store::{DynamoEventStore, EventStore};
 use integration_tests::harness::TEST_NOW_MS;
-use integration_tests::stream::{batch, sequence_numbers, StreamReader};
-use integration_tests::table::TableDefinition;
-use integration_tests::{dynamo_client, moto_endpoint, unique_table_name};
 use serde_json::{json, Value};
+use tools::stream::{batch, sequence_numbers, StreamReader};
+use tools::table::TableDefinition;
+use tools::{dynamo_client, moto_endpoint, unique_table_name};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -960,9 +964,9 @@ async fn deliveries_verify_with_the_reference_standard_webhooks_library() {
         json!({"secrets": [current, previous], "deliveries": deliveries}).to_string(),
     )
     .unwrap();
-    let python = integration_tests::workspace_root().join(".venv/bin/python");
+    let python = tools::workspace_root().join(".venv/bin/python");
     let out = std::process::Command::new(&python)
-        .arg(integration_tests::workspace_root().join("scripts/verify_webhooks.py"))
+        .arg(tools::workspace_root().join("scripts/verify_webhooks.py"))
         .arg(&file)
         .output()
         .unwrap_or_else(|e| panic!("{} (run scripts/setup.sh): {e}", python.display()));
@@ -1030,10 +1034,10 @@ async fn the_template_filter_lets_only_event_inserts_through() {
     fx.put_other("BLACKLIST#ip#203.0.113.9", "BLACKLIST", "blacklist").await;
     let records = fx.stream().await;
     assert_eq!(records.len(), 3);
-    let filters = integration_tests::stream::template_filters().unwrap();
+    let filters = tools::stream::template_filters().unwrap();
     let passed: Vec<&Value> = records
         .iter()
-        .filter(|r| filters.iter().any(|f| integration_tests::stream::matches_filter(f, r)))
+        .filter(|r| filters.iter().any(|f| tools::stream::matches_filter(f, r)))
         .collect();
     assert_eq!(passed.len(), 1);
     assert_eq!(passed[0]["eventName"], "INSERT");
@@ -1045,7 +1049,7 @@ async fn the_committed_samples_are_processed_as_their_names_say() {
     let fx = fixture().await;
     mount_all_ok(&fx.mock).await;
     let p = processor(&fx);
-    let dir = integration_tests::workspace_root().join("events/processor");
+    let dir = tools::workspace_root().join("events/processor");
     let read =
         |name: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap() };
     // A real moto stream batch: the INSERT of an event and the MODIFY of the same item.

@@ -1,8 +1,8 @@
 //! The Supabase migration on a real PostgreSQL (started by `scripts/test.sh`, URL in
 //! `TEST_DATABASE_URL`): each test applies it to a fresh database.
 
-use integration_tests::workspace_root;
 use tokio_postgres::{Client, NoTls};
+use tools::workspace_root;
 
 fn database_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use crate::event::EventRecord;
 use crate::processor::history::History;
 use crate::processor::stage::{StageOutcome, StageStatus};
-use crate::processor::state::SharingResult;
 
 /// How far back the user's events are judged, ms (`window_secs`, saturating).
 pub fn lookback_ms(c: &SharingConfig) -> i64 {
@@ -58,7 +57,15 @@ pub fn run(event: &EventRecord, history: History<'_>, c: &SharingConfig, now: i6
     }
 }
 
-/// The thresholds, with the seed's defaults.
+/// The account-sharing result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharingResult {
+    pub outcome: StageOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharing: Option<Sharing>,
+}
+
+/// The thresholds, with the processor design's defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SharingConfig {

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use crate::event::EventRecord;
 use crate::processor::history::History;
 use crate::processor::stage::{StageOutcome, StageStatus};
-use crate::processor::state::TravelResult;
 
 /// Earth radius of the processor design, km (the `geo` crate's haversine uses its mean
 /// radius, 6371.0088 km; the design's 6371 km is applied by scaling).
@@ -85,7 +84,18 @@ pub fn run(event: &EventRecord, history: History<'_>, c: &TravelConfig, now: i64
     }
 }
 
-/// The thresholds, with the seed's defaults.
+/// The impossible-travel result with the event it was measured against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TravelResult {
+    pub outcome: StageOutcome,
+    /// The previous event of the same user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_event_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub travel: Option<Travel>,
+}
+
+/// The thresholds, with the processor design's defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TravelConfig {

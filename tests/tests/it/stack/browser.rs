@@ -8,19 +8,22 @@
 //! `BROWSER_EDGE_URL` and `BROWSER_TABLE`. The tests run one at a time (one Chromium on this
 //! 2-core machine, and no test's fingerprint registrations racing another's). Each test uses
 //! page paths of its own and finds its events by them.
+//!
+//! One file of about eight hundred lines, by design: the browser scenarios share one Chromium
+//! session setup and one running stack.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use impressio::event::{EventRecord, Route};
 use impressio::identity::MatchMethod;
-use integration_tests::browser::{
+use serde_json::Value;
+use tools::browser::{
     browser_table, edge_url, origin_url, unique_path, wait_for_events, Browser, BrowserConfig, SiteOptions, TcpProxy,
     TestSite, SERVICE_WORKER_PATH, TEST_ORGANIZATION,
 };
-use integration_tests::cloudfront::LocalCloudFront;
-use serde_json::Value;
 use tools::cloudfront::Viewer;
+use tools::in_process::LocalCloudFront;
 
 /// One browser test at a time.
 static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -29,7 +32,7 @@ static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const EVENT_TIMEOUT: Duration = Duration::from_secs(20);
 
 fn dynamo() -> aws_sdk_dynamodb::Client {
-    integration_tests::dynamo_client(&integration_tests::moto_endpoint())
+    tools::dynamo_client(&tools::moto_endpoint())
 }
 
 /// Waits until the page at `path` has `n` stored events, and returns them oldest first.

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use impressio::event::EventRecord;
-use integration_tests::browser::{unique_path, Browser, BrowserConfig, SiteOptions, TestSite};
+use tools::browser::{unique_path, Browser, BrowserConfig, SiteOptions, TestSite};
 
 /// The events stored for `url` once there are `n`, polled for up to `timeout`; `None` when
 /// none arrived.
@@ -26,7 +26,7 @@ async fn page_events(
 ) -> Option<Vec<EventRecord>> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
-        let events = integration_tests::browser::page_events(client, table, url).await;
+        let events = tools::browser::page_events(client, table, url).await;
         if events.len() >= n || (!events.is_empty() && std::time::Instant::now() > deadline) {
             return Some(events);
         }
@@ -56,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let screenshot = arg(&args, "--screenshot")?;
     let spki = arg(&args, "--trust-spki")?;
     // The browser helpers read it.
-    std::env::set_var(integration_tests::browser::WEBDRIVER_URL_VAR, &webdriver);
+    std::env::set_var(tools::browser::WEBDRIVER_URL_VAR, &webdriver);
 
     let client =
         impressio::store::dynamo::client_with_timeouts(impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| {

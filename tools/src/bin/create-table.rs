@@ -2,7 +2,7 @@
 //! standard AWS settings (`AWS_ENDPOINT_URL_DYNAMODB` locally). The name comes from the first
 //! argument, else `DYNAMODB_TABLE`, else `fingerprint-events`. An existing table is kept.
 
-use integration_tests::table::TableDefinition;
+use tools::table::TableDefinition;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

@@ -20,8 +20,8 @@ use std::sync::Mutex;
 
 use impressio::processor::stages::ga4::{Ga4Event, Ga4Payload};
 use impressio::processor::webhook_signature::{standard_signature, verify_impressio, WebhookSecret};
-use integration_tests::workspace_root;
 use serde_json::{json, Map, Value};
+use tools::workspace_root;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 

@@ -1,6 +1,9 @@
 //! The traffic replay of the local stack: real browser and crawler User-Agents from isbot's
 //! fixtures, paired with real JA4 strings of the matching client family (FoxIO), with
 //! plausible CloudFront viewer headers (datacenter ASNs from X4BNet for crawlers).
+//!
+//! One file of about six hundred lines, by design: the corpus, the traffic mix and the event
+//! shapes are one generator; its tests follow from `mod tests`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -49,13 +52,17 @@ pub struct Corpus {
 type DynError = Box<dyn std::error::Error + Send + Sync>;
 
 impl Corpus {
-    /// Loads `useragents/`, `ja4/` and `asn/` from `dir` (see `tests/data/SOURCE.md`).
+    /// Loads the isbot User-Agent fixtures from `dir` (`tools/data/`, see its `SOURCE.md`) and
+    /// the JA4 sample and datacenter ASNs the rules vendor (`shared/data/`).
     ///
     /// # Errors
     /// When a file is missing or malformed.
     pub fn load(dir: &Path) -> Result<Self, DynError> {
-        let read =
-            |p: &str| std::fs::read_to_string(dir.join(p)).map_err(|e| format!("{}: {e}", dir.join(p).display()));
+        let read_in = |dir: &Path, p: &str| {
+            std::fs::read_to_string(dir.join(p)).map_err(|e| format!("{}: {e}", dir.join(p).display()))
+        };
+        let read = |p: &str| read_in(dir, p);
+        let vendored = crate::workspace_root().join("shared/data");
         let flatten = |text: String| -> Result<Vec<(String, String)>, DynError> {
             let map: BTreeMap<String, Vec<String>> = serde_yaml_ng::from_str(&text)?;
             Ok(map
@@ -63,7 +70,7 @@ impl Corpus {
                 .flat_map(|(name, uas)| uas.into_iter().map(move |ua| (name.clone(), ua)))
                 .collect())
         };
-        let ja4 = read("ja4/sample-ja4.csv")?
+        let ja4 = read_in(&vendored, "ja4/sample-ja4.csv")?
             .lines()
             .skip(1)
             .filter_map(|l| {
@@ -75,7 +82,7 @@ impl Corpus {
                 })
             })
             .collect();
-        let datacenter_asns = read("asn/x4bnet-datacenter-asn.txt")?
+        let datacenter_asns = read_in(&vendored, "asn/x4bnet-datacenter-asn.txt")?
             .lines()
             .filter_map(|l| l.trim().strip_prefix("AS")?.split_whitespace().next()?.parse().ok())
             .collect();
@@ -533,7 +540,7 @@ mod tests {
 
     #[test]
     fn builds_mixed_deterministic_traffic_from_the_real_data() {
-        let corpus = Corpus::load(&crate::workspace_root().join("tests/data")).unwrap();
+        let corpus = Corpus::load(&crate::workspace_root().join("tools/data")).unwrap();
         assert!(corpus.browsers.len() > 500 && corpus.crawlers.len() > 600);
         assert!(corpus.datacenter_asns.len() > 800);
         let a = build_traffic(&corpus, 200, 7);

@@ -1,4 +1,4 @@
-//! Writes the quality replay (see `integration_tests::quality`) for the backtesting CLI:
+//! Writes the quality replay (see `tools::quality`) for the backtesting CLI:
 //! `<dir>/events.jsonl` (one CloudFront origin-request event per line) and
 //! `<dir>/labels.jsonl` (the group, client name, User-Agent, transport, JA4 and rows of each
 //! line).
@@ -7,12 +7,12 @@
 
 use std::io::Write;
 
-use integration_tests::quality::{build_cases, Sources};
+use tools::quality::{build_cases, Sources};
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let dir = std::path::PathBuf::from(std::env::args().nth(1).ok_or("usage: quality-corpus <dir>")?);
     std::fs::create_dir_all(&dir)?;
-    let sources = Sources::load(&integration_tests::workspace_root().join("tests/data"))?;
+    let sources = Sources::load(&tools::workspace_root().join("tools/data"))?;
     let cases = build_cases(&sources);
     let mut events = std::io::BufWriter::new(std::fs::File::create(dir.join("events.jsonl"))?);
     let mut labels = std::io::BufWriter::new(std::fs::File::create(dir.join("labels.jsonl"))?);

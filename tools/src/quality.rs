@@ -11,7 +11,7 @@
 //! from how browsers work (their documented User-Agent tokens, the JA4 of their TLS stacks,
 //! the headers they send), not from any list below.
 //!
-//! **The groups** (`tests/data`, see `SOURCE.md`):
+//! **The groups** (`tools/data`, see `SOURCE.md`):
 //! - crawlers, `crawler-user-agents` 1.60.0 (2,118 example instances): held out from our
 //!   rules; isbot's maintainers test against it. Target: 99.8 % high or critical;
 //! - browser automation, the instances that list tags `browser-automation` (headless
@@ -52,6 +52,9 @@
 //! as a crawler driving headless Chrome would send them: the User-Agent alone has to give
 //! them away, as it does for a User-Agent-only library. Every request comes from a
 //! residential ASN.
+//!
+//! One file of about a thousand lines, by design: the report's data, groups, targets and printout
+//! are one argument (who has seen each list, and what it proves), read top to bottom.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -222,7 +225,7 @@ pub enum LabelledFamily {
     Safari,
 }
 
-/// The data of the report (`tests/data`).
+/// The data of the report (`tools/data`).
 pub struct Sources {
     pub crawlers: Vec<(String, Vec<String>)>,
     pub uap_spiders: Vec<String>,
@@ -240,7 +243,7 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// Reads `dir` (`tests/data`).
+    /// Reads `dir` (`tools/data`).
     ///
     /// # Errors
     /// When a file is missing or malformed.
@@ -872,7 +875,7 @@ impl Report {
     pub fn render_with(&self, max_misses: usize) -> String {
         let mut out = String::new();
         out.push_str(
-            "Fraud scoring quality on real User-Agents and real transports (tests/data; levels counted in rows)\n",
+            "Fraud scoring quality on real User-Agents and real transports (tools/data; levels counted in rows)\n",
         );
         out.push_str(&format!(
             "  {:<38} {:>6} {:>6} {:>6} {:>6} {:>6} {:>8}  {:<14} seen by\n",

@@ -4,8 +4,8 @@
 //!
 //! Usage: `quality-report <labels.jsonl> <assessments.jsonl>`
 
-use integration_tests::quality::{Case, Report, Scored};
 use serde_json::Value;
+use tools::quality::{Case, Report, Scored};
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut args = std::env::args().skip(1);

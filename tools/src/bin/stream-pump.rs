@@ -18,8 +18,8 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use integration_tests::stream::{batch, matches_filter, sequence_numbers, template_filters, StreamReader};
 use serde_json::Value;
+use tools::stream::{batch, matches_filter, sequence_numbers, template_filters, StreamReader};
 
 struct Args {
     endpoint: String,
@@ -205,7 +205,7 @@ async fn report(endpoint: &str, table: &str) -> Result<(), Box<dyn std::error::E
     use impressio::processor::state::{ProcessingState, PROCESSING_ITEM_TYPE};
     use std::collections::BTreeMap;
 
-    let client = integration_tests::dynamo_client(endpoint);
+    let client = tools::dynamo_client(endpoint);
     let mut states: Vec<ProcessingState> = Vec::new();
     let mut start = None;
     loop {

@@ -1,22 +1,22 @@
 //! Real clients of this machine through the local CloudFront, scored by the edge under
-//! `cargo lambda watch` (see `integration_tests::clients`): every HTTP library is high or
+//! `cargo lambda watch` (see `tools::clients`): every HTTP library is high or
 //! critical with its own User-Agent and with a desktop Chrome one, over HTTP/2 and HTTP/1.1
 //! where it can; headless Chromium with its own transport and a desktop Chrome User-Agent is
 //! low. The edge of the tests observes (`FRAUD_CONFIG` mode `observe`), so every run is stored
 //! with its assessment.
 
-use integration_tests::clients::{run_all, Expect, Program, Setup};
+use tools::clients::{run_all, Expect, Program, Setup};
 
 #[tokio::test]
 async fn every_tool_is_a_bot_whatever_its_user_agent_and_a_real_chromium_is_a_person() {
     let setup = Setup {
-        origin: integration_tests::browser::origin_url(),
-        dynamo: integration_tests::dynamo_client(&integration_tests::moto_endpoint()),
-        table: integration_tests::browser::browser_table(),
-        python: integration_tests::workspace_root().join(".venv/bin/python"),
+        origin: tools::browser::origin_url(),
+        dynamo: tools::dynamo_client(&tools::moto_endpoint()),
+        table: tools::browser::browser_table(),
+        python: tools::workspace_root().join(".venv/bin/python"),
     };
     let outcomes = run_all(&setup).await;
-    let table = integration_tests::clients::render(&outcomes);
+    let table = tools::clients::render(&outcomes);
     println!("{table}");
     for o in &outcomes {
         if o.run.program.required() {

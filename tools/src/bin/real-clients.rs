@@ -2,13 +2,13 @@
 //! wget where installed) send a page view through a local CloudFront of their own (one viewer
 //! network per client) to the running edge, each with its own User-Agent and with a desktop
 //! Chrome one; prints what the edge stored for each: JA4, HTTP version, risk level, score,
-//! block trigger and reasons (see `integration_tests::clients`).
+//! block trigger and reasons (see `tools::clients`).
 //!
 //! Usage: `real-clients --origin URL --webdriver URL --table NAME`; `--origin` is the edge's
 //! Function URL base (e.g. `http://127.0.0.1:9000/lambda-url/edge`); the DynamoDB endpoint
 //! comes from the standard AWS settings (`AWS_ENDPOINT_URL_DYNAMODB`).
 
-use integration_tests::clients::{render, run_all, Setup};
+use tools::clients::{render, run_all, Setup};
 
 fn arg(args: &[String], name: &str) -> Result<String, String> {
     args.iter()
@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let webdriver = arg(&args, "--webdriver")?;
     let table = arg(&args, "--table")?;
     // The browser helpers read it.
-    std::env::set_var(integration_tests::browser::WEBDRIVER_URL_VAR, &webdriver);
+    std::env::set_var(tools::browser::WEBDRIVER_URL_VAR, &webdriver);
     let dynamo =
         impressio::store::dynamo::client_with_timeouts(impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| {
             std::env::var(k).ok()
@@ -35,7 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         origin,
         dynamo,
         table,
-        python: integration_tests::workspace_root().join(".venv/bin/python"),
+        python: tools::workspace_root().join(".venv/bin/python"),
     };
     let outcomes = run_all(&setup).await;
     print!("{}", render(&outcomes));

@@ -1,6 +1,6 @@
 //! The local stack's traffic replay and summary.
 //!
-//! Sends several hundred requests built from the real data in `tests/data/` to the edge
+//! Sends several hundred requests built from the real data in `tools/data/` and `shared/data/` to the edge
 //! function running under `cargo lambda watch` (three quarters through the Function URL
 //! emulation, one quarter as CloudFront origin-request events through the invoke API), reads
 //! the table back, and prints requests per route, status codes, events stored (checking that
@@ -10,13 +10,16 @@
 //! Usage: `replay [--endpoint URL] [--function NAME] [--count N] [--seed N] [--table NAME]
 //! [--samples DIR]` — `--samples` names a folder of `cargo lambda invoke` outputs
 //! (`<sample>.json`) to include in the summary.
+//!
+//! About five hundred lines, by design: sending the replay and summarizing what the edge and the
+//! table answered are one run.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::replay::{build_traffic, cloudfront_event, Corpus, ReplayRequest, Shape, Traffic};
 use serde_json::Value;
+use tools::replay::{build_traffic, cloudfront_event, Corpus, ReplayRequest, Shape, Traffic};
 
 type DynError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -230,7 +233,7 @@ fn sample_outcomes(dir: &PathBuf) -> Result<Vec<(String, u16)>, DynError> {
 #[tokio::main]
 async fn main() -> Result<(), DynError> {
     let a = args()?;
-    let corpus = Corpus::load(&integration_tests::workspace_root().join("tests/data"))?;
+    let corpus = Corpus::load(&tools::workspace_root().join("tools/data"))?;
     let traffic = build_traffic(&corpus, a.count, a.seed);
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(60))

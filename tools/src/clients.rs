@@ -13,15 +13,18 @@
 //! and wget. What each should score ([`Expect`]) follows from what it is, not from a list:
 //! every HTTP library is a bot whatever its User-Agent says, and the real browser with its own
 //! transport and a browser User-Agent is a person.
+//!
+//! About five hundred lines, by design: each real client's invocation and the table they make are
+//! one measurement.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::cloudfront::Viewer;
 use impressio::event::EventRecord;
-use tools::cloudfront::Viewer;
 
 use crate::browser::{Browser, BrowserConfig, TEST_ORGANIZATION};
-use crate::cloudfront::{certificate_file, fresh_viewer, LocalCloudFront};
+use crate::in_process::{certificate_file, fresh_viewer, LocalCloudFront};
 
 /// A desktop Chrome User-Agent (Windows, Chrome 142, reduced form) for the HTTP libraries.
 pub const DESKTOP_CHROME: &str =
@@ -406,12 +409,12 @@ async fn chromium(run: Run, endpoint: &str, body: &str, version: &mut Option<Str
         http2: run.http2,
         ..BrowserConfig::default()
     };
-    let page = |_: &str| tools::site::Page {
+    let page = |_: &str| crate::site::Page {
         status: 200,
         content_type: "text/html; charset=utf-8",
         body: b"<!doctype html><title>a shop</title><p>A page without the collector.</p>".to_vec(),
     };
-    let site = match tools::site::Site::start(crate::cloudfront::identity(), std::sync::Arc::new(page)).await {
+    let site = match crate::site::Site::start(crate::in_process::identity(), std::sync::Arc::new(page)).await {
         Ok(s) => s,
         Err(e) => return (String::new(), Err(format!("the page's site did not start: {e}"))),
     };

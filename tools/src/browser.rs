@@ -2,7 +2,7 @@
 //! collector script, the stored events of a page, and a TCP proxy that can take the edge away.
 //!
 //! The browser reaches the edge as a visitor reaches it in production: over HTTPS through
-//! CloudFront, here the process's local CloudFront ([`crate::cloudfront::shared`]), which
+//! CloudFront, here the process's local CloudFront ([`crate::in_process::shared`]), which
 //! computes the JA4 of Chromium's real ClientHello. The test sites are HTTPS too, under the
 //! same certificate, on `localhost`: a page (`https://localhost:<port>`) and the tracker
 //! (`https://localhost:<other port>`) are one site, as a shop and its tracking subdomain are.
@@ -10,6 +10,9 @@
 //! `scripts/test.sh` starts chromedriver and the edge function under `cargo lambda watch` (on
 //! the test moto server) and sets [`WEBDRIVER_URL_VAR`], [`EDGE_URL_VAR`] and
 //! [`TABLE_VAR`]; `scripts/local-stack.sh` does the same for `browser-demo`.
+//!
+//! One file of about seven hundred lines, by design: the browser session, the test site and the
+//! stored-event reader are what every browser test uses together.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::site::{Page, Site};
 use aws_sdk_dynamodb::types::AttributeValue;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use impressio::event::EventRecord;
@@ -24,7 +28,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
-use tools::site::{Page, Site};
 
 /// chromedriver's URL, e.g. `http://127.0.0.1:9515`.
 pub const WEBDRIVER_URL_VAR: &str = "WEBDRIVER_URL";
@@ -80,7 +83,7 @@ pub fn origin_url() -> String {
 /// # Panics
 /// When [`EDGE_URL_VAR`] is not set or the local CloudFront cannot start.
 pub async fn edge_url() -> String {
-    crate::cloudfront::shared().await.url(0)
+    crate::in_process::shared(&origin_url()).await.url(0)
 }
 
 /// The events table from [`TABLE_VAR`].
@@ -188,7 +191,7 @@ impl TestSite {
                 }
             }
         };
-        let site = Site::start(crate::cloudfront::identity(), std::sync::Arc::new(pages))
+        let site = Site::start(crate::in_process::identity(), std::sync::Arc::new(pages))
             .await
             .expect("the test site listens");
         TestSite { site }
@@ -219,7 +222,7 @@ pub struct BrowserConfig {
     /// `false` starts Chromium with `--disable-http2` (HTTP/1.1 only).
     pub http2: bool,
     /// Hashes of further certificates' keys to trust (base64 SHA-256 of the
-    /// SubjectPublicKeyInfo), beside this process's ([`crate::cloudfront::identity`]): a local
+    /// SubjectPublicKeyInfo), beside this process's ([`crate::in_process::identity`]): a local
     /// CloudFront of another process.
     pub trusted_spki: Vec<String>,
 }
@@ -283,7 +286,7 @@ impl Browser {
         args.push(format!("--lang={}", config.lang));
         // The local CloudFront's and the test sites' self-signed certificate, trusted by its
         // key as a pinned certificate is (Chromium honors this with --user-data-dir only).
-        let mut trusted = vec![crate::cloudfront::identity().spki_sha256.clone()];
+        let mut trusted = vec![crate::in_process::identity().spki_sha256.clone()];
         trusted.extend(config.trusted_spki.iter().cloned());
         args.push(format!("--ignore-certificate-errors-spki-list={}", trusted.join(",")));
         if let Some(ua) = &config.user_agent {

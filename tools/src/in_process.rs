@@ -1,8 +1,8 @@
-//! The local CloudFront of the tests and the local stack's tools ([`tools::cloudfront`]), run
+//! The local CloudFront of the tests and the local stack's tools ([`crate::cloudfront`]), run
 //! in-process in front of the edge's Function URL: real TLS on 127.0.0.1, each client's real
 //! ClientHello turned into the JA4 and JA3 the edge reads, and the template's forwarding.
 //!
-//! One TLS identity per process ([`identity`]): the test sites ([`tools::site`]) serve under it
+//! One TLS identity per process ([`identity`]): the test sites ([`crate::site`]) serve under it
 //! too, and every Chromium the helpers start trusts it by its public key's hash. The servers
 //! run on a runtime of their own ([`background`]), so that one started by a test outlives that
 //! test's runtime when it is shared ([`shared`]).
@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use tools::cloudfront::{Config, ForwardPolicy, Identity, Running, Viewer};
+use crate::cloudfront::{Config, ForwardPolicy, Identity, Running, Viewer};
 
 /// The runtime the local CloudFronts of this process serve on.
 ///
@@ -81,7 +81,7 @@ impl LocalCloudFront {
             log_requests: false,
         };
         let running = background()
-            .spawn(tools::cloudfront::start(config))
+            .spawn(crate::cloudfront::start(config))
             .await
             .expect("the local CloudFront's start task")
             .expect("the local CloudFront starts");
@@ -101,16 +101,14 @@ impl LocalCloudFront {
 }
 
 /// The process's shared local CloudFront: one residential listener in front of
-/// [`crate::browser::origin_url`], started on first use and kept until the process ends.
+/// `origin` (the first caller's), started on first use and kept until the process ends.
 ///
 /// # Panics
-/// When the origin is not set (run through `scripts/test.sh`) or the CloudFront cannot start.
-pub async fn shared() -> &'static LocalCloudFront {
+/// When the CloudFront cannot start.
+pub async fn shared(origin: &str) -> &'static LocalCloudFront {
     static SHARED: tokio::sync::OnceCell<LocalCloudFront> = tokio::sync::OnceCell::const_new();
     SHARED
-        .get_or_init(|| async {
-            LocalCloudFront::start(&crate::browser::origin_url(), vec![Viewer::residential()]).await
-        })
+        .get_or_init(|| async { LocalCloudFront::start(origin, vec![Viewer::residential()]).await })
         .await
 }
 
