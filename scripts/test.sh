@@ -68,9 +68,9 @@ start_chromedriver "$TEST_WEBDRIVER_PORT" "$RUN_DIR/chromedriver.log"
 export WEBDRIVER_URL="http://127.0.0.1:$TEST_WEBDRIVER_PORT"
 
 log "browser tests: the edge under cargo lambda watch on 127.0.0.1:$TEST_LAMBDA_PORT (log: $RUN_DIR/watch.log)"
-# The edge built alone, as watch builds it (`-p edge`: the edge's own features), so that watch
-# starts it at once.
-cargo build -p edge
+# The edge built as watch builds it (`cargo run --bin edge` at the workspace root: the
+# workspace's features without the dev-dependencies), so that watch starts it at once.
+cargo build --bin edge
 cargo test --workspace --no-run
 # The table from infra/dynamodb/table.json, through boto3 (moto's own client, in .venv): the
 # `create-table` tool would be one more build with the tools crate's own features.
@@ -104,8 +104,9 @@ wait_http "$BROWSER_EDGE_URL/cookie-test" 300
 log "cargo test (all but the local stack's tests)"
 cargo test --workspace -- --skip stack::
 # A pass of their own: the browsers and real clients do not compete with the moto tests.
+# `--workspace`, as above: the same build (one package alone would resolve other features).
 log "cargo test: the local stack's browser and real-client tests"
-cargo test -p integration-tests --test it stack::
+cargo test --workspace -- stack::
 
 # The servers are not needed any more; the fuzzers get both cores.
 stop_groups

@@ -20,7 +20,7 @@ use impressio::clock::SystemClock;
 use impressio::config::{DirectoryConfig, Secret};
 use impressio::event::{EventRecord, Route, ServerContext, TrackPayload};
 use impressio::fraud::composite::combine;
-use impressio::fraud::{Component, FraudConfig, LayerResult};
+use impressio::fraud::{Component, FraudConfig, ComponentResult};
 use impressio::metrics::{MetricSink, Metrics};
 use impressio::org::local::LocalDirectory;
 use impressio::org::supabase::{SupabaseClient, SupabaseConfig};
@@ -123,7 +123,7 @@ fn batch(n: usize) -> Value {
                 30,
             );
             // One in five is risky enough to alert.
-            let mut layer = LayerResult::default();
+            let mut layer = ComponentResult::default();
             layer.add("bench", if i % 5 == 0 { 75.0 } else { 10.0 }, "bench");
             e.risk = Some(combine([(Component::Headless, 1.0, layer)], &FraudConfig::default()));
             let image = serde_json::to_value(serde_dynamo::Item::from(

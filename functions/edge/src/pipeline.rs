@@ -218,7 +218,8 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         FirstRead::default()
     });
 
-    // Layer 0: an unexpired block on any identifier answers at once.
+    // The blacklist pre-check (the fraud design's layer 0): an unexpired block on any
+    // identifier answers at once.
     if let Some(entry) = first
         .blacklist
         .iter()

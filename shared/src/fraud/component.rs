@@ -37,7 +37,7 @@ use super::components::*;
 use super::config::{FraudConfig, TriggerFloors, Weights};
 use super::input::Evidence;
 use super::trigger::Trigger;
-use super::LayerResult;
+use super::ComponentResult;
 
 macro_rules! registry {
     ($(
@@ -93,7 +93,7 @@ macro_rules! registry {
 
             /// Scores the component, or `None` when the evidence it needs is absent (the
             /// behavioral components outside the edge's full assessment).
-            pub fn score(self, evidence: &Evidence, config: &FraudConfig) -> Option<LayerResult> {
+            pub fn score(self, evidence: &Evidence, config: &FraudConfig) -> Option<ComponentResult> {
                 match self {
                     $(Component::$variant => { let ($e, $s) = (evidence, config); $score })*
                 }

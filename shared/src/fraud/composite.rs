@@ -17,7 +17,7 @@ use super::components::repeat_offender;
 use super::config::{FraudConfig, Mode};
 use super::input::Evidence;
 use super::trigger::Trigger;
-use super::{Breakdown, LayerResult, Reason, ScoringInput};
+use super::{Breakdown, ComponentResult, Reason, ScoringInput};
 
 /// Risk level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -112,8 +112,8 @@ fn round1(v: f64) -> f64 {
 pub const NOT_APPLICABLE: &str = "not_applicable";
 
 /// A component that does not apply: score 0 and one reason, worth 0 points, saying why.
-pub fn not_applicable(why: &str) -> LayerResult {
-    let mut r = LayerResult::default();
+pub fn not_applicable(why: &str) -> ComponentResult {
+    let mut r = ComponentResult::default();
     r.add(NOT_APPLICABLE, 0.0, format!("not applicable: {why}"));
     r
 }
@@ -124,7 +124,7 @@ pub fn not_applicable(why: &str) -> LayerResult {
 /// normalisation of the weights: a component of weight 0 contributes nothing and takes no
 /// part in the composite, and the block triggers' floors apply as for any event; the
 /// breakdown still lists it, so the record says what was not judged and why.
-pub fn mark_server_side(results: &mut [(Component, f64, LayerResult)]) {
+pub fn mark_server_side(results: &mut [(Component, f64, ComponentResult)]) {
     for (component, weight, result) in results.iter_mut() {
         if component.judges_transport() {
             *weight = 0.0;
@@ -143,7 +143,7 @@ pub fn assess(input: &ScoringInput, config: &FraudConfig) -> RiskAssessment {
 /// behavioral evidence also repeat-offender memory) and combines them. For a server-side
 /// request the transport components are [`mark_server_side`]d.
 pub fn assess_evidence(evidence: &Evidence, config: &FraudConfig) -> RiskAssessment {
-    let mut scored: Vec<(Component, f64, LayerResult)> = Component::ALL
+    let mut scored: Vec<(Component, f64, ComponentResult)> = Component::ALL
         .iter()
         .filter_map(|c| Some((*c, c.weight(&config.weights), c.score(evidence, config)?)))
         .collect();
@@ -159,7 +159,7 @@ pub fn assess_evidence(evidence: &Evidence, config: &FraudConfig) -> RiskAssessm
 }
 
 /// Combines component results (`(component, weight, result)`) into an assessment.
-pub fn combine<I: IntoIterator<Item = (Component, f64, LayerResult)>>(
+pub fn combine<I: IntoIterator<Item = (Component, f64, ComponentResult)>>(
     results: I,
     config: &FraudConfig,
 ) -> RiskAssessment {

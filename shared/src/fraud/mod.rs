@@ -53,7 +53,7 @@ pub struct Reason {
 
 /// What one component found.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct LayerResult {
+pub struct ComponentResult {
     /// Score, capped at the layer's maximum.
     pub score: f64,
     pub reasons: Vec<Reason>,
@@ -61,7 +61,7 @@ pub struct LayerResult {
     pub triggers: Vec<Trigger>,
 }
 
-impl LayerResult {
+impl ComponentResult {
     /// Adds a reason and its points.
     pub fn add(&mut self, code: &str, points: f64, message: impl Into<String>) {
         self.score += points;

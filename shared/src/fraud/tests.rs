@@ -266,7 +266,7 @@ fn observation_mode_scores_but_never_enforces() {
 #[test]
 fn floors_round_and_cap() {
     let config = FraudConfig::default();
-    let r = |score: f64, trigger: Option<Trigger>| LayerResult {
+    let r = |score: f64, trigger: Option<Trigger>| ComponentResult {
         score,
         reasons: vec![],
         triggers: trigger.into_iter().collect(),

@@ -15,7 +15,7 @@ use impressio::clock::FixedClock;
 use impressio::config::{DirectoryConfig, Secret};
 use impressio::event::{EventRecord, Route, ServerContext, TrackPayload};
 use impressio::fraud::composite::combine;
-use impressio::fraud::{Component, FraudConfig, LayerResult};
+use impressio::fraud::{Component, FraudConfig, ComponentResult};
 use impressio::metrics::Metrics;
 use impressio::org::local::LocalDirectory;
 use impressio::org::supabase::{SupabaseClient, SupabaseConfig, PROCESSOR_COLUMNS};
@@ -201,7 +201,7 @@ fn event(org: &str, user: Option<&str>, fingerprint: &str, place: Option<((f64, 
 }
 
 fn with_risk(mut r: EventRecord, score: f64) -> EventRecord {
-    let mut layer = LayerResult::default();
+    let mut layer = ComponentResult::default();
     layer.add("test", score, "set by the test");
     r.risk = Some(combine([(Component::Headless, 1.0, layer)], &FraudConfig::default()));
     r

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::fraud::bounds::in_range;
 use crate::fraud::trigger::Trigger;
 use crate::fraud::ua::Engine;
-use crate::fraud::{LayerResult, ScoringInput};
+use crate::fraud::{ComponentResult, ScoringInput};
 
 /// The component's maximum score: the bot User-Agent check's cap.
 pub const MAX: f64 = 100.0;
@@ -46,8 +46,8 @@ impl BotUserAgentConfig {
 }
 
 /// Scores the bot User-Agent check.
-pub fn score(input: &ScoringInput, c: &BotUserAgentConfig) -> LayerResult {
-    let mut r = LayerResult::default();
+pub fn score(input: &ScoringInput, c: &BotUserAgentConfig) -> ComponentResult {
+    let mut r = ComponentResult::default();
     match &input.ua {
         None => {
             r.add("missing_user_agent", c.missing_user_agent, "no User-Agent header");

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fraud::input::{Observations, TokenCheck};
 use crate::fraud::trigger::Trigger;
-use crate::fraud::LayerResult;
+use crate::fraud::ComponentResult;
 
 /// The collector token's lifetime and limits (`behavior.token`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -50,8 +50,8 @@ impl TokenConfig {
 }
 
 /// Scores `collector_token`; `missing` is true when the route expects a token and none came.
-pub fn score(o: &Observations, missing: bool, c: &TokenConfig) -> LayerResult {
-    let mut r = LayerResult::default();
+pub fn score(o: &Observations, missing: bool, c: &TokenConfig) -> ComponentResult {
+    let mut r = ComponentResult::default();
     if missing {
         r.add("missing_token", c.missing_score, "no collector token");
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fraud::bounds::in_range;
 use crate::fraud::trigger::Trigger;
-use crate::fraud::{LayerResult, ScoringInput};
+use crate::fraud::{ComponentResult, ScoringInput};
 
 /// The component's maximum score: the maximum of layer 8 in the edge design.
 pub const MAX: f64 = 70.0;
@@ -53,8 +53,8 @@ impl CredentialStuffingConfig {
 }
 
 /// Scores the component.
-pub fn score(input: &ScoringInput, c: &CredentialStuffingConfig) -> LayerResult {
-    let mut r = LayerResult::default();
+pub fn score(input: &ScoringInput, c: &CredentialStuffingConfig) -> ComponentResult {
+    let mut r = ComponentResult::default();
     if let Some(n) = input.login_count {
         if n > c.max_logins {
             r.add(

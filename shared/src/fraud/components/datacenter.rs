@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fraud::bounds::in_range;
 use crate::fraud::ua::Engine;
-use crate::fraud::{LayerResult, ScoringInput};
+use crate::fraud::{ComponentResult, ScoringInput};
 
 /// The component's maximum score: the maximum of layer 5 in the edge design.
 pub const MAX: f64 = 40.0;
@@ -68,8 +68,8 @@ pub fn is_datacenter(asn: u32, config: &DatacenterConfig) -> bool {
 }
 
 /// Scores the component.
-pub fn score(input: &ScoringInput, c: &DatacenterConfig) -> LayerResult {
-    let mut r = LayerResult::default();
+pub fn score(input: &ScoringInput, c: &DatacenterConfig) -> ComponentResult {
+    let mut r = ComponentResult::default();
     let Some(asn) = input.asn else { return r };
     let apple = input.ua.as_ref().is_some_and(|u| u.engine == Engine::WebKit);
     if c.privacy_relay_asns.contains(&asn) || (apple && c.apple_relay_asns.contains(&asn)) {

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fraud::trigger::Trigger;
-use crate::fraud::LayerResult;
+use crate::fraud::ComponentResult;
 use crate::identity::domainprint::Presented;
 
 /// Points of a presented domainprint that was refused (`behavior.domainprint`). A refused
@@ -50,8 +50,8 @@ impl DomainprintConfig {
 }
 
 /// Scores the domainprint the request presented.
-pub fn score(presented: &Presented, c: &DomainprintConfig) -> LayerResult {
-    let mut r = LayerResult::default();
+pub fn score(presented: &Presented, c: &DomainprintConfig) -> ComponentResult {
+    let mut r = ComponentResult::default();
     match presented {
         Presented::Unsigned => r.add(
             "unsigned_domainprint",

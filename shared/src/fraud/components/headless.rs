@@ -19,7 +19,7 @@ use crate::fraud::browsers::BrowsersConfig;
 use crate::fraud::input::InteractionEvidence;
 use crate::fraud::trigger::Trigger;
 use crate::fraud::ua::Engine;
-use crate::fraud::{LayerResult, ScoringInput};
+use crate::fraud::{ComponentResult, ScoringInput};
 
 /// The component's maximum score: the maximum of layer 4 in the edge design.
 pub const MAX: f64 = 100.0;
@@ -142,8 +142,8 @@ pub fn score(
     c: &HeadlessConfig,
     browsers: &BrowsersConfig,
     submission_events: &[String],
-) -> LayerResult {
-    let mut r = LayerResult::default();
+) -> ComponentResult {
+    let mut r = ComponentResult::default();
     let Some(ua) = &input.ua else { return r };
     if ua.headless {
         r.add(
@@ -215,7 +215,7 @@ fn interaction(
     input: &ScoringInput,
     c: &InteractionConfig,
     submission_events: &[String],
-    r: &mut LayerResult,
+    r: &mut ComponentResult,
 ) {
     if e.untrusted_events > 0 {
         r.add(

@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fraud::bounds::in_range;
-use crate::fraud::{LayerResult, ScoringInput};
+use crate::fraud::{ComponentResult, ScoringInput};
 
 /// The component's maximum score: the maximum of layer 6 in the edge design.
 pub const MAX: f64 = 100.0;
@@ -50,8 +50,8 @@ impl Http2Config {
 }
 
 /// Scores the component.
-pub fn score(input: &ScoringInput, c: &Http2Config) -> LayerResult {
-    let mut r = LayerResult::default();
+pub fn score(input: &ScoringInput, c: &Http2Config) -> ComponentResult {
+    let mut r = ComponentResult::default();
     let http1 = input.http_version.as_deref().is_some_and(|v| v.starts_with('1'));
     let browser = input.claims_browser();
     if http1 && input.ja4().is_some_and(|j| j.offers_h2()) {

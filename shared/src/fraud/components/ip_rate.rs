@@ -4,7 +4,7 @@
 //! 5+ → 100). Never a trigger: offices and universities share IPs.
 
 use crate::fraud::input::Observations;
-use crate::fraud::LayerResult;
+use crate::fraud::ComponentResult;
 
 /// Checks `behavior.ip_rate_scores` (`scores`) and `behavior.ip_rate_window_secs`.
 ///
@@ -22,8 +22,8 @@ pub fn check(scores: &[f64], window_secs: u64) -> Result<(), String> {
 
 /// Scores `ip_rate` from the events counted for the IP in the window (`window_secs`):
 /// `scores[n - 1]` for `n` events, the last score beyond.
-pub fn score(o: &Observations, scores: &[f64], window_secs: u64) -> LayerResult {
-    let mut r = LayerResult::default();
+pub fn score(o: &Observations, scores: &[f64], window_secs: u64) -> ComponentResult {
+    let mut r = ComponentResult::default();
     if o.ip_events == 0 {
         return r;
     }

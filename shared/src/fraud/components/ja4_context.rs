@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fraud::bounds::in_range;
 use crate::fraud::trigger::Trigger;
-use crate::fraud::{LayerResult, ScoringInput};
+use crate::fraud::{ComponentResult, ScoringInput};
 
 /// The component's maximum score: the maximum of layer 2 in the edge design ("60+").
 pub const MAX: f64 = 60.0;
@@ -62,8 +62,8 @@ pub fn score(
     points: &Ja4ContextConfig,
     browsers: &BrowsersConfig,
     tool_ja4: &BTreeMap<String, String>,
-) -> LayerResult {
-    let mut r = LayerResult::default();
+) -> ComponentResult {
+    let mut r = ComponentResult::default();
     let (Some(ua), Some(raw)) = (input.ua.as_ref(), input.user_agent.as_deref()) else {
         return r;
     };

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fraud::input::Observations;
 use crate::fraud::trigger::Trigger;
-use crate::fraud::LayerResult;
+use crate::fraud::ComponentResult;
 
 /// Seconds in a day: the longest window the aggregate buckets cover.
 const DAY_SECS: u64 = 86_400;
@@ -86,8 +86,8 @@ impl SessionHoppingConfig {
 
 /// Scores `ja4_session_hopping`; `now_ms` is the request's time, ms since the epoch; at or
 /// above `block_threshold` (0–100) the trigger fires.
-pub fn score(o: &Observations, now_ms: i64, c: &SessionHoppingConfig, block_threshold: f64) -> LayerResult {
-    let mut raw = LayerResult::default();
+pub fn score(o: &Observations, now_ms: i64, c: &SessionHoppingConfig, block_threshold: f64) -> ComponentResult {
+    let mut raw = ComponentResult::default();
     let clustered = o.cluster_visitors.len() as u64 >= c.cluster_min_visitors;
     if clustered {
         raw.add(
@@ -135,9 +135,9 @@ pub fn score(o: &Observations, now_ms: i64, c: &SessionHoppingConfig, block_thre
     // Global signals alone describe a popular browser, not an attack (seed "Risk Scoring System"): they count
     // only beside local clustering.
     if !clustered {
-        return LayerResult::default();
+        return ComponentResult::default();
     }
-    let mut r = LayerResult {
+    let mut r = ComponentResult {
         score: (raw.score / c.raw_max * 100.0).min(100.0),
         reasons: raw.reasons,
         triggers: vec![],

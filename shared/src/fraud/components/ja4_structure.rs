@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fraud::bounds::in_range;
-use crate::fraud::{LayerResult, ScoringInput};
+use crate::fraud::{ComponentResult, ScoringInput};
 
 /// The component's maximum score: the maximum of layer 3 in the edge design.
 pub const MAX: f64 = 100.0;
@@ -60,8 +60,8 @@ impl Ja4StructureConfig {
 }
 
 /// Scores the component.
-pub fn score(input: &ScoringInput, c: &Ja4StructureConfig) -> LayerResult {
-    let mut r = LayerResult::default();
+pub fn score(input: &ScoringInput, c: &Ja4StructureConfig) -> ComponentResult {
+    let mut r = ComponentResult::default();
     match &input.ja4 {
         None => {}
         Some(Err(e)) => r.add("malformed_ja4", c.malformed, e.to_string()),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fraud::bounds::in_range;
 use crate::fraud::trigger::Trigger;
-use crate::fraud::{LayerResult, ScoringInput};
+use crate::fraud::{ComponentResult, ScoringInput};
 
 /// The component's maximum score: the maximum of layer 1 in the edge design.
 pub const MAX: f64 = 80.0;
@@ -42,8 +42,8 @@ impl Ja4TlsConfig {
 }
 
 /// Scores the component.
-pub fn score(input: &ScoringInput, c: &Ja4TlsConfig) -> LayerResult {
-    let mut r = LayerResult::default();
+pub fn score(input: &ScoringInput, c: &Ja4TlsConfig) -> ComponentResult {
+    let mut r = ComponentResult::default();
     let Some(raw) = &input.ja4_raw else {
         r.add(
             "missing_ja4",

@@ -1,6 +1,6 @@
 //! The components of the composite risk score, one file each: its configuration with its
 //! defaults (and the seed they come from), its validation, its maximum and its scoring. Each
-//! returns a [`LayerResult`]: a score capped at its maximum, the reasons, and the block
+//! returns a [`ComponentResult`]: a score capped at its maximum, the reasons, and the block
 //! triggers it fires. [`super::component`] registers them.
 //!
 //! Judged from the request ([`ScoringInput`]): `ja4_tls`, `ja4_context`, `ja4_structure`,
@@ -11,7 +11,7 @@
 //!
 //! [`ScoringInput`]: super::ScoringInput
 //! [`Observations`]: super::input::Observations
-//! [`LayerResult`]: super::LayerResult
+//! [`ComponentResult`]: super::ComponentResult
 
 pub mod bot_user_agent;
 pub mod collector_token;

@@ -9,7 +9,7 @@ use crate::fraud::component::Component;
 use crate::fraud::config::{FraudConfig, ScoreMode};
 use crate::fraud::input::Memory;
 use crate::fraud::trigger::Trigger;
-use crate::fraud::LayerResult;
+use crate::fraud::ComponentResult;
 
 /// Judges the visitor's last block against the components scored for this request
 /// (`(component, weight, result)`); `now_ms` is the request's time, ms since the epoch.
@@ -17,10 +17,10 @@ use crate::fraud::LayerResult;
 /// or the blocking component does not score now).
 pub fn score(
     memory: Option<&Memory>,
-    scored: &[(Component, f64, LayerResult)],
+    scored: &[(Component, f64, ComponentResult)],
     now_ms: i64,
     config: &FraudConfig,
-) -> Option<LayerResult> {
+) -> Option<ComponentResult> {
     if config.behavior.score_mode != ScoreMode::Holistic {
         return None;
     }
@@ -33,7 +33,7 @@ pub fn score(
     if !scored_now || now_ms.saturating_sub(memory.released_ms) > window_ms {
         return None;
     }
-    let mut r = LayerResult::default();
+    let mut r = ComponentResult::default();
     r.add(
         "repeat_offender",
         0.0,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fraud::input::Observations;
 use crate::fraud::trigger::Trigger;
-use crate::fraud::LayerResult;
+use crate::fraud::ComponentResult;
 
 /// The window of the submission count (2a) and the IP diversity (2c), seconds: 24 h, as the
 /// rule's thresholds are per day (the fraud design's "Ephemeral ID Fraud Detection").
@@ -64,8 +64,8 @@ impl VelocityConfig {
 }
 
 /// Scores `visitor_velocity` (only a submission event is judged).
-pub fn score(o: &Observations, c: &VelocityConfig) -> LayerResult {
-    let mut r = LayerResult::default();
+pub fn score(o: &Observations, c: &VelocityConfig) -> ComponentResult {
+    let mut r = ComponentResult::default();
     if !o.is_submission {
         return r;
     }

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::fraud::bounds::in_range;
-use crate::fraud::{LayerResult, ScoringInput};
+use crate::fraud::{ComponentResult, ScoringInput};
 
 /// The component's maximum score: the maximum of layer 7 in the edge design.
 pub const MAX: f64 = 100.0;
@@ -104,8 +104,8 @@ fn is_public(ip: &IpAddr) -> bool {
 }
 
 /// Scores the component.
-pub fn score(input: &ScoringInput, c: &WebRtcConfig) -> LayerResult {
-    let mut r = LayerResult::default();
+pub fn score(input: &ScoringInput, c: &WebRtcConfig) -> ComponentResult {
+    let mut r = ComponentResult::default();
     let Some(lines) = input.signals.as_ref().and_then(|s| s.webrtc_candidates.as_ref()) else {
         return r;
     };
