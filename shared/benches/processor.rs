@@ -20,7 +20,7 @@ use impressio::clock::SystemClock;
 use impressio::config::{DirectoryConfig, Secret};
 use impressio::event::{EventRecord, Route, ServerContext, TrackPayload};
 use impressio::fraud::composite::combine;
-use impressio::fraud::{Component, FraudConfig, ComponentResult};
+use impressio::fraud::{Component, ComponentResult, FraudConfig};
 use impressio::metrics::{MetricSink, Metrics};
 use impressio::org::local::LocalDirectory;
 use impressio::org::supabase::{SupabaseClient, SupabaseConfig};

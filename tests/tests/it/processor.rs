@@ -15,7 +15,7 @@ use impressio::clock::FixedClock;
 use impressio::config::{DirectoryConfig, Secret};
 use impressio::event::{EventRecord, Route, ServerContext, TrackPayload};
 use impressio::fraud::composite::combine;
-use impressio::fraud::{Component, FraudConfig, ComponentResult};
+use impressio::fraud::{Component, ComponentResult, FraudConfig};
 use impressio::metrics::Metrics;
 use impressio::org::local::LocalDirectory;
 use impressio::org::supabase::{SupabaseClient, SupabaseConfig, PROCESSOR_COLUMNS};
