@@ -19,6 +19,11 @@ case "${1:-}" in
   *) echo "usage: scripts/test.sh [--quick]" >&2; exit 2 ;;
 esac
 "$ROOT/scripts/setup.sh"
+if [[ $QUICK == false ]]; then
+  # The full command is the clean run CI makes: no incremental compilation caches, which a
+  # build from scratch writes for nothing (the quick mode, the inner loop, keeps them).
+  export CARGO_INCREMENTAL=0
+fi
 
 TEST_MOTO_PORT=${TEST_MOTO_PORT:-8001}
 TEST_PG_PORT=${TEST_PG_PORT:-5439}

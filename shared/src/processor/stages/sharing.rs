@@ -27,19 +27,11 @@ pub fn run(event: &EventRecord, history: History<'_>, c: &SharingConfig, now: i6
     if event.user_id.is_none() {
         return skipped("the event has no user id");
     }
-    let events = match history {
-        History::NoUser => return skipped("the event has no user id"),
-        History::Unreadable(e) => {
-            return SharingResult {
-                outcome: StageOutcome::new(StageStatus::Retryable, None, Some(e.to_string()), 0, now),
-                sharing: None,
-            }
-        }
-        History::Events(events) => events,
+    let earlier = match history.earlier(&event.event_id, event.ts, "the event has no user id", now) {
+        Ok(earlier) => earlier,
+        Err(outcome) => return SharingResult { outcome, sharing: None },
     };
-    let mut sessions: Vec<Session> = events
-        .iter()
-        .filter(|e| e.ts <= event.ts && e.event_id != event.event_id)
+    let mut sessions: Vec<Session> = earlier
         .map(|e| Session {
             ts: e.ts,
             fingerprint: e.fingerprint.clone(),

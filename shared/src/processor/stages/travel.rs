@@ -39,22 +39,18 @@ pub fn run(event: &EventRecord, history: History<'_>, c: &TravelConfig, now: i64
     let (Some(lat), Some(lon)) = (viewer.latitude, viewer.longitude) else {
         return skipped("the event has no location");
     };
-    let events = match history {
-        History::NoUser => return skipped("the event has no user or visitor id"),
-        History::Unreadable(e) => {
+    let no_user = "the event has no user or visitor id";
+    let earlier = match history.earlier(&event.event_id, event.ts, no_user, now) {
+        Ok(earlier) => earlier,
+        Err(outcome) => {
             return TravelResult {
-                outcome: StageOutcome::new(StageStatus::Retryable, None, Some(e.to_string()), 0, now),
+                outcome,
                 previous_event_id: None,
                 travel: None,
             }
         }
-        History::Events(events) => events,
     };
-    let Some(previous) = events
-        .iter()
-        .filter(|e| e.ts <= event.ts && e.event_id != event.event_id)
-        .max_by_key(|e| e.ts)
-    else {
+    let Some(previous) = earlier.max_by_key(|e| e.ts) else {
         return skipped("no earlier event of this user");
     };
     let (Some(plat), Some(plon)) = (previous.latitude, previous.longitude) else {
