@@ -7,22 +7,25 @@ STARTED_GROUPS=()
 
 log() { printf '\n== [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
-# wait_port PORT SECONDS: waits until something listens on 127.0.0.1:PORT.
+# wait_port PORT SECONDS [ADDRESS]: waits until something listens on ADDRESS:PORT (default
+# 127.0.0.1).
 wait_port() {
-  local port=$1 deadline=$((SECONDS + $2))
-  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+  local port=$1 deadline=$((SECONDS + $2)) address=${3:-127.0.0.1}
+  until (exec 3<>"/dev/tcp/$address/$port") 2>/dev/null; do
     if ((SECONDS > deadline)); then
-      echo "nothing listens on 127.0.0.1:$port after $2 s" >&2
+      echo "nothing listens on $address:$port after $2 s" >&2
       return 1
     fi
     sleep 0.5
   done
 }
 
-# port_free PORT: fails when something already listens on 127.0.0.1:PORT.
+# port_free PORT [ADDRESS]: fails when something already listens on ADDRESS:PORT (default
+# 127.0.0.1).
 port_free() {
-  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-    echo "port 127.0.0.1:$1 is already in use; stop what runs there or choose another port" >&2
+  local address=${2:-127.0.0.1}
+  if (exec 3<>"/dev/tcp/$address/$1") 2>/dev/null; then
+    echo "port $address:$1 is already in use; stop what runs there or choose another port" >&2
     return 1
   fi
 }
@@ -54,12 +57,13 @@ MOTO_ATTEMPT_TIMEOUT_MS=30000
 MOTO_OPERATION_TIMEOUT_MS=120000
 export DYNAMODB_ATTEMPT_TIMEOUT_MS=$MOTO_ATTEMPT_TIMEOUT_MS DYNAMODB_OPERATION_TIMEOUT_MS=$MOTO_OPERATION_TIMEOUT_MS
 
-# start_moto PORT LOGFILE: moto server on 127.0.0.1:PORT, one request at a time (see
-# scripts/moto_server.py for why).
+# start_moto PORT LOGFILE [ADDRESS]: moto server on ADDRESS:PORT (default 127.0.0.1), one
+# request at a time (see scripts/moto_server.py for why).
 start_moto() {
-  port_free "$1"
-  start_group "$2" "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$1"
-  wait_port "$1" 60
+  local address=${3:-127.0.0.1}
+  port_free "$1" "$address"
+  start_group "$2" "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H "$address" -p "$1"
+  wait_port "$1" 60 "$address"
 }
 
 # pg_bin: the folder of PostgreSQL's server programs (initdb, postgres), if installed.

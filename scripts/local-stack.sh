@@ -8,8 +8,10 @@
 # got and what the processor recorded, loads a page embedding /h.js in headless Chromium through
 # the local CloudFront (real TLS: Chromium's own JA4 reaches the edge) and prints what the edge
 # stored for it (with a screenshot), runs real clients of this machine (curl, python-requests,
-# Chromium, …) through a local CloudFront and prints how the edge scored each, and stops
-# everything it started.
+# Chromium, …) through a local CloudFront and prints how the edge scored each, then builds
+# the template with `sam build` and shows one `sam local invoke` of each function in Docker
+# (scripts/sam-local.sh, scripts/sam-stack.sh demo; skipped, saying why, on a machine with
+# neither a usable Docker nor root), and stops everything it started.
 #
 # Ports: MOTO_PORT (default 8000, the one in functions/processor/Cargo.toml), LAMBDA_PORT
 # (default 9000), RECEIVERS_PORT (9100, the one in functions/processor/Cargo.toml),
@@ -136,3 +138,15 @@ echo "the page as Chromium rendered it: $RUN_DIR/browser.png"
 log "real clients through a local CloudFront (one viewer network each): how the edge scores each tool and the browser"
 "$ROOT/target/debug/real-clients" --origin "http://127.0.0.1:$LAMBDA_PORT/lambda-url/edge" \
   --webdriver "http://127.0.0.1:$WEBDRIVER_PORT" --table "$DYNAMODB_TABLE"
+
+log "sam local invoke: the template's functions as sam build packages them, in Docker"
+if [[ $(id -u) -ne 0 ]] && ! docker info >/dev/null 2>&1; then
+  echo "skipped: no usable Docker here and not root (scripts/sam-local.sh starts a private dockerd only as root)"
+else
+  # Debug, as the test command builds it (a release build takes several more minutes).
+  PATH="$VENV/bin:$PATH" SAM_BUILD_MODE=debug AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 \
+    "$VENV/bin/sam" build --beta-features --build-dir "$ROOT/target/sam-build" --template template.yaml >"$RUN_DIR/sam-build.log" 2>&1 ||
+    { tail -n 20 "$RUN_DIR/sam-build.log" >&2; exit 1; }
+  stop_groups
+  "$ROOT/scripts/sam-local.sh" "$ROOT/scripts/sam-stack.sh" demo
+fi

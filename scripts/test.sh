@@ -62,7 +62,7 @@ export SAM_CLI="$VENV/bin/sam"
 
 if [[ $QUICK == true ]]; then
   log "cargo test (quick: every test but the local stack's browser and real-client tests)"
-  cargo test --workspace -- --skip stack::
+  cargo test --workspace -- --skip stack:: --skip sam::
   log "quick tests passed (the full command adds the browser and real-client tests, sam build, fuzzing and the template lint)"
   exit 0
 fi
@@ -79,19 +79,7 @@ cargo build --bin edge
 cargo test --workspace --no-run
 # The table from infra/dynamodb/table.json, through boto3 (moto's own client, in .venv): the
 # `create-table` tool would be one more build with the tools crate's own features.
-"$VENV/bin/python" - "$MOTO_ENDPOINT" "$BROWSER_TABLE" <<'PY'
-import json, sys
-import boto3
-endpoint, name = sys.argv[1:]
-spec = json.load(open("infra/dynamodb/table.json"))
-ttl = spec.pop("TimeToLiveSpecification")
-spec["StreamSpecification"]["StreamEnabled"] = True
-dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-if name not in dynamodb.list_tables()["TableNames"]:
-    dynamodb.create_table(TableName=name, **spec)
-    dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
-PY
+"$VENV/bin/python" "$ROOT/scripts/create_table.py" "$MOTO_ENDPOINT" "$BROWSER_TABLE"
 port_free "$TEST_LAMBDA_PORT"
 # Observe mode: headless Chromium is a bot (HeadlessChrome, navigator.webdriver), and an
 # enforced block would blacklist 127.0.0.1 for every later test; observed, each event is
@@ -106,15 +94,24 @@ export BROWSER_TABLE
 # The first request starts the function; the tests find it running.
 wait_http "$BROWSER_EDGE_URL/cookie-test" 300
 
-log "cargo test (all but the local stack's tests)"
-cargo test --workspace -- --skip stack::
+log "cargo test (all but the local stack's and sam local's tests)"
+cargo test --workspace -- --skip stack:: --skip sam::
 # A pass of their own: the browsers and real clients do not compete with the moto tests.
 # `--workspace`, as above: the same build (one package alone would resolve other features).
 log "cargo test: the local stack's browser and real-client tests"
 cargo test --workspace -- stack::
 
-# The servers are not needed any more; the fuzzers get both cores.
+# The servers are not needed any more.
 stop_groups
+
+# The template's functions as sam build packaged them, in Docker: a private dockerd and a
+# local base image (scripts/sam-local.sh), moto server and the local receivers on the Docker
+# bridge, every events/ sample and a stream batch through sam local start-lambda.
+log "sam local: every events/ sample through sam local start-lambda (scripts/sam-local.sh, scripts/sam-stack.sh)"
+cargo build --workspace --bin local-receivers
+"$ROOT/scripts/sam-local.sh" "$ROOT/scripts/sam-stack.sh" test
+
+# The fuzzers get both cores.
 log "fuzz targets: ${FUZZ_SECONDS:-45} s each (scripts/fuzz.sh)"
 "$ROOT/scripts/fuzz.sh" "${FUZZ_SECONDS:-45}"
 

@@ -181,6 +181,7 @@ fn processor_batch(c: &mut Criterion) {
         detection: DetectionConfig::default(),
         metrics_namespace: impressio::metrics::DEFAULT_NAMESPACE.to_string(),
         dynamodb_timeouts: Default::default(),
+        dynamodb_endpoint: None,
     };
     let billing = SupabaseClient::new(SupabaseConfig {
         url: uri.clone(),

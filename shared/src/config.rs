@@ -56,6 +56,9 @@ pub struct EdgeConfig {
     /// Timeouts of the DynamoDB client (`DYNAMODB_ATTEMPT_TIMEOUT_MS`,
     /// `DYNAMODB_OPERATION_TIMEOUT_MS`).
     pub dynamodb_timeouts: crate::store::dynamo::DynamoTimeouts,
+    /// A DynamoDB endpoint of a local stack (`DYNAMODB_ENDPOINT`, empty when deployed; see
+    /// [`crate::store::dynamo::ENDPOINT_VAR`]); `None`: the AWS SDK's own settings.
+    pub dynamodb_endpoint: Option<String>,
     /// The values CloudFront's origin header `X-Origin-Verify` may carry
     /// (`ORIGIN_VERIFY_SECRET`, and `ORIGIN_VERIFY_SECRET_PREVIOUS` while a rotation is under
     /// way). Set, a request that reaches the Function URL without one of them is refused, so
@@ -79,6 +82,7 @@ impl Default for EdgeConfig {
             domainprint_keys: DomainprintKeys::ephemeral(),
             metrics_namespace: crate::metrics::DEFAULT_NAMESPACE.to_string(),
             dynamodb_timeouts: Default::default(),
+            dynamodb_endpoint: None,
             origin_verify_secrets: Vec::new(),
         }
     }
@@ -117,6 +121,7 @@ impl EdgeConfig {
         "ORIGIN_VERIFY_SECRET_PREVIOUS",
         "DYNAMODB_ATTEMPT_TIMEOUT_MS",
         "DYNAMODB_OPERATION_TIMEOUT_MS",
+        "DYNAMODB_ENDPOINT",
     ];
 
     /// Reads the configuration from the process environment.
@@ -181,6 +186,7 @@ impl EdgeConfig {
             },
             metrics_namespace: crate::metrics::namespace_from_lookup(&lookup)?,
             dynamodb_timeouts: crate::store::dynamo::DynamoTimeouts::from_lookup(&lookup),
+            dynamodb_endpoint: crate::store::dynamo::endpoint_from_lookup(&lookup)?,
             origin_verify_secrets: ["ORIGIN_VERIFY_SECRET", "ORIGIN_VERIFY_SECRET_PREVIOUS"]
                 .into_iter()
                 .filter_map(|var| non_empty(&lookup, var).map(Secret::new))
@@ -238,7 +244,27 @@ mod tests {
         ("ORG_MAX_STALE_SECS", "600"),
         ("ORG_SOURCE_RETRY_SECS", "2"),
         ("ORG_MEMORY_CAPACITY", "50"),
+        ("DYNAMODB_ENDPOINT", "http://172.17.0.1:8002"),
     ];
+
+    #[test]
+    fn the_dynamodb_endpoint_is_empty_or_an_http_url() {
+        let endpoint = |v: &str| edge_config(|k| (k == "DYNAMODB_ENDPOINT").then(|| v.to_string()));
+        assert_eq!(
+            endpoint("").unwrap().dynamodb_endpoint,
+            None,
+            "declared empty when deployed"
+        );
+        assert_eq!(endpoint("  ").unwrap().dynamodb_endpoint, None);
+        assert_eq!(
+            endpoint("http://172.17.0.1:8002").unwrap().dynamodb_endpoint.as_deref(),
+            Some("http://172.17.0.1:8002")
+        );
+        for bad in ["172.17.0.1:8002", "ftp://moto", "http://", "moto"] {
+            let err = endpoint(bad).unwrap_err().to_string();
+            assert!(err.starts_with("DYNAMODB_ENDPOINT:"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn env_vars_are_exactly_what_from_lookup_reads() {

@@ -93,33 +93,12 @@ impl Harness {
 
     /// The event records stored under a request id.
     pub async fn records(&self, request_id: &str) -> Vec<EventRecord> {
-        let items: Vec<_> = self
-            .story(request_id)
-            .await
-            .into_iter()
-            .filter(|i| i.get("item_type").and_then(|t| t.as_s().ok()).map(String::as_str) == Some("event"))
-            .collect();
-        serde_dynamo::from_items(items).expect("records decode")
+        records_in(&self.client, &self.table, request_id).await
     }
 
     /// Every item stored under a request id (event, block, blacklist hit).
-    pub async fn story(
-        &self,
-        request_id: &str,
-    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(
-                ":pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(EventRecord::partition_key(request_id)),
-            )
-            .send()
-            .await
-            .expect("query");
-        out.items().to_vec()
+    pub async fn story(&self, request_id: &str) -> Vec<Item> {
+        story_in(&self.client, &self.table, request_id).await
     }
 
     /// The items of the table whose `item_type` is `kind` (e.g. `event`, `message`).
@@ -150,6 +129,56 @@ impl Harness {
             .items()
             .len()
     }
+}
+
+/// A DynamoDB item as the SDK returns it.
+pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// Every item stored under a request id in `table` (event, processing, block, blacklist hit).
+///
+/// # Panics
+/// When the query fails.
+pub async fn story_in(client: &aws_sdk_dynamodb::Client, table: &str, request_id: &str) -> Vec<Item> {
+    let out = client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(EventRecord::partition_key(request_id)),
+        )
+        .send()
+        .await
+        .expect("query");
+    out.items().to_vec()
+}
+
+/// The event records stored under a request id in `table`.
+///
+/// # Panics
+/// When the query fails or a record does not decode.
+pub async fn records_in(client: &aws_sdk_dynamodb::Client, table: &str, request_id: &str) -> Vec<EventRecord> {
+    let items: Vec<_> = story_in(client, table, request_id)
+        .await
+        .into_iter()
+        .filter(|i| i.get("item_type").and_then(|t| t.as_s().ok()).map(String::as_str) == Some("event"))
+        .collect();
+    serde_dynamo::from_items(items).expect("records decode")
+}
+
+/// What the edge answers to the committed sample `events/edge/<shape>/<name>.json`, in either
+/// shape: the HTTP status and whether it stores an event; `None` for a sample no test knows
+/// (a new sample must be given its expectation here).
+pub fn expected_edge_sample(name: &str) -> Option<(u16, bool)> {
+    Some(match name {
+        "track" | "track-server-side" | "campaign" | "pixel" => (200, true),
+        "cookie-test" | "collector-script" => (200, false),
+        "bad-malformed-json" | "bad-invalid-utf8" => (400, false),
+        "bad-method" => (405, false),
+        "bad-truncated-body" => (413, false),
+        "bad-missing-content-type" => (415, false),
+        _ => return None,
+    })
 }
 
 /// Which shape an answer came in.

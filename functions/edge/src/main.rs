@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 async fn main() -> Result<(), lambda_runtime::Error> {
     impressio::logging::init_json_logs();
     let config = EdgeConfig::from_env()?;
-    let client = client_with_timeouts(config.dynamodb_timeouts).await;
+    let client = client_with_timeouts(config.dynamodb_timeouts, config.dynamodb_endpoint.as_deref()).await;
     let client_for_behavior = client.clone();
     let store = DynamoEventStore::new(client.clone(), config.table_name.clone());
     let identity = DynamoIdentityStore::new(client.clone(), config.table_name.clone());

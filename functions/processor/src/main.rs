@@ -21,7 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let clock = Arc::new(SystemClock);
     let processor = Processor {
         store: DynamoProcessorStore::new(
-            client_with_timeouts(config.dynamodb_timeouts).await,
+            client_with_timeouts(config.dynamodb_timeouts, config.dynamodb_endpoint.as_deref()).await,
             config.table_name.clone(),
         ),
         directory: build_integrations_directory(&config.directory, clock.clone())?,

@@ -26,11 +26,11 @@ async fn main() {
         eprintln!("usage: story [--table NAME] <request-id>");
         std::process::exit(2);
     };
-    let client =
-        impressio::store::dynamo::client_with_timeouts(impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| {
-            std::env::var(k).ok()
-        }))
-        .await;
+    let client = impressio::store::dynamo::client_with_timeouts(
+        impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| std::env::var(k).ok()),
+        None,
+    )
+    .await;
     match request_story(&client, &table, &id).await {
         Ok(items) if items.is_empty() => {
             eprintln!("no record of request {id}");

@@ -97,6 +97,9 @@ pub struct ProcessorConfig {
     /// Timeouts of the DynamoDB client (`DYNAMODB_ATTEMPT_TIMEOUT_MS`,
     /// `DYNAMODB_OPERATION_TIMEOUT_MS`).
     pub dynamodb_timeouts: crate::store::dynamo::DynamoTimeouts,
+    /// A DynamoDB endpoint of a local stack (`DYNAMODB_ENDPOINT`, empty when deployed; see
+    /// [`crate::store::dynamo::ENDPOINT_VAR`]); `None`: the AWS SDK's own settings.
+    pub dynamodb_endpoint: Option<String>,
 }
 
 impl ProcessorConfig {
@@ -126,6 +129,7 @@ impl ProcessorConfig {
         "METRICS_NAMESPACE",
         "DYNAMODB_ATTEMPT_TIMEOUT_MS",
         "DYNAMODB_OPERATION_TIMEOUT_MS",
+        "DYNAMODB_ENDPOINT",
     ];
 
     /// Reads the configuration from the process environment.
@@ -199,6 +203,7 @@ impl ProcessorConfig {
             detection,
             metrics_namespace: crate::metrics::namespace_from_lookup(&lookup)?,
             dynamodb_timeouts: crate::store::dynamo::DynamoTimeouts::from_lookup(&lookup),
+            dynamodb_endpoint: crate::store::dynamo::endpoint_from_lookup(&lookup)?,
         })
     }
 }
@@ -235,6 +240,7 @@ mod tests {
             ("UPSTASH_REDIS_REST_URL", "https://u.upstash.io"),
             ("UPSTASH_REDIS_REST_TOKEN", "token"),
             ("ORG_CACHE_TTL_SECS", "120"),
+            ("DYNAMODB_ENDPOINT", "http://172.17.0.1:8002"),
         ];
         let (asked, result) = recorded_lookups(&samples, |lookup| ProcessorConfig::from_lookup(lookup));
         let c = result.unwrap();

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::iam::{Action, GET_ITEM, PUT_ITEM};
 use super::{EventStore, StoreError, StoredMessage, Written};
+use crate::conf::ConfigError;
 use crate::event::{EventRecord, MessageRecord, MESSAGE_SORT_KEY};
 
 /// What this module calls in DynamoDB: the event write (alone, or in one transaction with its
@@ -141,15 +142,43 @@ impl DynamoTimeouts {
     }
 }
 
+/// The functions' own DynamoDB endpoint override (`DYNAMODB_ENDPOINT`): empty in every
+/// deployment (the template declares it empty, so that `sam local --env-vars` can set it: SAM
+/// only overrides variables a template declares), a local DynamoDB API such as moto server in
+/// a local stack. The AWS SDK's own `AWS_ENDPOINT_URL_DYNAMODB` cannot be declared empty: the
+/// SDK takes an empty value for a malformed URL.
+pub const ENDPOINT_VAR: &str = "DYNAMODB_ENDPOINT";
+
+/// Reads [`ENDPOINT_VAR`] through `lookup`: unset or empty is `None` (the SDK's own settings
+/// decide); otherwise an absolute `http://` or `https://` URL.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] for any other value.
+pub fn endpoint_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(value) = lookup(ENDPOINT_VAR)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    match url::Url::parse(&value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(Some(value)),
+        _ => Err(ConfigError::Invalid {
+            var: ENDPOINT_VAR,
+            message: format!("{value:?} is not an http(s) URL"),
+        }),
+    }
+}
+
 /// Builds a DynamoDB client from the standard AWS settings (region, credentials, and
 /// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` for a local endpoint such as moto), with
-/// `timeouts`.
-pub async fn client_with_timeouts(timeouts: DynamoTimeouts) -> Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts.sdk_config())
-        .load()
-        .await;
-    Client::new(&config)
+/// `timeouts`; `endpoint` (from [`endpoint_from_lookup`]), when given, overrides the endpoint.
+pub async fn client_with_timeouts(timeouts: DynamoTimeouts, endpoint: Option<&str>) -> Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts.sdk_config());
+    if let Some(url) = endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    Client::new(&loader.load().await)
 }
 
 impl EventStore for DynamoEventStore {

@@ -3,7 +3,7 @@
 //! request id.
 
 use impressio::event::{Channel, Route};
-use integration_tests::harness::{AnswerShape, Harness};
+use integration_tests::harness::{expected_edge_sample, AnswerShape, Harness};
 use tools::workspace_root;
 
 const SHAPES: [&str; 2] = ["function-url", "cloudfront"];
@@ -32,15 +32,8 @@ async fn every_sample_gets_the_expected_status_and_stores_only_good_events() {
                 AnswerShape::FunctionUrl
             };
             assert_eq!(answer.shape, expected_shape, "{shape}/{name}");
-            let (status, stores) = match name.as_str() {
-                "track" | "track-server-side" | "campaign" | "pixel" => (200, true),
-                "cookie-test" | "collector-script" => (200, false),
-                "bad-malformed-json" | "bad-invalid-utf8" => (400, false),
-                "bad-method" => (405, false),
-                "bad-truncated-body" => (413, false),
-                "bad-missing-content-type" => (415, false),
-                other => panic!("no expectation for sample {other}"),
-            };
+            let (status, stores) =
+                expected_edge_sample(&name).unwrap_or_else(|| panic!("no expectation for sample {name}"));
             assert_eq!(
                 answer.status,
                 status,

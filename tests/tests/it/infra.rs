@@ -148,16 +148,49 @@ const LOCAL_ONLY: &[(&str, &str)] = &[
          and the file would not be in the deployment package",
     ),
     (
-        "WEBHOOK_ALLOW_PRIVATE_TARGETS",
-        "lets webhooks reach loopback and private addresses, for the local stack's receivers; \
-         deployed, it must keep its default (off), which guards against SSRF",
-    ),
-    (
         "AWS_ENDPOINT_URL_DYNAMODB",
         "points the AWS SDK (aws-config, in client_from_env) at moto server",
     ),
     ("AWS_ENDPOINT_URL", "points every AWS SDK client at a local endpoint"),
 ];
+
+/// Variables the template declares only so that `sam local --env-vars` can set them (SAM
+/// overrides nothing else), with the one value a deployment must have; each with the reason.
+const DECLARED_FOR_SAM_LOCAL: &[(&str, &str, &str)] = &[
+    (
+        "EdgeFunction",
+        "DYNAMODB_ENDPOINT",
+        "empty: the region's DynamoDB; moto server under sam local",
+    ),
+    (
+        "ProcessorFunction",
+        "DYNAMODB_ENDPOINT",
+        "empty: the region's DynamoDB; moto server under sam local",
+    ),
+    (
+        "ProcessorFunction",
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        "false: webhooks reach only globally reachable addresses (the SSRF guard); the local \
+         receivers on the Docker bridge under sam local",
+    ),
+];
+
+/// Each variable declared for `sam local` has its deployed value in the template, literally
+/// (no parameter a deployment could change): an empty endpoint and the SSRF guard on.
+#[test]
+fn variables_declared_for_sam_local_keep_their_deployed_values() {
+    let template = template();
+    for (function, var, why) in DECLARED_FOR_SAM_LOCAL {
+        let value = template_variables(&template, function).remove(*var);
+        let deployed = why.split(':').next().unwrap();
+        let expected = if deployed == "empty" { "" } else { deployed };
+        assert_eq!(
+            value,
+            Some(Value::String(expected.into())),
+            "{function}: {var} must be {deployed} in template.yaml ({why})"
+        );
+    }
+}
 
 /// Lambda's reserved variables: Lambda sets them itself (the region and the execution role's
 /// credentials, which aws-config reads in `client_from_env`; the runtime API, which

@@ -1,7 +1,8 @@
 //! The integration tests in one binary (one link of the AWS SDK, one harness): each module is
 //! one area, run against moto server and PostgreSQL by `scripts/test.sh`; `stack` needs the
 //! local stack the full test command starts (browsers, real clients) and runs in a pass of its
-//! own. Run one area with `cargo test -p integration-tests --test it <module>`.
+//! own; `sam` needs `sam local start-lambda` (`scripts/sam-stack.sh test`) and runs in a pass
+//! of its own too. Run one area with `cargo test -p integration-tests --test it <module>`.
 
 mod behavior;
 mod billing_contract;
@@ -21,6 +22,8 @@ mod logs;
 mod moto_stand_in;
 mod org_contracts;
 mod processor;
+mod sam;
+mod sam_local_script;
 mod stack;
 mod supabase_sql;
 mod webhook_delivery;

@@ -118,6 +118,7 @@ fn config(fx: &Fx, allow_private: bool) -> ProcessorConfig {
         detection: DetectionConfig::default(),
         metrics_namespace: impressio::metrics::DEFAULT_NAMESPACE.to_string(),
         dynamodb_timeouts: Default::default(),
+        dynamodb_endpoint: None,
     }
 }
 

@@ -58,11 +58,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // The browser helpers read it.
     std::env::set_var(tools::browser::WEBDRIVER_URL_VAR, &webdriver);
 
-    let client =
-        impressio::store::dynamo::client_with_timeouts(impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| {
-            std::env::var(k).ok()
-        }))
-        .await;
+    let client = impressio::store::dynamo::client_with_timeouts(
+        impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| std::env::var(k).ok()),
+        None,
+    )
+    .await;
     let site = TestSite::start_with(
         edge.trim_end_matches('/'),
         SiteOptions {

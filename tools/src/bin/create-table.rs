@@ -10,11 +10,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .nth(1)
         .or_else(|| std::env::var("DYNAMODB_TABLE").ok())
         .unwrap_or_else(|| impressio::config::DEFAULT_TABLE_NAME.to_string());
-    let client =
-        impressio::store::dynamo::client_with_timeouts(impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| {
-            std::env::var(k).ok()
-        }))
-        .await;
+    let client = impressio::store::dynamo::client_with_timeouts(
+        impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| std::env::var(k).ok()),
+        None,
+    )
+    .await;
     TableDefinition::load()?.create(&client, &name).await?;
     println!("table {name} is ready");
     Ok(())

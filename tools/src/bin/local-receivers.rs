@@ -9,8 +9,9 @@
 //!   and the payload against GA4's limits (answers 204 either way, as GA4 does);
 //! - `POST /push`: checks `Authorization: Bearer <PUSH_API_KEY>`.
 //!
-//! `local-receivers [--port 9100] [--organizations infra/organizations/local.json]
-//!  [--push-key local-push-key] [--record-webhooks <file>]`: with `--record-webhooks`, every
+//! `local-receivers [--address 127.0.0.1] [--port 9100] [--organizations
+//!  infra/organizations/local.json] [--push-key local-push-key] [--record-webhooks <file>]`
+//! (`--address`: the address to listen on, e.g. the Docker bridge's for `sam local`): with `--record-webhooks`, every
 //! webhook request is also appended to the file as `{"organization", "headers", "body"}`, for
 //! `scripts/verify_webhooks.py` to check with the reference Standard Webhooks library.
 
@@ -225,6 +226,7 @@ impl Respond for Push {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut address: std::net::IpAddr = [127, 0, 0, 1].into();
     let mut port = 9100u16;
     let mut file = workspace_root().join("infra/organizations/local.json");
     let mut push_key = "local-push-key".to_string();
@@ -233,6 +235,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
+            "--address" => address = value.parse()?,
             "--port" => port = value.parse()?,
             "--organizations" => file = value.into(),
             "--push-key" => push_key = value,
@@ -260,7 +263,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .collect();
     let known = orgs.iter().filter_map(|row| text(row, "id")).collect();
 
-    let listener = TcpListener::bind(("127.0.0.1", port))?;
+    let listener = TcpListener::bind((address, port))?;
     let server = MockServer::builder().listener(listener).start().await;
     Mock::given(method("GET"))
         .and(path("/rest/v1/organizations"))

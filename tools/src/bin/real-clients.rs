@@ -26,11 +26,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let table = arg(&args, "--table")?;
     // The browser helpers read it.
     std::env::set_var(tools::browser::WEBDRIVER_URL_VAR, &webdriver);
-    let dynamo =
-        impressio::store::dynamo::client_with_timeouts(impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| {
-            std::env::var(k).ok()
-        }))
-        .await;
+    let dynamo = impressio::store::dynamo::client_with_timeouts(
+        impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| std::env::var(k).ok()),
+        None,
+    )
+    .await;
     let setup = Setup {
         origin,
         dynamo,

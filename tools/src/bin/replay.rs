@@ -315,11 +315,11 @@ async fn main() -> Result<(), DynError> {
         &rows,
     );
 
-    let client =
-        impressio::store::dynamo::client_with_timeouts(impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| {
-            std::env::var(k).ok()
-        }))
-        .await;
+    let client = impressio::store::dynamo::client_with_timeouts(
+        impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| std::env::var(k).ok()),
+        None,
+    )
+    .await;
     let items = scan_events(&client, &a.table).await?;
     let stored_ids: BTreeSet<&str> = items.iter().map(|i| s(i, "request_id")).collect();
     let expected: Vec<&Outcome> = outcomes.iter().filter(|o| o.expect_stored).collect();
