@@ -80,7 +80,12 @@ else
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   if ((${#missing[@]})); then
     log "installing ${missing[*]} (Debian packages)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >"$ROOT/target/sam-local-apt.log" 2>&1 ||
+    mkdir -p "$ROOT/target"
+    command -v apt-get >/dev/null || fail "${missing[*]} missing and no apt-get to install them (install Docker, or docker.io and debootstrap)"
+    # The package lists first only when the install cannot find the packages without them.
+    { DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" ||
+      { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; }; } \
+      >"$ROOT/target/sam-local-apt.log" 2>&1 ||
       fail "apt-get install ${missing[*]} failed (see target/sam-local-apt.log)"
   fi
   mkdir -p "$DOCKER_DIR"
