@@ -13,13 +13,15 @@
 //! - [`stream`]: reading the table's DynamoDB stream from moto server as Lambda would get it;
 //! - [`replay`]: real-format traffic from the real data of `tools/data/` and `shared/data/`;
 //! - [`quality`]: the detection quality report on lists the rules were not built from;
+//! - [`artifact`]: a bootstrap's size, zipped size and newest glibc;
 //! - [`browser`], [`clients`]: headless Chromium and real HTTP clients through the local
 //!   CloudFront.
 //!
 //! Binaries: `local-cloudfront`, `create-table`, `local-receivers` (GA4, webhook, push and
 //! Supabase stand-ins), `replay`, `stream-pump`, `quality-corpus`, `quality-report`,
-//! `browser-demo`, `real-clients`.
+//! `browser-demo`, `real-clients`, `artifact-report`.
 
+pub mod artifact;
 pub mod browser;
 pub mod clients;
 pub mod cloudfront;

@@ -17,40 +17,12 @@ use impressio::processor::stage::{Stage, StageStatus};
 use impressio::processor::state::ProcessingState;
 use integration_tests::harness::{expected_edge_sample, records_in, story_in, Answer, AnswerShape};
 use serde_json::{json, Value};
+use tools::artifact::{glibc_versions_needed, AL2023_GLIBC};
 use tools::workspace_root;
-
-/// The newest glibc the bootstraps may need: Amazon Linux 2023's (the `provided.al2023`
-/// runtime of the template), 2.34. The local base image is Debian 12 (2.36), so a bootstrap
-/// needing 2.35 or 2.36 would run here and fail to start on AWS; this test is what sees it.
-const AL2023_GLIBC: (u32, u32) = (2, 34);
 
 fn setting(name: &str) -> String {
     std::env::var(name)
         .unwrap_or_else(|_| panic!("{name} is not set: run these tests through scripts/sam-stack.sh test"))
-}
-
-/// The glibc versions (`GLIBC_2.x` of the ELF version needs) an executable requires.
-fn glibc_versions_needed(path: &std::path::Path) -> Vec<(u32, u32)> {
-    use object::read::elf::{ElfFile64, FileHeader};
-    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e} (run sam build first)", path.display()));
-    let elf = ElfFile64::<object::Endianness>::parse(&*data).expect("an ELF64 executable");
-    let endian = elf.endian();
-    let sections = elf.elf_header().sections(endian, &*data).expect("section table");
-    let mut out = Vec::new();
-    let Some((mut needs, link)) = sections.gnu_verneed(endian, &*data).expect("version needs") else {
-        return out;
-    };
-    let strings = sections.strings(endian, &*data, link).expect("version strings");
-    while let Some((_, mut aux)) = needs.next().expect("version need") {
-        while let Some(a) = aux.next().expect("version need entry") {
-            let name = String::from_utf8_lossy(a.name(endian, strings).expect("version name")).to_string();
-            if let Some(v) = name.strip_prefix("GLIBC_") {
-                let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-                out.push((parts.next().unwrap_or(0), parts.next().unwrap_or(0)));
-            }
-        }
-    }
-    out
 }
 
 #[test]
@@ -60,7 +32,7 @@ fn the_bootstraps_need_no_glibc_newer_than_amazon_linux_2023s() {
             .join("target/sam-build")
             .join(function)
             .join("bootstrap");
-        let needed = glibc_versions_needed(&path);
+        let needed = glibc_versions_needed(&path).unwrap_or_else(|e| panic!("{e} (run sam build first)"));
         assert!(
             !needed.is_empty(),
             "{function}: links glibc dynamically, so it names versions"
