@@ -314,7 +314,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     let (stored, identity_writes, aggregates, blacklisted) = tokio::join!(
         app.store.put_event(&record, marker.as_ref()),
         app.identity.apply(&resolution.writes),
-        app.behavior.record(&ids, &visitor_id, is_submission, now),
+        app.behavior.record(&ids, &visitor_id, is_submission, &first, now),
         blacklist
     );
     if let Err(e) = identity_writes {

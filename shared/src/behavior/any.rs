@@ -58,9 +58,10 @@ impl BehaviorStore for AnyBehaviorStore {
         ids: &Identifiers,
         visitor: &str,
         is_submission: bool,
+        first: &FirstRead,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        either!(self, s => s.record(ids, visitor, is_submission, now_ms))
+        either!(self, s => s.record(ids, visitor, is_submission, first, now_ms))
     }
 
     async fn block(

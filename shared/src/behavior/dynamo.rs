@@ -1,12 +1,16 @@
 //! The DynamoDB implementation of [`BehaviorStore`]: one `BatchGetItem` per read round,
-//! `UpdateItem` with `ADD` for counters and string sets (atomic and idempotent), `PutItem` for
-//! blocks and forensic records.
+//! `UpdateItem` with `ADD` for counters and string sets (atomic and idempotent), a conditional
+//! `UpdateItem` per sketch register raised (a maximum, atomic), `PutItem` for blocks and
+//! forensic records.
 
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
 use super::keys::{self, Identifiers, BLACKLIST_SORT_KEY, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
 use super::rules::{self, Aggregate, BlacklistEntry, Block, Bucket, FirstRead, VisitorRead};
+use super::sketch::{Register, Sketch};
 use super::store::BehaviorStore;
 use crate::fraud::FraudConfig;
 use crate::store::attr::{build_error, key, n, num, s, string_set, text, until_processed, Item};
@@ -70,15 +74,14 @@ impl DynamoBehaviorStore {
         Ok(out)
     }
 
-    /// Adds one to the bucket `pk` / `start` of `size` seconds, with `visitor` in its visitor
-    /// set, and for a visitor bucket (`submission`: whether this is one, and its IP) the
-    /// submission count and IP set.
+    /// Adds one to the bucket `pk` / `start` of `size` seconds (IP and visitor buckets), and
+    /// for a visitor bucket (`submission`: whether this is one, and its IP) the submission
+    /// count and IP set.
     async fn add_to_bucket(
         &self,
         pk: String,
         start: i64,
         size: i64,
-        visitor: Option<&str>,
         submission: Option<(bool, Option<String>)>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
@@ -93,10 +96,6 @@ impl DynamoBehaviorStore {
             .expression_attribute_values(":t", s("aggregate"))
             .expression_attribute_values(":exp", n(rules::aggregate_expiry(start, size)))
             .expression_attribute_values(":now", n(now_ms));
-        if let Some(v) = visitor {
-            adds.push("vs :v");
-            u = u.expression_attribute_values(":v", AttributeValue::Ss(vec![v.to_string()]));
-        }
         if let Some((true, ip)) = submission {
             adds.push("subs :one");
             if let Some(ip) = ip {
@@ -113,6 +112,40 @@ impl DynamoBehaviorStore {
             .await
             .map_err(|e| dynamo_error("UpdateItem", e))?;
         Ok(())
+    }
+
+    /// Raises `register` of the sketch in the 5-minute bucket `pk` / `start` (JA4 and JA4 +
+    /// network buckets): one conditional `UpdateItem` that sets `r<index>` only when it is
+    /// absent or lower, so concurrent raises of one register keep the highest and raises of
+    /// different registers never conflict. A failed condition (another request raised it as
+    /// high) is success.
+    async fn raise(&self, pk: String, start: i64, register: Register, now_ms: i64) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(keys::bucket_sort_key(start)))
+            .update_expression(
+                "SET #r = :rank, item_type = :t, expires_at = :exp, first_seen = if_not_exists(first_seen, :now)",
+            )
+            .condition_expression("attribute_not_exists(#r) OR #r < :rank")
+            .expression_attribute_names("#r", register.attribute())
+            .expression_attribute_values(":rank", n(i64::from(register.rank)))
+            .expression_attribute_values(":t", s("aggregate"))
+            .expression_attribute_values(":exp", n(rules::aggregate_expiry(start, SHORT_BUCKET_SECS)))
+            .expression_attribute_values(":now", n(now_ms))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(dynamo_error("UpdateItem", e)),
+        }
     }
 }
 
@@ -176,29 +209,35 @@ impl BehaviorStore for DynamoBehaviorStore {
         ids: &Identifiers,
         visitor: &str,
         is_submission: bool,
+        first: &FirstRead,
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let short = keys::bucket_start(now_ms, SHORT_BUCKET_SECS);
         let hour = keys::bucket_start(now_ms, HOUR_BUCKET_SECS);
-        let add_short = |key: Option<String>, with_visitor: bool| async move {
-            match key {
-                Some(k) => {
-                    let v = with_visitor.then_some(visitor);
-                    self.add_to_bucket(k, short, SHORT_BUCKET_SECS, v, None, now_ms).await
+        let raise = |key: Option<String>, read: &[Bucket]| {
+            let register = rules::register_to_raise(read, short, visitor);
+            async move {
+                match (key, register) {
+                    (Some(k), Some(register)) => self.raise(k, short, register, now_ms).await,
+                    _ => Ok(()),
                 }
+            }
+        };
+        let ip_count = async {
+            match ids.ip_key() {
+                Some(k) => self.add_to_bucket(k, short, SHORT_BUCKET_SECS, None, now_ms).await,
                 None => Ok(()),
             }
         };
         let submission = Some((is_submission, ids.ip.map(|ip| ip.to_string())));
         let (a, b, c, d) = tokio::join!(
-            add_short(ids.ja4net_key(), true),
-            add_short(ids.ja4_key(), true),
-            add_short(ids.ip_key(), false),
+            raise(ids.ja4net_key(), &first.ja4net),
+            raise(ids.ja4_key(), &first.ja4),
+            ip_count,
             self.add_to_bucket(
                 keys::visitor_key(&ids.organization_id, visitor),
                 hour,
                 HOUR_BUCKET_SECS,
-                None,
                 submission,
                 now_ms,
             )
@@ -352,10 +391,20 @@ fn entry_of(item: &Item) -> BlacklistEntry {
 /// An aggregate bucket item as [`Bucket`].
 fn bucket_of(item: &Item) -> Bucket {
     let count = |k: &str| num(item, k).and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    let mut visitors = Sketch::new();
+    for (name, value) in item {
+        if let Some(rank) = name
+            .starts_with('r')
+            .then(|| value.as_n().ok()?.parse::<i64>().ok())
+            .flatten()
+        {
+            visitors.load(name, rank);
+        }
+    }
     Bucket {
         start: keys::bucket_start_of(text(item, "sk").unwrap_or_default()),
         n: count("n"),
-        visitors: string_set(item, "vs"),
+        visitors,
         ips: string_set(item, "ips"),
         submissions: count("subs"),
         first_ms: num(item, "first_seen"),
@@ -371,12 +420,15 @@ mod tests {
         let mut item = key("ORG#o#AGG#JA4#t13", &keys::bucket_sort_key(1_800_000_000));
         item.insert("n".into(), n(3));
         item.insert("subs".into(), n(-1));
-        item.insert("vs".into(), AttributeValue::Ss(vec!["v1".into()]));
+        let register = Register::of("v1");
+        item.insert(register.attribute(), n(i64::from(register.rank)));
+        item.insert("r9999".into(), n(4));
         let b = bucket_of(&item);
         assert_eq!(
-            (b.start, b.n, b.submissions, b.visitors.len()),
+            (b.start, b.n, b.submissions, b.visitors.estimate()),
             (1_800_000_000, 3, 0, 1)
         );
+        assert!(!b.visitors.would_raise(register));
         let mut bl = key("ORG#o#BL#IP#192.0.2.1", BLACKLIST_SORT_KEY);
         bl.insert("offenses".into(), AttributeValue::L(vec![n(5), s("x"), n(7)]));
         bl.insert("block_expires".into(), n(9));

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::keys::{self, Identifiers, BLACKLIST_SORT_KEY, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
 use super::rules::{self, Aggregate, BlacklistEntry, Block, Bucket, FirstRead, VisitorRead};
+use super::sketch::Register;
 use super::store::BehaviorStore;
 use crate::fraud::FraudConfig;
 use crate::store::StoreError;
@@ -62,28 +63,31 @@ impl MemoryBehaviorStore {
         self.items().blacklist.get(pk).map_or(0, |(_, hits)| *hits)
     }
 
-    fn add(
-        &self,
-        pk: String,
-        start: i64,
-        visitor: Option<&str>,
-        submission: Option<(bool, Option<String>)>,
-        now_ms: i64,
-    ) {
+    /// Adds one to the bucket `pk` / `start` (IP and visitor buckets), with the submission
+    /// and its IP for a visitor bucket.
+    fn add(&self, pk: String, start: i64, submission: Option<(bool, Option<String>)>, now_ms: i64) {
         let mut items = self.items();
-        let bucket = items.buckets.entry((pk, start)).or_insert_with(|| Bucket {
-            start,
-            first_ms: Some(now_ms),
-            ..Bucket::default()
-        });
+        let bucket = Self::bucket(&mut items, pk, start, now_ms);
         bucket.n = bucket.n.saturating_add(1);
-        if let Some(v) = visitor {
-            bucket.visitors.insert(v.to_string());
-        }
         if let Some((true, ip)) = submission {
             bucket.submissions = bucket.submissions.saturating_add(1);
             bucket.ips.extend(ip);
         }
+    }
+
+    /// Raises a register of the sketch of the bucket `pk` / `start` (JA4 and JA4 + network
+    /// buckets), as the conditional update of the DynamoDB store does.
+    fn raise(&self, pk: String, start: i64, register: Register, now_ms: i64) {
+        let mut items = self.items();
+        Self::bucket(&mut items, pk, start, now_ms).visitors.raise(register);
+    }
+
+    fn bucket(items: &mut Items, pk: String, start: i64, now_ms: i64) -> &mut Bucket {
+        items.buckets.entry((pk, start)).or_insert_with(|| Bucket {
+            start,
+            first_ms: Some(now_ms),
+            ..Bucket::default()
+        })
     }
 }
 
@@ -137,20 +141,23 @@ impl BehaviorStore for MemoryBehaviorStore {
         ids: &Identifiers,
         visitor: &str,
         is_submission: bool,
+        first: &FirstRead,
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let short = keys::bucket_start(now_ms, SHORT_BUCKET_SECS);
-        for (key, with_visitor) in [(ids.ja4net_key(), true), (ids.ja4_key(), true), (ids.ip_key(), false)] {
-            if let Some(k) = key {
-                self.add(k, short, with_visitor.then_some(visitor), None, now_ms);
+        for (key, read) in [(ids.ja4net_key(), &first.ja4net), (ids.ja4_key(), &first.ja4)] {
+            if let (Some(k), Some(register)) = (key, rules::register_to_raise(read, short, visitor)) {
+                self.raise(k, short, register, now_ms);
             }
+        }
+        if let Some(k) = ids.ip_key() {
+            self.add(k, short, None, now_ms);
         }
         let submission = Some((is_submission, ids.ip.map(|ip| ip.to_string())));
         let hour = keys::bucket_start(now_ms, HOUR_BUCKET_SECS);
         self.add(
             keys::visitor_key(&ids.organization_id, visitor),
             hour,
-            None,
             submission,
             now_ms,
         );
@@ -283,14 +290,21 @@ mod tests {
     async fn recorded_events_come_back_in_their_windows_as_observations() {
         let store = MemoryBehaviorStore::new();
         let config = FraudConfig::default();
+        let record = |visitor: &'static str, at: i64| {
+            let store = &store;
+            let config = &config;
+            async move {
+                let first = store.read_first(&ids("198.51.100.7"), at, config).await.unwrap();
+                store
+                    .record(&ids("198.51.100.7"), visitor, true, &first, at)
+                    .await
+                    .unwrap();
+            }
+        };
         for (i, visitor) in ["v1", "v2", "v3"].into_iter().enumerate() {
-            let at = NOW + i as i64 * 1000;
-            store.record(&ids("198.51.100.7"), visitor, true, at).await.unwrap();
+            record(visitor, NOW + i as i64 * 1000).await;
         }
-        store
-            .record(&ids("198.51.100.7"), "v1", true, NOW + 5000)
-            .await
-            .unwrap();
+        record("v1", NOW + 5000).await;
         let first = store
             .read_first(&ids("198.51.100.7"), NOW + 6000, &config)
             .await
@@ -298,7 +312,7 @@ mod tests {
         let visitor = store.read_visitor("org_demo", "v1", NOW + 6000).await.unwrap();
         let ip = ids("198.51.100.7").ip;
         let o = rules::observations(&first, &visitor, "v1", ip, true, NOW + 6000, &config);
-        assert_eq!(o.cluster_visitors.len(), 3);
+        assert_eq!(o.cluster_visitors, 3);
         assert_eq!(o.cluster_first_ms, Some(NOW));
         assert_eq!(o.ip_events, 4 + 1);
         assert_eq!(o.visitor_submissions_24h, 2 + 1);

@@ -9,6 +9,7 @@
 //! - [`store`]: the reads and writes behind the [`store::BehaviorStore`] trait, with the
 //!   DynamoDB implementation ([`dynamo`]) and an in-memory one ([`memory`]), either held as
 //!   [`any::AnyBehaviorStore`];
+//! - [`sketch`]: distinct visitors in bounded space (HyperLogLog), for the JA4 aggregates;
 //! - [`token`]: the signed collector token;
 //! - [`story`]: every record a request produced, for the `story` tool.
 
@@ -22,6 +23,7 @@ pub mod keys;
 pub mod memory;
 #[cfg(feature = "io")]
 pub mod rules;
+pub mod sketch;
 #[cfg(feature = "io")]
 pub mod store;
 #[cfg(feature = "io")]

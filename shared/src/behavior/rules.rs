@@ -2,15 +2,18 @@
 //! reads, how its windows are summed into [`Observations`], and the blacklist's progressive
 //! timeouts. The stores ([`super::store`]) only read and write what these decide.
 //!
-//! Buckets hold an event count `n`, the set of visitor ids (an idempotent set add), the first
-//! time seen, and for visitors the submission count and the set of submission IPs. A window is
-//! the union of the buckets it overlaps ([`keys::bucket_starts`]). Every item has a TTL;
+//! Buckets hold an event count `n` (IP and visitor buckets), a sketch of the distinct visitors
+//! (JA4 and JA4 + network buckets: [`super::sketch`], raised only when this request's register
+//! is above the one read, see [`register_to_raise`]), the first time seen, and for visitors the
+//! submission count and the set of submission IPs. A window is the union of the buckets it
+//! overlaps ([`keys::bucket_starts`]). Every item has a TTL;
 //! DynamoDB deletes late, so block expiry is checked in code.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use super::keys::{self, Identifiers, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
+use super::sketch::{Register, Sketch};
 use crate::fraud::components::visitor_velocity::{DAY_WINDOW_SECS, HOUR_WINDOW_SECS};
 use crate::fraud::config::BlacklistConfig;
 use crate::fraud::input::Observations;
@@ -49,7 +52,8 @@ pub struct Bucket {
     /// Unix seconds.
     pub start: i64,
     pub n: u64,
-    pub visitors: BTreeSet<String>,
+    /// The distinct visitors of a JA4 or JA4 + network bucket.
+    pub visitors: Sketch,
     pub ips: BTreeSet<String>,
     pub submissions: u64,
     /// ms since the Unix epoch.
@@ -203,6 +207,18 @@ pub fn block_terms(previous: &[BlacklistEntry], now_ms: i64, bl: &BlacklistConfi
     }
 }
 
+/// The register of `visitor_id` to raise in the sketch of the bucket starting at `start`
+/// (Unix seconds), given the buckets the first read round returned for that aggregate: `None`
+/// when the bucket read holds it at least as high already, so the event writes nothing there.
+/// A bucket not read (new, or the read failed) is raised.
+pub fn register_to_raise(read: &[Bucket], start: i64, visitor_id: &str) -> Option<Register> {
+    let register = Register::of(visitor_id);
+    match read.iter().find(|bk| bk.start == start) {
+        Some(bucket) if !bucket.visitors.would_raise(register) => None,
+        _ => Some(register),
+    }
+}
+
 /// Turns what the store returned into [`Observations`], this request included: the JA4 +
 /// network cluster's visitors in its window, the JA4's visitors in the rapid and extended
 /// windows, the IP's events in the IP-rate window, and the visitor's submissions and
@@ -221,29 +237,22 @@ pub fn observations(
     let now = now_ms / 1000;
     let within =
         |bk: &Bucket, window: u64, size: i64| bk.start.saturating_add(size) > now.saturating_sub(window as i64);
-    let mut cluster: BTreeSet<String> = first
-        .ja4net
-        .iter()
-        .filter(|bk| within(bk, b.session_hopping.cluster_window_secs, SHORT_BUCKET_SECS))
-        .flat_map(|bk| bk.visitors.iter().cloned())
-        .collect();
+    let union = |buckets: &[Bucket], window: u64| {
+        let mut sketch = Sketch::new();
+        for bk in buckets.iter().filter(|bk| within(bk, window, SHORT_BUCKET_SECS)) {
+            sketch.merge(&bk.visitors);
+        }
+        sketch.insert(visitor_id);
+        sketch.estimate()
+    };
+    let cluster = union(&first.ja4net, b.session_hopping.cluster_window_secs);
     let cluster_first_ms = first
         .ja4net
         .iter()
         .filter(|bk| within(bk, b.session_hopping.cluster_window_secs, SHORT_BUCKET_SECS))
         .filter_map(|bk| bk.first_ms)
         .min();
-    cluster.insert(visitor_id.to_string());
-    let global = |window: u64| {
-        let mut set: BTreeSet<&str> = first
-            .ja4
-            .iter()
-            .filter(|bk| within(bk, window, SHORT_BUCKET_SECS))
-            .flat_map(|bk| bk.visitors.iter().map(String::as_str))
-            .collect();
-        set.insert(visitor_id);
-        set.len()
-    };
+    let global = |window: u64| union(&first.ja4, window);
     let ip_events = first
         .ip
         .iter()
@@ -358,7 +367,7 @@ mod tests {
         assert_eq!(o.visitor_attempts_1h, 1 + 1);
         assert_eq!(o.visitor_ips_24h.len(), 3, "{:?}", o.visitor_ips_24h);
         assert_eq!(o.ip_events, 2 + 1, "only the IP-rate window's bucket and this request");
-        assert_eq!(o.cluster_visitors, BTreeSet::from(["v1".to_string()]));
+        assert_eq!(o.cluster_visitors, 1);
         assert_eq!(o.cluster_first_ms, Some(NOW));
         let page_view = observations(&first, &visitor, "v1", ip, false, NOW, &config);
         assert_eq!(page_view.visitor_submissions_24h, 3);

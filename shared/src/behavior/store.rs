@@ -48,8 +48,11 @@ pub trait BehaviorStore: Send + Sync {
         expires_at: i64,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Adds this event to the aggregates: the JA4 + network, JA4 and IP 5-minute buckets and
-    /// the visitor's hourly one (with the submission and its IP when `is_submission`).
+    /// Adds this event to the aggregates: the visitor to the JA4 + network and JA4 5-minute
+    /// buckets' sketches (only where it raises a register above what `first`, the request's
+    /// first read round, showed: [`super::rules::register_to_raise`]), one to the IP's 5-minute
+    /// bucket, and to the visitor's hourly one (with the submission and its IP when
+    /// `is_submission`).
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
@@ -58,6 +61,7 @@ pub trait BehaviorStore: Send + Sync {
         ids: &Identifiers,
         visitor: &str,
         is_submission: bool,
+        first: &FirstRead,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 

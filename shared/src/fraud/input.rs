@@ -250,14 +250,15 @@ impl ScoringInput {
 /// What the behavioral store knows about a request's identifiers, this request included.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observations {
-    /// Visitors seen with this JA4 from this IP (/64) in the cluster window, this one included.
-    pub cluster_visitors: BTreeSet<String>,
+    /// Distinct visitors seen with this JA4 from this IP (/64) in the cluster window, this one
+    /// included (a sketch's estimate: [`crate::behavior::sketch`]).
+    pub cluster_visitors: u64,
     /// First time the cluster was seen in its window, ms.
     pub cluster_first_ms: Option<i64>,
     /// Visitors with this JA4 across the organization in the rapid window, this one included.
-    pub rapid_global_visitors: usize,
+    pub rapid_global_visitors: u64,
     /// The same in the extended window.
-    pub extended_global_visitors: usize,
+    pub extended_global_visitors: u64,
     /// Events from this IP in the IP-rate window, this one included.
     pub ip_events: u64,
     /// Whether this event is a submission.

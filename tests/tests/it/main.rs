@@ -4,6 +4,7 @@
 //! own; `sam` needs `sam local start-lambda` (`scripts/sam-stack.sh test`) and runs in a pass
 //! of its own too. Run one area with `cargo test -p integration-tests --test it <module>`.
 
+mod aggregates;
 mod behavior;
 mod billing_contract;
 mod domainprint;

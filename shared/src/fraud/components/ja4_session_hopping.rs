@@ -88,15 +88,12 @@ impl SessionHoppingConfig {
 /// above `block_threshold` (0–100) the trigger fires.
 pub fn score(o: &Observations, now_ms: i64, c: &SessionHoppingConfig, block_threshold: f64) -> ComponentResult {
     let mut raw = ComponentResult::default();
-    let clustered = o.cluster_visitors.len() as u64 >= c.cluster_min_visitors;
+    let clustered = o.cluster_visitors >= c.cluster_min_visitors;
     if clustered {
         raw.add(
             "ja4_clustering",
             c.clustering_points,
-            format!(
-                "{} visitors with the same TLS client from this IP",
-                o.cluster_visitors.len()
-            ),
+            format!("{} visitors with the same TLS client from this IP", o.cluster_visitors),
         );
         if let Some(first) = o.cluster_first_ms {
             let span_min = now_ms.saturating_sub(first) as f64 / 60_000.0;
@@ -109,8 +106,8 @@ pub fn score(o: &Observations, now_ms: i64, c: &SessionHoppingConfig, block_thre
             }
         }
     }
-    let rapid = o.rapid_global_visitors as u64 >= c.rapid_global_min_visitors;
-    let extended = o.extended_global_visitors as u64 >= c.extended_global_min_visitors;
+    let rapid = o.rapid_global_visitors >= c.rapid_global_min_visitors;
+    let extended = o.extended_global_visitors >= c.extended_global_min_visitors;
     match (rapid, extended) {
         (true, true) => raw.add(
             "ja4_global_distribution",
