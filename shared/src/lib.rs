@@ -35,3 +35,5 @@ pub mod metrics;
 pub mod org;
 pub mod processor;
 pub mod store;
+#[cfg(feature = "io")]
+pub mod tls;

@@ -19,7 +19,7 @@
 //!
 //! Binaries: `local-cloudfront`, `create-table`, `local-receivers` (GA4, webhook, push and
 //! Supabase stand-ins), `replay`, `stream-pump`, `quality-corpus`, `quality-report`,
-//! `browser-demo`, `real-clients`, `artifact-report`.
+//! `browser-demo`, `real-clients`, `artifact-report`, `cold-start`.
 
 pub mod artifact;
 pub mod browser;

@@ -26,7 +26,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ),
         directory: build_integrations_directory(&config.directory, clock.clone())?,
         billing: config.directory.supabase.clone().map(SupabaseClient::new).transpose()?,
-        http: reqwest::Client::builder().build()?,
+        http: impressio::tls::http_client().build()?,
         resolver: SystemResolver,
         metrics: Metrics::stdout(&config.metrics_namespace),
         config,

@@ -104,7 +104,7 @@ impl SupabaseClient {
     /// # Errors
     /// When the TLS backend cannot be initialised.
     pub fn new(config: SupabaseConfig) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client()
             .timeout(Duration::from_millis(config.timeout_ms))
             .connect_timeout(Duration::from_millis(config.timeout_ms))
             .build()?;

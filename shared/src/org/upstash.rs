@@ -39,7 +39,7 @@ impl UpstashClient {
     /// # Errors
     /// When the TLS backend cannot be initialised.
     pub fn new(config: UpstashConfig) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client()
             .timeout(Duration::from_millis(config.timeout_ms))
             .connect_timeout(Duration::from_millis(config.timeout_ms))
             .build()?;

@@ -202,7 +202,7 @@ pub async fn checked_target<R: Resolve>(
 }
 
 /// Clients pinned to a checked address, by `(host, address)`: building a client (its TLS
-/// roots) costs milliseconds, and reusing one keeps the connection to a customer's endpoint
+/// roots were read per client before crate::tls) costs time, and reusing one keeps the connection to a customer's endpoint
 /// alive across the records of a batch. A new DNS answer is a new key, checked again.
 fn pinned_client(host: &str, addr: SocketAddr) -> Result<reqwest::Client, OutboundError> {
     static CLIENTS: std::sync::OnceLock<quick_cache::sync::Cache<(String, SocketAddr), reqwest::Client>> =
@@ -212,7 +212,7 @@ fn pinned_client(host: &str, addr: SocketAddr) -> Result<reqwest::Client, Outbou
     if let Some(c) = cache.get(&key) {
         return Ok(c);
     }
-    let client = reqwest::Client::builder()
+    let client = crate::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .resolve(host, addr)

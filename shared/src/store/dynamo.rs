@@ -172,9 +172,16 @@ pub fn endpoint_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<O
 
 /// Builds a DynamoDB client from the standard AWS settings (region, credentials, and
 /// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` for a local endpoint such as moto), with
-/// `timeouts`; `endpoint` (from [`endpoint_from_lookup`]), when given, overrides the endpoint.
+/// `timeouts`, trusting the compiled-in root certificates ([`crate::tls`]); `endpoint` (from
+/// [`endpoint_from_lookup`]), when given, overrides the endpoint.
 pub async fn client_with_timeouts(timeouts: DynamoTimeouts, endpoint: Option<&str>) -> Client {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts.sdk_config());
+    // The compiled-in roots (crate::tls); the SDK's default client reads the system's. Its
+    // PEM parses only fail on a broken build of the root list: then the SDK's default.
+    match crate::tls::sdk_http_client() {
+        Ok(http) => loader = loader.http_client(http),
+        Err(e) => tracing::warn!(error = %e, "compiled-in TLS roots refused: the system's are used"),
+    }
     if let Some(url) = endpoint {
         loader = loader.endpoint_url(url);
     }
