@@ -169,7 +169,7 @@ pub async fn records_in(client: &aws_sdk_dynamodb::Client, table: &str, request_
 /// What the edge answers to the committed sample `events/edge/<shape>/<name>.json`, in either
 /// shape: the HTTP status and whether it stores an event; `None` for a sample no test knows
 /// (a new sample must be given its expectation here).
-pub fn expected_edge_sample(name: &str) -> Option<(u16, bool)> {
+fn expected_edge_sample(name: &str) -> Option<(u16, bool)> {
     Some(match name {
         "track" | "track-server-side" | "campaign" | "pixel" => (200, true),
         "cookie-test" | "collector-script" => (200, false),
@@ -179,6 +179,38 @@ pub fn expected_edge_sample(name: &str) -> Option<(u16, bool)> {
         "bad-missing-content-type" => (415, false),
         _ => return None,
     })
+}
+
+/// Checks the answer to the committed sample `events/edge/<shape>/<name>.json` and the number
+/// of event records stored under its request id against the expectation table above: the answer's
+/// shape, its status, what was stored, and for an error its JSON body (`error`, `message`, the
+/// request id). The in-process tests and the `sam local` ones hold the function to the same.
+///
+/// # Panics
+/// On any difference, or for a sample without an expectation.
+pub fn assert_edge_sample_answer(shape: &str, name: &str, answer: &Answer, stored: usize) {
+    let (status, stores) = expected_edge_sample(name).unwrap_or_else(|| panic!("no expectation for sample {name}"));
+    let expected_shape = if shape == "cloudfront" {
+        AnswerShape::CloudFront
+    } else {
+        AnswerShape::FunctionUrl
+    };
+    assert_eq!(answer.shape, expected_shape, "{shape}/{name}");
+    assert_eq!(
+        answer.status,
+        status,
+        "{shape}/{name}: {}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert_eq!(stored, usize::from(stores), "{shape}/{name}");
+    if status >= 400 {
+        let body = answer.json();
+        assert!(
+            body["error"].is_string() && body["message"].is_string(),
+            "{shape}/{name}: {body}"
+        );
+        assert_eq!(body["requestId"], answer.request_id());
+    }
 }
 
 /// Which shape an answer came in.

@@ -3,7 +3,7 @@
 //! request id.
 
 use impressio::event::{Channel, Route};
-use integration_tests::harness::{expected_edge_sample, AnswerShape, Harness};
+use integration_tests::harness::{assert_edge_sample_answer, AnswerShape, Harness};
 use tools::workspace_root;
 
 const SHAPES: [&str; 2] = ["function-url", "cloudfront"];
@@ -26,30 +26,8 @@ async fn every_sample_gets_the_expected_status_and_stores_only_good_events() {
             let path = entry.unwrap().path();
             let name = path.file_stem().unwrap().to_string_lossy().to_string();
             let answer = h.invoke(&std::fs::read_to_string(&path).unwrap()).await;
-            let expected_shape = if shape == "cloudfront" {
-                AnswerShape::CloudFront
-            } else {
-                AnswerShape::FunctionUrl
-            };
-            assert_eq!(answer.shape, expected_shape, "{shape}/{name}");
-            let (status, stores) =
-                expected_edge_sample(&name).unwrap_or_else(|| panic!("no expectation for sample {name}"));
-            assert_eq!(
-                answer.status,
-                status,
-                "{shape}/{name}: {:?}",
-                String::from_utf8_lossy(&answer.body)
-            );
             let records = h.records(&answer.request_id()).await;
-            assert_eq!(records.len(), usize::from(stores), "{shape}/{name}");
-            if status >= 400 {
-                let body = answer.json();
-                assert!(
-                    body["error"].is_string() && body["message"].is_string(),
-                    "{shape}/{name}: {body}"
-                );
-                assert_eq!(body["requestId"], answer.request_id());
-            }
+            assert_edge_sample_answer(shape, &name, &answer, records.len());
             seen += 1;
         }
     }

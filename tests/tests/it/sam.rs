@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use impressio::processor::stage::{Stage, StageStatus};
 use impressio::processor::state::ProcessingState;
-use integration_tests::harness::{expected_edge_sample, records_in, story_in, Answer, AnswerShape};
+use integration_tests::harness::{assert_edge_sample_answer, records_in, story_in, Answer};
 use serde_json::{json, Value};
 use tools::artifact::{glibc_versions_needed, AL2023_GLIBC};
 use tools::workspace_root;
@@ -99,30 +99,8 @@ async fn every_edge_sample_and_their_stream_batch_run_under_sam_local() {
     for shape in ["function-url", "cloudfront"] {
         for (name, payload) in samples(&format!("events/edge/{shape}")) {
             let answer = Answer::from_value(&invoke("EdgeFunction", &payload).await);
-            let (status, stores) =
-                expected_edge_sample(&name).unwrap_or_else(|| panic!("no expectation for sample {name}"));
-            let expected_shape = if shape == "cloudfront" {
-                AnswerShape::CloudFront
-            } else {
-                AnswerShape::FunctionUrl
-            };
-            assert_eq!(answer.shape, expected_shape, "{shape}/{name}");
-            assert_eq!(
-                answer.status,
-                status,
-                "{shape}/{name}: {}",
-                String::from_utf8_lossy(&answer.body)
-            );
             let records = records_in(&client, &table, &answer.request_id()).await;
-            assert_eq!(records.len(), usize::from(stores), "{shape}/{name}");
-            if status >= 400 {
-                let body = answer.json();
-                assert!(
-                    body["error"].is_string() && body["message"].is_string(),
-                    "{shape}/{name}: {body}"
-                );
-                assert_eq!(body["requestId"], answer.request_id());
-            }
+            assert_edge_sample_answer(shape, &name, &answer, records.len());
             stored.extend(records);
         }
     }
