@@ -214,8 +214,9 @@ impl BehaviorStore for DynamoBehaviorStore {
     ) -> Result<(), StoreError> {
         let short = keys::bucket_start(now_ms, SHORT_BUCKET_SECS);
         let hour = keys::bucket_start(now_ms, HOUR_BUCKET_SECS);
+        let own = Register::of(visitor);
         let raise = |key: Option<String>, read: &[Bucket]| {
-            let register = rules::register_to_raise(read, short, visitor);
+            let register = rules::register_to_raise(read, short, own);
             async move {
                 match (key, register) {
                     (Some(k), Some(register)) => self.raise(k, short, register, now_ms).await,

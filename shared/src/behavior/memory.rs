@@ -145,8 +145,9 @@ impl BehaviorStore for MemoryBehaviorStore {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let short = keys::bucket_start(now_ms, SHORT_BUCKET_SECS);
+        let own = Register::of(visitor);
         for (key, read) in [(ids.ja4net_key(), &first.ja4net), (ids.ja4_key(), &first.ja4)] {
-            if let (Some(k), Some(register)) = (key, rules::register_to_raise(read, short, visitor)) {
+            if let (Some(k), Some(register)) = (key, rules::register_to_raise(read, short, own)) {
                 self.raise(k, short, register, now_ms);
             }
         }

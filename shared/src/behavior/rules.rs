@@ -207,12 +207,12 @@ pub fn block_terms(previous: &[BlacklistEntry], now_ms: i64, bl: &BlacklistConfi
     }
 }
 
-/// The register of `visitor_id` to raise in the sketch of the bucket starting at `start`
-/// (Unix seconds), given the buckets the first read round returned for that aggregate: `None`
-/// when the bucket read holds it at least as high already, so the event writes nothing there.
-/// A bucket not read (new, or the read failed) is raised.
-pub fn register_to_raise(read: &[Bucket], start: i64, visitor_id: &str) -> Option<Register> {
-    let register = Register::of(visitor_id);
+/// Whether the visitor's `register` ([`Register::of`], computed once per request) is to be
+/// raised in the sketch of the bucket starting at `start` (Unix seconds), given the buckets the
+/// first read round returned for that aggregate: `None` when the bucket read holds it at least
+/// as high already, so the event writes nothing there. A bucket not read (new, or the read
+/// failed) is raised.
+pub fn register_to_raise(read: &[Bucket], start: i64, register: Register) -> Option<Register> {
     match read.iter().find(|bk| bk.start == start) {
         Some(bucket) if !bucket.visitors.would_raise(register) => None,
         _ => Some(register),
@@ -237,12 +237,13 @@ pub fn observations(
     let now = now_ms / 1000;
     let within =
         |bk: &Bucket, window: u64, size: i64| bk.start.saturating_add(size) > now.saturating_sub(window as i64);
+    let own = Register::of(visitor_id);
     let union = |buckets: &[Bucket], window: u64| {
         let mut sketch = Sketch::new();
         for bk in buckets.iter().filter(|bk| within(bk, window, SHORT_BUCKET_SECS)) {
             sketch.merge(&bk.visitors);
         }
-        sketch.insert(visitor_id);
+        sketch.raise(own);
         sketch.estimate()
     };
     let cluster = union(&first.ja4net, b.session_hopping.cluster_window_secs);
