@@ -84,10 +84,13 @@ impl Harness {
         }
     }
 
-    /// Invokes the function with a raw payload, as the Lambda runtime would.
+    /// Invokes the function with a raw payload, as the Lambda runtime would: the answer, then
+    /// the work the request deferred until after it (awaited before returning, as the
+    /// runtime awaits it before the next invocation).
     pub async fn invoke(&self, payload: &str) -> Answer {
         let raw = serde_json::value::RawValue::from_string(payload.to_string()).expect("the payload is JSON");
         let v = edge::handle_payload(&self.app, &raw).await;
+        self.app.after_response.finish().await;
         Answer::from_value(&v)
     }
 
@@ -133,6 +136,26 @@ impl Harness {
 
 /// A DynamoDB item as the SDK returns it.
 pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// A valid event of `org` with nothing but its ids: for tests that write events themselves.
+pub fn minimal_event(request_id: &str, org: &str, message_id: Option<&str>, now_ms: i64) -> EventRecord {
+    let event = impressio::event::TrackPayload {
+        organization_id: Some(org.into()),
+        message_id: message_id.map(str::to_string),
+        ..Default::default()
+    }
+    .validate()
+    .expect("an organization id is all a track payload needs");
+    EventRecord::new(
+        request_id,
+        impressio::event::Route::Track,
+        event,
+        None,
+        impressio::event::ServerContext::default(),
+        now_ms,
+        30,
+    )
+}
 
 /// Every item stored under a request id in `table` (event, processing, block, blacklist hit).
 ///

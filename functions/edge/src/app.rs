@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::after::AfterResponse;
 use impressio::behavior::any::AnyBehaviorStore;
 use impressio::config::EdgeConfig;
 use impressio::fraud::counter::AnyCounter;
@@ -36,6 +37,8 @@ pub struct App<S, D, I = DynamoIdentityStore> {
     /// Where the request metrics go (stdout in the configured namespace, unless replaced by
     /// [`App::with_metrics`]); see [`crate::telemetry`].
     pub metrics: Metrics,
+    /// Work the requests deferred until after their answers ([`crate::after`]).
+    pub after_response: AfterResponse,
 }
 
 impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
@@ -81,6 +84,7 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
             behavior,
             clock,
             metrics,
+            after_response: AfterResponse::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 //! [`EdgeRequest`]: impressio::http::EdgeRequest
 
 pub mod access;
+pub mod after;
 pub mod app;
 pub mod entry;
 pub mod error;

@@ -4,6 +4,7 @@
 use edge::{handle_payload, App};
 use std::sync::Arc;
 
+use edge::after::FinishAfterLayer;
 use impressio::behavior::dynamo::DynamoBehaviorStore;
 use impressio::clock::SystemClock;
 use impressio::config::EdgeConfig;
@@ -12,7 +13,7 @@ use impressio::identity::DynamoIdentityStore;
 use impressio::org::build_directory;
 use impressio::org::upstash::UpstashClient;
 use impressio::store::{dynamo::client_with_timeouts, DynamoEventStore};
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::{layers, service_fn, LambdaEvent, Runtime};
 use serde_json::value::RawValue;
 
 #[tokio::main]
@@ -36,8 +37,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let behavior = DynamoBehaviorStore::new(client_for_behavior, config.table_name.clone()).into();
     let app = App::with_clock(config, store, directory, identity, counter, behavior, clock);
     let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+    let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         Ok::<_, lambda_runtime::Error>(handle_payload(app, &event.payload).await)
-    }))
-    .await
+    });
+    // What `lambda_runtime::run` builds, plus: the deferred work is awaited once the answer
+    // is posted, before the next invocation is asked for.
+    Runtime::new(handler)
+        .layer(layers::TracingLayer::new())
+        .layer(FinishAfterLayer(&app.after_response))
+        .run()
+        .await
 }

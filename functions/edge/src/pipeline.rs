@@ -48,9 +48,10 @@ use impressio::fraud::{
 use impressio::http::EdgeRequest;
 use impressio::identity::domainprint::Presented;
 use impressio::identity::inputs::DOMAINPRINT_COOKIE;
+use impressio::identity::store::{Created, NewVisitor};
 use impressio::identity::{IdentityInputs, IdentityResult, IdentityStore};
 use impressio::org::domains;
-use impressio::store::{EventStore, StoredMessage, Written};
+use impressio::store::{EventStore, StoreError, StoredMessage, Written};
 
 use crate::access::{Access, RequestCtx};
 use crate::app::App;
@@ -140,6 +141,8 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
             .as_ref()
             .and_then(|j| impressio::fraud::ja4::Ja4::parse(j).ok())
             .is_some_and(|j| fraud.browsers.family_of_ja4(&j).is_some()),
+        // Its history joins the first read round.
+        visitor: inputs.domainprint.verified().map(|(_, visitor)| visitor.to_string()),
     };
     // `Some(None)`: a token was expected and is missing; `None`: no token check here (nor
     // on a server-side event, which no collector script sent).
@@ -206,13 +209,10 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     let resolution = resolution?;
     // A server-side answer goes to the organization's server: no cookie for it.
     if forwarded.is_none() {
-        ctx.set_cookies.push(domainprint_cookie(
-            &resolution.identity.domainprint,
-            app.identity.config().cookie_max_age_days,
-        ));
+        set_domainprint_cookie(ctx, &resolution.identity, app);
     }
     let mut degraded = Vec::new();
-    let first = first.unwrap_or_else(|e| {
+    let mut first = first.unwrap_or_else(|e| {
         tracing::warn!(request_id = %ctx.request_id, error = %e, "behavioral reads unavailable");
         degraded.push("behavior".to_string());
         FirstRead::default()
@@ -226,7 +226,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         .filter(|e| e.block_expires_ms > now)
         .max_by_key(|e| e.block_expires_ms)
     {
-        return Err(blacklisted(app, ctx, entry, now).await);
+        return Err(blacklisted(app, ctx, entry, now));
     }
     match login_count {
         Some(Ok(n)) => scoring.login_count = Some(n),
@@ -237,19 +237,28 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         None => {}
     }
 
-    // Round 2: the visitor's own history.
+    // The visitor's own history: read in round 1 when a signed domainprint named the visitor,
+    // none for a visitor this request creates, else one more read.
     let visitor_id = resolution.identity.visitor_id.clone();
-    let visitor = match app.behavior.read_visitor(&org, &visitor_id, now).await {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(request_id = %ctx.request_id, error = %e, "visitor history unavailable");
-            degraded.push(Component::VisitorVelocity.name().to_string());
-            VisitorRead::default()
-        }
+    let read_with_first = first
+        .visitor
+        .take()
+        .filter(|_| ids.visitor.as_ref() == Some(&visitor_id));
+    let visitor = match read_with_first {
+        Some(v) => v,
+        None if resolution.create.is_some() => VisitorRead::default(),
+        None => match app.behavior.read_visitor(&org, &visitor_id, now).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(request_id = %ctx.request_id, error = %e, "visitor history unavailable");
+                degraded.push(Component::VisitorVelocity.name().to_string());
+                VisitorRead::default()
+            }
+        },
     };
     // The visitor id itself is blacklisted too (read with its history).
     if let Some(entry) = visitor.entry.as_ref().filter(|e| e.block_expires_ms > now) {
-        return Err(blacklisted(app, ctx, entry, now).await);
+        return Err(blacklisted(app, ctx, entry, now));
     }
     let is_submission = fraud.behavior.velocity.submission_events.contains(&event.event_name);
     let mut obs: Observations = observations(&first, &visitor, &visitor_id, client_ip, is_submission, now, fraud);
@@ -303,7 +312,8 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     });
     record.risk = Some(risk);
 
-    // Round 3: the writes, concurrently; only the event's own write can fail the request.
+    // Round 2: the writes, concurrently; only the event's own write can fail the request. A
+    // new visitor is created in the event's transaction.
     let blacklist = async {
         match &block {
             Some(b) => Some(app.behavior.block(&ids, &first.blacklist, b, now, fraud).await),
@@ -312,7 +322,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     };
     let marker = MessageRecord::of(&record, app.config.message_dedupe_hours);
     let (stored, identity_writes, aggregates, blacklisted) = tokio::join!(
-        app.store.put_event(&record, marker.as_ref()),
+        store_event(app, &record, marker.as_ref(), resolution.create.as_ref()),
         app.identity.apply(&resolution.writes),
         app.behavior.record(&ids, &visitor_id, is_submission, &first, now),
         blacklist
@@ -328,14 +338,83 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         Some(Err(e)) => tracing::error!(request_id = %ctx.request_id, error = %e, "block not recorded"),
         None => {}
     }
-    if let Written::Repeated(first_send) = stored? {
-        return Ok(repeated(ctx, first_send));
+    let mut identity = resolution.identity;
+    match stored? {
+        Stored::Done => {}
+        Stored::Repeated(first_send) => return Ok(repeated(ctx, first_send)),
+        Stored::VisitorExists => {
+            // A concurrent first request of the same device created the visitor a moment
+            // earlier: this event joins it (two more round trips, in this race only).
+            tracing::info!(request_id = %ctx.request_id, "visitor created concurrently; resolving again");
+            let again = app.identity.resolve_again(&org, &inputs, site.as_deref(), now).await?;
+            if again.create.is_some() {
+                return Err(EdgeError::Store(StoreError::Dynamo {
+                    operation: "TransactWriteItems",
+                    message: "the visitor could not be created or found after a concurrent creation".into(),
+                    source: "identity race".into(),
+                }));
+            }
+            record.set_identity(again.identity.clone());
+            if forwarded.is_none() {
+                set_domainprint_cookie(ctx, &again.identity, app);
+            }
+            let (stored, identity_writes) = tokio::join!(
+                app.store.put_event(&record, marker.as_ref()),
+                app.identity.apply(&again.writes)
+            );
+            if let Err(e) = identity_writes {
+                tracing::warn!(request_id = %ctx.request_id, error = %e, "identity records not updated");
+            }
+            if let Written::Repeated(first_send) = stored? {
+                return Ok(repeated(ctx, first_send));
+            }
+            identity = again.identity;
+        }
     }
     if let Some(risk) = &record.risk {
         ctx.scored = Some((risk.level, risk.action));
     }
     ctx.blocked_by = block.map(|b| b.detection_type);
-    Ok(Recorded::Stored(Box::new(record), resolution.identity))
+    Ok(Recorded::Stored(Box::new(record), identity))
+}
+
+/// What [`store_event`] did.
+enum Stored {
+    Done,
+    Repeated(StoredMessage),
+    /// The new visitor had been created by a concurrent request: nothing was written.
+    VisitorExists,
+}
+
+/// Stores the event (with its message marker), and with `create` the new visitor in the
+/// same transaction.
+async fn store_event<S: EventStore, D, I: IdentityStore>(
+    app: &App<S, D, I>,
+    record: &EventRecord,
+    marker: Option<&MessageRecord>,
+    create: Option<&NewVisitor>,
+) -> Result<Stored, StoreError> {
+    Ok(match create {
+        Some(v) => match app.identity.create(v, record, marker).await? {
+            Created::Stored => Stored::Done,
+            Created::Repeated(first) => Stored::Repeated(first),
+            Created::VisitorExists => Stored::VisitorExists,
+        },
+        None => match app.store.put_event(record, marker).await? {
+            Written::Stored => Stored::Done,
+            Written::Repeated(first) => Stored::Repeated(first),
+        },
+    })
+}
+
+/// Sets the domainprint cookie of `identity` on the answer, in place of one set before.
+fn set_domainprint_cookie<S, D, I: IdentityStore>(ctx: &mut RequestCtx, identity: &IdentityResult, app: &App<S, D, I>) {
+    let prefix = format!("{DOMAINPRINT_COOKIE}=");
+    ctx.set_cookies.retain(|c| !c.starts_with(&prefix));
+    ctx.set_cookies.push(domainprint_cookie(
+        &identity.domainprint,
+        app.identity.config().cookie_max_age_days,
+    ));
 }
 
 /// A repeat of the message `stored` stored: logged with both request ids and counted.
@@ -346,12 +425,16 @@ fn repeated(ctx: &mut RequestCtx, stored: StoredMessage) -> Recorded {
 }
 
 /// A request stopped by an unexpired blacklist `entry`: records the hit (the forensic record
-/// names the identifier), logs which kind of identifier matched (never its value: it may be
-/// an IP address), counts the block for the metrics, and returns the error to answer.
-async fn blacklisted<S, D, I>(app: &App<S, D, I>, ctx: &mut RequestCtx, entry: &BlacklistEntry, now: i64) -> EdgeError {
-    if let Err(e) = app.behavior.hit(entry, &ctx.request_id, now).await {
-        tracing::warn!(request_id = %ctx.request_id, error = %e, "blacklist hit not recorded");
-    }
+/// names the identifier) after the answer ([`crate::after`]), logs which kind of identifier
+/// matched (never its value: it may be an IP address), counts the block for the metrics, and
+/// returns the error to answer.
+fn blacklisted<S, D, I>(app: &App<S, D, I>, ctx: &mut RequestCtx, entry: &BlacklistEntry, now: i64) -> EdgeError {
+    let (store, hit, request_id) = (app.behavior.clone(), entry.clone(), ctx.request_id.clone());
+    app.after_response.defer(async move {
+        if let Err(e) = store.hit(&hit, &request_id, now).await {
+            tracing::warn!(request_id = %request_id, error = %e, "blacklist hit not recorded");
+        }
+    });
     tracing::info!(
         request_id = %ctx.request_id,
         identifier = entry.identifier_kind(),

@@ -2,6 +2,9 @@
 //! `UpdateItem` with `ADD` for counters and string sets (atomic and idempotent), a conditional
 //! `UpdateItem` per sketch register raised (a maximum, atomic), `PutItem` for blocks and
 //! forensic records.
+//!
+//! About 450 lines: one method per item kind of the trait, each with the expressions it sends,
+//! read side by side with [`super::memory`], which keeps the same items.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -44,10 +47,11 @@ impl DynamoBehaviorStore {
         }
     }
 
-    /// The items of `keys` (`(pk, sk)`) that exist, asking again for unprocessed keys.
+    /// The items of `keys` (`(pk, sk)`) that exist, asking again for unprocessed keys. More
+    /// than 100 keys (`BatchGetItem`'s limit) are asked for in concurrent calls: still one
+    /// round trip.
     async fn batch_get(&self, keys: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in keys.chunks(100) {
+        let calls = keys.chunks(100).map(|chunk| async move {
             let request = KeysAndAttributes::builder()
                 .set_keys(Some(chunk.iter().map(|(pk, sk)| key(pk, sk)).collect()))
                 .build()
@@ -69,7 +73,11 @@ impl DynamoBehaviorStore {
                 }
             })
             .await?;
-            out.extend(rounds.into_iter().flatten());
+            Ok::<_, StoreError>(rounds.into_iter().flatten())
+        });
+        let mut out = Vec::new();
+        for items in futures::future::try_join_all(calls).await? {
+            out.extend(items);
         }
         Ok(out)
     }
@@ -153,9 +161,14 @@ impl BehaviorStore for DynamoBehaviorStore {
     async fn read_first(&self, ids: &Identifiers, now_ms: i64, config: &FraudConfig) -> Result<FirstRead, StoreError> {
         let items = self.batch_get(rules::first_read_keys(ids, now_ms, config)).await?;
         let mut read = FirstRead::default();
+        let mut visitor_items = Vec::new();
         for item in items {
             let pk = text(&item, "pk").unwrap_or_default();
             let sk = text(&item, "sk").unwrap_or_default();
+            if rules::is_visitor_partition(ids, pk) {
+                visitor_items.push(item);
+                continue;
+            }
             if sk == BLACKLIST_SORT_KEY {
                 read.blacklist.push(entry_of(&item));
                 continue;
@@ -168,21 +181,13 @@ impl BehaviorStore for DynamoBehaviorStore {
                 None => {}
             }
         }
+        read.visitor = ids.visitor.as_ref().map(|_| visitor_read_of(visitor_items));
         Ok(read)
     }
 
     async fn read_visitor(&self, org: &str, visitor: &str, now_ms: i64) -> Result<VisitorRead, StoreError> {
-        let mut read = VisitorRead::default();
-        for item in self.batch_get(rules::visitor_read_keys(org, visitor, now_ms)).await? {
-            if text(&item, "sk") == Some(BLACKLIST_SORT_KEY) {
-                let detection = text(&item, "detection_type").unwrap_or_default().to_string();
-                read.memory = num(&item, "blocked_at").map(|at| (detection, at));
-                read.entry = Some(entry_of(&item));
-            } else {
-                read.buckets.push(bucket_of(&item));
-            }
-        }
-        Ok(read)
+        let items = self.batch_get(rules::visitor_read_keys(org, visitor, now_ms)).await?;
+        Ok(visitor_read_of(items))
     }
 
     async fn count_token(&self, org: &str, hash: &str, expires_at: i64) -> Result<u64, StoreError> {
@@ -371,6 +376,21 @@ impl BehaviorStore for DynamoBehaviorStore {
         r.map_err(|e| dynamo_error("PutItem", e))?;
         Ok(())
     }
+}
+
+/// A visitor's history from the items of its [`rules::visitor_read_keys`].
+fn visitor_read_of(items: Vec<Item>) -> VisitorRead {
+    let mut read = VisitorRead::default();
+    for item in items {
+        if text(&item, "sk") == Some(BLACKLIST_SORT_KEY) {
+            let detection = text(&item, "detection_type").unwrap_or_default().to_string();
+            read.memory = num(&item, "blocked_at").map(|at| (detection, at));
+            read.entry = Some(entry_of(&item));
+        } else {
+            read.buckets.push(bucket_of(&item));
+        }
+    }
+    read
 }
 
 /// A blacklist entry or visitor block item as [`BlacklistEntry`].

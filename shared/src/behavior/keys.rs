@@ -38,6 +38,9 @@ pub struct Identifiers {
     pub ja4: Option<String>,
     /// True when the JA4 belongs to a known browser (its blacklist entry is IP-scoped).
     pub ja4_is_browser: bool,
+    /// The visitor a correctly signed domainprint names (the signature makes it
+    /// trustworthy): its history is read in the first round, with the rest.
+    pub visitor: Option<String>,
 }
 
 impl Identifiers {
@@ -165,6 +168,7 @@ mod tests {
             ip: Some(ip.parse().unwrap()),
             ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
             ja4_is_browser,
+            visitor: None,
         };
         let kinds = |ids: Identifiers| -> Vec<&'static str> {
             ids.blacklist_keys().iter().map(|k| identifier_kind(k)).collect()

@@ -94,8 +94,17 @@ impl MemoryBehaviorStore {
 impl BehaviorStore for MemoryBehaviorStore {
     async fn read_first(&self, ids: &Identifiers, now_ms: i64, config: &FraudConfig) -> Result<FirstRead, StoreError> {
         let items = self.items();
-        let mut read = FirstRead::default();
+        let mut read = FirstRead {
+            visitor: ids
+                .visitor
+                .as_ref()
+                .map(|v| visitor_read_in(&items, &ids.organization_id, v, now_ms)),
+            ..FirstRead::default()
+        };
         for (pk, sk) in rules::first_read_keys(ids, now_ms, config) {
+            if rules::is_visitor_partition(ids, &pk) {
+                continue;
+            }
             if sk == BLACKLIST_SORT_KEY {
                 read.blacklist.extend(items.blacklist.get(&pk).map(|(e, _)| e.clone()));
                 continue;
@@ -114,19 +123,7 @@ impl BehaviorStore for MemoryBehaviorStore {
     }
 
     async fn read_visitor(&self, org: &str, visitor: &str, now_ms: i64) -> Result<VisitorRead, StoreError> {
-        let items = self.items();
-        let mut read = VisitorRead::default();
-        for (pk, sk) in rules::visitor_read_keys(org, visitor, now_ms) {
-            if sk == BLACKLIST_SORT_KEY {
-                if let Some((entry, _)) = items.blacklist.get(&pk) {
-                    read.memory = Some((entry.detection_type.clone(), entry.blocked_at_ms));
-                    read.entry = Some(entry.clone());
-                }
-            } else if let Some(bucket) = items.buckets.get(&(pk, keys::bucket_start_of(&sk))) {
-                read.buckets.push(bucket.clone());
-            }
-        }
-        Ok(read)
+        Ok(visitor_read_in(&self.items(), org, visitor, now_ms))
     }
 
     async fn count_token(&self, org: &str, hash: &str, _expires_at: i64) -> Result<u64, StoreError> {
@@ -223,6 +220,22 @@ impl BehaviorStore for MemoryBehaviorStore {
     }
 }
 
+/// A visitor's history from the items of its [`rules::visitor_read_keys`].
+fn visitor_read_in(items: &Items, org: &str, visitor: &str, now_ms: i64) -> VisitorRead {
+    let mut read = VisitorRead::default();
+    for (pk, sk) in rules::visitor_read_keys(org, visitor, now_ms) {
+        if sk == BLACKLIST_SORT_KEY {
+            if let Some((entry, _)) = items.blacklist.get(&pk) {
+                read.memory = Some((entry.detection_type.clone(), entry.blocked_at_ms));
+                read.entry = Some(entry.clone());
+            }
+        } else if let Some(bucket) = items.buckets.get(&(pk, keys::bucket_start_of(&sk))) {
+            read.buckets.push(bucket.clone());
+        }
+    }
+    read
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +250,7 @@ mod tests {
             ip: Some(ip.parse().unwrap()),
             ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
             ja4_is_browser: true,
+            visitor: None,
         }
     }
 

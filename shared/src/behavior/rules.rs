@@ -67,6 +67,8 @@ pub struct FirstRead {
     pub ja4net: Vec<Bucket>,
     pub ja4: Vec<Bucket>,
     pub ip: Vec<Bucket>,
+    /// The history of [`Identifiers::visitor`], when the request named one.
+    pub visitor: Option<VisitorRead>,
 }
 
 /// What the visitor read round returns.
@@ -105,7 +107,8 @@ pub enum Aggregate {
 
 /// The keys of the first read round, `(pk, sk)`: the blacklist entries of the identifiers,
 /// then the 5-minute buckets of the JA4 + network cluster (its cluster window), of the JA4
-/// (the longer of the cluster and extended windows) and of the IP (the IP-rate window).
+/// (the longer of the cluster and extended windows) and of the IP (the IP-rate window), and
+/// with [`Identifiers::visitor`] that visitor's [`visitor_read_keys`].
 pub fn first_read_keys(ids: &Identifiers, now_ms: i64, config: &FraudConfig) -> Vec<(String, String)> {
     let b = &config.behavior;
     let hopping = &b.session_hopping;
@@ -128,7 +131,18 @@ pub fn first_read_keys(ids: &Identifiers, now_ms: i64, config: &FraudConfig) -> 
             }
         }
     }
+    if let Some(visitor) = &ids.visitor {
+        keys.extend(visitor_read_keys(&ids.organization_id, visitor, now_ms));
+    }
     keys
+}
+
+/// True when `pk` is a partition of [`Identifiers::visitor`]'s history (a key of
+/// [`visitor_read_keys`]).
+pub fn is_visitor_partition(ids: &Identifiers, pk: &str) -> bool {
+    ids.visitor.as_deref().is_some_and(|v| {
+        pk == keys::visitor_key(&ids.organization_id, v) || pk == keys::memory_key(&ids.organization_id, v)
+    })
 }
 
 /// Which aggregate of `ids` the partition key `pk` is, if any.
@@ -383,6 +397,7 @@ mod tests {
             ip: Some("198.51.100.7".parse().unwrap()),
             ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
             ja4_is_browser: true,
+            visitor: None,
         };
         let config = FraudConfig::default();
         let keys = first_read_keys(&ids, NOW, &config);

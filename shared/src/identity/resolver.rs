@@ -21,8 +21,9 @@
 use super::decide::{self, Decision, FastStep, Link, Visitor};
 use super::domainprint::{DomainprintKeys, Presented};
 use super::inputs::IdentityInputs;
-use super::store::{IdentityStore, IndexKey, IndexKind, NewVisitor, Touch};
+use super::store::{Created, IdentityStore, IndexKey, IndexKind, NewVisitor, Touch};
 use super::{IdentityConfig, IdentityResult};
+use crate::event::{EventRecord, MessageRecord};
 use crate::store::StoreError;
 
 /// Resolves identities of one table.
@@ -55,6 +56,8 @@ impl PendingWrites {
 pub struct Resolution {
     pub identity: IdentityResult,
     pub writes: PendingWrites,
+    /// For a new visitor: what to create, with the request's event ([`Resolver::create`]).
+    pub create: Option<NewVisitor>,
 }
 
 impl<S: IdentityStore> Resolver<S> {
@@ -84,7 +87,9 @@ impl<S: IdentityStore> Resolver<S> {
             .ok_or_else(|| StoreError::Corrupt(format!("visitor id {visitor_id:?} is not a UUID")))
     }
 
-    /// Resolves the visitor of a request of `organization_id` (`site`: the page's host).
+    /// Resolves the visitor of a request of `organization_id` (`site`: the page's host) with
+    /// eventually consistent reads, writing nothing: a new visitor is created with the
+    /// request's event ([`Resolver::create`]), the other writes are [`PendingWrites`].
     ///
     /// # Errors
     /// [`StoreError`] when DynamoDB fails.
@@ -95,102 +100,117 @@ impl<S: IdentityStore> Resolver<S> {
         site: Option<&str>,
         now_ms: i64,
     ) -> Result<Resolution, StoreError> {
+        self.resolve_with(organization_id, inputs, site, now_ms, false).await
+    }
+
+    /// [`Resolver::resolve`] with strongly consistent reads: after [`Resolver::create`]
+    /// answered [`Created::VisitorExists`] (a concurrent request created the visitor first),
+    /// this finds that visitor.
+    ///
+    /// # Errors
+    /// [`StoreError`] when DynamoDB fails.
+    pub async fn resolve_again(
+        &self,
+        organization_id: &str,
+        inputs: &IdentityInputs,
+        site: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Resolution, StoreError> {
+        self.resolve_with(organization_id, inputs, site, now_ms, true).await
+    }
+
+    /// Creates the new visitor of a resolution and stores `event` (with its `message`
+    /// marker) in the same transaction ([`IdentityStore::create_visitor`]).
+    ///
+    /// # Errors
+    /// [`StoreError`] as [`IdentityStore::create_visitor`].
+    pub async fn create(
+        &self,
+        visitor: &NewVisitor,
+        event: &EventRecord,
+        message: Option<&MessageRecord>,
+    ) -> Result<Created, StoreError> {
+        self.store.create_visitor(visitor, event, message).await
+    }
+
+    async fn resolve_with(
+        &self,
+        organization_id: &str,
+        inputs: &IdentityInputs,
+        site: Option<&str>,
+        now_ms: i64,
+        consistent: bool,
+    ) -> Result<Resolution, StoreError> {
         let expires_at = (now_ms / 1000).saturating_add(i64::from(self.config.record_ttl_days) * 86_400);
-        // The presented domainprint is kept only when the current key signed it.
-        let kept = match &inputs.domainprint {
-            Presented::Valid { value, .. } => Some(value.clone()),
-            _ => None,
+        let sighting = |visitor_id: &str, domainprint: &str| Touch {
+            organization_id: organization_id.to_string(),
+            visitor_id: visitor_id.to_string(),
+            fingerprint: inputs.fingerprint.clone(),
+            domainprint: domainprint.to_string(),
+            site: site.map(str::to_string),
+            now_ms,
+            expires_at,
         };
-        // A first attempt, and one more if a concurrent request created the visitor first.
-        for attempt in 0..2 {
-            let consistent = attempt > 0;
-            let mut decision = self.decide(organization_id, inputs, now_ms, consistent).await?;
-            let (visitor_id, domainprint) = match &decision.visitor {
-                Visitor::Existing(v) => {
-                    let domainprint = match &kept {
-                        Some(d) => d.clone(),
-                        None => {
-                            if !decision.links.contains(&Link::Domainprint) {
-                                decision.links.push(Link::Domainprint);
-                            }
-                            self.issue(organization_id, v)?
+        let mut decision = self.decide(organization_id, inputs, now_ms, consistent).await?;
+        let (visitor_id, domainprint, create) = match &decision.visitor {
+            Visitor::Existing(v) => {
+                // The presented domainprint is kept only when the current key signed it.
+                let domainprint = match &inputs.domainprint {
+                    Presented::Valid { value, .. } => value.clone(),
+                    _ => {
+                        if !decision.links.contains(&Link::Domainprint) {
+                            decision.links.push(Link::Domainprint);
                         }
-                    };
-                    (v.clone(), domainprint)
-                }
-                Visitor::New => {
-                    let visitor_id = uuid::Uuid::now_v7().to_string();
-                    let v = NewVisitor {
-                        organization_id: organization_id.to_string(),
-                        domainprint: self.issue(organization_id, &visitor_id)?,
-                        visitor_id,
-                        fingerprint: inputs.fingerprint.clone(),
-                        site: site.map(str::to_string),
-                        now_ms,
-                        expires_at,
-                    };
-                    if !self.store.create_visitor(&v).await? {
-                        tracing::info!(
-                            organization = organization_id,
-                            "visitor created concurrently; resolving again"
-                        );
-                        continue;
+                        self.issue(organization_id, v)?
                     }
-                    if let Some(b) = &inputs.behavioral {
-                        let key = IndexKey::new(organization_id, IndexKind::Behavioral, b);
-                        self.store.link(&key, &v.visitor_id, None, now_ms, expires_at).await?;
-                    }
-                    (v.visitor_id, v.domainprint)
-                }
-            };
-            let links = decision
-                .links
-                .iter()
-                .filter_map(|l| {
-                    let (kind, value, fp) = match l {
-                        Link::Domainprint => (
-                            IndexKind::Domainprint,
-                            Some(domainprint.clone()),
-                            inputs.fingerprint.clone(),
-                        ),
-                        Link::Fingerprint => (IndexKind::Fingerprint, inputs.fingerprint.clone(), None),
-                        Link::Behavioral => (IndexKind::Behavioral, inputs.behavioral.clone(), None),
-                    };
-                    value.map(|v| (IndexKey::new(organization_id, kind, &v), fp))
-                })
-                .collect::<Vec<_>>();
-            let touch = (decision.touch || !links.is_empty()).then(|| Touch {
-                organization_id: organization_id.to_string(),
+                };
+                (v.clone(), domainprint, None)
+            }
+            Visitor::New => {
+                let visitor_id = uuid::Uuid::now_v7().to_string();
+                let domainprint = self.issue(organization_id, &visitor_id)?;
+                let create = NewVisitor {
+                    sighting: sighting(&visitor_id, &domainprint),
+                    behavioral: inputs.behavioral.clone(),
+                };
+                (visitor_id, domainprint, Some(create))
+            }
+        };
+        let links = decision
+            .links
+            .iter()
+            .filter_map(|l| {
+                let (kind, value, fp) = match l {
+                    Link::Domainprint => (
+                        IndexKind::Domainprint,
+                        Some(domainprint.clone()),
+                        inputs.fingerprint.clone(),
+                    ),
+                    Link::Fingerprint => (IndexKind::Fingerprint, inputs.fingerprint.clone(), None),
+                    Link::Behavioral => (IndexKind::Behavioral, inputs.behavioral.clone(), None),
+                };
+                value.map(|v| (IndexKey::new(organization_id, kind, &v), fp))
+            })
+            .collect::<Vec<_>>();
+        let touch = (decision.touch || !links.is_empty()).then(|| sighting(&visitor_id, &domainprint));
+        Ok(Resolution {
+            identity: IdentityResult {
                 visitor_id: visitor_id.clone(),
-                fingerprint: inputs.fingerprint.clone(),
-                domainprint: domainprint.clone(),
-                site: site.map(str::to_string),
+                confidence: decision.confidence,
+                method: decision.method,
+                is_new: decision.visitor == Visitor::New,
+                conflict: decision.conflict_with.is_some(),
+                domainprint,
+                conflicting_visitor_id: decision.conflict_with,
+            },
+            writes: PendingWrites {
+                links,
+                visitor_id,
                 now_ms,
                 expires_at,
-            });
-            return Ok(Resolution {
-                identity: IdentityResult {
-                    visitor_id: visitor_id.clone(),
-                    confidence: decision.confidence,
-                    method: decision.method,
-                    is_new: decision.visitor == Visitor::New,
-                    conflict: decision.conflict_with.is_some(),
-                    domainprint,
-                    conflicting_visitor_id: decision.conflict_with,
-                },
-                writes: PendingWrites {
-                    links,
-                    visitor_id,
-                    now_ms,
-                    expires_at,
-                    touch,
-                },
-            });
-        }
-        Err(StoreError::Dynamo {
-            operation: "resolve",
-            message: "the visitor could not be created or found after a concurrent creation".into(),
-            source: "identity race".into(),
+                touch,
+            },
+            create,
         })
     }
 

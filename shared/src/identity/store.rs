@@ -24,15 +24,15 @@ use std::future::Future;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
 use super::decide::IndexEntry;
+use crate::event::{EventRecord, MessageRecord};
 use crate::store::attr::{build_error, n, s};
-use crate::store::dynamo::dynamo_error;
+use crate::store::dynamo::{dynamo_error, put_event_with, Transaction};
 use crate::store::iam::{Action, GET_ITEM, PUT_ITEM, UPDATE_ITEM};
-use crate::store::StoreError;
+use crate::store::{StoreError, StoredMessage};
 
 /// What this module calls in DynamoDB: index reads (`GetItem`), links (`PutItem`), and the
 /// transactions of new visitors and touches, authorized per item: `Put` by `PutItem`, `Update`
@@ -105,8 +105,25 @@ pub struct Touch {
     pub expires_at: i64,
 }
 
-/// Everything a new visitor starts with: the same facts as a sighting.
-pub type NewVisitor = Touch;
+/// Everything a new visitor starts with: the facts of its first sighting, and the behavioral
+/// signature to index it under unless another visitor already has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVisitor {
+    pub sighting: Touch,
+    pub behavioral: Option<String>,
+}
+
+/// What [`IdentityStore::create_visitor`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// The visitor, its index entries and the event are stored.
+    Stored,
+    /// Another request created an index entry of this visitor first (the same fingerprint, in
+    /// the same few milliseconds): nothing was written.
+    VisitorExists,
+    /// The event's message was stored before, by the event named here: nothing was written.
+    Repeated(StoredMessage),
+}
 
 /// Where identities live.
 pub trait IdentityStore: Send + Sync {
@@ -120,13 +137,22 @@ pub trait IdentityStore: Send + Sync {
         consistent: bool,
     ) -> impl Future<Output = Result<Option<IndexEntry>, StoreError>> + Send;
 
-    /// Creates a visitor with its fingerprint and domainprint index entries in one
-    /// transaction; `Ok(false)` when an entry already exists (another request created it
-    /// first), in which case nothing was written.
+    /// Creates a visitor with its fingerprint and domainprint index entries, and stores the
+    /// request's `event` (with its `message` marker) in the same transaction, so that an event
+    /// never names a visitor that was not created. [`Created::VisitorExists`] when an index
+    /// entry already exists (another request created it first), [`Created::Repeated`] when the
+    /// message was stored before: in both cases nothing was written. The behavioral index
+    /// entry is added only where none exists (never a reason to fail).
     ///
     /// # Errors
-    /// [`StoreError`] when DynamoDB fails otherwise.
-    fn create_visitor(&self, v: &NewVisitor) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// [`StoreError`] as [`crate::store::EventStore::put_event`] for the event, and when
+    /// DynamoDB fails.
+    fn create_visitor(
+        &self,
+        v: &NewVisitor,
+        event: &EventRecord,
+        message: Option<&MessageRecord>,
+    ) -> impl Future<Output = Result<Created, StoreError>> + Send;
 
     /// Adds an index entry for a visitor unless the key already has one; `Ok(false)` when it
     /// did (the existing entry is never moved).
@@ -201,6 +227,30 @@ fn put_new(table: &str, item: HashMap<String, AttributeValue>) -> Result<Transac
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// An index entry for the visitor of `t` that is created where the key has none and left as
+/// it is where it has one: an update without a condition, so it never cancels the transaction
+/// it is part of.
+fn link_unless_taken(table: &str, key: &IndexKey, t: &Touch) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .key("pk", s(key.pk()))
+        .key("sk", s(INDEX_SK))
+        .update_expression(
+            "SET item_type = :t, organization_id = :o, kind = :k, visitor_id = if_not_exists(visitor_id, :v), \
+             first_seen = if_not_exists(first_seen, :now), last_seen = if_not_exists(last_seen, :now), \
+             expires_at = if_not_exists(expires_at, :exp)",
+        )
+        .expression_attribute_values(":t", s("identity_index"))
+        .expression_attribute_values(":o", s(&key.organization_id))
+        .expression_attribute_values(":k", s(key.kind.tag()))
+        .expression_attribute_values(":v", s(&t.visitor_id))
+        .expression_attribute_values(":now", n(t.now_ms))
+        .expression_attribute_values(":exp", n(t.expires_at))
+        .build()
+        .map_err(build_error)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
 /// An update that creates or refreshes a visitor record: `first_seen` kept, `last_seen` and
 /// the TTL moved.
 fn upsert(
@@ -231,19 +281,6 @@ fn upsert(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-fn conditional_failure(e: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> bool {
-    match e {
-        SdkError::ServiceError(se) => match se.err() {
-            TransactWriteItemsError::TransactionCanceledException(c) => c
-                .cancellation_reasons()
-                .iter()
-                .any(|r| r.code() == Some("ConditionalCheckFailed")),
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
 impl IdentityStore for DynamoIdentityStore {
     async fn get(&self, key: &IndexKey, consistent: bool) -> Result<Option<IndexEntry>, StoreError> {
         let out = self
@@ -270,49 +307,58 @@ impl IdentityStore for DynamoIdentityStore {
         }))
     }
 
-    async fn create_visitor(&self, v: &NewVisitor) -> Result<bool, StoreError> {
-        let org = &v.organization_id;
-        let vpk = visitor_pk(org, &v.visitor_id);
+    async fn create_visitor(
+        &self,
+        v: &NewVisitor,
+        event: &EventRecord,
+        message: Option<&MessageRecord>,
+    ) -> Result<Created, StoreError> {
+        let t = &v.sighting;
+        let org = &t.organization_id;
+        let vpk = visitor_pk(org, &t.visitor_id);
         let mut profile = HashMap::from([
             ("pk".to_string(), s(&vpk)),
             ("sk".to_string(), s("PROFILE")),
             ("item_type".to_string(), s("visitor")),
             ("organization_id".to_string(), s(org)),
-            ("visitor_id".to_string(), s(&v.visitor_id)),
-            ("first_seen".to_string(), n(v.now_ms)),
-            ("last_seen".to_string(), n(v.now_ms)),
-            ("expires_at".to_string(), n(v.expires_at)),
+            ("visitor_id".to_string(), s(&t.visitor_id)),
+            ("first_seen".to_string(), n(t.now_ms)),
+            ("last_seen".to_string(), n(t.now_ms)),
+            ("expires_at".to_string(), n(t.expires_at)),
         ]);
-        if let Some(site) = &v.site {
+        if let Some(site) = &t.site {
             profile.insert("first_site".to_string(), s(site));
         }
-        let dp_key = IndexKey::new(org, IndexKind::Domainprint, &v.domainprint);
+        let dp_key = IndexKey::new(org, IndexKind::Domainprint, &t.domainprint);
         let mut items = vec![
             put_new(&self.table, profile)?,
             put_new(
                 &self.table,
-                index_item(&dp_key, &v.visitor_id, v.fingerprint.as_deref(), v.now_ms, v.expires_at),
+                index_item(&dp_key, &t.visitor_id, t.fingerprint.as_deref(), t.now_ms, t.expires_at),
             )?,
         ];
-        items.extend(sighting_records(&self.table, v)?);
-        if let Some(fp) = &v.fingerprint {
+        items.extend(sighting_records(&self.table, t)?);
+        if let Some(fp) = &t.fingerprint {
             let fp_key = IndexKey::new(org, IndexKind::Fingerprint, fp);
             items.push(put_new(
                 &self.table,
-                index_item(&fp_key, &v.visitor_id, None, v.now_ms, v.expires_at),
+                index_item(&fp_key, &t.visitor_id, None, t.now_ms, t.expires_at),
             )?);
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if conditional_failure(&e) => Ok(false),
-            Err(e) => Err(dynamo_error("TransactWriteItems", e)),
+        if let Some(b) = &v.behavioral {
+            items.push(link_unless_taken(
+                &self.table,
+                &IndexKey::new(org, IndexKind::Behavioral, b),
+                t,
+            )?);
         }
+        Ok(
+            match put_event_with(&self.client, &self.table, event, message, items).await? {
+                Transaction::Stored => Created::Stored,
+                Transaction::Repeated(stored) => Created::Repeated(stored),
+                Transaction::OtherFailed => Created::VisitorExists,
+            },
+        )
     }
 
     async fn link(

@@ -190,13 +190,9 @@ pub async fn client_with_timeouts(timeouts: DynamoTimeouts, endpoint: Option<&st
 
 impl EventStore for DynamoEventStore {
     async fn put_event(&self, event: &EventRecord, message: Option<&MessageRecord>) -> Result<Written, StoreError> {
-        let item: Item = serde_dynamo::to_item(event).map_err(StoreError::Serialize)?;
-        within_item_limit(&item)?;
-        let duplicate = || StoreError::Duplicate {
-            pk: event.pk.clone(),
-            sk: event.sk.clone(),
-        };
         let Some(message) = message else {
+            let item: Item = serde_dynamo::to_item(event).map_err(StoreError::Serialize)?;
+            within_item_limit(&item)?;
             let result = self
                 .client
                 .put_item()
@@ -210,70 +206,24 @@ impl EventStore for DynamoEventStore {
                 Err(SdkError::ServiceError(e))
                     if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
                 {
-                    Err(duplicate())
+                    Err(StoreError::Duplicate {
+                        pk: event.pk.clone(),
+                        sk: event.sk.clone(),
+                    })
                 }
                 Err(e) => Err(dynamo_error("PutItem", e)),
             };
         };
-        let marker: Item = serde_dynamo::to_item(message).map_err(StoreError::Serialize)?;
-        let event_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build();
-        // A marker past its TTL that DynamoDB has not removed yet (it may take days) no
-        // longer counts: the window is the configured one.
-        let marker_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(marker))
-            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-            .expression_attribute_values(":now", AttributeValue::N((message.ts / 1000).to_string()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build();
-        let (event_put, marker_put) = match (event_put, marker_put) {
-            (Ok(a), Ok(b)) => (a, b),
-            (Err(e), _) | (_, Err(e)) => {
-                return Err(StoreError::Dynamo {
-                    operation: "TransactWriteItems",
-                    message: e.to_string(),
-                    source: Box::new(e),
-                })
-            }
-        };
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(event_put).build())
-            .transact_items(TransactWriteItem::builder().put(marker_put).build())
-            .send()
-            .await;
-        let e = match result {
-            Ok(_) => return Ok(Written::Stored),
-            Err(e) => e,
-        };
-        // Cancelled: reason 0 is the event's condition, reason 1 the marker's (with the
-        // marker as stored, asked for by ALL_OLD). A `TransactionConflict` with a concurrent
-        // send of the same message stays an error (503): the sender retries and then finds
-        // the marker.
-        if let SdkError::ServiceError(se) = &e {
-            if let TransactWriteItemsError::TransactionCanceledException(c) = se.err() {
-                let reasons = c.cancellation_reasons();
-                let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
-                if failed(1) {
-                    if let Some(stored) = reasons[1].item().and_then(|i| stored_message(i, message.ts)) {
-                        return Ok(Written::Repeated(stored));
-                    }
-                    // Without the old item in the answer: read it.
-                    if let Some(stored) = self.read_message(&message.pk, message.ts, true).await? {
-                        return Ok(Written::Repeated(stored));
-                    }
-                }
-                if failed(0) {
-                    return Err(duplicate());
-                }
-            }
+        match put_event_with(&self.client, &self.table, event, Some(message), Vec::new()).await? {
+            Transaction::Stored => Ok(Written::Stored),
+            Transaction::Repeated(stored) => Ok(Written::Repeated(stored)),
+            // No other item was written with it.
+            Transaction::OtherFailed => Err(StoreError::Dynamo {
+                operation: "TransactWriteItems",
+                message: "a condition of no item failed, yet the transaction was cancelled".into(),
+                source: "cancelled transaction".into(),
+            }),
         }
-        Err(dynamo_error("TransactWriteItems", e))
     }
 
     async fn find_message(
@@ -283,26 +233,126 @@ impl EventStore for DynamoEventStore {
         now_ms: i64,
     ) -> Result<Option<StoredMessage>, StoreError> {
         let pk = MessageRecord::partition_key(organization_id, message_id);
-        self.read_message(&pk, now_ms, false).await
+        read_message(&self.client, &self.table, &pk, now_ms, false).await
     }
 }
 
-impl DynamoEventStore {
-    /// The marker under `pk`, unless it expired before `now_ms`.
-    async fn read_message(&self, pk: &str, now_ms: i64, consistent: bool) -> Result<Option<StoredMessage>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_string()))
-            .key("sk", AttributeValue::S(MESSAGE_SORT_KEY.to_string()))
-            .consistent_read(consistent)
-            .projection_expression("request_id, event_id, expires_at")
-            .send()
-            .await
-            .map_err(|e| dynamo_error("GetItem", e))?;
-        Ok(out.item().and_then(|i| stored_message(i, now_ms)))
+/// What [`put_event_with`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Transaction {
+    /// Everything was written.
+    Stored,
+    /// The message was stored before, by the event named here: nothing was written.
+    Repeated(StoredMessage),
+    /// The condition of one of the other items failed: nothing was written.
+    OtherFailed,
+}
+
+/// Writes `event`, its message marker (when given) and `others` in one `TransactWriteItems`
+/// (at most 100 items in all): the event only if its key is new, the marker only if the
+/// message's marker is absent or expired, the others with their own conditions. When the
+/// transaction is cancelled, says whose condition failed — the marker's first (a repeated
+/// message), then the others' — and nothing was written.
+///
+/// # Errors
+/// [`StoreError::Duplicate`] when the event's key exists (and nothing else failed),
+/// [`StoreError::Serialize`] / [`StoreError::ItemTooLarge`] for an event DynamoDB cannot
+/// hold, [`StoreError::Dynamo`] when DynamoDB fails otherwise (a `TransactionConflict` with
+/// a concurrent send of the same message included: the sender retries and finds the marker).
+pub(crate) async fn put_event_with(
+    client: &Client,
+    table: &str,
+    event: &EventRecord,
+    message: Option<&MessageRecord>,
+    others: Vec<TransactWriteItem>,
+) -> Result<Transaction, StoreError> {
+    let item: Item = serde_dynamo::to_item(event).map_err(StoreError::Serialize)?;
+    within_item_limit(&item)?;
+    let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Dynamo {
+        operation: "TransactWriteItems",
+        message: e.to_string(),
+        source: Box::new(e),
+    };
+    let event_put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(build)?;
+    let mut items = vec![TransactWriteItem::builder().put(event_put).build()];
+    if let Some(message) = message {
+        let marker: Item = serde_dynamo::to_item(message).map_err(StoreError::Serialize)?;
+        // A marker past its TTL that DynamoDB has not removed yet (it may take days) no
+        // longer counts: the window is the configured one.
+        let marker_put = Put::builder()
+            .table_name(table)
+            .set_item(Some(marker))
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", AttributeValue::N((message.ts / 1000).to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build)?;
+        items.push(TransactWriteItem::builder().put(marker_put).build());
     }
+    let first_other = items.len();
+    items.extend(others);
+    let e = match client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+    {
+        Ok(_) => return Ok(Transaction::Stored),
+        Err(e) => e,
+    };
+    // Cancelled: reason 0 is the event's condition, reason 1 the marker's (with the marker
+    // as stored, asked for by ALL_OLD), the rest the others'.
+    if let SdkError::ServiceError(se) = &e {
+        if let TransactWriteItemsError::TransactionCanceledException(c) = se.err() {
+            let reasons = c.cancellation_reasons();
+            let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+            if let Some(message) = message.filter(|_| failed(1)) {
+                if let Some(stored) = reasons[1].item().and_then(|i| stored_message(i, message.ts)) {
+                    return Ok(Transaction::Repeated(stored));
+                }
+                // Without the old item in the answer: read it.
+                if let Some(stored) = read_message(client, table, &message.pk, message.ts, true).await? {
+                    return Ok(Transaction::Repeated(stored));
+                }
+            }
+            if (first_other..reasons.len()).any(failed) {
+                return Ok(Transaction::OtherFailed);
+            }
+            if failed(0) {
+                return Err(StoreError::Duplicate {
+                    pk: event.pk.clone(),
+                    sk: event.sk.clone(),
+                });
+            }
+        }
+    }
+    Err(dynamo_error("TransactWriteItems", e))
+}
+
+/// The marker under `pk`, unless it expired before `now_ms`.
+async fn read_message(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    now_ms: i64,
+    consistent: bool,
+) -> Result<Option<StoredMessage>, StoreError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.to_string()))
+        .key("sk", AttributeValue::S(MESSAGE_SORT_KEY.to_string()))
+        .consistent_read(consistent)
+        .projection_expression("request_id, event_id, expires_at")
+        .send()
+        .await
+        .map_err(|e| dynamo_error("GetItem", e))?;
+    Ok(out.item().and_then(|i| stored_message(i, now_ms)))
 }
 
 /// The request and event ids of a message marker's item, unless it expired before `now_ms`.

@@ -24,6 +24,7 @@ fn ids(ip: &str) -> Identifiers {
         ip: Some(ip.parse().unwrap()),
         ja4: Some(JA4.into()),
         ja4_is_browser: true,
+        visitor: None,
     }
 }
 

@@ -4,10 +4,10 @@
 //! are written together or not at all.
 
 use impressio::config::EdgeConfig;
-use impressio::event::{EventRecord, MessageRecord, Route, ServerContext, TrackPayload};
+use impressio::event::MessageRecord;
 use impressio::fraud::FraudConfig;
 use impressio::store::{EventStore, StoreError, StoredMessage, Written};
-use integration_tests::harness::{cloudfront_track, Harness, TEST_NOW_MS};
+use integration_tests::harness::{cloudfront_track, minimal_event, Harness, TEST_NOW_MS};
 use serde_json::{json, Value};
 
 const CLIENT_IP: &str = "198.51.100.23";
@@ -146,31 +146,12 @@ async fn the_window_is_the_configured_one() {
     assert_eq!(text(&markers[0], "request_id"), after.request_id());
 }
 
-fn record(request_id: &str, org: &str, message_id: Option<&str>, now_ms: i64) -> EventRecord {
-    let event = TrackPayload {
-        organization_id: Some(org.into()),
-        message_id: message_id.map(str::to_string),
-        ..Default::default()
-    }
-    .validate()
-    .unwrap();
-    EventRecord::new(
-        request_id,
-        Route::Track,
-        event,
-        None,
-        ServerContext::default(),
-        now_ms,
-        30,
-    )
-}
-
 #[tokio::test]
 async fn two_sends_racing_past_the_read_meet_in_the_transaction() {
     let h = Harness::with_config(observing()).await;
     let store = &h.app.store;
-    let a = record("race-a", "org_demo_pro", Some("race-1"), TEST_NOW_MS);
-    let b = record("race-b", "org_demo_pro", Some("race-1"), TEST_NOW_MS + 5);
+    let a = minimal_event("race-a", "org_demo_pro", Some("race-1"), TEST_NOW_MS);
+    let b = minimal_event("race-b", "org_demo_pro", Some("race-1"), TEST_NOW_MS + 5);
     // Both sends read before either wrote: neither saw a marker.
     assert_eq!(
         store.find_message("org_demo_pro", "race-1", TEST_NOW_MS).await.unwrap(),
@@ -202,11 +183,11 @@ async fn two_sends_racing_past_the_read_meet_in_the_transaction() {
 async fn an_event_that_cannot_be_written_leaves_no_marker() {
     let h = Harness::with_config(observing()).await;
     let store = &h.app.store;
-    let first = record("same-request", "org_demo_pro", None, TEST_NOW_MS);
+    let first = minimal_event("same-request", "org_demo_pro", None, TEST_NOW_MS);
     assert_eq!(store.put_event(&first, None).await.unwrap(), Written::Stored);
     // Another event under the same key (a request id used twice) with a message id: the
     // event's condition fails, so the marker is not written either.
-    let second = record("same-request", "org_demo_pro", Some("orphan-1"), TEST_NOW_MS);
+    let second = minimal_event("same-request", "org_demo_pro", Some("orphan-1"), TEST_NOW_MS);
     let marker = MessageRecord::of(&second, 168);
     let err = store.put_event(&second, marker.as_ref()).await.unwrap_err();
     assert!(matches!(err, StoreError::Duplicate { .. }), "{err}");

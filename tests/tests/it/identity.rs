@@ -11,9 +11,10 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use impressio::identity::domainprint::{DomainprintKeys, Presented};
 use impressio::identity::resolver::Resolution;
+use impressio::identity::store::Created;
 use impressio::identity::{DynamoIdentityStore, IdentityConfig, IdentityInputs, MatchMethod, Resolver};
 use integration_tests::counting::{counting_client, CallLog};
-use integration_tests::harness::{with_chrome_headers, Harness};
+use integration_tests::harness::{minimal_event, with_chrome_headers, Harness};
 use serde_json::json;
 use tools::table::TableDefinition;
 
@@ -60,8 +61,31 @@ fn inputs(org: &str, fp: Option<&str>, dp: Option<&str>, bh: Option<&str>) -> Id
 }
 
 impl Setup {
+    /// Resolves as the edge does before its other writes: the reads, and for a new visitor
+    /// its creation with an event (resolving again when a concurrent request created it).
+    async fn resolve_raw(
+        &self,
+        org: &str,
+        i: &IdentityInputs,
+        site: Option<&str>,
+        now: i64,
+    ) -> Result<Resolution, impressio::store::StoreError> {
+        let r = self.resolver.resolve(org, i, site, now).await?;
+        let Some(create) = &r.create else { return Ok(r) };
+        let event = minimal_event(&uuid::Uuid::now_v7().to_string(), org, None, now);
+        match self.resolver.create(create, &event, None).await? {
+            Created::Stored => Ok(r),
+            Created::VisitorExists => {
+                let again = self.resolver.resolve_again(org, i, site, now).await?;
+                assert!(again.create.is_none(), "the consistent read finds the visitor");
+                Ok(again)
+            }
+            Created::Repeated(_) => unreachable!("no message id"),
+        }
+    }
+
     async fn resolve(&self, org: &str, i: &IdentityInputs, site: &str, now: i64) -> Resolution {
-        let r = self.resolver.resolve(org, i, Some(site), now).await.unwrap();
+        let r = self.resolve_raw(org, i, Some(site), now).await.unwrap();
         self.resolver.apply(&r.writes).await.unwrap();
         r
     }
@@ -85,8 +109,7 @@ impl Setup {
 async fn new_visitor_then_fast_path_with_exactly_one_read() {
     let s = setup().await;
     let first = s
-        .resolver
-        .resolve(
+        .resolve_raw(
             "org_a",
             &inputs("org_a", Some("fpA"), None, None),
             Some("shop.example"),
@@ -108,8 +131,7 @@ async fn new_visitor_then_fast_path_with_exactly_one_read() {
 
     s.log.reset();
     let again = s
-        .resolver
-        .resolve(
+        .resolve_raw(
             "org_a",
             &inputs("org_a", Some("fpA"), Some(&id.domainprint), None),
             Some("shop.example"),
@@ -151,8 +173,7 @@ async fn parallel_path_reads_concurrently_and_prefers_the_fingerprint() {
     s.log.reset();
     // A new browser profile (no cookie) with the same fingerprint and behavior.
     let r = s
-        .resolver
-        .resolve(
+        .resolve_raw(
             "org_a",
             &inputs("org_a", Some("fpA"), None, Some("beh-sig-A1")),
             Some("shop.example"),
@@ -286,8 +307,8 @@ async fn two_concurrent_first_requests_make_one_visitor() {
     let s = setup().await;
     let i = inputs("org_a", Some("fpRace"), None, None);
     let (x, y) = tokio::join!(
-        s.resolver.resolve("org_a", &i, Some("shop.example"), NOW),
-        s.resolver.resolve("org_a", &i, Some("shop.example"), NOW)
+        s.resolve_raw("org_a", &i, Some("shop.example"), NOW),
+        s.resolve_raw("org_a", &i, Some("shop.example"), NOW)
     );
     let (x, y) = (x.unwrap(), y.unwrap());
     s.resolver.apply(&x.writes).await.unwrap();
@@ -381,23 +402,55 @@ async fn organizations_never_share_identities() {
     assert_eq!(own.method, MatchMethod::Cookie);
 }
 
+/// A CloudFront `/t` event of a Chrome visitor of `org_demo_free` with fingerprint `fp`.
+fn track(cookie: Option<&str>, fp: &str) -> String {
+    let mut pairs = vec![("Content-Type", "application/json"), ("Origin", "https://shop.example")];
+    if let Some(c) = cookie {
+        pairs.push(("Cookie", c));
+    }
+    let mut headers = serde_json::Map::new();
+    for (k, v) in with_chrome_headers(&pairs) {
+        headers.insert(k.to_ascii_lowercase(), json!([{"key": k, "value": v}]));
+    }
+    let body = json!({"organizationId": "org_demo_free", "fingerprint": fp, "userId": null}).to_string();
+    json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": "198.51.100.1", "method": "POST", "uri": "/t",
+        "querystring": "", "headers": headers, "body": {"encoding": "text", "data": body}}}}]})
+    .to_string()
+}
+
+#[tokio::test]
+async fn through_the_edge_concurrent_first_requests_store_both_events_for_one_visitor() {
+    let h = Harness::new().await;
+    // Both read before either writes: both decide on a new visitor, and the transaction that
+    // creates it with the event lets only one through; the other joins its visitor.
+    let request = track(None, "fpRaceEdge");
+    let (a, b) = tokio::join!(h.invoke(&request), h.invoke(&request));
+    assert_eq!((a.status, b.status), (200, 200));
+    let (ia, ib) = (a.json()["identity"].clone(), b.json()["identity"].clone());
+    assert_eq!(ia["visitorId"], ib["visitorId"]);
+    assert_eq!(
+        [&ia, &ib].iter().filter(|i| i["isNew"] == true).count(),
+        1,
+        "exactly one created it: {ia} {ib}"
+    );
+    assert_eq!(h.items_of_type("visitor").await.len(), 1);
+    for answer in [&a, &b] {
+        let records = h.records(&answer.request_id()).await;
+        assert_eq!(records.len(), 1, "each event stored once");
+        assert_eq!(records[0].visitor_id.as_deref(), ia["visitorId"].as_str());
+        // The cookie of each answer leads back to the visitor.
+        let cookie = answer.header("set-cookie").expect("domainprint cookie");
+        let again = h
+            .invoke(&track(Some(cookie.split(';').next().unwrap()), "fpRaceEdge"))
+            .await;
+        assert_eq!(again.json()["identity"]["visitorId"], ia["visitorId"]);
+        assert_eq!(again.json()["identity"]["method"], "cookie_and_fingerprint");
+    }
+}
+
 #[tokio::test]
 async fn through_the_edge_the_cookie_round_trip_keeps_the_visitor() {
     let h = Harness::new().await;
-    let track = |cookie: Option<&str>, fp: &str| {
-        let mut pairs = vec![("Content-Type", "application/json"), ("Origin", "https://shop.example")];
-        if let Some(c) = cookie {
-            pairs.push(("Cookie", c));
-        }
-        let mut headers = serde_json::Map::new();
-        for (k, v) in with_chrome_headers(&pairs) {
-            headers.insert(k.to_ascii_lowercase(), json!([{"key": k, "value": v}]));
-        }
-        let body = json!({"organizationId": "org_demo_free", "fingerprint": fp, "userId": null}).to_string();
-        json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": "198.51.100.1", "method": "POST", "uri": "/t",
-            "querystring": "", "headers": headers, "body": {"encoding": "text", "data": body}}}}]})
-        .to_string()
-    };
     let first = h.invoke(&track(None, "fpEdge")).await;
     assert_eq!(first.status, 200);
     let identity = first.json()["identity"].clone();
