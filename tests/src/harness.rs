@@ -57,10 +57,24 @@ impl Harness {
         Self::on_table(config, &table).await
     }
 
+    /// As [`Harness::with_config`], the app calling DynamoDB through `endpoint` (a proxy in
+    /// front of the test moto server, such as [`tools::latency_proxy`]); the harness's own
+    /// reads ([`Harness::records`], …) go to moto directly.
+    pub async fn through(config: EdgeConfig, endpoint: &str) -> Self {
+        let direct = Self::with_config(config.clone()).await;
+        let mut h = Self::on_table_via(config, &direct.table, endpoint).await;
+        h.client = direct.client;
+        h
+    }
+
     /// An app with `config` on an existing table of the test moto server (another harness's,
     /// to see what a second deployment of the function does with the same data).
-    pub async fn on_table(mut config: EdgeConfig, table: &str) -> Self {
-        let client = tools::dynamo_client(&tools::moto_endpoint());
+    pub async fn on_table(config: EdgeConfig, table: &str) -> Self {
+        Self::on_table_via(config, table, &tools::moto_endpoint()).await
+    }
+
+    async fn on_table_via(mut config: EdgeConfig, table: &str, endpoint: &str) -> Self {
+        let client = tools::dynamo_client(endpoint);
         let table = table.to_string();
         config.table_name = table.clone();
         let clock = Arc::new(FixedClock::at(TEST_NOW_MS));
@@ -88,10 +102,16 @@ impl Harness {
     /// the work the request deferred until after it (awaited before returning, as the
     /// runtime awaits it before the next invocation).
     pub async fn invoke(&self, payload: &str) -> Answer {
-        let raw = serde_json::value::RawValue::from_string(payload.to_string()).expect("the payload is JSON");
-        let v = edge::handle_payload(&self.app, &raw).await;
+        let answer = self.answer(payload).await;
         self.app.after_response.finish().await;
-        Answer::from_value(&v)
+        answer
+    }
+
+    /// The function's answer to a raw payload, leaving the work it deferred until after the
+    /// answer running (await `self.app.after_response.finish()`).
+    pub async fn answer(&self, payload: &str) -> Answer {
+        let raw = serde_json::value::RawValue::from_string(payload.to_string()).expect("the payload is JSON");
+        Answer::from_value(&edge::handle_payload(&self.app, &raw).await)
     }
 
     /// The event records stored under a request id.

@@ -7,3 +7,4 @@
 pub mod counting;
 pub mod harness;
 pub mod iam_scan;
+pub mod round_trips;

@@ -26,6 +26,7 @@ pub mod browser;
 pub mod clients;
 pub mod cloudfront;
 pub mod in_process;
+pub mod latency_proxy;
 pub mod quality;
 pub mod replay;
 pub mod site;

@@ -23,6 +23,7 @@ mod logs;
 mod moto_stand_in;
 mod org_contracts;
 mod processor;
+mod round_trips;
 mod sam;
 mod sam_local_script;
 mod stack;
