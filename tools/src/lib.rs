@@ -44,6 +44,45 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The environment a function of the template gets when run as a bare process under a fake
+/// Lambda Runtime API (the cold-start and soak benchmarks): the region and test credentials a
+/// Lambda environment has, the function's name and memory, the variables `events/env.json`
+/// holds for `function` (e.g. `EdgeFunction`) when given, then `overrides` replacing or adding.
+///
+/// # Errors
+/// When `events/env.json` cannot be read or has no such function.
+pub fn lambda_env(
+    name: &str,
+    function: Option<&str>,
+    overrides: &[(String, String)],
+) -> Result<Vec<(String, String)>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut env: Vec<(String, String)> = [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_LAMBDA_FUNCTION_NAME", name),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    if let Some(f) = function {
+        let file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(workspace_root().join("events/env.json"))?)?;
+        let vars = file[f]
+            .as_object()
+            .ok_or_else(|| format!("events/env.json has no {f}"))?;
+        env.extend(
+            vars.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())),
+        );
+    }
+    env.retain(|(k, _)| !overrides.iter().any(|(o, _)| o == k));
+    env.extend(overrides.iter().cloned());
+    Ok(env)
+}
+
 /// The moto server endpoint the tests use: `MOTO_ENDPOINT`, which `scripts/test.sh` sets
 /// after starting moto server on 127.0.0.1.
 ///

@@ -16,6 +16,11 @@ use impressio::store::{dynamo::client_with_timeouts, DynamoEventStore};
 use lambda_runtime::{layers, service_fn, LambdaEvent, Runtime};
 use serde_json::value::RawValue;
 
+/// mimalloc instead of glibc's malloc: a third of a request's CPU was glibc's allocator
+/// (`cargo bench -p impressio --bench request`, docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     impressio::logging::init_json_logs();

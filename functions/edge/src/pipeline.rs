@@ -4,16 +4,16 @@
 //! DynamoDB round trips (one read before every decision, reads in parallel; seed "Risk
 //! Scoring System"):
 //! 1. **read**, concurrently: the identity reads, the blacklist pre-check (fingerprint, IP,
-//!    JA4) with the JA4 and IP aggregate buckets (one `BatchGetItem`), the login counter, the
-//!    collector-token use counter and the message marker. A repeated message stops here
-//!    (answered with its first event); a blacklisted request stops here (429) after its hit
-//!    is recorded;
-//! 2. **read**: the visitor's block, hourly buckets and repeat-offender memory (one
-//!    `BatchGetItem`; they are keyed by the visitor the first round resolved). A blocked
-//!    visitor stops here (429), whatever its fingerprint or IP now;
-//! 3. **write**, concurrently: the event (with its message marker, in one transaction), the
-//!    identity updates, the aggregate updates and, for an enforced block, the blacklist
-//!    entries and the forensic record.
+//!    JA4) with the JA4 and IP aggregate buckets and — when a signed domainprint names the
+//!    visitor — the visitor's block, hourly buckets and repeat-offender memory (one
+//!    `BatchGetItem`), the login counter, the collector-token use counter and the message
+//!    marker. A repeated message stops here (answered with its first event); a blacklisted
+//!    request or visitor stops here (429), its hit recorded after the answer
+//!    ([`crate::after`]). A visitor found by fingerprint or behavior (no signed domainprint)
+//!    has its history read now, in one more `BatchGetItem`; a new visitor has none;
+//! 2. **write**, concurrently: the event (with its message marker; for a new visitor, with
+//!    the visitor's creation: one transaction), the identity updates, the aggregate updates
+//!    and, for an enforced block, the blacklist entries and the forensic record.
 //!
 //! A behavioral read that fails leaves its components out (fail open) and says so in the
 //! assessment's `degraded`.
@@ -21,8 +21,10 @@
 //! An event with a `messageId` reads the message's marker in round 1 as well: a retry of a
 //! message already stored (its first answer was lost) stops there, answered with the event
 //! that stored it ([`Recorded::Repeated`]); two sends of one message racing past that read
-//! meet in round 3, where the event and its marker are written in one transaction that only
-//! the first completes.
+//! meet in round 2, where the event and its marker are written in one transaction that only
+//! the first completes. Two first requests of one device racing past round 1 meet there too:
+//! the transaction creating the visitor lets one through, and the other resolves again and
+//! stores its event under that visitor.
 //!
 //! A server-side event ([`Caller::Server`]) is about the end user its body forwards, not about
 //! the request: the forwarded IP is the one checked against the blacklist and counted by the
@@ -32,8 +34,8 @@
 //! the components that judge the transport are recorded as not applicable
 //! ([`impressio::fraud::Component::judges_transport`]).
 //!
-//! About four hundred lines, by design: the request's round trips (identity, blacklist, scoring,
-//! write) are ordered here and read as one sequence.
+//! About four hundred and fifty lines, by design: the request's round trips (identity,
+//! blacklist, scoring, write) are ordered here and read as one sequence.
 
 use impressio::behavior::keys::Identifiers;
 use impressio::behavior::rules::{observations, BlacklistEntry, Block, FirstRead, VisitorRead};
@@ -203,7 +205,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     match seen {
         Ok(Some(stored)) => return Ok(repeated(ctx, stored)),
         Ok(None) => {}
-        // The transaction in round 3 still refuses a second copy.
+        // The transaction in round 2 still refuses a second copy.
         Err(e) => tracing::warn!(request_id = %ctx.request_id, error = %e, "message marker unreadable"),
     }
     let resolution = resolution?;

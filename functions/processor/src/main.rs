@@ -14,6 +14,11 @@ use impressio::processor::store::DynamoProcessorStore;
 use impressio::store::dynamo::client_with_timeouts;
 use lambda_runtime::{service_fn, LambdaEvent};
 
+/// mimalloc instead of glibc's malloc: a third of a request's CPU was glibc's allocator
+/// (`cargo bench -p impressio --bench request`, docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     impressio::logging::init_json_logs();

@@ -1,22 +1,26 @@
-//! The resolver's paths: reads and writes through an [`IdentityStore`] around the pure rules
-//! of [`super::decide`].
+//! The resolver's paths: reads through an [`IdentityStore`] around the pure rules of
+//! [`super::decide`]. Resolving writes nothing: a new visitor is created with the request's
+//! event in one transaction ([`Resolver::create`]), and the other writes are
+//! [`PendingWrites`] for the caller to run with its event write.
 //!
-//! DynamoDB round trips before the answer is known:
+//! DynamoDB round trips before the decision:
 //! - **fast path** (a correctly signed domainprint whose last fingerprint matches, or no
 //!   fingerprint): exactly one `GetItem`;
 //! - signed domainprint with a changed fingerprint: two (`GetItem` of the fingerprint index);
 //! - **parallel path** (no signed domainprint): the fingerprint and behavioral index reads
-//!   issued concurrently — one round trip; a new visitor adds one `TransactWriteItems`.
+//!   issued concurrently — one round trip.
+//!
+//! A new visitor's creation fails as a whole when another request created one of its index
+//! entries first ([`Created::VisitorExists`]); [`Resolver::resolve_again`] then reads
+//! consistently and finds that visitor.
 //!
 //! The answer's domainprint: the presented one when it is signed by the current key; else a
 //! new one issued for the visitor (and linked to it): when none was presented, when the
 //! presented one was refused (never linked, never echoed), and when the previous key signed it
 //! (a rotation: the visitor keeps its identity under a value of the current key).
 //!
-//! The writes that follow a decision (aliases, "last seen") are returned as
-//! [`PendingWrites`], for the caller to run concurrently with its event write, so they add no
-//! round trip of their own to the answer. "Last seen" is written at most once per request
-//! and, on the fast path, at most once per `touch_interval_ms` per domainprint.
+//! "Last seen" is written at most once per request and, on the fast path, at most once per
+//! `touch_interval_ms` per domainprint.
 
 use super::decide::{self, Decision, FastStep, Link, Visitor};
 use super::domainprint::{DomainprintKeys, Presented};

@@ -15,8 +15,7 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-use tools::workspace_root;
+use serde_json::json;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -103,7 +102,6 @@ fn main() -> Result<(), BoxError> {
     let mut runs = 30usize;
     let mut binaries = Vec::new();
     let mut overrides: Vec<(String, String)> = Vec::new();
-    let env_file: Value = serde_json::from_str(&std::fs::read_to_string(workspace_root().join("events/env.json"))?)?;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--runs" {
@@ -121,36 +119,13 @@ fn main() -> Result<(), BoxError> {
             Some((p, f)) => (p, Some(f)),
             None => (rest, None),
         };
-        let mut env: Vec<(String, String)> = [
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_LAMBDA_FUNCTION_NAME", name),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        if let Some(f) = function {
-            let vars = env_file[f]
-                .as_object()
-                .ok_or_else(|| format!("events/env.json has no {f}"))?;
-            env.extend(
-                vars.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())),
-            );
-        }
+        let env = tools::lambda_env(name, function, &overrides)?;
         binaries.push(Binary {
             name: name.to_string(),
             path: path.to_string(),
             env,
             samples_ms: Vec::new(),
         });
-    }
-    for b in &mut binaries {
-        b.env.retain(|(k, _)| !overrides.iter().any(|(o, _)| o == k));
-        b.env.extend(overrides.iter().cloned());
     }
     if binaries.is_empty() || runs == 0 {
         return Err("usage: cold-start [--runs N] [--set VAR=VALUE]... NAME=PATH[@FUNCTION]...".into());
