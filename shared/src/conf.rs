@@ -4,6 +4,11 @@
 
 use std::num::ParseIntError;
 
+/// Read by mimalloc, both functions' allocator, at process start (not by our code): `0`
+/// commits its arena's memory as it is used instead of all at start, about 1 ms less of cold
+/// start (docs/performance.md, "Cold start"); the template sets it for both functions.
+pub const ALLOCATOR_EAGER_COMMIT_VAR: &str = "MIMALLOC_ARENA_EAGER_COMMIT";
+
 /// The trimmed value of `var`, or `None` when it is unset or blank.
 pub fn non_empty(lookup: &impl Fn(&str) -> Option<String>, var: &str) -> Option<String> {
     lookup(var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())

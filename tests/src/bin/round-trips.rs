@@ -72,4 +72,51 @@ async fn main() {
             quantile(&latencies, 0.99).as_secs_f64() * 1000.0,
         );
     }
+    item_sizes(&bench).await;
+}
+
+/// The items the runs left in the table, by `item_type`: how many, their mean and largest size
+/// as DynamoDB counts it (`impressio::store::dynamo::item_size`), and the write units a write
+/// of the mean item costs (1 per KB, rounded up).
+async fn item_sizes(bench: &RoundTrips) {
+    let h = &bench.harness;
+    let mut sizes: std::collections::BTreeMap<String, Vec<usize>> = std::collections::BTreeMap::new();
+    let mut start = None;
+    loop {
+        let page = h
+            .client
+            .scan()
+            .table_name(&h.table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan the table");
+        for item in page.items() {
+            let kind = item
+                .get("item_type")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_else(|| "(none)".into());
+            sizes
+                .entry(kind)
+                .or_default()
+                .push(impressio::store::dynamo::item_size(item));
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    println!("\nItems the runs left, by item_type (sizes as DynamoDB counts them):\n");
+    println!("| item_type | items | mean bytes | largest bytes | write units per write of the mean |");
+    println!("|---|---|---|---|---|");
+    for (kind, s) in sizes {
+        let mean = s.iter().sum::<usize>() / s.len().max(1);
+        println!(
+            "| {kind} | {} | {mean} | {} | {} |",
+            s.len(),
+            s.iter().max().unwrap_or(&0),
+            mean.div_ceil(1024).max(1)
+        );
+    }
 }

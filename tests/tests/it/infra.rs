@@ -131,10 +131,15 @@ const FUNCTIONS: [Function; 2] = [
 ];
 
 impl Function {
-    /// Every variable the function's code reads: its configuration's and the log filter
-    /// (both `main.rs` call `init_json_logs`, which a test below checks).
+    /// Every variable the function's code reads: its configuration's, the log filter (both
+    /// `main.rs` call `init_json_logs`, which a test below checks) and the allocator's option
+    /// (both `main.rs` make mimalloc the global allocator, which the same test checks).
     fn reads(&self) -> BTreeSet<&'static str> {
-        self.config_vars.iter().copied().chain([logging::FILTER_VAR]).collect()
+        self.config_vars
+            .iter()
+            .copied()
+            .chain([logging::FILTER_VAR, impressio::conf::ALLOCATOR_EAGER_COMMIT_VAR])
+            .collect()
     }
 }
 
@@ -384,6 +389,11 @@ fn no_other_code_reads_the_environment() {
         assert!(
             main.contains("init_json_logs()"),
             "{} main.rs does not call init_json_logs",
+            f.resource
+        );
+        assert!(
+            main.contains("#[global_allocator]") && main.contains("mimalloc::MiMalloc"),
+            "{} main.rs does not make mimalloc the global allocator",
             f.resource
         );
     }
