@@ -38,7 +38,7 @@
 //! blacklist, scoring, write) are ordered here and read as one sequence.
 
 use impressio::behavior::keys::Identifiers;
-use impressio::behavior::rules::{observations, BlacklistEntry, Block, FirstRead, VisitorRead};
+use impressio::behavior::rules::{self, observations, BlacklistEntry, Block, FirstRead, VisitorRead};
 use impressio::behavior::store::BehaviorStore;
 use impressio::behavior::token::{self, TokenCheck};
 use impressio::event::payload::ValidEvent;
@@ -322,11 +322,14 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
             None => None,
         }
     };
+    // Sketch raises in a bucket's first seconds go with the event to the processor.
+    let (raise_now, deferred) = rules::sketch_raises(&ids, &visitor_id, &first, now, fraud);
+    record.sketch_raises = deferred;
     let marker = MessageRecord::of(&record, app.config.message_dedupe_hours);
     let (stored, identity_writes, aggregates, blacklisted) = tokio::join!(
         store_event(app, &record, marker.as_ref(), resolution.create.as_ref()),
         app.identity.apply(&resolution.writes),
-        app.behavior.record(&ids, &visitor_id, is_submission, &first, now),
+        app.behavior.record(&ids, &visitor_id, is_submission, &raise_now, now),
         blacklist
     );
     if let Err(e) = identity_writes {

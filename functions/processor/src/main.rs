@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use impressio::behavior::sketch_writer::DynamoSketchWriter;
 use impressio::clock::SystemClock;
 use impressio::metrics::Metrics;
 use impressio::org::build_integrations_directory;
@@ -24,11 +25,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     impressio::logging::init_json_logs();
     let config = ProcessorConfig::from_env()?;
     let clock = Arc::new(SystemClock);
+    let client = client_with_timeouts(config.dynamodb_timeouts, config.dynamodb_endpoint.as_deref()).await;
     let processor = Processor {
-        store: DynamoProcessorStore::new(
-            client_with_timeouts(config.dynamodb_timeouts, config.dynamodb_endpoint.as_deref()).await,
-            config.table_name.clone(),
-        ),
+        store: DynamoProcessorStore::new(client.clone(), config.table_name.clone()),
+        sketches: DynamoSketchWriter::new(client, config.table_name.clone()).into(),
         directory: build_integrations_directory(&config.directory, clock.clone())?,
         billing: config.directory.supabase.clone().map(SupabaseClient::new).transpose()?,
         http: impressio::tls::http_client().build()?,

@@ -7,6 +7,7 @@ use super::dynamo::DynamoBehaviorStore;
 use super::keys::Identifiers;
 use super::memory::MemoryBehaviorStore;
 use super::rules::{BlacklistEntry, Block, FirstRead, VisitorRead};
+use super::sketch::SketchRaise;
 use super::store::BehaviorStore;
 use crate::fraud::FraudConfig;
 use crate::store::StoreError;
@@ -58,10 +59,10 @@ impl BehaviorStore for AnyBehaviorStore {
         ids: &Identifiers,
         visitor: &str,
         is_submission: bool,
-        first: &FirstRead,
+        raises: &[SketchRaise],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        either!(self, s => s.record(ids, visitor, is_submission, first, now_ms))
+        either!(self, s => s.record(ids, visitor, is_submission, raises, now_ms))
     }
 
     async fn block(

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::Client;
 
 use super::keys::{self, Identifiers, BLACKLIST_SORT_KEY, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
 use super::rules::{self, Aggregate, BlacklistEntry, Block, Bucket, FirstRead, VisitorRead};
-use super::sketch::{Register, Sketch};
+use super::sketch::{Register, Sketch, SketchRaise};
 use super::store::BehaviorStore;
 use crate::fraud::FraudConfig;
 use crate::store::attr::{build_error, key, n, num, s, string_set, text, until_processed, Item};
@@ -214,20 +214,16 @@ impl BehaviorStore for DynamoBehaviorStore {
         ids: &Identifiers,
         visitor: &str,
         is_submission: bool,
-        first: &FirstRead,
+        raises: &[SketchRaise],
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let short = keys::bucket_start(now_ms, SHORT_BUCKET_SECS);
         let hour = keys::bucket_start(now_ms, HOUR_BUCKET_SECS);
-        let own = Register::of(visitor);
-        let raise = |key: Option<String>, read: &[Bucket]| {
-            let register = rules::register_to_raise(read, short, own);
-            async move {
-                match (key, register) {
-                    (Some(k), Some(register)) => self.raise(k, short, register, now_ms).await,
-                    _ => Ok(()),
-                }
-            }
+        let sketches = async {
+            let each = raises
+                .iter()
+                .map(|r| self.raise(r.pk.clone(), r.start, r.register(), now_ms));
+            futures::future::try_join_all(each).await.map(|_| ())
         };
         let ip_count = async {
             match ids.ip_key() {
@@ -236,9 +232,8 @@ impl BehaviorStore for DynamoBehaviorStore {
             }
         };
         let submission = Some((is_submission, ids.ip.map(|ip| ip.to_string())));
-        let (a, b, c, d) = tokio::join!(
-            raise(ids.ja4net_key(), &first.ja4net),
-            raise(ids.ja4_key(), &first.ja4),
+        let (a, c, d) = tokio::join!(
+            sketches,
             ip_count,
             self.add_to_bucket(
                 keys::visitor_key(&ids.organization_id, visitor),
@@ -248,7 +243,7 @@ impl BehaviorStore for DynamoBehaviorStore {
                 now_ms,
             )
         );
-        a.and(b).and(c).and(d)
+        a.and(c).and(d)
     }
 
     async fn block(
@@ -410,7 +405,7 @@ fn entry_of(item: &Item) -> BlacklistEntry {
 }
 
 /// An aggregate bucket item as [`Bucket`].
-fn bucket_of(item: &Item) -> Bucket {
+pub(crate) fn bucket_of(item: &Item) -> Bucket {
     let count = |k: &str| num(item, k).and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
     let mut visitors = Sketch::new();
     for (name, value) in item {

@@ -7,8 +7,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::keys::{self, Identifiers, BLACKLIST_SORT_KEY, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
 use super::rules::{self, Aggregate, BlacklistEntry, Block, Bucket, FirstRead, VisitorRead};
-use super::sketch::Register;
-use super::store::BehaviorStore;
+use super::sketch::{Register, SketchRaise};
+use super::store::{BehaviorStore, SketchWriter};
 use crate::fraud::FraudConfig;
 use crate::store::StoreError;
 
@@ -138,15 +138,12 @@ impl BehaviorStore for MemoryBehaviorStore {
         ids: &Identifiers,
         visitor: &str,
         is_submission: bool,
-        first: &FirstRead,
+        raises: &[SketchRaise],
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let short = keys::bucket_start(now_ms, SHORT_BUCKET_SECS);
-        let own = Register::of(visitor);
-        for (key, read) in [(ids.ja4net_key(), &first.ja4net), (ids.ja4_key(), &first.ja4)] {
-            if let (Some(k), Some(register)) = (key, rules::register_to_raise(read, short, own)) {
-                self.raise(k, short, register, now_ms);
-            }
+        for r in raises {
+            self.raise(r.pk.clone(), r.start, r.register(), now_ms);
         }
         if let Some(k) = ids.ip_key() {
             self.add(k, short, None, now_ms);
@@ -217,6 +214,18 @@ impl BehaviorStore for MemoryBehaviorStore {
                 offense_count: 0,
             });
         Ok(())
+    }
+}
+
+impl SketchWriter for MemoryBehaviorStore {
+    async fn raise_all(&self, raises: &[SketchRaise], now_ms: i64) -> Result<usize, StoreError> {
+        let buckets = super::sketch::by_bucket(raises);
+        for ((pk, start), sketch) in &buckets {
+            for register in sketch.registers() {
+                self.raise(pk.to_string(), *start, register, now_ms);
+            }
+        }
+        Ok(buckets.len())
     }
 }
 
@@ -310,8 +319,11 @@ mod tests {
             let config = &config;
             async move {
                 let first = store.read_first(&ids("198.51.100.7"), at, config).await.unwrap();
+                // Whether the edge or the processor writes them, the raises land alike.
+                let (now, deferred) = rules::sketch_raises(&ids("198.51.100.7"), visitor, &first, at, config);
+                let raises: Vec<_> = now.into_iter().chain(deferred).collect();
                 store
-                    .record(&ids("198.51.100.7"), visitor, true, &first, at)
+                    .record(&ids("198.51.100.7"), visitor, true, &raises, at)
                     .await
                     .unwrap();
             }

@@ -10,6 +10,7 @@
 //!   DynamoDB implementation ([`dynamo`]) and an in-memory one ([`memory`]), either held as
 //!   [`any::AnyBehaviorStore`];
 //! - [`sketch`]: distinct visitors in bounded space (HyperLogLog), for the JA4 aggregates;
+//!   [`sketch_writer`]: the stream processor's writes of the raises events carry;
 //! - [`token`]: the signed collector token;
 //! - [`story`]: every record a request produced, for the `story` tool.
 
@@ -24,6 +25,8 @@ pub mod memory;
 #[cfg(feature = "io")]
 pub mod rules;
 pub mod sketch;
+#[cfg(feature = "io")]
+pub mod sketch_writer;
 #[cfg(feature = "io")]
 pub mod store;
 #[cfg(feature = "io")]

@@ -7,13 +7,17 @@
 //! is above the one read, see [`register_to_raise`]), the first time seen, and for visitors the
 //! submission count and the set of submission IPs. A window is the union of the buckets it
 //! overlaps ([`keys::bucket_starts`]). Every item has a TTL;
-//! DynamoDB deletes late, so block expiry is checked in code.
+//! DynamoDB deletes late, so block expiry is checked in code. Which sketch raises the edge
+//! writes and which it leaves to the stream processor is [`sketch_raises`].
+//!
+//! About 450 lines, with its tests: every rule the stores apply is here, so that the DynamoDB
+//! and in-memory stores cannot disagree.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use super::keys::{self, Identifiers, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
-use super::sketch::{Register, Sketch};
+use super::sketch::{Register, Sketch, SketchRaise};
 use crate::fraud::components::visitor_velocity::{DAY_WINDOW_SECS, HOUR_WINDOW_SECS};
 use crate::fraud::config::BlacklistConfig;
 use crate::fraud::input::Observations;
@@ -233,6 +237,42 @@ pub fn register_to_raise(read: &[Bucket], start: i64, register: Register) -> Opt
     }
 }
 
+/// The JA4 + network and JA4 sketch raises of an event of `visitor` at `now_ms`
+/// ([`register_to_raise`] against the first read round), split in two: the ones the edge
+/// writes now, and — during the first `edge_raise_after_secs` of the 5-minute bucket, when
+/// nearly every new visitor raises a register of the bucket's still empty sketch and one key
+/// would take more than a thousand writes a second at 5,000 events a second — the ones the
+/// event carries for the stream processor, which writes a batch's raises of one bucket in one
+/// update (docs/performance.md, "Behavioral aggregates").
+pub fn sketch_raises(
+    ids: &Identifiers,
+    visitor: &str,
+    first: &FirstRead,
+    now_ms: i64,
+    config: &FraudConfig,
+) -> (Vec<SketchRaise>, Vec<SketchRaise>) {
+    let start = keys::bucket_start(now_ms, SHORT_BUCKET_SECS);
+    let own = Register::of(visitor);
+    let raises: Vec<SketchRaise> = [(ids.ja4net_key(), &first.ja4net), (ids.ja4_key(), &first.ja4)]
+        .into_iter()
+        .filter_map(|(key, read)| {
+            let register = register_to_raise(read, start, own)?;
+            Some(SketchRaise {
+                pk: key?,
+                start,
+                index: register.index,
+                rank: register.rank,
+            })
+        })
+        .collect();
+    let age_secs = (now_ms / 1000).saturating_sub(start);
+    let after = i64::try_from(config.behavior.session_hopping.edge_raise_after_secs).unwrap_or(i64::MAX);
+    if age_secs < after {
+        (Vec::new(), raises)
+    } else {
+        (raises, Vec::new())
+    }
+}
 /// Turns what the store returned into [`Observations`], this request included: the JA4 +
 /// network cluster's visitors in its window, the JA4's visitors in the rapid and extended
 /// windows, the IP's events in the IP-rate window, and the visitor's submissions and

@@ -7,6 +7,7 @@ use std::future::Future;
 
 use super::keys::Identifiers;
 use super::rules::{BlacklistEntry, Block, FirstRead, VisitorRead};
+use super::sketch::SketchRaise;
 use crate::fraud::FraudConfig;
 use crate::store::StoreError;
 
@@ -48,11 +49,9 @@ pub trait BehaviorStore: Send + Sync {
         expires_at: i64,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Adds this event to the aggregates: the visitor to the JA4 + network and JA4 5-minute
-    /// buckets' sketches (only where it raises a register above what `first`, the request's
-    /// first read round, showed: [`super::rules::register_to_raise`]), one to the IP's 5-minute
-    /// bucket, and to the visitor's hourly one (with the submission and its IP when
-    /// `is_submission`).
+    /// Adds this event to the aggregates: the sketch `raises` the edge writes now
+    /// ([`super::rules::sketch_raises`]), one to the IP's 5-minute bucket, and to the
+    /// visitor's hourly one (with the submission and its IP when `is_submission`).
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
@@ -61,7 +60,7 @@ pub trait BehaviorStore: Send + Sync {
         ids: &Identifiers,
         visitor: &str,
         is_submission: bool,
-        first: &FirstRead,
+        raises: &[SketchRaise],
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -91,4 +90,15 @@ pub trait BehaviorStore: Send + Sync {
         request_id: &str,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Where the stream processor writes the sketch raises events carry.
+pub trait SketchWriter: Send + Sync {
+    /// Writes `raises` in as few updates as there are buckets among them: each bucket's
+    /// registers are raised together, each only where it is absent or lower. Returns the
+    /// updates made.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    fn raise_all(&self, raises: &[SketchRaise], now_ms: i64) -> impl Future<Output = Result<usize, StoreError>> + Send;
 }

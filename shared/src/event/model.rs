@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 
 use super::attribution::Attribution;
 use super::payload::{Forwarded, ValidEvent};
+use crate::behavior::sketch::SketchRaise;
 use crate::http::{EdgeRequest, RequestSource, ViewerMetadata};
 use crate::identity::IdentityResult;
 use crate::org::{LookupSource, Plan};
@@ -205,6 +206,11 @@ pub struct EventRecord {
     /// The sender's message id (`messageId`), when it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// The JA4 sketch raises the edge left to the stream processor (an event in the first
+    /// seconds of a 5-minute bucket: `SessionHoppingConfig::edge_raise_after_secs`); absent
+    /// when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sketch_raises: Vec<SketchRaise>,
     /// `GSI_USER` partition key: the user's, else the visitor's (see the module
     /// documentation); absent only before the identity is known.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -324,6 +330,7 @@ impl EventRecord {
             context,
             server_side: false,
             server_ip: None,
+            sketch_raises: Vec::new(),
             message_id: event.message_id,
             gsi_user_pk,
             expires_at: now_ms / 1000 + i64::from(ttl_days) * 86_400,

@@ -9,7 +9,8 @@
 //!    undecodable record is logged with its sequence number, counted and skipped (retrying
 //!    cannot fix it, and it must not fail its neighbours);
 //! 2. **memory**: the events' processing items are read in one `BatchGetItem`; a stage that
-//!    settled in an earlier delivery is not run again;
+//!    settled in an earlier delivery is not run again. At the same time, the JA4 sketch raises
+//!    the events carry are written, one update per aggregate bucket ([`stages::sketches`]);
 //! 3. **billing**, once per organization ([`stages::billing`]);
 //! 4. **per record** ([`Processor::process_record`]), user by user (records of one
 //!    `GSI_USER` key in time order, users concurrently, at most `PROCESSOR_CONCURRENCY` at
@@ -37,10 +38,11 @@ use super::record::{decode_batch, Incoming};
 use super::stage::{next_attempt, Stage, StageStatus};
 use super::stages::billing::{self, Billable};
 use super::stages::ga4::{self, Ga4Target};
-use super::stages::{alert, sharing, travel, webhook};
+use super::stages::{alert, sharing, sketches, travel, webhook};
 use super::state::ProcessingState;
 use super::store::ProcessorStore;
 use super::telemetry::BatchMetrics;
+use crate::behavior::sketch_writer::AnySketchWriter;
 use crate::billing::BillingCounter;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
@@ -61,6 +63,8 @@ pub struct BatchReport {
     pub billing_calls: usize,
     /// Push alerts sent.
     pub alerts: usize,
+    /// Sketch updates written for the raises the batch's events carried ([`sketches`]).
+    pub sketch_updates: usize,
     /// Sequence numbers reported in `batchItemFailures`.
     pub failures: Vec<String>,
 }
@@ -94,6 +98,8 @@ pub struct Processor<St, S, B, R> {
     /// Where the batch metrics go (see [`super::telemetry`]); `Metrics::stdout` in the
     /// function.
     pub metrics: Metrics,
+    /// Where the JA4 sketch raises the events carry are written ([`sketches`]).
+    pub sketches: AnySketchWriter,
 }
 
 /// One record being worked on.
@@ -149,7 +155,13 @@ where
             return report;
         }
         let pks: Vec<&str> = decoded.records.iter().map(|r| r.event.pk.as_str()).collect();
-        let mut memory = match self.store.load_states(&pks).await {
+        let events = decoded.records.iter().map(|r| &r.event);
+        let (memory, sketch_updates) = tokio::join!(
+            self.store.load_states(&pks),
+            sketches::run(&self.sketches, events, self.clock.now_ms())
+        );
+        report.sketch_updates = sketch_updates;
+        let mut memory = match memory {
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the processing memory; the whole batch is retried");

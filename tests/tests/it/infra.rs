@@ -472,6 +472,11 @@ const ADAPTERS: &[Adapter] = &[
         actions: impressio::behavior::dynamo::DYNAMODB_ACTIONS,
     },
     Adapter {
+        uses: "DynamoSketchWriter",
+        file: "shared/src/behavior/sketch_writer.rs",
+        actions: impressio::behavior::sketch_writer::DYNAMODB_ACTIONS,
+    },
+    Adapter {
         uses: "request_story",
         file: "shared/src/behavior/story.rs",
         actions: impressio::behavior::story::DYNAMODB_ACTIONS,

@@ -150,6 +150,8 @@ fn processor_on_clock(
 ) -> TestProcessor {
     Processor {
         store: DynamoProcessorStore::new(fx.dynamo.clone(), fx.table.clone()),
+        sketches: impressio::behavior::sketch_writer::DynamoSketchWriter::new(fx.dynamo.clone(), fx.table.clone())
+            .into(),
         directory: TieredDirectory::new(source, None, clock.clone(), TierConfig::default()),
         billing: Some(supabase(fx)),
         http: reqwest::Client::new(),
@@ -1069,4 +1071,54 @@ async fn the_committed_samples_are_processed_as_their_names_say() {
     let r = p.process(&read("bad-not-a-stream-event.json")).await;
     assert_eq!((r.received, r.processed), (0, 0));
     assert!(r.failures.is_empty());
+}
+
+#[tokio::test]
+async fn the_sketch_raises_events_carry_are_written_once_per_bucket() {
+    let mut fx = fixture().await;
+    mount_all_ok(&fx.mock).await;
+    let p = processor(&fx);
+    let ids = impressio::behavior::keys::Identifiers {
+        organization_id: "org_b".into(),
+        fingerprint: None,
+        ip: Some("198.51.100.7".parse().unwrap()),
+        ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
+        ja4_is_browser: true,
+        visitor: None,
+    };
+    let pk = ids.ja4_key().unwrap();
+    let start = impressio::behavior::keys::bucket_start(TEST_NOW_MS, 300);
+    let raise = |index: u16, rank: u8| impressio::behavior::sketch::SketchRaise {
+        pk: pk.clone(),
+        start,
+        index,
+        rank,
+    };
+    let mut a = event("org_b", None, "fpsk1", None, TEST_NOW_MS);
+    a.sketch_raises = vec![raise(3, 2)];
+    let mut b = event("org_b", None, "fpsk2", None, TEST_NOW_MS + 1);
+    b.sketch_raises = vec![raise(3, 1), raise(8, 4)];
+    fx.put(&[a, b]).await;
+    let records = fx.stream().await;
+    let report = p.process(&batch(records)).await;
+    assert_eq!(
+        report.sketch_updates, 1,
+        "both events' raises in one update: {report:?}"
+    );
+    let item = fx
+        .dynamo
+        .get_item()
+        .table_name(&fx.table)
+        .key("pk", AttributeValue::S(pk.clone()))
+        .key(
+            "sk",
+            AttributeValue::S(impressio::behavior::keys::bucket_sort_key(start)),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the bucket's sketch");
+    let rank = |r: &str| item.get(r).and_then(|v| v.as_n().ok()).cloned();
+    assert_eq!((rank("r3"), rank("r8")), (Some("2".into()), Some("4".into())));
 }

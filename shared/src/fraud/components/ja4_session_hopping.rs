@@ -38,6 +38,12 @@ pub struct SessionHoppingConfig {
     pub global_one_points: f64,
     /// The raw points are scaled to 0–100 by this maximum (seed: 0–230).
     pub raw_max: f64,
+    /// Seconds into each 5-minute bucket before the edge writes the JA4 sketches' register
+    /// raises itself (0 … 300; not from the seeds: the hot-key guard of docs/performance.md).
+    /// Earlier, when nearly every new visitor raises a register of the bucket's empty sketch,
+    /// the event carries its raises and the stream processor writes a batch's raises of one
+    /// bucket in one update.
+    pub edge_raise_after_secs: u64,
 }
 
 impl Default for SessionHoppingConfig {
@@ -57,6 +63,7 @@ impl Default for SessionHoppingConfig {
             global_both_points: 50.0,
             global_one_points: 40.0,
             raw_max: 230.0,
+            edge_raise_after_secs: 10,
         }
     }
 }
@@ -79,6 +86,9 @@ impl SessionHoppingConfig {
         }
         if self.extended_window_secs > DAY_SECS || self.cluster_window_secs > DAY_SECS || self.raw_max <= 0.0 {
             return Err("behavior.session_hopping: windows at most 86400 s, raw_max above 0".into());
+        }
+        if self.edge_raise_after_secs > 300 {
+            return Err("behavior.session_hopping.edge_raise_after_secs must be at most 300 (a bucket)".into());
         }
         Ok(())
     }

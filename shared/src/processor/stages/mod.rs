@@ -9,6 +9,8 @@ pub mod billing;
 #[cfg(feature = "io")]
 pub mod ga4;
 pub mod sharing;
+#[cfg(feature = "io")]
+pub mod sketches;
 pub mod travel;
 #[cfg(feature = "io")]
 pub mod webhook;
