@@ -70,12 +70,16 @@ pub async fn run<R: Resolve>(
     (StageOutcome::of_delivery(d, detail, attempts, clock.now_ms()), ms)
 }
 
+/// The attributes of a stored event that are the table's own bookkeeping, never sent to an
+/// organization: its keys, item type, TTL and the sketch raises it carries to the processor.
+pub const INTERNAL_ATTRIBUTES: [&str; 6] = ["pk", "sk", "item_type", "gsi_user_pk", "expires_at", "sketch_raises"];
+
 /// The webhook body: `{"type": "event.recorded", "timestamp": <RFC 3339>, "data": <event>}`
-/// (the Standard Webhooks payload shape), without the table's own keys.
+/// (the Standard Webhooks payload shape), without [`INTERNAL_ATTRIBUTES`].
 pub fn webhook_body(event: &EventRecord) -> Vec<u8> {
     let mut data = serde_json::to_value(event).unwrap_or(Value::Null);
     if let Some(map) = data.as_object_mut() {
-        for k in ["pk", "sk", "item_type", "gsi_user_pk", "expires_at"] {
+        for k in INTERNAL_ATTRIBUTES {
             map.remove(k);
         }
     }
@@ -153,6 +157,45 @@ pub async fn deliver_explained<R: Resolve>(
         Err(e) => {
             tracing::warn!(error = %e, "webhook delivery failed");
             (Delivery::Retryable(None), Some(e.to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::behavior::sketch::SketchRaise;
+    use crate::event::{Route, ServerContext, TrackPayload};
+
+    #[test]
+    fn the_body_carries_the_event_without_the_table_s_bookkeeping() {
+        let valid = TrackPayload {
+            organization_id: Some("org_demo_pro".into()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let mut event = EventRecord::new(
+            "r-1",
+            Route::Track,
+            valid,
+            None,
+            ServerContext::default(),
+            1_795_000_000_000,
+            30,
+        );
+        event.sketch_raises = vec![SketchRaise {
+            pk: "ORG#org_demo_pro#AGG#JA4#x".into(),
+            start: 1_794_999_900,
+            index: 3,
+            rank: 2,
+        }];
+        let body: Value = serde_json::from_slice(&webhook_body(&event)).unwrap();
+        assert_eq!(body["type"], "event.recorded");
+        let data = body["data"].as_object().unwrap();
+        assert_eq!(data["organization_id"], "org_demo_pro");
+        for k in INTERNAL_ATTRIBUTES {
+            assert!(!data.contains_key(k), "{k} sent to the organization");
         }
     }
 }
