@@ -1,19 +1,18 @@
 //! The DynamoDB implementation of [`BehaviorStore`]: one `BatchGetItem` per read round,
 //! `UpdateItem` with `ADD` for counters and string sets (atomic and idempotent), a conditional
-//! `UpdateItem` per sketch register raised (a maximum, atomic), `PutItem` for blocks and
-//! forensic records.
+//! `UpdateItem` per sketch bucket raised (each register a maximum, the write shared with the
+//! processor's: [`super::sketch_writer`]), `PutItem` for blocks and forensic records.
 //!
 //! About 450 lines: one method per item kind of the trait, each with the expressions it sends,
 //! read side by side with [`super::memory`], which keeps the same items.
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
 use super::keys::{self, Identifiers, BLACKLIST_SORT_KEY, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
 use super::rules::{self, Aggregate, BlacklistEntry, Block, Bucket, FirstRead, VisitorRead};
-use super::sketch::{Register, Sketch, SketchRaise};
+use super::sketch::{by_bucket, SketchRaise};
+use super::sketch_writer::{raise_together, sketch_of};
 use super::store::BehaviorStore;
 use crate::fraud::FraudConfig;
 use crate::store::attr::{build_error, key, n, num, s, string_set, text, until_processed, Item};
@@ -121,40 +120,6 @@ impl DynamoBehaviorStore {
             .map_err(|e| dynamo_error("UpdateItem", e))?;
         Ok(())
     }
-
-    /// Raises `register` of the sketch in the 5-minute bucket `pk` / `start` (JA4 and JA4 +
-    /// network buckets): one conditional `UpdateItem` that sets `r<index>` only when it is
-    /// absent or lower, so concurrent raises of one register keep the highest and raises of
-    /// different registers never conflict. A failed condition (another request raised it as
-    /// high) is success.
-    async fn raise(&self, pk: String, start: i64, register: Register, now_ms: i64) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(keys::bucket_sort_key(start)))
-            .update_expression(
-                "SET #r = :rank, item_type = :t, expires_at = :exp, first_seen = if_not_exists(first_seen, :now)",
-            )
-            .condition_expression("attribute_not_exists(#r) OR #r < :rank")
-            .expression_attribute_names("#r", register.attribute())
-            .expression_attribute_values(":rank", n(i64::from(register.rank)))
-            .expression_attribute_values(":t", s("aggregate"))
-            .expression_attribute_values(":exp", n(rules::aggregate_expiry(start, SHORT_BUCKET_SECS)))
-            .expression_attribute_values(":now", n(now_ms))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(dynamo_error("UpdateItem", e)),
-        }
-    }
 }
 
 impl BehaviorStore for DynamoBehaviorStore {
@@ -220,9 +185,10 @@ impl BehaviorStore for DynamoBehaviorStore {
         let short = keys::bucket_start(now_ms, SHORT_BUCKET_SECS);
         let hour = keys::bucket_start(now_ms, HOUR_BUCKET_SECS);
         let sketches = async {
-            let each = raises
+            let buckets = by_bucket(raises);
+            let each = buckets
                 .iter()
-                .map(|r| self.raise(r.pk.clone(), r.start, r.register(), now_ms));
+                .map(|((pk, start), sketch)| raise_together(&self.client, &self.table, pk, *start, sketch, now_ms));
             futures::future::try_join_all(each).await.map(|_| ())
         };
         let ip_count = async {
@@ -405,18 +371,9 @@ fn entry_of(item: &Item) -> BlacklistEntry {
 }
 
 /// An aggregate bucket item as [`Bucket`].
-pub(crate) fn bucket_of(item: &Item) -> Bucket {
+fn bucket_of(item: &Item) -> Bucket {
     let count = |k: &str| num(item, k).and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
-    let mut visitors = Sketch::new();
-    for (name, value) in item {
-        if let Some(rank) = name
-            .starts_with('r')
-            .then(|| value.as_n().ok()?.parse::<i64>().ok())
-            .flatten()
-        {
-            visitors.load(name, rank);
-        }
-    }
+    let visitors = sketch_of(item);
     Bucket {
         start: keys::bucket_start_of(text(item, "sk").unwrap_or_default()),
         n: count("n"),
@@ -430,6 +387,7 @@ pub(crate) fn bucket_of(item: &Item) -> Bucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::behavior::sketch::Register;
 
     #[test]
     fn items_are_read_as_written() {

@@ -14,7 +14,7 @@ use impressio::identity::resolver::Resolution;
 use impressio::identity::store::Created;
 use impressio::identity::{DynamoIdentityStore, IdentityConfig, IdentityInputs, MatchMethod, Resolver};
 use integration_tests::counting::{counting_client, CallLog};
-use integration_tests::harness::{minimal_event, with_chrome_headers, Harness};
+use integration_tests::harness::{cloudfront_track, minimal_event, Harness};
 use serde_json::json;
 use tools::table::TableDefinition;
 
@@ -404,18 +404,9 @@ async fn organizations_never_share_identities() {
 
 /// A CloudFront `/t` event of a Chrome visitor of `org_demo_free` with fingerprint `fp`.
 fn track(cookie: Option<&str>, fp: &str) -> String {
-    let mut pairs = vec![("Content-Type", "application/json"), ("Origin", "https://shop.example")];
-    if let Some(c) = cookie {
-        pairs.push(("Cookie", c));
-    }
-    let mut headers = serde_json::Map::new();
-    for (k, v) in with_chrome_headers(&pairs) {
-        headers.insert(k.to_ascii_lowercase(), json!([{"key": k, "value": v}]));
-    }
-    let body = json!({"organizationId": "org_demo_free", "fingerprint": fp, "userId": null}).to_string();
-    json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": "198.51.100.1", "method": "POST", "uri": "/t",
-        "querystring": "", "headers": headers, "body": {"encoding": "text", "data": body}}}}]})
-    .to_string()
+    let headers: Vec<(&str, &str)> = cookie.map(|c| vec![("Cookie", c)]).unwrap_or_default();
+    let body = json!({"organizationId": "org_demo_free", "fingerprint": fp, "userId": null});
+    cloudfront_track("198.51.100.1", &headers, &body)
 }
 
 #[tokio::test]
