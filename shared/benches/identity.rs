@@ -7,8 +7,9 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use impressio::event::TrackPayload;
 use impressio::http::{EdgeRequest, RequestSource};
-use impressio::identity::decide::{after_domainprint, after_parallel, Confidences, IndexEntry};
+use impressio::identity::decide::{after_domainprint, after_reads, Confidences, IndexEntry, Reads};
 use impressio::identity::domainprint::DomainprintKeys;
+use impressio::identity::CorroborationConfig;
 use impressio::identity::IdentityInputs;
 
 const VISITOR: &str = "01a1fd2d-416a-7651-a773-36b44a6c6909";
@@ -57,6 +58,7 @@ fn decide(c: &mut Criterion) {
         visitor_id: VISITOR.into(),
         fingerprint: Some("fp3f9c2a1b7d4e6f80".into()),
         last_seen_ms: 1_795_000_000_000,
+        ..Default::default()
     };
     c.bench_function("identity: inputs + fast-path decision", |b| {
         b.iter(|| {
@@ -70,8 +72,23 @@ fn decide(c: &mut Criterion) {
         behavioral: Some("beh-sig-A1".into()),
         ..Default::default()
     };
-    c.bench_function("identity: parallel-path decision", |b| {
-        b.iter(|| after_parallel(std::hint::black_box(&anonymous), Some(&dp_entry), None, &conf))
+    let reads = Reads {
+        fingerprint: Some(dp_entry.clone()),
+        pair: Some(dp_entry.clone()),
+        ..Default::default()
+    };
+    let corroboration = CorroborationConfig::default();
+    c.bench_function("identity: parallel-path decision (corroborated)", |b| {
+        b.iter(|| {
+            after_reads(
+                std::hint::black_box(&anonymous),
+                &reads,
+                &conf,
+                &corroboration,
+                1_795_000_030_000,
+                false,
+            )
+        })
     });
 }
 

@@ -48,6 +48,7 @@ use impressio::fraud::{
     assess_evidence, BehaviorEvidence, Component, Evidence, Memory, Observations, RiskAssessment, ScoringInput, Trigger,
 };
 use impressio::http::EdgeRequest;
+use impressio::identity::corroborate::{network_of, primary_language, Sighting, MAX_TIME_ZONE};
 use impressio::identity::domainprint::Presented;
 use impressio::identity::inputs::DOMAINPRINT_COOKIE;
 use impressio::identity::store::{Created, NewVisitor};
@@ -115,7 +116,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         Caller::Browser => None,
     };
     let keys = app.identity.keys();
-    let inputs = match forwarded {
+    let mut inputs = match forwarded {
         Some(_) => IdentityInputs::from_event(&event, keys)?,
         None => IdentityInputs::from_request(req, &event, keys)?,
     };
@@ -132,6 +133,19 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     };
     // The visitor's address: the request's, or the one a server forwarded.
     let client_ip = scoring.client_ip;
+    // What corroborates a fingerprint match: the network, ASN, language and device class of
+    // the visitor's request (a server's forwarded values), and CloudFront's time zone for a
+    // browser's own request.
+    inputs.sighting = Sighting {
+        network: client_ip.map(network_of),
+        asn: scoring.asn,
+        time_zone: match forwarded {
+            None => req.viewer.time_zone.clone().filter(|tz| tz.len() <= MAX_TIME_ZONE),
+            Some(_) => None,
+        },
+        language: scoring.accept_language.as_deref().and_then(primary_language),
+        mobile: scoring.ua.as_ref().is_some_and(|u| u.mobile),
+    };
     let ids = Identifiers {
         organization_id: org.clone(),
         fingerprint: inputs.fingerprint.clone(),

@@ -11,16 +11,28 @@
 //!    visitor → the cookie's visitor is kept, `conflict` is set and the other visitor
 //!    reported (a shared or stolen cookie, or a spoofed fingerprint: a fraud signal).
 //! 2. **No signed domainprint** (absent, or presented and refused; parallel path, one
-//!    concurrent batch of reads): the fingerprint index wins over the behavioral index (a
-//!    fingerprint is far more specific); a new domainprint is issued for the visitor found.
+//!    concurrent batch of reads): a fingerprint match joins its visitor only when the
+//!    corroboration model ([`super::corroborate`]) finds enough evidence — the candidate is
+//!    the visitor that presented the fingerprint on the request's network, else the first
+//!    visitor that presented it; a new domainprint is issued for the visitor joined. A match
+//!    refused makes a new visitor with a *possible same device* link to the candidate. A
+//!    behavioral match alone never merges: it too is a possible-same-device link.
 //! 3. **Nothing matches**: a new visitor (UUIDv7) with all its index entries.
+//!
+//! [`MergeRule::FirstMatch`] keeps the rule before corroboration (any fingerprint match, else
+//! any behavioral match, joins), to measure against.
 //!
 //! Which domainprint the answer carries, and whether it is linked, is the resolver's part: a
 //! value presented and refused is never linked to anyone.
+//!
+//! About six hundred lines, by design: the rules are read as one sequence, and half of the
+//! file is their tests.
 
 use serde::{Deserialize, Serialize};
 
+use super::corroborate::{judge, Candidate, Commonness, CorroborationConfig, Evidence, Facts, MergeRule};
 use super::inputs::IdentityInputs;
+use super::population::{PopSet, Population};
 
 /// How a visitor was matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,13 +102,47 @@ impl Confidences {
 }
 
 /// A reverse-index entry as read from the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexEntry {
+    /// The visitor it names: for a fingerprint, the first that presented it; for a
+    /// fingerprint on a network, the last; for a network, the last counted on it.
     pub visitor_id: String,
     /// For a domainprint entry: the fingerprint last seen with it.
     pub fingerprint: Option<String>,
     /// Last time the entry was touched, ms.
     pub last_seen_ms: i64,
+    /// The facts of the named visitor's sighting (fingerprint and pair entries).
+    pub facts: Facts,
+    /// The item's population sets ([`super::population`]).
+    pub population: Population,
+}
+
+/// Everything the resolver read for one request, in one concurrent round.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reads {
+    /// The signed domainprint's entry.
+    pub domainprint: Option<IndexEntry>,
+    /// The fingerprint's entry.
+    pub fingerprint: Option<IndexEntry>,
+    /// The fingerprint's entry on the request's network (`FPN`).
+    pub pair: Option<IndexEntry>,
+    /// The request's network's entry (`NET`).
+    pub network: Option<IndexEntry>,
+    /// The behavioral signature's entry (read only without a signed domainprint).
+    pub behavioral: Option<IndexEntry>,
+}
+
+impl Reads {
+    /// The populations the corroboration model weighs.
+    pub fn commonness(&self) -> Commonness {
+        let count = |e: &Option<IndexEntry>, set| e.as_ref().map_or(0, |e| e.population.count(set));
+        Commonness {
+            fingerprint_networks: count(&self.fingerprint, PopSet::Networks),
+            fingerprint_visitors: count(&self.fingerprint, PopSet::Visitors),
+            network_visitors: count(&self.network, PopSet::Visitors),
+            pair_visitors: count(&self.pair, PopSet::Visitors),
+        }
+    }
 }
 
 /// Which visitor the request belongs to.
@@ -127,6 +173,12 @@ pub struct Decision {
     pub links: Vec<Link>,
     /// Whether "last seen" is due (false inside the touch interval on the fast path).
     pub touch: bool,
+    /// A visitor that may be the same device (a fingerprint match refused, or a behavioral
+    /// match): recorded, never merged.
+    pub possible_same_device: Option<String>,
+    /// The corroboration score of a fingerprint match, and the evidence it used.
+    pub score: Option<f64>,
+    pub evidence: Vec<Evidence>,
 }
 
 /// The fast path's next step after reading the domainprint index.
@@ -147,6 +199,23 @@ fn existing(visitor: &str, method: MatchMethod, confidence: f64, links: Vec<Link
         conflict_with: None,
         links,
         touch,
+        possible_same_device: None,
+        score: None,
+        evidence: Vec::new(),
+    }
+}
+
+fn new_visitor(c: &Confidences) -> Decision {
+    Decision {
+        visitor: Visitor::New,
+        method: MatchMethod::New,
+        confidence: c.new_visitor,
+        conflict_with: None,
+        links: vec![],
+        touch: false,
+        possible_same_device: None,
+        score: None,
+        evidence: Vec::new(),
     }
 }
 
@@ -212,7 +281,8 @@ pub fn after_fingerprint_check(visitor_id: &str, fp: Option<&IndexEntry>, c: &Co
     }
 }
 
-/// Rules 2 and 3, after the parallel reads of the fingerprint and behavioral indexes.
+/// Rules 2 and 3 as they were before corroboration ([`MergeRule::FirstMatch`]), after the
+/// parallel reads of the fingerprint and behavioral indexes.
 pub fn after_parallel(
     inputs: &IdentityInputs,
     fp: Option<&IndexEntry>,
@@ -234,13 +304,72 @@ pub fn after_parallel(
         }
         return existing(&b.visitor_id, MatchMethod::Behavioral, c.behavioral, links, true);
     }
-    Decision {
-        visitor: Visitor::New,
-        method: MatchMethod::New,
-        confidence: c.new_visitor,
-        conflict_with: None,
-        links: vec![],
-        touch: false,
+    new_visitor(c)
+}
+
+/// Rules 2 and 3 under `cc.rule`, after the parallel reads `r`; `after_race` is true when
+/// this request lost the creation of a visitor to a concurrent one (then a candidate on the
+/// request's own network is the visitor that request created, and is joined).
+pub fn after_reads(
+    inputs: &IdentityInputs,
+    r: &Reads,
+    c: &Confidences,
+    cc: &CorroborationConfig,
+    now_ms: i64,
+    after_race: bool,
+) -> Decision {
+    if cc.rule == MergeRule::FirstMatch {
+        return after_parallel(inputs, r.fingerprint.as_ref(), r.behavioral.as_ref(), c);
+    }
+    let behavioral_visitor = r.behavioral.as_ref().map(|b| b.visitor_id.as_str());
+    let candidate = match (&r.pair, &r.fingerprint) {
+        (Some(p), _) => Some((p, true)),
+        (None, Some(f)) => Some((f, false)),
+        (None, None) => None,
+    };
+    if let (Some((e, same_network)), Some(_)) = (candidate, &inputs.fingerprint) {
+        let cand = Candidate {
+            visitor_id: &e.visitor_id,
+            same_network,
+            facts: &e.facts,
+            last_seen_ms: e.last_seen_ms,
+            same_behavior: behavioral_visitor == Some(e.visitor_id.as_str()),
+        };
+        let verdict = judge(&cand, &inputs.sighting, &r.commonness(), now_ms, c.fingerprint, cc);
+        let mut d = if verdict.merge || (after_race && same_network) {
+            let mut links = vec![];
+            if inputs.behavioral.is_some() && r.behavioral.is_none() {
+                links.push(Link::Behavioral);
+            }
+            let mut d = existing(&e.visitor_id, MatchMethod::Fingerprint, verdict.confidence, links, true);
+            if !verdict.merge {
+                d.evidence.push(Evidence {
+                    code: "concurrent_creation",
+                    weight: 0.0,
+                });
+            }
+            d
+        } else {
+            Decision {
+                possible_same_device: Some(e.visitor_id.clone()),
+                ..new_visitor(c)
+            }
+        };
+        d.score = Some(verdict.score);
+        d.evidence.splice(0..0, verdict.evidence);
+        return d;
+    }
+    match behavioral_visitor {
+        // A behavioral signature describes habits, not a device: never a merge on its own.
+        Some(b) => Decision {
+            possible_same_device: Some(b.to_string()),
+            evidence: vec![Evidence {
+                code: "same_behavior",
+                weight: cc.same_behavior,
+            }],
+            ..new_visitor(c)
+        },
+        None => new_visitor(c),
     }
 }
 
@@ -253,6 +382,7 @@ mod tests {
             visitor_id: v.into(),
             fingerprint: fp.map(str::to_string),
             last_seen_ms,
+            ..Default::default()
         }
     }
 
@@ -347,6 +477,92 @@ mod tests {
             (d.visitor, d.method, d.confidence),
             (Visitor::New, MatchMethod::New, 0.5)
         );
+    }
+
+    fn sighting_inputs(fp: &str, bh: Option<&str>, mobile: bool) -> IdentityInputs {
+        IdentityInputs {
+            sighting: super::super::corroborate::Sighting {
+                network: Some("198.51.100.0/24".into()),
+                asn: Some(7922),
+                time_zone: Some("America/New_York".into()),
+                language: Some("en-us".into()),
+                mobile,
+            },
+            ..inputs(Some(fp), bh)
+        }
+    }
+
+    fn with_facts(mut e: IndexEntry) -> IndexEntry {
+        e.facts = Facts {
+            asn: Some(7922),
+            time_zone: Some("America/New_York".into()),
+            language: Some("en-us".into()),
+        };
+        e
+    }
+
+    #[test]
+    fn corroborated_rule_joins_on_the_network_and_links_a_refused_match() {
+        let (c, cc) = (Confidences::default(), CorroborationConfig::default());
+        let now = 1_800_000_000_000;
+        // The visitor that used this fingerprint on this network: joined.
+        let r = Reads {
+            fingerprint: Some(with_facts(entry("F", None, now))),
+            pair: Some(with_facts(entry("P", None, now))),
+            ..Reads::default()
+        };
+        let d = after_reads(&sighting_inputs("f", None, true), &r, &c, &cc, now, false);
+        assert_eq!(
+            (d.visitor.clone(), d.method),
+            (Visitor::Existing("P".into()), MatchMethod::Fingerprint)
+        );
+        assert!(d.evidence.iter().any(|e| e.code == "same_network"));
+        // A phone whose fingerprint another visitor used elsewhere: a new visitor, linked.
+        let r = Reads {
+            fingerprint: Some(with_facts(entry("F", None, now))),
+            ..Reads::default()
+        };
+        let d = after_reads(&sighting_inputs("f", None, true), &r, &c, &cc, now, false);
+        assert_eq!(d.visitor, Visitor::New);
+        assert_eq!(d.possible_same_device.as_deref(), Some("F"));
+        assert!(d.score.is_some_and(|s| s < cc.merge_threshold));
+        // The same, but this request lost a creation race on its own network: joined.
+        let r = Reads {
+            fingerprint: Some(entry("F", None, now)),
+            pair: Some(entry("F", None, now)),
+            network: Some(IndexEntry {
+                population: Population {
+                    visitors: (0..8).collect(),
+                    ..Population::default()
+                },
+                ..entry("F", None, now)
+            }),
+            ..Reads::default()
+        };
+        let refused = after_reads(&sighting_inputs("f", None, true), &r, &c, &cc, now, false);
+        assert_eq!(refused.visitor, Visitor::New, "a busy network alone does not merge");
+        let d = after_reads(&sighting_inputs("f", None, true), &r, &c, &cc, now, true);
+        assert_eq!(d.visitor, Visitor::Existing("F".into()));
+        assert!(d.evidence.iter().any(|e| e.code == "concurrent_creation"));
+    }
+
+    #[test]
+    fn a_behavioral_match_alone_never_merges() {
+        let (c, cc) = (Confidences::default(), CorroborationConfig::default());
+        let r = Reads {
+            behavioral: Some(entry("B", None, 0)),
+            ..Reads::default()
+        };
+        let d = after_reads(&inputs(None, Some("sig-12345")), &r, &c, &cc, 0, false);
+        assert_eq!((d.visitor, d.method), (Visitor::New, MatchMethod::New));
+        assert_eq!(d.possible_same_device.as_deref(), Some("B"));
+        // The rule before merged it.
+        let first = CorroborationConfig {
+            rule: MergeRule::FirstMatch,
+            ..CorroborationConfig::default()
+        };
+        let d = after_reads(&inputs(None, Some("sig-12345")), &r, &c, &first, 0, false);
+        assert_eq!(d.method, MatchMethod::Behavioral);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! - `ga4_client_id`: the event's `clientId`, else read from the `_ga` cookie
 //!   (`GA1.<n>.<client id>`).
 
+use super::corroborate::Sighting;
 use super::domainprint::{DomainprintKeys, Presented};
 use crate::event::payload::ValidEvent;
 use crate::event::FieldError;
@@ -34,6 +35,10 @@ pub struct IdentityInputs {
     pub behavioral: Option<String>,
     pub user_id: Option<String>,
     pub ga4_client_id: Option<String>,
+    /// Where the request comes from (network, ASN, time zone, language, device class), for
+    /// corroborating a fingerprint match; the caller fills it from what it trusts (the
+    /// request's transport, or a server's forwarded values).
+    pub sighting: Sighting,
 }
 
 impl Default for IdentityInputs {
@@ -44,6 +49,7 @@ impl Default for IdentityInputs {
             behavioral: None,
             user_id: None,
             ga4_client_id: None,
+            sighting: Sighting::default(),
         }
     }
 }
@@ -117,6 +123,7 @@ impl IdentityInputs {
                 .ga4_client_id
                 .clone()
                 .or_else(|| req.and_then(|r| r.cookie("_ga")).and_then(|ga| ga4_client_id(&ga))),
+            sighting: Sighting::default(),
         })
     }
 }

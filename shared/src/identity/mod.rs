@@ -5,13 +5,21 @@
 //! - [`inputs`]: the identity inputs of a request (fingerprint, domainprint, behavioral
 //!   signature, user id, GA4 client id), validated;
 //! - [`decide`]: the pure decision rules (which visitor, how, how confident, what to write);
+//! - [`corroborate`]: the evidence a fingerprint match needs before it merges;
+//! - [`population`]: how common a fingerprint, a network, a fingerprint on a network is;
 //! - [`store`]: the identity store trait and its DynamoDB adapter (reverse indexes, visitor
-//!   records);
+//!   records), with its DynamoDB adapter [`dynamo`] and the same in memory, [`memory`];
 //! - [`resolver`]: the paths that read and write through the store.
 
+pub mod corroborate;
 pub mod decide;
 pub mod domainprint;
+#[cfg(feature = "io")]
+pub mod dynamo;
 pub mod inputs;
+#[cfg(feature = "io")]
+pub mod memory;
+pub mod population;
 #[cfg(feature = "io")]
 pub mod resolver;
 #[cfg(feature = "io")]
@@ -19,12 +27,17 @@ pub mod store;
 
 use serde::{Deserialize, Serialize};
 
+pub use corroborate::CorroborationConfig;
 pub use decide::{Confidences, MatchMethod};
+#[cfg(feature = "io")]
+pub use dynamo::DynamoIdentityStore;
 pub use inputs::IdentityInputs;
+#[cfg(feature = "io")]
+pub use memory::MemoryIdentityStore;
 #[cfg(feature = "io")]
 pub use resolver::Resolver;
 #[cfg(feature = "io")]
-pub use store::{DynamoIdentityStore, IdentityStore};
+pub use store::IdentityStore;
 
 /// The identity of one request, returned in the `/t` answer and stored on the event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +58,17 @@ pub struct IdentityResult {
     /// The other visitor the fingerprint points at, when `conflict`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflicting_visitor_id: Option<String>,
+    /// A visitor that may be this same device, recorded but not merged: the visitor a
+    /// fingerprint match pointed at when the evidence was too weak to join it, or the one a
+    /// behavioral signature alone pointed at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub possible_same_device: Option<String>,
+    /// The corroboration score of a fingerprint match (see [`corroborate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corroboration_score: Option<f64>,
+    /// The evidence the score used (`same_network`, `common_fingerprint`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 /// Settings of the resolver (`IDENTITY_CONFIG`, a partial JSON override of the defaults).
@@ -59,6 +83,9 @@ pub struct IdentityConfig {
     pub cookie_max_age_days: u32,
     /// Days identity records live after they were last seen (TTL).
     pub record_ttl_days: u32,
+    /// When a fingerprint match merges ([`corroborate`]).
+    #[serde(default)]
+    pub corroboration: CorroborationConfig,
 }
 
 impl Default for IdentityConfig {
@@ -68,6 +95,7 @@ impl Default for IdentityConfig {
             touch_interval_ms: 60_000,
             cookie_max_age_days: 365,
             record_ttl_days: 400,
+            corroboration: CorroborationConfig::default(),
         }
     }
 }
@@ -83,6 +111,7 @@ impl IdentityConfig {
         crate::conf::merge_json(&mut base, &patch)?;
         let c: IdentityConfig = serde_json::from_value(base).map_err(|e| e.to_string())?;
         c.confidence.check()?;
+        c.corroboration.check()?;
         if c.touch_interval_ms < 0 || c.cookie_max_age_days == 0 || c.record_ttl_days == 0 {
             return Err("touch_interval_ms must be ≥ 0 and the day counts above 0".into());
         }

@@ -3,12 +3,13 @@
 //! event in one transaction ([`Resolver::create`]), and the other writes are
 //! [`PendingWrites`] for the caller to run with its event write.
 //!
-//! DynamoDB round trips before the decision:
-//! - **fast path** (a correctly signed domainprint whose last fingerprint matches, or no
-//!   fingerprint): exactly one `GetItem`;
-//! - signed domainprint with a changed fingerprint: two (`GetItem` of the fingerprint index);
-//! - **parallel path** (no signed domainprint): the fingerprint and behavioral index reads
-//!   issued concurrently — one round trip.
+//! DynamoDB calls before the decision: exactly one `BatchGetItem` on every path, holding the
+//! entries the rules may need — the signed domainprint's (the **fast path**), the
+//! fingerprint's, the fingerprint's on the request's network (`FPN`), the network's, and
+//! without a signed domainprint the behavioral signature's (the **parallel path**). The
+//! request is counted in the population sets of the fingerprint, pair and network entries
+//! when it adds something ([`super::population`]): a returning visitor on a known network
+//! writes nothing more.
 //!
 //! A new visitor's creation fails as a whole when another request created one of its index
 //! entries first ([`Created::VisitorExists`]); [`Resolver::resolve_again`] then reads
@@ -22,10 +23,12 @@
 //! "Last seen" is written at most once per request and, on the fast path, at most once per
 //! `touch_interval_ms` per domainprint.
 
-use super::decide::{self, Decision, FastStep, Link, Visitor};
+use super::corroborate::Facts;
+use super::decide::{self, Decision, FastStep, IndexEntry, Link, Reads, Visitor};
 use super::domainprint::{DomainprintKeys, Presented};
 use super::inputs::IdentityInputs;
-use super::store::{Created, IdentityStore, IndexKey, IndexKind, NewVisitor, Touch};
+use super::population::{hash48, Adds, PopSet, Population};
+use super::store::{Created, IdentityStore, IndexKey, IndexKind, LinkEntry, NewVisitor, Observe, PossibleLink, Touch};
 use super::{IdentityConfig, IdentityResult};
 use crate::event::{EventRecord, MessageRecord};
 use crate::store::StoreError;
@@ -41,17 +44,16 @@ pub struct Resolver<S> {
 /// Writes decided by a resolution, to run alongside the event write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingWrites {
-    links: Vec<(IndexKey, Option<String>)>,
-    visitor_id: String,
-    now_ms: i64,
-    expires_at: i64,
+    links: Vec<LinkEntry>,
+    /// Population counts and candidates (fingerprint, pair and network entries).
+    observes: Vec<Observe>,
     touch: Option<Touch>,
 }
 
 impl PendingWrites {
     /// True when there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.links.is_empty() && self.touch.is_none()
+        self.links.is_empty() && self.observes.is_empty() && self.touch.is_none()
     }
 }
 
@@ -64,6 +66,18 @@ pub struct Resolution {
     pub create: Option<NewVisitor>,
 }
 
+/// How an entry should count the request's values: the hashes of `values` it does not hold
+/// yet, while it has room (an absent entry holds none).
+fn adds_for(entry: Option<&IndexEntry>, values: &[(PopSet, &str)], cap: u16) -> Adds {
+    values
+        .iter()
+        .filter_map(|&(set, v)| match entry {
+            Some(e) => e.population.would_add(set, v, cap).map(|h| (set, h)),
+            None => Some((set, hash48(set, v))),
+        })
+        .collect()
+}
+
 impl<S: IdentityStore> Resolver<S> {
     /// A resolver over `store`, issuing domainprints with `keys`.
     pub fn new(store: S, config: IdentityConfig, keys: DomainprintKeys) -> Self {
@@ -73,6 +87,11 @@ impl<S: IdentityStore> Resolver<S> {
     /// The configuration.
     pub fn config(&self) -> &IdentityConfig {
         &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
     /// The domainprint keys (the edge verifies presented values with them).
@@ -137,13 +156,15 @@ impl<S: IdentityStore> Resolver<S> {
         self.store.create_visitor(visitor, event, message).await
     }
 
+    /// `again`: after a lost creation race (consistent reads, and the race's own visitor on
+    /// the request's network joined).
     async fn resolve_with(
         &self,
         organization_id: &str,
         inputs: &IdentityInputs,
         site: Option<&str>,
         now_ms: i64,
-        consistent: bool,
+        again: bool,
     ) -> Result<Resolution, StoreError> {
         let expires_at = (now_ms / 1000).saturating_add(i64::from(self.config.record_ttl_days) * 86_400);
         let sighting = |visitor_id: &str, domainprint: &str| Touch {
@@ -155,8 +176,9 @@ impl<S: IdentityStore> Resolver<S> {
             now_ms,
             expires_at,
         };
-        let mut decision = self.decide(organization_id, inputs, now_ms, consistent).await?;
-        let (visitor_id, domainprint, create) = match &decision.visitor {
+        let reads = self.read(organization_id, inputs, again).await?;
+        let mut decision = self.decide(inputs, &reads, now_ms, again);
+        let (visitor_id, domainprint) = match &decision.visitor {
             Visitor::Existing(v) => {
                 // The presented domainprint is kept only when the current key signed it.
                 let domainprint = match &inputs.domainprint {
@@ -168,141 +190,242 @@ impl<S: IdentityStore> Resolver<S> {
                         self.issue(organization_id, v)?
                     }
                 };
-                (v.clone(), domainprint, None)
+                (v.clone(), domainprint)
             }
             Visitor::New => {
                 let visitor_id = uuid::Uuid::now_v7().to_string();
                 let domainprint = self.issue(organization_id, &visitor_id)?;
-                let create = NewVisitor {
-                    sighting: sighting(&visitor_id, &domainprint),
-                    behavioral: inputs.behavioral.clone(),
-                };
-                (visitor_id, domainprint, Some(create))
+                (visitor_id, domainprint)
+            }
+        };
+        let cap = self.config.corroboration.population_cap;
+        let facts = inputs.sighting.facts();
+        let network = inputs.sighting.network.as_deref();
+        let mut counted = vec![(PopSet::Domainprints, domainprint.as_str())];
+        if let Some(net) = network {
+            counted.push((PopSet::Networks, net));
+        }
+        counted.push((PopSet::Visitors, visitor_id.as_str()));
+        let fingerprint_adds = adds_for(reads.fingerprint.as_ref(), &counted, cap);
+        let mut first_population = Population::default();
+        for &(set, h) in &fingerprint_adds {
+            first_population.add(set, h, cap);
+        }
+        let observe = |key: IndexKey, visitor: bool, adds: Adds| Observe {
+            key,
+            visitor: visitor.then(|| (visitor_id.clone(), facts.clone())),
+            adds,
+            cap,
+            now_ms,
+            expires_at,
+        };
+        let mut observes = Vec::new();
+        // The fingerprint's population, where it has an entry (a new one starts with it).
+        if let (Some(fp), Some(_)) = (&inputs.fingerprint, &reads.fingerprint) {
+            if !fingerprint_adds.is_empty() {
+                observes.push(observe(
+                    IndexKey::new(organization_id, IndexKind::Fingerprint, fp),
+                    false,
+                    fingerprint_adds.clone(),
+                ));
+            }
+        }
+        // The fingerprint on this network names its last visitor; written when it names
+        // another, is older than the refresh interval, or its facts changed.
+        let pair = match (&inputs.fingerprint, network) {
+            (Some(fp), Some(net)) => {
+                let e = reads.pair.as_ref();
+                let adds = adds_for(e, &[(PopSet::Visitors, visitor_id.as_str())], cap);
+                let refresh_ms = i64::from(self.config.corroboration.refresh_secs) * 1000;
+                let due = e.is_none_or(|e| {
+                    e.visitor_id != visitor_id
+                        || now_ms.saturating_sub(e.last_seen_ms) >= refresh_ms
+                        || (facts.asn.is_some() && e.facts.asn != facts.asn)
+                        || (facts.language.is_some() && e.facts.language != facts.language)
+                        || (facts.time_zone.is_some() && e.facts.time_zone != facts.time_zone)
+                });
+                (due || !adds.is_empty()).then(|| observe(IndexKey::pair(organization_id, fp, net), true, adds))
+            }
+            _ => None,
+        };
+        // The network counts its visitors.
+        if let Some(net) = network {
+            let adds = adds_for(reads.network.as_ref(), &[(PopSet::Visitors, visitor_id.as_str())], cap);
+            if !adds.is_empty() {
+                observes.push(observe(
+                    IndexKey::new(organization_id, IndexKind::Network, net),
+                    true,
+                    adds,
+                ));
+            }
+        }
+        let possible = decision.possible_same_device.clone().map(|other| PossibleLink {
+            other_visitor_id: other,
+            score: decision.score,
+            evidence: decision.evidence.iter().map(|e| e.code.to_string()).collect(),
+        });
+        let create = match decision.visitor {
+            Visitor::New => Some(NewVisitor {
+                sighting: sighting(&visitor_id, &domainprint),
+                behavioral: inputs.behavioral.clone(),
+                index_fingerprint: reads.fingerprint.is_none(),
+                facts: facts.clone(),
+                population: first_population.clone(),
+                pair: pair
+                    .clone()
+                    .map(|p| (p, reads.pair.as_ref().map(|e| e.visitor_id.clone()))),
+                possible_same_device: possible,
+            }),
+            Visitor::Existing(_) => {
+                observes.extend(pair);
+                None
             }
         };
         let links = decision
             .links
             .iter()
             .filter_map(|l| {
-                let (kind, value, fp) = match l {
+                let (kind, value, fp, facts, population) = match l {
                     Link::Domainprint => (
                         IndexKind::Domainprint,
                         Some(domainprint.clone()),
                         inputs.fingerprint.clone(),
+                        Facts::default(),
+                        Population::default(),
                     ),
-                    Link::Fingerprint => (IndexKind::Fingerprint, inputs.fingerprint.clone(), None),
-                    Link::Behavioral => (IndexKind::Behavioral, inputs.behavioral.clone(), None),
+                    Link::Fingerprint => (
+                        IndexKind::Fingerprint,
+                        inputs.fingerprint.clone(),
+                        None,
+                        facts.clone(),
+                        first_population.clone(),
+                    ),
+                    Link::Behavioral => (
+                        IndexKind::Behavioral,
+                        inputs.behavioral.clone(),
+                        None,
+                        Facts::default(),
+                        Population::default(),
+                    ),
                 };
-                value.map(|v| (IndexKey::new(organization_id, kind, &v), fp))
+                value.map(|v| LinkEntry {
+                    key: IndexKey::new(organization_id, kind, &v),
+                    visitor_id: visitor_id.clone(),
+                    fingerprint: fp,
+                    facts,
+                    population,
+                    now_ms,
+                    expires_at,
+                })
             })
             .collect::<Vec<_>>();
-        let touch = (decision.touch || !links.is_empty()).then(|| sighting(&visitor_id, &domainprint));
+        let touch =
+            (create.is_none() && (decision.touch || !links.is_empty())).then(|| sighting(&visitor_id, &domainprint));
+        let links = if create.is_some() { Vec::new() } else { links };
         Ok(Resolution {
             identity: IdentityResult {
-                visitor_id: visitor_id.clone(),
+                visitor_id,
                 confidence: decision.confidence,
                 method: decision.method,
                 is_new: decision.visitor == Visitor::New,
                 conflict: decision.conflict_with.is_some(),
                 domainprint,
                 conflicting_visitor_id: decision.conflict_with,
+                possible_same_device: decision.possible_same_device,
+                corroboration_score: decision.score,
+                evidence: decision.evidence.iter().map(|e| e.code.to_string()).collect(),
             },
-            writes: PendingWrites {
-                links,
-                visitor_id,
-                now_ms,
-                expires_at,
-                touch,
-            },
+            writes: PendingWrites { links, observes, touch },
             create,
         })
     }
 
-    /// Reads the indexes the rules need and applies them.
-    async fn decide(
-        &self,
-        org: &str,
-        inputs: &IdentityInputs,
-        now_ms: i64,
-        consistent: bool,
-    ) -> Result<Decision, StoreError> {
+    /// Reads, in one call, every entry the rules may need: the signed
+    /// domainprint's, the fingerprint's, the fingerprint's on the request's network, the
+    /// network's and (without a signed domainprint) the behavioral signature's.
+    async fn read(&self, org: &str, inputs: &IdentityInputs, consistent: bool) -> Result<Reads, StoreError> {
+        let signed = inputs.domainprint.verified();
+        let network = inputs.sighting.network.as_deref();
+        let fp = inputs.fingerprint.as_deref();
+        let wanted = [
+            signed.map(|(dp, _)| IndexKey::new(org, IndexKind::Domainprint, dp)),
+            fp.map(|f| IndexKey::new(org, IndexKind::Fingerprint, f)),
+            fp.zip(network).map(|(f, n)| IndexKey::pair(org, f, n)),
+            network.map(|n| IndexKey::new(org, IndexKind::Network, n)),
+            inputs
+                .behavioral
+                .as_deref()
+                .filter(|_| signed.is_none())
+                .map(|b| IndexKey::new(org, IndexKind::Behavioral, b)),
+        ];
+        let keys: Vec<IndexKey> = wanted.iter().flatten().cloned().collect();
+        let mut found = if keys.is_empty() {
+            Vec::new()
+        } else {
+            self.store.get_many(&keys, consistent).await?
+        }
+        .into_iter();
+        let mut next = |k: &Option<IndexKey>| k.as_ref().and_then(|_| found.next().flatten());
+        Ok(Reads {
+            domainprint: next(&wanted[0]),
+            fingerprint: next(&wanted[1]),
+            pair: next(&wanted[2]),
+            network: next(&wanted[3]),
+            behavioral: next(&wanted[4]),
+        })
+    }
+
+    /// Applies the rules to what was read.
+    fn decide(&self, inputs: &IdentityInputs, r: &Reads, now_ms: i64, again: bool) -> Decision {
         let c = &self.config.confidence;
-        if let Some((dp, visitor)) = inputs.domainprint.verified() {
-            let entry = self
-                .store
-                .get(&IndexKey::new(org, IndexKind::Domainprint, dp), consistent)
-                .await?;
-            if let Some(e) = entry.as_ref().filter(|e| e.visitor_id != visitor) {
+        if let Some((_, visitor)) = inputs.domainprint.verified() {
+            if let Some(e) = r.domainprint.as_ref().filter(|e| e.visitor_id != visitor) {
                 // Never written so (an entry is linked to the visitor its value names):
                 // the signature is what is trusted.
                 tracing::warn!(indexed = %e.visitor_id, signed = visitor, "domainprint index disagrees with its signature");
             }
-            return Ok(
-                match decide::after_domainprint(
-                    inputs,
-                    visitor,
-                    entry.as_ref(),
-                    c,
-                    now_ms,
-                    self.config.touch_interval_ms,
-                ) {
-                    FastStep::Done(d) => d,
-                    FastStep::CheckFingerprint => {
-                        let fp = inputs.fingerprint.as_deref().unwrap_or_default();
-                        let fp_entry = self
-                            .store
-                            .get(&IndexKey::new(org, IndexKind::Fingerprint, fp), consistent)
-                            .await?;
-                        let mut d = decide::after_fingerprint_check(visitor, fp_entry.as_ref(), c);
-                        if entry.is_none() {
-                            d.links.push(Link::Domainprint);
-                        }
-                        d
+            return match decide::after_domainprint(
+                inputs,
+                visitor,
+                r.domainprint.as_ref(),
+                c,
+                now_ms,
+                self.config.touch_interval_ms,
+            ) {
+                FastStep::Done(d) => d,
+                FastStep::CheckFingerprint => {
+                    let mut d = decide::after_fingerprint_check(visitor, r.fingerprint.as_ref(), c);
+                    if r.domainprint.is_none() {
+                        d.links.push(Link::Domainprint);
                     }
-                },
-            );
+                    d
+                }
+            };
         }
-        let fp_read = async {
-            match &inputs.fingerprint {
-                Some(fp) => {
-                    self.store
-                        .get(&IndexKey::new(org, IndexKind::Fingerprint, fp), consistent)
-                        .await
-                }
-                None => Ok(None),
-            }
-        };
-        let bh_read = async {
-            match &inputs.behavioral {
-                Some(b) => {
-                    self.store
-                        .get(&IndexKey::new(org, IndexKind::Behavioral, b), consistent)
-                        .await
-                }
-                None => Ok(None),
-            }
-        };
-        let (fp, bh) = tokio::join!(fp_read, bh_read);
-        Ok(decide::after_parallel(inputs, fp?.as_ref(), bh?.as_ref(), c))
+        decide::after_reads(inputs, r, c, &self.config.corroboration, now_ms, again)
     }
 
-    /// Runs the writes of a resolution: the index links concurrently, then "last seen".
-    /// A link whose key already names another visitor is left alone (logged).
+    /// Runs the writes of a resolution: the index links and the population counts
+    /// concurrently, then "last seen". A link whose key already names another visitor is
+    /// left alone, and a count whose set filled meanwhile is dropped (both logged).
     ///
     /// # Errors
     /// [`StoreError`] when DynamoDB fails; the caller logs it (the event is not affected).
     pub async fn apply(&self, w: &PendingWrites) -> Result<(), StoreError> {
-        let links = w.links.iter().map(|(key, fp)| async move {
-            let added = self
-                .store
-                .link(key, &w.visitor_id, fp.as_deref(), w.now_ms, w.expires_at)
-                .await?;
-            if !added {
-                tracing::debug!(index = key.kind.tag_name(), "index entry exists; left alone");
+        let links = w.links.iter().map(|l| async move {
+            if !self.store.link(l).await? {
+                tracing::debug!(index = l.key.kind.tag_name(), "index entry exists; left alone");
             }
             Ok::<(), StoreError>(())
         });
-        for r in futures::future::join_all(links).await {
+        let observes = w.observes.iter().map(|o| async move {
+            if !self.store.observe(o).await? {
+                tracing::debug!(index = o.key.kind.tag_name(), "population set full; not counted");
+            }
+            Ok::<(), StoreError>(())
+        });
+        let (links, observes) = tokio::join!(futures::future::join_all(links), futures::future::join_all(observes));
+        for r in links.into_iter().chain(observes) {
             r?;
         }
         if let Some(t) = &w.touch {
@@ -319,6 +442,8 @@ impl IndexKind {
             IndexKind::Fingerprint => "fingerprint",
             IndexKind::Domainprint => "domainprint",
             IndexKind::Behavioral => "behavioral",
+            IndexKind::FingerprintNetwork => "fingerprint_network",
+            IndexKind::Network => "network",
         }
     }
 }

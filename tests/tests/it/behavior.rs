@@ -179,10 +179,15 @@ async fn one_visitor_submitting_from_two_ips_is_proxy_rotation() {
         .await;
     assert_eq!(first.status, 200);
     h.clock.advance(60_000);
+    // The same browser (its domainprint cookie) through another proxy's address: one visitor.
+    // Without the cookie, a fingerprint alone on another network is no proof of one visitor.
+    let cookie = first.header("set-cookie").expect("domainprint cookie");
+    let cookie = cookie.split(';').next().unwrap().to_string();
     let second = h
         .invoke(
             &Req::new("203.0.113.200", CHROME_JA4, "fpRotator")
                 .event("signup")
+                .header("Cookie", &cookie)
                 .payload(),
         )
         .await;

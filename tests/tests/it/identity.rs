@@ -1,17 +1,22 @@
 //! The identity resolver against moto server, counting the DynamoDB calls of each path with
 //! an SDK interceptor: fast path, parallel path, new visitor, alias on a second domain,
 //! return by fingerprint after clearing cookies, conflict, two concurrent first requests,
-//! isolation between organizations; and through the edge function, the cookie round trip.
+//! isolation between organizations, identical devices on other networks (possible same
+//! device, never merged), population counts; and through the edge function, the cookie
+//! round trip.
 //!
-//! About four hundred and fifty lines, by design: every resolver path is counted with the same
+//! About six hundred lines, by design: every resolver path is counted with the same
 //! call-counting client.
 
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use impressio::identity::corroborate::Sighting;
 use impressio::identity::domainprint::{DomainprintKeys, Presented};
+use impressio::identity::population::PopSet;
 use impressio::identity::resolver::Resolution;
-use impressio::identity::store::Created;
+use impressio::identity::store::{Created, IndexKey, IndexKind};
+use impressio::identity::IdentityStore;
 use impressio::identity::{DynamoIdentityStore, IdentityConfig, IdentityInputs, MatchMethod, Resolver};
 use integration_tests::counting::{counting_client, CallLog};
 use integration_tests::harness::{cloudfront_track, minimal_event, Harness};
@@ -50,13 +55,39 @@ fn keys() -> &'static DomainprintKeys {
     KEYS.get_or_init(DomainprintKeys::ephemeral)
 }
 
-/// A request's identity inputs for `org`, its domainprint (if any) verified as the edge does.
+/// A request's identity inputs for `org`, its domainprint (if any) verified as the edge does,
+/// from a desktop browser on a home network (198.51.100.0/24, Comcast, New York, English).
 fn inputs(org: &str, fp: Option<&str>, dp: Option<&str>, bh: Option<&str>) -> IdentityInputs {
     IdentityInputs {
         fingerprint: fp.map(str::to_string),
         domainprint: dp.map_or(Presented::Absent, |d| keys().verify(org, d)),
         behavioral: bh.map(str::to_string),
+        sighting: home(),
         ..Default::default()
+    }
+}
+
+fn home() -> Sighting {
+    Sighting {
+        network: Some("198.51.100.0/24".into()),
+        asn: Some(7922),
+        time_zone: Some("America/New_York".into()),
+        language: Some("en-us".into()),
+        mobile: false,
+    }
+}
+
+/// [`inputs`] from a phone on another network: a carrier's, in another city.
+fn phone_elsewhere(org: &str, fp: &str, network: &str) -> IdentityInputs {
+    IdentityInputs {
+        sighting: Sighting {
+            network: Some(network.into()),
+            asn: Some(21928),
+            time_zone: Some("America/Chicago".into()),
+            language: Some("en-us".into()),
+            mobile: true,
+        },
+        ..inputs(org, Some(fp), None, None)
     }
 }
 
@@ -121,13 +152,14 @@ async fn new_visitor_then_fast_path_with_exactly_one_read() {
     assert!(id.is_new);
     assert_eq!(id.method, MatchMethod::New);
     assert_eq!(id.confidence, 0.5);
-    // Parallel path with only a fingerprint: one GetItem, then the creating transaction.
-    assert_eq!(s.log.ops(), vec!["GetItem", "TransactWriteItems"]);
+    // Parallel path with only a fingerprint: one BatchGetItem, then the creating transaction.
+    assert_eq!(s.log.ops(), vec!["BatchGetItem", "TransactWriteItems"]);
     s.resolver.apply(&first.writes).await.unwrap();
     assert_eq!(s.items_of("visitor").await, 1);
     assert_eq!(s.items_of("visitor_device").await, 1);
     assert_eq!(s.items_of("visitor_domainprint").await, 1);
-    assert_eq!(s.items_of("identity_index").await, 2);
+    // Domainprint, fingerprint, fingerprint on the network, network.
+    assert_eq!(s.items_of("identity_index").await, 4);
 
     s.log.reset();
     let again = s
@@ -139,7 +171,7 @@ async fn new_visitor_then_fast_path_with_exactly_one_read() {
         )
         .await
         .unwrap();
-    assert_eq!(s.log.ops(), vec!["GetItem"], "the fast path is exactly one read");
+    assert_eq!(s.log.ops(), vec!["BatchGetItem"], "the fast path is exactly one read");
     assert_eq!(again.identity.visitor_id, id.visitor_id);
     assert_eq!(again.identity.method, MatchMethod::CookieAndFingerprint);
     assert_eq!(again.identity.confidence, 0.98);
@@ -156,7 +188,7 @@ async fn new_visitor_then_fast_path_with_exactly_one_read() {
         )
         .await;
     assert_eq!(later.identity.visitor_id, id.visitor_id);
-    assert_eq!(s.log.ops(), vec!["GetItem", "TransactWriteItems"]);
+    assert_eq!(s.log.ops(), vec!["BatchGetItem", "TransactWriteItems"]);
 }
 
 #[tokio::test]
@@ -181,21 +213,21 @@ async fn parallel_path_reads_concurrently_and_prefers_the_fingerprint() {
         )
         .await
         .unwrap();
-    assert_eq!(s.log.count("GetItem"), 2);
     assert_eq!(
-        s.log.max_in_flight(),
-        2,
-        "both index reads are in flight together: one round trip"
+        s.log.ops(),
+        vec!["BatchGetItem"],
+        "every index read in one call, no write before the answer"
     );
-    assert_eq!(s.log.ops().len(), 2, "no write before the answer");
     assert_eq!(r.identity.visitor_id, a.identity.visitor_id);
     assert_eq!(r.identity.method, MatchMethod::Fingerprint);
-    assert_eq!(r.identity.confidence, 0.75);
+    // Same network, a fingerprint seen once, same language and time zone, same behavior.
+    assert!(r.identity.confidence > 0.75, "{:?}", r.identity);
+    assert!(r.identity.evidence.contains(&"same_network".to_string()));
     assert_ne!(
         r.identity.domainprint, a.identity.domainprint,
         "a new domainprint is issued"
     );
-    // Behavior alone (a different fingerprint) still finds the visitor, weakly.
+    // Behavior alone (a different fingerprint) merges nobody: a new visitor, linked.
     let b = s
         .resolve(
             "org_a",
@@ -204,11 +236,115 @@ async fn parallel_path_reads_concurrently_and_prefers_the_fingerprint() {
             NOW,
         )
         .await;
+    assert!(b.identity.is_new);
+    assert_ne!(b.identity.visitor_id, a.identity.visitor_id);
     assert_eq!(
-        (b.identity.visitor_id.clone(), b.identity.method),
-        (a.identity.visitor_id.clone(), MatchMethod::Behavioral)
+        b.identity.possible_same_device.as_deref(),
+        Some(a.identity.visitor_id.as_str())
     );
-    assert_eq!(b.identity.confidence, 0.4);
+    assert_eq!(s.items_of("possible_same_device").await, 2, "recorded on both visitors");
+}
+
+#[tokio::test]
+async fn identical_phones_on_other_networks_are_linked_never_merged() {
+    let s = setup().await;
+    let a = s
+        .resolve(
+            "org_a",
+            &phone_elsewhere("org_a", "fpIphone", "192.0.2.0/24"),
+            "shop.example",
+            NOW,
+        )
+        .await
+        .identity;
+    // Another person, the same phone model and settings, another network: a new visitor.
+    s.log.reset();
+    let b = s
+        .resolve_raw(
+            "org_a",
+            &phone_elsewhere("org_a", "fpIphone", "203.0.113.0/24"),
+            Some("shop.example"),
+            NOW + 60_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.log.ops(), vec!["BatchGetItem", "TransactWriteItems"]);
+    let b_id = b.identity.clone();
+    s.resolver.apply(&b.writes).await.unwrap();
+    assert!(b_id.is_new, "{b_id:?}");
+    assert_ne!(b_id.visitor_id, a.visitor_id);
+    assert_eq!(b_id.possible_same_device.as_deref(), Some(a.visitor_id.as_str()));
+    assert!(b_id.corroboration_score.is_some_and(|x| x < 3.0));
+    // The person who cleared cookies on their own network is still joined.
+    let back = s
+        .resolve(
+            "org_a",
+            &phone_elsewhere("org_a", "fpIphone", "203.0.113.0/24"),
+            "shop.example",
+            NOW + 120_000,
+        )
+        .await
+        .identity;
+    assert_eq!(back.visitor_id, b_id.visitor_id);
+    assert_eq!(back.method, MatchMethod::Fingerprint);
+    // The fingerprint's population: two networks, two visitors, three domainprints.
+    let fp = s
+        .resolver
+        .store()
+        .get_many(&[IndexKey::new("org_a", IndexKind::Fingerprint, "fpIphone")], false)
+        .await
+        .unwrap()
+        .remove(0)
+        .expect("the fingerprint's entry");
+    assert_eq!(
+        (
+            fp.population.count(PopSet::Networks),
+            fp.population.count(PopSet::Visitors),
+            fp.population.count(PopSet::Domainprints)
+        ),
+        (2, 2, 3)
+    );
+    assert_eq!(fp.visitor_id, a.visitor_id, "the first visitor stays named");
+}
+
+#[tokio::test]
+async fn one_request_counts_once_and_a_full_set_stops_growing() {
+    let s = setup().await;
+    let cap = IdentityConfig::default().corroboration.population_cap;
+    let key = IndexKey::new("org_a", IndexKind::Fingerprint, "fpFlood");
+    let count = |set| {
+        let s = &s;
+        let key = key.clone();
+        async move {
+            s.resolver.store().get_many(&[key], false).await.unwrap()[0]
+                .as_ref()
+                .map_or(0, |e| e.population.count(set))
+        }
+    };
+    // The same request again and again counts once.
+    for i in 0..3 {
+        s.resolve(
+            "org_a",
+            &phone_elsewhere("org_a", "fpFlood", "192.0.2.0/24"),
+            "shop.example",
+            NOW + i,
+        )
+        .await;
+    }
+    assert_eq!(count(PopSet::Networks).await, 1);
+    // A client flooding the fingerprint from many networks fills the set to its cap, no more.
+    for i in 0..(u64::from(cap) + 4) {
+        let net = format!("203.0.{}.0/24", i + 1);
+        s.resolve(
+            "org_a",
+            &phone_elsewhere("org_a", "fpFlood", &net),
+            "shop.example",
+            NOW + 10 + i as i64,
+        )
+        .await;
+    }
+    assert_eq!(count(PopSet::Networks).await, u64::from(cap));
+    assert_eq!(count(PopSet::Visitors).await, u64::from(cap));
 }
 
 #[tokio::test]
@@ -237,7 +373,7 @@ async fn a_second_domain_and_cleared_cookies_are_aliased_to_the_same_visitor() {
         )
         .await
         .identity;
-    assert_eq!(s.log.count("GetItem"), 1);
+    assert_eq!(s.log.count("BatchGetItem"), 1);
     assert_eq!(
         (fast.visitor_id, fast.method),
         (shop.visitor_id.clone(), MatchMethod::CookieAndFingerprint)
@@ -268,7 +404,7 @@ async fn a_new_device_under_the_cookie_and_a_conflict() {
         .await
         .identity;
     assert_ne!(a.visitor_id, b.visitor_id);
-    // A's cookie with a fingerprint never seen: a new device of A (two reads).
+    // A's cookie with a fingerprint never seen: a new device of A (still one read).
     s.log.reset();
     let dev = s
         .resolve(
@@ -279,7 +415,7 @@ async fn a_new_device_under_the_cookie_and_a_conflict() {
         )
         .await
         .identity;
-    assert_eq!(s.log.count("GetItem"), 2);
+    assert_eq!(s.log.count("BatchGetItem"), 1);
     assert_eq!(
         (dev.visitor_id.clone(), dev.method, dev.confidence),
         (a.visitor_id.clone(), MatchMethod::Cookie, 0.85)

@@ -458,8 +458,8 @@ const ADAPTERS: &[Adapter] = &[
     },
     Adapter {
         uses: "DynamoIdentityStore",
-        file: "shared/src/identity/store.rs",
-        actions: impressio::identity::store::DYNAMODB_ACTIONS,
+        file: "shared/src/identity/dynamo.rs",
+        actions: impressio::identity::dynamo::DYNAMODB_ACTIONS,
     },
     Adapter {
         uses: "DynamoCounter",
