@@ -25,6 +25,7 @@ pub mod artifact;
 pub mod browser;
 pub mod clients;
 pub mod cloudfront;
+pub mod identity_sim;
 pub mod in_process;
 pub mod latency_proxy;
 pub mod quality;

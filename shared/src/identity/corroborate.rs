@@ -20,7 +20,7 @@
 //! | `busy_network` | −2.0 | … a network on which at least `busy_network_visitors` (8) visitors were seen (an office, a campus, a carrier's NAT) |
 //! | `shared_pair` | −3.0 | … and more than one visitor presented this fingerprint on this network |
 //! | `same_asn` | +1.0 | otherwise, the candidate's last network was in the same ASN |
-//! | `rare_fingerprint` | +1.0 | the fingerprint was seen on at most one network, by at most one visitor, and the device is not a mobile one |
+//! | `rare_fingerprint` | +1.0 | the fingerprint was seen with one visitor only (on fewer than `common_fingerprint_networks` networks), and the device is not a mobile one |
 //! | `common_fingerprint` | −1.0 | the fingerprint was seen on `common_fingerprint_networks` (5) networks or by `common_fingerprint_visitors` (3) visitors |
 //! | `same_language` / `other_language` | +0.5 / −1.0 | `Accept-Language`'s first tag, as the candidate's |
 //! | `same_time_zone` / `other_time_zone` | +0.5 / −1.0 | CloudFront's viewer time zone, as the candidate's |
@@ -303,7 +303,7 @@ pub fn judge(
         || counts.fingerprint_visitors >= c.common_fingerprint_visitors
     {
         add("common_fingerprint", c.common_fingerprint);
-    } else if counts.fingerprint_networks <= 1 && counts.fingerprint_visitors <= 1 && !sighting.mobile {
+    } else if counts.fingerprint_visitors <= 1 && !sighting.mobile {
         add("rare_fingerprint", c.rare_fingerprint);
     }
     match agree(candidate.facts.language.as_ref(), sighting.language.as_ref()) {

@@ -615,3 +615,55 @@ async fn through_the_edge_the_cookie_round_trip_keeps_the_visitor() {
     assert_eq!(bad.status, 200);
     assert_eq!(bad.json()["identity"]["method"], "fingerprint");
 }
+
+/// The in-memory store (the accuracy benchmark's) decides as the DynamoDB adapter does: one
+/// scripted sequence — a new visitor, a return on its network, a second domain, an identical
+/// phone elsewhere, a flood of networks, a behavioral-only match — through both, the same
+/// methods and the same grouping of requests into visitors.
+#[tokio::test]
+async fn the_in_memory_store_resolves_as_dynamodb_does() {
+    use impressio::identity::MemoryIdentityStore;
+    let s = setup().await;
+    let memory = Resolver::new(MemoryIdentityStore::new(), IdentityConfig::default(), keys().clone());
+    let script: Vec<IdentityInputs> = {
+        let mut v = vec![
+            inputs("org_p", Some("fpP"), None, Some("beh-sig-P1")),
+            inputs("org_p", Some("fpP"), None, None),
+            phone_elsewhere("org_p", "fpP", "203.0.113.0/24"),
+            phone_elsewhere("org_p", "fpP", "203.0.113.0/24"),
+            inputs("org_p", Some("fpOther"), None, Some("beh-sig-P1")),
+        ];
+        for i in 0..20 {
+            v.push(phone_elsewhere("org_p", "fpP", &format!("192.0.{i}.0/24")));
+        }
+        v
+    };
+    let mut outcomes = Vec::new();
+    for (n, i) in script.iter().enumerate() {
+        let now = NOW + n as i64 * 1_000;
+        let d = s.resolve("org_p", i, "shop.example", now).await.identity;
+        let r = memory.resolve("org_p", i, Some("shop.example"), now).await.unwrap();
+        if let Some(create) = &r.create {
+            let event = minimal_event(&uuid::Uuid::now_v7().to_string(), "org_p", None, now);
+            assert_eq!(memory.create(create, &event, None).await.unwrap(), Created::Stored);
+        }
+        memory.apply(&r.writes).await.unwrap();
+        outcomes.push((d, r.identity));
+    }
+    // The same grouping: request k joins request j's visitor in both, or in neither.
+    for (k, (dk, mk)) in outcomes.iter().enumerate() {
+        assert_eq!(dk.method, mk.method, "request {k}");
+        assert_eq!(dk.evidence, mk.evidence, "request {k}");
+        for (dj, mj) in &outcomes[..k] {
+            assert_eq!(
+                dk.visitor_id == dj.visitor_id,
+                mk.visitor_id == mj.visitor_id,
+                "request {k}"
+            );
+        }
+    }
+    assert!(
+        outcomes.iter().any(|(d, _)| d.possible_same_device.is_some()),
+        "the script refuses a match"
+    );
+}

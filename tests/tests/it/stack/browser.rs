@@ -354,44 +354,79 @@ async fn five_reloads_give_one_fingerprint() {
     assert_eq!(visitors.len(), 1, "one visitor: {visitors:?}");
 }
 
+/// A viewer on a network of its own (a /24 of the benchmarking range 198.18.0.0/15 no other
+/// viewer of this process has) in `asn`, `city` and `time_zone`: the identity evidence of a
+/// test's browser is its own.
+fn own_network(asn: u32, city: &str, time_zone: &str) -> Viewer {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) % 512;
+    Viewer {
+        address: std::net::IpAddr::from([198, 18 + (n / 256) as u8, (n % 256) as u8, 10]),
+        asn,
+        city: city.into(),
+        time_zone: time_zone.into(),
+        ..Viewer::residential()
+    }
+}
+
+/// Two profiles with identical settings (hence one fingerprint) on two networks are two
+/// visitors; one of them, back on its own network after clearing its cookies and storage, is
+/// found again by the fingerprint, corroborated by the network.
 #[tokio::test]
-async fn a_fresh_profile_returns_to_the_visitor_through_the_fingerprint() {
+async fn identical_profiles_on_two_networks_are_two_visitors_and_a_cleared_one_returns() {
     let _one = BROWSER_LOCK.lock().await;
-    let site = TestSite::start(&edge_url().await).await;
-    let path = unique_path("fresh-profile");
-    let first_url = site.url(&format!("{path}?visit=1"));
-    let second_url = site.url(&format!("{path}?visit=2"));
-
-    let first = Browser::launch(&BrowserConfig::default()).await;
-    first.open(&first_url).await;
-    let fp1 = first
-        .ready()
-        .await
-        .expect("window.impressio.ready (the new /h.js)")
-        .fingerprint;
-    let before = events(&first_url, 1).await;
-    first.close().await;
-
-    // A new user-data-dir: no cookie, no localStorage; only the fingerprint is left.
-    let second = Browser::launch(&BrowserConfig::default()).await;
-    second.open(&second_url).await;
-    let fp2 = second
-        .ready()
-        .await
-        .expect("window.impressio.ready (the new /h.js)")
-        .fingerprint;
-    let after = events(&second_url, 1).await;
-    second.close().await;
-
-    assert_eq!(fp1, fp2, "the same browser configuration, the same fingerprint");
-    let identity = after[0].identity.as_ref().expect("identity");
-    assert_eq!(identity.method, MatchMethod::Fingerprint, "{identity:?}");
-    assert_ne!(
-        identity.domainprint,
-        before[0].identity.as_ref().expect("identity").domainprint,
-        "the fresh profile got a cookie of its own"
+    let front = LocalCloudFront::start(
+        &origin_url(),
+        vec![
+            own_network(20115, "Charlotte", "America/New_York"),
+            own_network(7018, "Chicago", "America/Chicago"),
+        ],
+    )
+    .await;
+    let (site_a, site_b) = (
+        TestSite::start(&front.url(0)).await,
+        TestSite::start(&front.url(1)).await,
     );
-    assert_eq!(after[0].visitor_id, before[0].visitor_id);
+    let path = unique_path("two-profiles");
+    let url = |site: &TestSite, visit: &str| site.url(&format!("{path}?visit={visit}"));
+
+    let a = Browser::launch(&BrowserConfig::default()).await;
+    a.open(&url(&site_a, "a1")).await;
+    let fp_a = a.ready().await.expect("window.impressio.ready").fingerprint;
+    let first_a = events(&url(&site_a, "a1"), 1).await;
+
+    let b = Browser::launch(&BrowserConfig::default()).await;
+    b.open(&url(&site_b, "b1")).await;
+    let fp_b = b.ready().await.expect("window.impressio.ready").fingerprint;
+    let first_b = events(&url(&site_b, "b1"), 1).await;
+    b.close().await;
+
+    assert_eq!(fp_a, fp_b, "the same settings, the same fingerprint");
+    let (ia, ib) = (
+        first_a[0].identity.as_ref().expect("identity"),
+        first_b[0].identity.as_ref().expect("identity"),
+    );
+    assert_ne!(ia.visitor_id, ib.visitor_id, "two people: {ia:?} {ib:?}");
+    assert!(ib.is_new, "{ib:?}");
+    assert!(
+        ib.possible_same_device.is_some(),
+        "the refused match is recorded: {ib:?}"
+    );
+
+    // Profile A clears its cookies and storage (no domainprint left anywhere) and returns.
+    a.client().delete_all_cookies().await.expect("cookies deleted");
+    a.eval("localStorage.clear(); sessionStorage.clear(); return true")
+        .await;
+    a.open(&url(&site_a, "a2")).await;
+    a.ready().await.expect("window.impressio.ready");
+    let back = events(&url(&site_a, "a2"), 1).await;
+    a.close().await;
+    let back = back[0].identity.as_ref().expect("identity");
+    assert_eq!(back.method, MatchMethod::Fingerprint, "{back:?}");
+    assert_eq!(back.visitor_id, ia.visitor_id);
+    assert!(back.evidence.iter().any(|e| e == "same_network"), "{back:?}");
+    assert_ne!(back.domainprint, ia.domainprint, "a new cookie of its own, aliased");
 }
 
 #[tokio::test]
