@@ -245,9 +245,11 @@ pub struct Commonness {
 /// The visitor a fingerprint match points at, and what is known of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate<'a> {
+    /// The visitor the index entry names.
     pub visitor_id: &'a str,
     /// It presented the fingerprint on the request's network.
     pub same_network: bool,
+    /// Its facts, as stored with the entry.
     pub facts: &'a Facts,
     /// When it last presented the fingerprint (there), ms.
     pub last_seen_ms: i64,

@@ -58,8 +58,11 @@ pub fn hash48(set: PopSet, value: &str) -> u64 {
 /// The sets of one item, as read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Population {
+    /// Hashes of the domainprints counted ([`PopSet::Domainprints`]).
     pub domainprints: Vec<u64>,
+    /// Hashes of the networks counted ([`PopSet::Networks`]).
     pub networks: Vec<u64>,
+    /// Hashes of the visitors counted ([`PopSet::Visitors`]).
     pub visitors: Vec<u64>,
 }
 

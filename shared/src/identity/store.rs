@@ -117,19 +117,28 @@ pub struct Touch {
 /// exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observe {
+    /// A fingerprint, pair (`FPN`) or network (`NET`) entry.
     pub key: IndexKey,
+    /// The visitor to name, with the facts of its sighting.
     pub visitor: Option<(String, Facts)>,
+    /// Hashes to count, one per set at most.
     pub adds: Adds,
+    /// Most hashes a set holds (`population_cap`).
     pub cap: u16,
+    /// Now, ms ("last seen").
     pub now_ms: i64,
+    /// TTL, Unix seconds.
     pub expires_at: i64,
 }
 
 /// A possible-same-device link recorded for a new visitor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PossibleLink {
+    /// The visitor the refused match pointed at.
     pub other_visitor_id: String,
+    /// The corroboration score (none for a behavioral-only match).
     pub score: Option<f64>,
+    /// The evidence codes the score used.
     pub evidence: Vec<String>,
 }
 

@@ -667,3 +667,35 @@ async fn the_in_memory_store_resolves_as_dynamodb_does() {
         "the script refuses a match"
     );
 }
+
+/// A fingerprint or behavioral signature that cannot be one is refused with the event (a
+/// `400` naming the field) and counts in no population; an empty fingerprint is no
+/// fingerprint (the request resolves without one).
+#[tokio::test]
+async fn through_the_edge_bad_identity_inputs_are_refused_or_ignored_and_count_nothing() {
+    let h = Harness::new().await;
+    let long = "f".repeat(129);
+    for fp in [long.as_str(), "f/p", "fp with spaces"] {
+        let a = h.invoke(&track(None, fp)).await;
+        assert_eq!(a.status, 400, "{fp:?}");
+        assert_eq!(a.json()["field"], "fingerprint");
+    }
+    for signature in ["short", "has spaces in it", &"b".repeat(129)] {
+        let body =
+            json!({"organizationId": "org_demo_free", "fingerprint": "fpGood", "behavioralSignature": signature});
+        let a = h.invoke(&cloudfront_track("198.51.100.1", &[], &body)).await;
+        assert_eq!(a.status, 400, "{signature:?}");
+        assert_eq!(a.json()["field"], "behavioralSignature");
+    }
+    let empty = h.invoke(&track(None, "")).await;
+    assert_eq!(empty.status, 200);
+    assert_eq!(empty.json()["identity"]["method"], "new");
+    // Nothing above wrote a fingerprint's entry.
+    let fingerprints = h
+        .items_of_type("identity_index")
+        .await
+        .into_iter()
+        .filter(|i| i.get("kind").and_then(|k| k.as_s().ok()).map(String::as_str) == Some("FP"))
+        .count();
+    assert_eq!(fingerprints, 0);
+}
