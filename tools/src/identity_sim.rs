@@ -334,6 +334,10 @@ pub struct Accuracy {
     pub pairwise_precision: f64,
     /// Of one person's event pairs, the share resolved to one visitor.
     pub pairwise_recall: f64,
+    /// Per visitor: visitors holding the events of more than one person, over all visitors.
+    pub merged_visitor_rate: f64,
+    /// Per visitor: visitors per person (1 when nobody is split or merged).
+    pub visitors_per_person: f64,
     /// Visitors created with a possible-same-device link.
     pub possible_links: usize,
     /// Per device class: its name, false-merge rate and split rate.
@@ -462,7 +466,10 @@ fn measure(rule: MergeRule, people: usize, resolved: &[(usize, String)], possibl
         .count();
     let split = visitors_of.values().filter(|vs| vs.len() > 1).count();
     let seen = visitors_of.len().max(1) as f64;
+    let mixed = people_of.values().filter(|ps| ps.len() > 1).count();
     Accuracy {
+        merged_visitor_rate: mixed as f64 / per_visitor.len().max(1) as f64,
+        visitors_per_person: per_visitor.len() as f64 / seen,
         rule,
         people,
         events: resolved.len(),
@@ -495,6 +502,15 @@ pub fn report(runs: &[Accuracy]) -> String {
             a.possible_links
         ));
     }
+    out.push_str("\nper visitor: visitors holding several people / visitors per person:\n");
+    for a in runs {
+        out.push_str(&format!(
+            "{:<12}  {:.2} % / {:.2}\n",
+            format!("{:?}", a.rule),
+            a.merged_visitor_rate * 100.0,
+            a.visitors_per_person
+        ));
+    }
     out.push_str("\nby device (false merges / splits, % of that device's people):\n");
     for a in runs {
         let parts: Vec<String> = a
@@ -525,6 +541,8 @@ mod tests {
         assert!((m.pairwise_recall - 0.75).abs() < 1e-9);
         assert!((m.false_merge_rate - 1.0).abs() < 1e-9, "both share visitor a");
         assert!((m.split_rate - 0.5).abs() < 1e-9, "person 1 has two visitors");
+        assert!((m.merged_visitor_rate - 0.5).abs() < 1e-9, "a holds two people, b one");
+        assert!((m.visitors_per_person - 1.0).abs() < 1e-9);
     }
 
     /// The held figures on a small population (the benchmark's are in docs/identity.md): the
