@@ -15,7 +15,7 @@ use super::sketch::{by_bucket, SketchRaise};
 use super::sketch_writer::{raise_together, sketch_of};
 use super::store::BehaviorStore;
 use crate::fraud::FraudConfig;
-use crate::store::attr::{build_error, key, n, num, s, string_set, text, until_processed, Item};
+use crate::store::attr::{batch_get_round, build_error, key, n, num, s, string_set, text, until_processed, Item};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, PUT_ITEM, UPDATE_ITEM};
 use crate::store::StoreError;
@@ -58,17 +58,8 @@ impl DynamoBehaviorStore {
             let rounds = until_processed("BatchGetItem", request, |request| {
                 let call = self.client.batch_get_item().request_items(&self.table, request).send();
                 async move {
-                    let mut resp = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
-                    let items = resp
-                        .responses
-                        .as_mut()
-                        .and_then(|r| r.remove(&self.table))
-                        .unwrap_or_default();
-                    let unprocessed = resp
-                        .unprocessed_keys
-                        .and_then(|mut u| u.remove(&self.table))
-                        .filter(|k| !k.keys().is_empty());
-                    Ok((items, unprocessed))
+                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
+                    Ok(batch_get_round(out, &self.table))
                 }
             })
             .await?;

@@ -19,7 +19,7 @@ use super::store::{
     INDEX_SK,
 };
 use crate::event::{EventRecord, MessageRecord};
-use crate::store::attr::{build_error, n, s, until_processed};
+use crate::store::attr::{batch_get_round, build_error, key, n, s, until_processed};
 use crate::store::dynamo::{dynamo_error, put_event_with, Transaction};
 use crate::store::iam::{Action, BATCH_GET_ITEM, PUT_ITEM, UPDATE_ITEM};
 use crate::store::StoreError;
@@ -278,29 +278,15 @@ impl IdentityStore for DynamoIdentityStore {
         // Up to five keys a request: one call (BatchGetItem takes 100).
         for chunk in keys.chunks(100) {
             let request = KeysAndAttributes::builder()
-                .set_keys(Some(
-                    chunk
-                        .iter()
-                        .map(|k| HashMap::from([("pk".to_string(), s(k.pk())), ("sk".to_string(), s(INDEX_SK))]))
-                        .collect(),
-                ))
+                .set_keys(Some(chunk.iter().map(|k| key(&k.pk(), INDEX_SK)).collect()))
                 .consistent_read(consistent)
                 .build()
                 .map_err(build_error)?;
             let rounds = until_processed("BatchGetItem", request, |request| {
                 let call = self.client.batch_get_item().request_items(&self.table, request).send();
                 async move {
-                    let mut resp = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
-                    let items = resp
-                        .responses
-                        .as_mut()
-                        .and_then(|r| r.remove(&self.table))
-                        .unwrap_or_default();
-                    let unprocessed = resp
-                        .unprocessed_keys
-                        .and_then(|mut u| u.remove(&self.table))
-                        .filter(|k| !k.keys().is_empty());
-                    Ok((items, unprocessed))
+                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
+                    Ok(batch_get_round(out, &self.table))
                 }
             })
             .await?;

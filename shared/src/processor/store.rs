@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::history::UserEvent;
 use super::state::{ProcessingState, PROCESSING_SORT_KEY};
 use crate::event::EVENT_ITEM_TYPE;
-use crate::store::attr::{build_error, key, s, until_processed};
+use crate::store::attr::{batch_get_round, build_error, key, s, until_processed};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, BATCH_WRITE_ITEM, PUT_ITEM, QUERY};
 use crate::store::StoreError;
@@ -175,16 +175,8 @@ impl ProcessorStore for DynamoProcessorStore {
             let rounds = until_processed("BatchGetItem", request, |keys| {
                 let call = self.client.batch_get_item().request_items(&self.table, keys).send();
                 async move {
-                    let resp = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
-                    let items = resp
-                        .responses
-                        .and_then(|mut r| r.remove(&self.table))
-                        .unwrap_or_default();
-                    let left = resp
-                        .unprocessed_keys
-                        .and_then(|mut u| u.remove(&self.table))
-                        .filter(|k| !k.keys.is_empty());
-                    Ok((items, left))
+                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
+                    Ok(batch_get_round(out, &self.table))
                 }
             })
             .await?;

@@ -6,7 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use super::StoreError;
 
@@ -57,6 +58,17 @@ pub fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
         message: e.to_string(),
         source: Box::new(e),
     }
+}
+
+/// What one `BatchGetItem` round answered for `table`: the items found, and the keys left
+/// unprocessed (`None` when none were), as [`until_processed`] takes them.
+pub fn batch_get_round(out: BatchGetItemOutput, table: &str) -> (Vec<Item>, Option<KeysAndAttributes>) {
+    let items = out.responses.and_then(|mut r| r.remove(table)).unwrap_or_default();
+    let unprocessed = out
+        .unprocessed_keys
+        .and_then(|mut u| u.remove(table))
+        .filter(|k| !k.keys().is_empty());
+    (items, unprocessed)
 }
 
 /// The wait before retry round `round` (1-based): 50 ms doubling, at most 1.6 s.
