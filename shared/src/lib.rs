@@ -34,6 +34,7 @@ pub mod logging;
 pub mod metrics;
 pub mod org;
 pub mod processor;
+pub mod server_api;
 pub mod store;
 #[cfg(feature = "io")]
 pub mod tls;

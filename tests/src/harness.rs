@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use edge::App;
+use edge::{Adapters, App};
 use impressio::behavior::dynamo::DynamoBehaviorStore;
 use impressio::clock::FixedClock;
 use impressio::config::EdgeConfig;
@@ -13,6 +13,7 @@ use impressio::fraud::counter::{AnyCounter, DynamoCounter};
 use impressio::identity::DynamoIdentityStore;
 use impressio::metrics::{MemorySink, Metrics};
 use impressio::org::{build_directory, AnySource, TieredDirectory};
+use impressio::server_api::dynamo::DynamoApiStore;
 use impressio::store::DynamoEventStore;
 use serde_json::Value;
 
@@ -86,9 +87,17 @@ impl Harness {
             table: table.clone(),
         });
         let behavior = DynamoBehaviorStore::new(client.clone(), table.clone()).into();
+        let api = DynamoApiStore::new(client.clone(), table.clone());
         let (metrics, sink) = Metrics::in_memory(&config.metrics_namespace);
-        let app =
-            App::with_clock(config, store, directory, identity, counter, behavior, clock.clone()).with_metrics(metrics);
+        let adapters = Adapters {
+            store,
+            directory,
+            identity,
+            counter,
+            behavior,
+            api,
+        };
+        let app = App::with_clock(config, adapters, clock.clone()).with_metrics(metrics);
         Harness {
             app,
             client,

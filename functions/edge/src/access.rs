@@ -12,6 +12,7 @@ use std::sync::Arc;
 use impressio::event::OrgDecision;
 use impressio::fraud::{Action, Level};
 use impressio::http::EdgeRequest;
+use impressio::org::server_key::{api_key_organization, bearer_token};
 use impressio::org::{
     domains, month_start, seconds_until_next_month, Feature, Lookup, LookupSource, Organization, OrganizationDirectory,
     ServerKeyDigest,
@@ -131,6 +132,46 @@ pub async fn authorize_server<S, D: OrganizationDirectory, I>(
     }
     let features: Vec<Feature> = std::iter::once(Feature::Ssr).chain(feature).collect();
     grant(app, org_id, found, &features, true)
+}
+
+/// Authenticates a Server API call (`/v1/`): `Authorization: Bearer <organization id>.<secret>`
+/// must be the current or previous API key of the organization it names (constant-time
+/// comparison of digests). No plan feature or quota applies: every plan has the Server API,
+/// and reads are not events.
+///
+/// # Errors
+/// [`EdgeError::ApiKeyRequired`] (401) without a bearer credential; [`EdgeError::ApiKeyRejected`]
+/// (401) for a key that is not one, an unknown organization or a wrong key (one answer for
+/// all three); [`EdgeError::DirectoryUnavailable`] (503).
+pub async fn authorize_api<S, D: OrganizationDirectory, I>(
+    app: &App<S, D, I>,
+    req: &EdgeRequest,
+) -> Result<Arc<Organization>, EdgeError> {
+    let header = req.header("authorization").ok_or(EdgeError::ApiKeyRequired {
+        reason: "the Authorization header is missing",
+    })?;
+    let token = bearer_token(&header).map_err(|e| EdgeError::ApiKeyRequired { reason: e.message() })?;
+    let org_id = api_key_organization(token).ok_or(EdgeError::ApiKeyRejected)?;
+    let org = match app.directory.lookup(org_id).await {
+        Lookup::Found { org, .. } => Some(org),
+        Lookup::Unknown => None,
+        Lookup::Unavailable { reason } => {
+            return Err(EdgeError::DirectoryUnavailable {
+                reason,
+                retry_after_secs: (app.config.directory.tiers.source_retry_ms / 1000).max(1) as u64,
+            })
+        }
+    };
+    let (current, previous) = org
+        .as_ref()
+        .map(|o| (o.api_key_sha256.as_ref(), o.api_key_previous_sha256.as_ref()))
+        .unwrap_or((None, None));
+    // Hashed and compared for an unknown organization too, so the time taken says nothing.
+    let verified = ServerKeyDigest::verify_rotating(current, previous, token);
+    match org {
+        Some(org) if verified => Ok(org),
+        _ => Err(EdgeError::ApiKeyRejected),
+    }
 }
 
 /// An organization the directory found.

@@ -10,6 +10,7 @@ use impressio::fraud::counter::AnyCounter;
 use impressio::identity::{DynamoIdentityStore, IdentityStore, Resolver};
 use impressio::metrics::Metrics;
 use impressio::org::OrganizationDirectory;
+use impressio::server_api::dynamo::DynamoApiStore;
 use impressio::store::EventStore;
 
 /// The origin custom header CloudFront adds to every request it sends to the Function URL,
@@ -32,6 +33,8 @@ pub struct App<S, D, I = DynamoIdentityStore> {
     pub counter: AnyCounter,
     /// The behavioral layers' store (blacklist, aggregates, token uses, forensic records).
     pub behavior: AnyBehaviorStore,
+    /// The Server API's reads and labels.
+    pub api: DynamoApiStore,
     /// Time source.
     pub clock: Arc<dyn Clock>,
     /// Where the request metrics go (stdout in the configured namespace, unless replaced by
@@ -41,38 +44,39 @@ pub struct App<S, D, I = DynamoIdentityStore> {
     pub after_response: AfterResponse,
 }
 
+/// The adapters an [`App`] is built with (each built once per container, in `main`).
+pub struct Adapters<S, D, I> {
+    /// Where events are written.
+    pub store: S,
+    /// Where organizations are looked up.
+    pub directory: D,
+    /// The identity resolver's store.
+    pub identity: I,
+    /// The shared login counter.
+    pub counter: AnyCounter,
+    /// The behavioral layers' store.
+    pub behavior: AnyBehaviorStore,
+    /// The Server API's store.
+    pub api: DynamoApiStore,
+}
+
 impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
     /// An app with the system clock.
-    pub fn new(
-        config: EdgeConfig,
-        store: S,
-        directory: D,
-        identity: I,
-        counter: AnyCounter,
-        behavior: AnyBehaviorStore,
-    ) -> Self {
-        Self::with_clock(
-            config,
+    pub fn new(config: EdgeConfig, adapters: Adapters<S, D, I>) -> Self {
+        Self::with_clock(config, adapters, Arc::new(SystemClock))
+    }
+
+    /// An app with the given clock, writing its metrics to stdout in
+    /// `config.metrics_namespace`.
+    pub fn with_clock(config: EdgeConfig, adapters: Adapters<S, D, I>, clock: Arc<dyn Clock>) -> Self {
+        let Adapters {
             store,
             directory,
             identity,
             counter,
             behavior,
-            Arc::new(SystemClock),
-        )
-    }
-
-    /// An app with the given clock, writing its metrics to stdout in
-    /// `config.metrics_namespace`.
-    pub fn with_clock(
-        config: EdgeConfig,
-        store: S,
-        directory: D,
-        identity: I,
-        counter: AnyCounter,
-        behavior: AnyBehaviorStore,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+            api,
+        } = adapters;
         let identity = Resolver::new(identity, config.identity.clone(), config.domainprint_keys.clone());
         let metrics = Metrics::stdout(&config.metrics_namespace);
         App {
@@ -82,6 +86,7 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
             identity,
             counter,
             behavior,
+            api,
             clock,
             metrics,
             after_response: AfterResponse::default(),

@@ -3,6 +3,7 @@
 use impressio::event::{BodyError, FieldError};
 use impressio::http::cloudfront::CloudFrontError;
 use impressio::org::{Feature, Plan};
+use impressio::server_api::ParamError;
 use impressio::store::StoreError;
 use serde_json::json;
 
@@ -76,6 +77,24 @@ pub enum EdgeError {
     /// One of the request's identifiers is blacklisted (the fraud design's layer 0, "Pre-Validation Blacklist").
     #[error("too many suspicious requests; retry later")]
     Blacklisted { retry_after_secs: i64 },
+    /// A Server API call (`/v1/`) without a usable `Authorization: Bearer <API key>`: the
+    /// header is missing or not a bearer credential (`reason` says which, never quoting it).
+    #[error("the Server API needs an `Authorization: Bearer <API key>` header: {reason}")]
+    ApiKeyRequired { reason: &'static str },
+    /// The API key is no organization's current or previous key (or names an organization
+    /// that does not exist): one error for all, so an answer never tells which.
+    #[error("the API key is not valid")]
+    ApiKeyRejected,
+    /// A Server API parameter (path, query or body field) is missing or malformed.
+    #[error("invalid parameter {0}")]
+    Parameter(#[from] ParamError),
+    /// A `GET` or `DELETE` of the Server API carried a body.
+    #[error("a {method} request takes no body")]
+    BodyNotAllowed { method: String },
+    /// Nothing of the caller's organization has this id (`resource`: `event`, `visitor`,
+    /// `deletion`), or the path names no Server API route (`route`).
+    #[error("no {resource} of this organization has id {id:?}")]
+    NotFound { resource: &'static str, id: String },
     /// The organization used its monthly quota.
     #[error("the {} plan's quota of {limit} events this month is used", plan.as_str())]
     QuotaExceeded {
@@ -109,6 +128,9 @@ impl EdgeError {
             EdgeError::QuotaExceeded { .. } => 429,
             EdgeError::RiskBlocked { .. } => 403,
             EdgeError::Blacklisted { .. } => 429,
+            EdgeError::ApiKeyRequired { .. } | EdgeError::ApiKeyRejected => 401,
+            EdgeError::Parameter(_) | EdgeError::BodyNotAllowed { .. } => 400,
+            EdgeError::NotFound { .. } => 404,
         }
     }
 
@@ -143,6 +165,16 @@ impl EdgeError {
             EdgeError::QuotaExceeded { .. } => "quota_exceeded",
             EdgeError::RiskBlocked { .. } => "risk_blocked",
             EdgeError::Blacklisted { .. } => "blacklisted",
+            EdgeError::ApiKeyRequired { .. } => "api_key_required",
+            EdgeError::ApiKeyRejected => "invalid_api_key",
+            EdgeError::Parameter(_) => "invalid_parameter",
+            EdgeError::BodyNotAllowed { .. } => "body_not_allowed",
+            EdgeError::NotFound { resource, .. } => match *resource {
+                "event" => "event_not_found",
+                "visitor" => "visitor_not_found",
+                "deletion" => "deletion_not_found",
+                _ => "route_not_found",
+            },
         }
     }
 
@@ -187,6 +219,7 @@ impl EdgeError {
                 body["upgradePlan"] = json!(upgrade.map(Plan::as_str));
             }
             EdgeError::RiskBlocked { reasons } => body["reasons"] = json!(reasons),
+            EdgeError::Parameter(p) => body["parameter"] = json!(p.parameter),
             _ => {}
         }
         body
@@ -196,8 +229,12 @@ impl EdgeError {
     /// `error="invalid_token"` when a key was presented and refused.
     pub fn www_authenticate(&self) -> Option<&'static str> {
         match self {
-            EdgeError::ServerKeyRequired { .. } => Some(r#"Bearer realm="impressio""#),
-            EdgeError::ServerKeyRejected => Some(r#"Bearer realm="impressio", error="invalid_token""#),
+            EdgeError::ServerKeyRequired { .. } | EdgeError::ApiKeyRequired { .. } => {
+                Some(r#"Bearer realm="impressio""#)
+            }
+            EdgeError::ServerKeyRejected | EdgeError::ApiKeyRejected => {
+                Some(r#"Bearer realm="impressio", error="invalid_token""#)
+            }
             _ => None,
         }
     }

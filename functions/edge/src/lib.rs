@@ -17,6 +17,6 @@ pub mod pipeline;
 pub mod routes;
 pub mod telemetry;
 
-pub use app::{App, Clock, SystemClock};
+pub use app::{Adapters, App, Clock, SystemClock};
 pub use entry::handle_payload;
 pub use error::EdgeError;

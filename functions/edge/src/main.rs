@@ -1,7 +1,7 @@
 #![recursion_limit = "256"]
 //! Edge function binary: builds configuration and clients once, then serves invocations.
 
-use edge::{handle_payload, App};
+use edge::{handle_payload, Adapters, App};
 use std::sync::Arc;
 
 use edge::after::FinishAfterLayer;
@@ -12,6 +12,7 @@ use impressio::fraud::counter::{AnyCounter, DynamoCounter, UpstashCounter};
 use impressio::identity::DynamoIdentityStore;
 use impressio::org::build_directory;
 use impressio::org::upstash::UpstashClient;
+use impressio::server_api::dynamo::DynamoApiStore;
 use impressio::store::{dynamo::client_with_timeouts, DynamoEventStore};
 use lambda_runtime::{layers, service_fn, LambdaEvent, Runtime};
 use serde_json::value::RawValue;
@@ -39,8 +40,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let clock = Arc::new(SystemClock);
     let directory = build_directory(&config.directory, clock.clone())?;
-    let behavior = DynamoBehaviorStore::new(client_for_behavior, config.table_name.clone()).into();
-    let app = App::with_clock(config, store, directory, identity, counter, behavior, clock);
+    let behavior = DynamoBehaviorStore::new(client_for_behavior.clone(), config.table_name.clone()).into();
+    let api = DynamoApiStore::new(client_for_behavior, config.table_name.clone());
+    let adapters = Adapters {
+        store,
+        directory,
+        identity,
+        counter,
+        behavior,
+        api,
+    };
+    let app = App::with_clock(config, adapters, clock);
     let app = &app;
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         Ok::<_, lambda_runtime::Error>(handle_payload(app, &event.payload).await)

@@ -57,7 +57,7 @@ impl Identifiers {
         let p = self.prefix();
         let mut keys = Vec::new();
         if let Some(fp) = &self.fingerprint {
-            keys.push(format!("{p}#BL#FP#{fp}"));
+            keys.push(fingerprint_blacklist_key(&self.organization_id, fp));
         }
         if let Some(ip) = self.ip {
             keys.push(format!("{p}#BL#IP#{ip}"));
@@ -96,6 +96,11 @@ impl Identifiers {
 /// A visitor's hourly aggregate.
 pub fn visitor_key(org: &str, visitor: &str) -> String {
     format!("ORG#{org}#AGG#VIS#{visitor}")
+}
+
+/// A fingerprint's blacklist entry.
+pub fn fingerprint_blacklist_key(org: &str, fingerprint: &str) -> String {
+    format!("ORG#{org}#BL#FP#{fingerprint}")
 }
 
 /// A visitor's block (blacklist by visitor id and repeat-offender memory).

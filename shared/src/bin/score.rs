@@ -16,6 +16,23 @@
 //!   <count>}}`; without it that layer is off;
 //! - `--summary`: after the assessments, a summary on standard error (counts by level and
 //!   action, mean score, most frequent reasons); `--quiet` drops the per-line output.
+//!
+//! Backtesting against an organization's labels (`POST /v1/events/{requestId}/feedback`):
+//!
+//! ```text
+//! score export-labels --organization ORG [--table NAME] [--from MS] [--to MS] > corpus.jsonl
+//! score backtest [--config FILE] [FILE …]
+//! ```
+//!
+//! - `export-labels` writes the organization's labeled events as JSON lines (`{"requestId",
+//!   "label", "reason", "labeledAt", "event"}`), labels given between `--from` and `--to` (ms
+//!   since the Unix epoch; default: all); the table defaults to `DYNAMODB_TABLE`, DynamoDB is
+//!   reached through the standard AWS settings (`AWS_ENDPOINT_URL_DYNAMODB` locally);
+//! - `backtest` scores each labeled event again from its stored context under the
+//!   configuration (`--config`, else `FRAUD_CONFIG`, else the defaults) and prints one JSON
+//!   report: counts, and for the configuration and for the decisions stored with the events,
+//!   the confusion matrix, precision and recall with `fraud` as the positive class, at `block`
+//!   and at `captcha` or `block`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -78,16 +95,101 @@ fn input_of(line: &str, logins: &BTreeMap<String, u64>) -> Result<ScoringInput, 
     Ok(input)
 }
 
-fn run() -> Result<(), String> {
-    let a = args()?;
-    let config = match (&a.config, std::env::var("FRAUD_CONFIG").ok()) {
+/// The configuration of `--config FILE`, else `FRAUD_CONFIG`, else the defaults.
+fn fraud_config(path: Option<&str>) -> Result<FraudConfig, String> {
+    match (path, std::env::var("FRAUD_CONFIG").ok()) {
         (Some(path), _) => {
             FraudConfig::with_override(&std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?)
         }
         (None, Some(env)) if !env.trim().is_empty() => FraudConfig::with_override(&env),
         _ => Ok(FraudConfig::default()),
     }
-    .map_err(|e| format!("invalid fraud configuration: {e}"))?;
+    .map_err(|e| format!("invalid fraud configuration: {e}"))
+}
+
+/// `score export-labels …`: the organization's labeled events as JSON lines on stdout.
+async fn export_labels(mut args: impl Iterator<Item = String>) -> Result<(), String> {
+    let mut table = std::env::var("DYNAMODB_TABLE").unwrap_or_else(|_| impressio::config::DEFAULT_TABLE_NAME.into());
+    let (mut org, mut from, mut to) = (
+        None,
+        impressio::event::model::MIN_EVENT_TS_MS,
+        impressio::event::model::MAX_EVENT_TS_MS,
+    );
+    let ms = |v: Option<String>, name: &str| -> Result<i64, String> {
+        v.and_then(|v| v.parse().ok())
+            .ok_or(format!("{name} needs ms since the Unix epoch"))
+    };
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--organization" => org = Some(args.next().ok_or("--organization needs an id")?),
+            "--table" => table = args.next().ok_or("--table needs a name")?,
+            "--from" => from = ms(args.next(), "--from")?,
+            "--to" => to = ms(args.next(), "--to")?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let org = org.ok_or("usage: score export-labels --organization ORG [--table NAME] [--from MS] [--to MS]")?;
+    let client = impressio::store::dynamo::client_with_timeouts(
+        impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| std::env::var(k).ok()),
+        None,
+    )
+    .await;
+    let labeled = impressio::server_api::labels::labeled_events(&client, &table, &org, from, to)
+        .await
+        .map_err(|e| e.to_string())?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for l in &labeled {
+        writeln!(out, "{}", l.corpus_line()).map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    eprintln!("exported {} labeled events of {org}", labeled.len());
+    Ok(())
+}
+
+/// `score backtest …`: the report of a configuration against a labeled corpus, on stdout.
+fn backtest(mut args: impl Iterator<Item = String>) -> Result<(), String> {
+    let (mut config, mut files) = (None, Vec::new());
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--config" => config = Some(args.next().ok_or("--config needs a file")?),
+            other if other.starts_with("--") => return Err(format!("unknown option {other}")),
+            file => files.push(file.to_string()),
+        }
+    }
+    let config = fraud_config(config.as_deref())?;
+    let mut text = String::new();
+    if files.is_empty() {
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| e.to_string())?;
+    }
+    for f in &files {
+        text.push_str(&std::fs::read_to_string(f).map_err(|e| format!("{f}: {e}"))?);
+        text.push('\n');
+    }
+    let report = impressio::fraud::backtest::backtest(text.lines(), &config);
+    println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+fn run() -> Result<(), String> {
+    let mut raw = std::env::args().skip(1).peekable();
+    match raw.peek().map(String::as_str) {
+        Some("export-labels") => {
+            raw.next();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            return rt.block_on(export_labels(raw));
+        }
+        Some("backtest") => {
+            raw.next();
+            return backtest(raw);
+        }
+        _ => {}
+    }
+    let a = args()?;
+    let config = fraud_config(a.config.as_deref())?;
     let logins: BTreeMap<String, u64> = match &a.state {
         None => BTreeMap::new(),
         Some(path) => {

@@ -10,7 +10,7 @@ pub mod payload;
 pub use attribution::{Attribution, Channel};
 pub use body::BodyError;
 pub use model::{
-    EventRecord, MessageRecord, OrgDecision, Route, ServerContext, EVENT_ITEM_TYPE, EVENT_SORT_KEY, MESSAGE_ITEM_TYPE,
-    MESSAGE_SORT_KEY,
+    EventRecord, MessageRecord, OrgDecision, Route, ServerContext, EVENT_ITEM_TYPE, EVENT_SORT_KEY,
+    INTERNAL_ATTRIBUTES, MESSAGE_ITEM_TYPE, MESSAGE_SORT_KEY,
 };
 pub use payload::{CampaignPayload, FieldError, Forwarded, ForwardedPayload, PixelParams, TrackPayload};

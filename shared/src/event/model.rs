@@ -215,9 +215,27 @@ pub struct EventRecord {
     /// documentation); absent only before the identity is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gsi_user_pk: Option<String>,
+    /// `GSI_VISITOR` partition key, `ORG#<organization>#VISITOR#<visitor id>`: every event
+    /// of a visitor, with or without a user id (the Server API's visitor history and the
+    /// erasure of a visitor); absent only before the identity is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi_visitor_pk: Option<String>,
     /// TTL attribute, Unix seconds.
     pub expires_at: i64,
 }
+
+/// The attributes of a stored event that are the table's own bookkeeping, never shown to an
+/// organization (webhooks, the Server API): its keys, item type, index keys, TTL and the
+/// sketch raises it carries to the processor.
+pub const INTERNAL_ATTRIBUTES: [&str; 7] = [
+    "pk",
+    "sk",
+    "item_type",
+    "gsi_user_pk",
+    "gsi_visitor_pk",
+    "expires_at",
+    "sketch_raises",
+];
 
 /// Earliest plausible server time of an event: 2000-01-01T00:00:00Z, ms.
 pub const MIN_EVENT_TS_MS: i64 = 946_684_800_000;
@@ -262,7 +280,21 @@ impl EventRecord {
         format!("ORG#{organization_id}#USER#{user_id}")
     }
 
-    /// The `GSI_USER` partition key of a visitor without a user id.
+    /// The organization-facing JSON of the event: the stored record without
+    /// [`INTERNAL_ATTRIBUTES`] (snake_case field names, as stored). Webhooks send it as their
+    /// `data` and the Server API answers it as its `event`.
+    pub fn public_json(&self) -> serde_json::Value {
+        let mut data = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(map) = data.as_object_mut() {
+            for k in INTERNAL_ATTRIBUTES {
+                map.remove(k);
+            }
+        }
+        data
+    }
+
+    /// The `GSI_USER` partition key of a visitor without a user id (and the `GSI_VISITOR`
+    /// partition key of every event of the visitor).
     pub fn visitor_key(organization_id: &str, visitor_id: &str) -> String {
         format!("ORG#{organization_id}#VISITOR#{visitor_id}")
     }
@@ -270,9 +302,11 @@ impl EventRecord {
     /// Records the identity of the event; an event without a user id is then keyed in
     /// `GSI_USER` by its visitor.
     pub fn set_identity(&mut self, identity: IdentityResult) {
+        let visitor_key = Self::visitor_key(&self.organization_id, &identity.visitor_id);
         if self.gsi_user_pk.is_none() {
-            self.gsi_user_pk = Some(Self::visitor_key(&self.organization_id, &identity.visitor_id));
+            self.gsi_user_pk = Some(visitor_key.clone());
         }
+        self.gsi_visitor_pk = Some(visitor_key);
         self.visitor_id = Some(identity.visitor_id.clone());
         self.identity = Some(identity);
     }
@@ -333,6 +367,7 @@ impl EventRecord {
             sketch_raises: Vec::new(),
             message_id: event.message_id,
             gsi_user_pk,
+            gsi_visitor_pk: None,
             expires_at: now_ms / 1000 + i64::from(ttl_days) * 86_400,
         }
     }

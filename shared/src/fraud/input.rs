@@ -234,6 +234,62 @@ impl ScoringInput {
         }
     }
 
+    /// The input of a stored event, for backtesting a configuration on labeled events (the
+    /// `score` CLI): what the event's server context kept of its request — User-Agent,
+    /// language, address, CloudFront's JA4, TLS, HTTP version, header order and count, ASN —
+    /// with the script's signals and the event name. Fetch metadata and client hints are read
+    /// from the header order (the headers themselves are not stored). The login count is not
+    /// stored: the credential-stuffing layer is off, as in `score` without `--state`.
+    pub fn from_record(record: &crate::event::EventRecord) -> Self {
+        let c = &record.context;
+        let client_ip = c.ip.as_deref().and_then(|ip| ip.parse().ok());
+        let event_name = Some(record.event_name.clone());
+        if record.server_side {
+            let user_agent = c.user_agent.clone();
+            return ScoringInput {
+                ua: user_agent.as_deref().map(UserAgent::parse),
+                user_agent,
+                ja4_raw: None,
+                ja4: None,
+                tls_version: None,
+                http_version: None,
+                header_order: Vec::new(),
+                header_count: 0,
+                accept_language: c.accept_language.clone(),
+                has_fetch_metadata: false,
+                has_client_hints: false,
+                asn: None,
+                client_ip,
+                signals: record.signals.clone(),
+                event_name,
+                login_count: None,
+                server_side: true,
+            };
+        }
+        let v = &c.viewer;
+        let header_order: Vec<String> = v.header_order.iter().map(|h| h.to_ascii_lowercase()).collect();
+        let has_named = |prefix: &str| header_order.iter().any(|h| h.starts_with(prefix));
+        ScoringInput {
+            ua: c.user_agent.as_deref().map(UserAgent::parse),
+            user_agent: c.user_agent.clone(),
+            ja4: v.ja4.as_deref().map(Ja4::parse),
+            ja4_raw: v.ja4.clone(),
+            tls_version: v.tls.as_ref().map(|t| t.version.clone()),
+            http_version: v.http_version.clone(),
+            has_fetch_metadata: has_named("sec-fetch-"),
+            has_client_hints: has_named("sec-ch-ua"),
+            header_count: v.header_count.map(|n| n as usize).unwrap_or(header_order.len()),
+            header_order,
+            accept_language: c.accept_language.clone(),
+            asn: v.asn,
+            client_ip,
+            signals: record.signals.clone(),
+            event_name,
+            login_count: None,
+            server_side: false,
+        }
+    }
+
     /// The parsed JA4, if present and well-formed.
     pub fn ja4(&self) -> Option<&Ja4> {
         self.ja4.as_ref().and_then(|r| r.as_ref().ok())

@@ -13,6 +13,7 @@
 //! - [`input`]: what the components judge; [`browsers`], [`crawlers`], [`ja4`], [`ua`]: the
 //!   knowledge they share.
 
+pub mod backtest;
 pub mod bounds;
 pub mod browsers;
 pub mod component;

@@ -65,6 +65,15 @@ pub struct Organization {
     /// or event record carries it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_key_sha256: Option<ServerKeyDigest>,
+    /// SHA-256 of the organization's Server API key (column `api_key_sha256`), the key that
+    /// reads its events and visitors under `/v1/` on every plan; `None`: no key, every Server
+    /// API call is refused. Kept like `server_key_sha256` (a digest of a random key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_sha256: Option<ServerKeyDigest>,
+    /// SHA-256 of the Server API key being rotated out (column `api_key_previous_sha256`):
+    /// while set, both keys are accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_previous_sha256: Option<ServerKeyDigest>,
 }
 
 /// An organization's integrations, as the columns of `organizations` hold them.
@@ -367,6 +376,8 @@ mod tests {
             billing_period_start: Some("2026-11-01".into()),
             integrations: None,
             server_key_sha256: None,
+            api_key_sha256: None,
+            api_key_previous_sha256: None,
         };
         assert_eq!(month_start(nov), "2026-11-01");
         assert_eq!(org.events_used(nov), 42);

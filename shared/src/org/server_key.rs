@@ -7,6 +7,11 @@
 //! least 32 random bytes (e.g. `openssl rand -hex 32`): then the digest, which the shared
 //! organization cache holds, reveals nothing usable.
 //!
+//! The Server API key (`/v1/`, every plan) is kept the same way, in `api_key_sha256`, with
+//! `api_key_previous_sha256` for rotation ([`ServerKeyDigest::verify_rotating`]). It names its
+//! organization: `<organization id>.<secret>` ([`api_key_organization`]), so a call needs no
+//! other parameter to find whose data it may read, and the digest covers the whole key.
+//!
 //! The `Authorization` header is read by [`bearer_token`]: the `Bearer` scheme
 //! (case-insensitive) and an RFC 6750 `b64token` of at most [`MAX_TOKEN_BYTES`] bytes.
 
@@ -91,6 +96,36 @@ impl ServerKeyDigest {
         };
         (presented.0.ct_eq(&expected) & subtle::Choice::from(configured)).into()
     }
+
+    /// Whether `presented` is the key of `current` or of `previous` (the key being rotated
+    /// out), in constant time: both comparisons always run, against a dummy where a digest
+    /// is absent.
+    pub fn verify_rotating(
+        current: Option<&ServerKeyDigest>,
+        previous: Option<&ServerKeyDigest>,
+        presented: &str,
+    ) -> bool {
+        let presented = Self::of_key(presented);
+        let mut ok = subtle::Choice::from(0u8);
+        for stored in [current, previous] {
+            let (expected, configured) = match stored {
+                Some(d) => (d.0, 1u8),
+                None => ([0u8; 32], 0u8),
+            };
+            ok |= presented.0.ct_eq(&expected) & subtle::Choice::from(configured);
+        }
+        ok.into()
+    }
+}
+
+/// The organization a Server API key names: the part before its first `.`, when that is
+/// 1-64 letters, digits, `_` or `-` (an organization id) and a secret of at least 16
+/// characters follows; `None` for anything else.
+pub fn api_key_organization(key: &str) -> Option<&str> {
+    let (org, secret) = key.split_once('.')?;
+    let org_ok =
+        (1..=64).contains(&org.len()) && org.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    (org_ok && secret.len() >= 16).then_some(org)
 }
 
 impl std::fmt::Debug for ServerKeyDigest {
@@ -176,6 +211,47 @@ mod tests {
         assert_eq!(json, format!("\"{ABC}\""));
         assert_eq!(serde_json::from_str::<ServerKeyDigest>(&json).unwrap(), d);
         assert!(serde_json::from_str::<ServerKeyDigest>("\"nothex\"").is_err());
+    }
+
+    #[test]
+    fn a_rotating_key_accepts_the_current_and_the_previous_key_only() {
+        let current = ServerKeyDigest::of_key("org_a.current-secret-0123456789");
+        let previous = ServerKeyDigest::of_key("org_a.previous-secret-0123456789");
+        let both = |k: &str| ServerKeyDigest::verify_rotating(Some(&current), Some(&previous), k);
+        assert!(both("org_a.current-secret-0123456789"));
+        assert!(both("org_a.previous-secret-0123456789"));
+        assert!(!both("org_a.other-secret-0123456789"));
+        assert!(ServerKeyDigest::verify_rotating(
+            Some(&current),
+            None,
+            "org_a.current-secret-0123456789"
+        ));
+        assert!(!ServerKeyDigest::verify_rotating(
+            None,
+            Some(&previous),
+            "org_a.current-secret-0123456789"
+        ));
+        assert!(!ServerKeyDigest::verify_rotating(
+            None,
+            None,
+            "org_a.current-secret-0123456789"
+        ));
+    }
+
+    #[test]
+    fn an_api_key_names_its_organization() {
+        assert_eq!(api_key_organization("org_demo-1.0123456789abcdef"), Some("org_demo-1"));
+        assert_eq!(api_key_organization("org.a.0123456789abcdef"), Some("org"));
+        for bad in [
+            "",
+            "org_demo",
+            ".0123456789abcdef",
+            "org.short",
+            "or g.0123456789abcdef",
+            &format!("{}.0123456789abcdef", "o".repeat(65)),
+        ] {
+            assert_eq!(api_key_organization(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::conf::Secret;
 
 /// Columns the edge reads: no integration secrets, and the digest of the server key (never
 /// the key), which only the edge checks.
-pub const EDGE_COLUMNS: &str = "id,name,plan,domains,events_this_month,billing_period_start,server_key_sha256";
+pub const EDGE_COLUMNS: &str = "id,name,plan,domains,events_this_month,billing_period_start,server_key_sha256,api_key_sha256,api_key_previous_sha256";
 /// Columns the processor reads: the organization's own (without the server key digest, which
 /// it does not need) plus the integrations and their secrets.
 pub const PROCESSOR_COLUMNS: &str = "id,name,plan,domains,events_this_month,billing_period_start,\
@@ -58,6 +58,10 @@ struct Row {
     /// Read as text: a malformed digest must not make the organization unreadable.
     #[serde(default)]
     server_key_sha256: Option<String>,
+    #[serde(default)]
+    api_key_sha256: Option<String>,
+    #[serde(default)]
+    api_key_previous_sha256: Option<String>,
     #[serde(flatten)]
     integrations: super::Integrations,
 }
@@ -76,15 +80,13 @@ impl Row {
                 Plan::Free
             }
         };
-        let server_key_sha256 = match self.server_key_sha256.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(hex) => ServerKeyDigest::from_hex(hex)
-                .inspect_err(|e| {
-                    // The value is not logged: a digest is not for the log either.
-                    tracing::warn!(organization = %self.id, error = %e, "malformed server_key_sha256; server-side events refused");
-                })
-                .ok(),
-        };
+        let server_key_sha256 = digest_column(&self.id, "server_key_sha256", self.server_key_sha256.as_deref());
+        let api_key_sha256 = digest_column(&self.id, "api_key_sha256", self.api_key_sha256.as_deref());
+        let api_key_previous_sha256 = digest_column(
+            &self.id,
+            "api_key_previous_sha256",
+            self.api_key_previous_sha256.as_deref(),
+        );
         Organization {
             id: self.id,
             name: self.name,
@@ -94,7 +96,22 @@ impl Row {
             billing_period_start: self.billing_period_start,
             integrations: with_integrations.then_some(self.integrations),
             server_key_sha256,
+            api_key_sha256,
+            api_key_previous_sha256,
         }
+    }
+}
+
+/// A key digest column: `None` when empty, or malformed (logged without its value: a digest
+/// is not for the log either; the key it stands for is then refused).
+fn digest_column(org: &str, column: &'static str, value: Option<&str>) -> Option<ServerKeyDigest> {
+    match value.map(str::trim) {
+        None | Some("") => None,
+        Some(hex) => ServerKeyDigest::from_hex(hex)
+            .inspect_err(|e| {
+                tracing::warn!(organization = %org, column, error = %e, "malformed key digest; the key is refused");
+            })
+            .ok(),
     }
 }
 

@@ -240,8 +240,17 @@ async fn storage_down_is_503_with_retry_after_and_no_secret() {
         table: "t".into(),
     });
     let behavior = impressio::behavior::dynamo::DynamoBehaviorStore::new(client.clone(), "t").into();
+    let api = impressio::server_api::dynamo::DynamoApiStore::new(client.clone(), "t");
     let store = impressio::store::DynamoEventStore::new(client, "t");
-    let app = edge::App::new(config, store, directory, identity, counter, behavior);
+    let adapters = edge::Adapters {
+        store,
+        directory,
+        identity,
+        counter,
+        behavior,
+        api,
+    };
+    let app = edge::App::new(config, adapters);
     let track = cloudfront(
         "POST",
         "/t",

@@ -482,6 +482,16 @@ const ADAPTERS: &[Adapter] = &[
         actions: impressio::behavior::story::DYNAMODB_ACTIONS,
     },
     Adapter {
+        uses: "DynamoApiStore",
+        file: "shared/src/server_api/dynamo.rs",
+        actions: impressio::server_api::dynamo::DYNAMODB_ACTIONS,
+    },
+    Adapter {
+        uses: "labeled_events",
+        file: "shared/src/server_api/labels.rs",
+        actions: impressio::server_api::labels::DYNAMODB_ACTIONS,
+    },
+    Adapter {
         uses: "DynamoProcessorStore",
         file: "shared/src/processor/store.rs",
         actions: impressio::processor::store::DYNAMODB_ACTIONS,

@@ -26,6 +26,7 @@ mod processor;
 mod round_trips;
 mod sam;
 mod sam_local_script;
+mod server_api;
 mod stack;
 mod supabase_sql;
 mod webhook_delivery;

@@ -11,6 +11,33 @@ pub enum RouteKind {
     ProScript,
     ServiceWorker,
     Pixel,
+    /// A Server API path (`/v1/…`).
+    Api(ApiRoute),
+}
+
+/// The Server API's routes (`/v1/…`, see [`super::api`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiRoute {
+    /// `/v1/events/{requestId}`.
+    Event,
+    /// `/v1/events/{requestId}/feedback`.
+    Feedback,
+    /// `/v1/visitors/{visitorId}`.
+    Visitor,
+    /// Any other path under `/v1/`.
+    Unknown,
+}
+
+impl ApiRoute {
+    /// The route of a path under `/v1/` (`segments`: the path's parts after `v1`).
+    fn of(segments: &[&str]) -> Self {
+        match segments {
+            ["events", id] if !id.is_empty() => ApiRoute::Event,
+            ["events", id, "feedback"] if !id.is_empty() => ApiRoute::Feedback,
+            ["visitors", id] if !id.is_empty() => ApiRoute::Visitor,
+            _ => ApiRoute::Unknown,
+        }
+    }
 }
 
 impl RouteKind {
@@ -24,13 +51,18 @@ impl RouteKind {
             RouteKind::ProScript => "/h-pro.js",
             RouteKind::ServiceWorker => "/sw.js",
             RouteKind::Pixel => "pixel",
+            RouteKind::Api(ApiRoute::Event) => "/v1/events/{requestId}",
+            RouteKind::Api(ApiRoute::Feedback) => "/v1/events/{requestId}/feedback",
+            RouteKind::Api(ApiRoute::Visitor) => "/v1/visitors/{visitorId}",
+            RouteKind::Api(ApiRoute::Unknown) => "/v1/unknown",
         }
     }
 
     /// The methods the route takes (for `Allow`).
     pub fn allow(self) -> &'static str {
         match self {
-            RouteKind::Track | RouteKind::Campaign => "POST, OPTIONS",
+            RouteKind::Track | RouteKind::Campaign | RouteKind::Api(ApiRoute::Feedback) => "POST, OPTIONS",
+            RouteKind::Api(ApiRoute::Unknown) => "OPTIONS",
             _ => "GET, HEAD, OPTIONS",
         }
     }
@@ -41,8 +73,13 @@ pub fn classify(req: &EdgeRequest) -> RouteKind {
     classify_path(&req.path)
 }
 
-/// Which route a path names (any path that names no other route is the pixel's).
+/// Which route a path names (any path that names no other route, and is not under `/v1/`, is
+/// the pixel's).
 pub fn classify_path(path: &str) -> RouteKind {
+    if let Some(rest) = path.strip_prefix("/v1/") {
+        let segments: Vec<&str> = rest.split('/').collect();
+        return RouteKind::Api(ApiRoute::of(&segments));
+    }
     match path {
         "/t" => RouteKind::Track,
         "/c" => RouteKind::Campaign,

@@ -11,12 +11,14 @@
 //! | `/sw.js`       | `GET`, `HEAD` | service worker | the service worker's code (imported)          |
 //! | anything else  | `GET`, `HEAD` | —            | the 43-byte transparent GIF; `GET` stores       |
 //! | any            | `OPTIONS`     | —            | CORS preflight (`204`), or `204` with `Allow`   |
+//! | `/v1/…`        | see [`api`]   | — (API key)  | the Server API: JSON, never CORS                |
 //!
 //! Server-side events share `/t` (the route table is fixed): the `Authorization` header is what
 //! makes a call server-side. It needs the organization's server key, the enterprise plan and a
 //! `forwarded` end user; it is answered without CORS headers or cookie, and refused with `401`
 //! and `WWW-Authenticate: Bearer` without a valid key (see [`track`]).
 
+pub mod api;
 pub mod campaign;
 pub mod cookie_test;
 pub mod kind;
@@ -26,7 +28,7 @@ pub mod respond;
 pub mod script;
 pub mod track;
 
-pub use kind::{classify, classify_path, RouteKind};
+pub use kind::{classify, classify_path, ApiRoute, RouteKind};
 pub use respond::{for_method, json, query_organization};
 
 use http::Method;
@@ -49,6 +51,9 @@ pub async fn dispatch<S: EventStore, D: OrganizationDirectory, I: IdentityStore>
     ctx: &mut RequestCtx,
 ) -> Result<EdgeResponse, EdgeError> {
     let m = &req.method;
+    if let RouteKind::Api(api_route) = route {
+        return api::handle(app, api_route, req, ctx).await;
+    }
     if m == Method::OPTIONS {
         return preflight::handle(app, route, req, ctx).await;
     }

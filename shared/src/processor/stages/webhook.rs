@@ -7,8 +7,6 @@
 
 use std::time::Instant;
 
-use serde_json::Value;
-
 use crate::clock::Clock;
 use crate::event::EventRecord;
 use crate::org::{IntegrationSetting, Lookup};
@@ -70,23 +68,13 @@ pub async fn run<R: Resolve>(
     (StageOutcome::of_delivery(d, detail, attempts, clock.now_ms()), ms)
 }
 
-/// The attributes of a stored event that are the table's own bookkeeping, never sent to an
-/// organization: its keys, item type, TTL and the sketch raises it carries to the processor.
-pub const INTERNAL_ATTRIBUTES: [&str; 6] = ["pk", "sk", "item_type", "gsi_user_pk", "expires_at", "sketch_raises"];
-
 /// The webhook body: `{"type": "event.recorded", "timestamp": <RFC 3339>, "data": <event>}`
-/// (the Standard Webhooks payload shape), without [`INTERNAL_ATTRIBUTES`].
+/// (the Standard Webhooks payload shape), the event as [`EventRecord::public_json`] shows it.
 pub fn webhook_body(event: &EventRecord) -> Vec<u8> {
-    let mut data = serde_json::to_value(event).unwrap_or(Value::Null);
-    if let Some(map) = data.as_object_mut() {
-        for k in INTERNAL_ATTRIBUTES {
-            map.remove(k);
-        }
-    }
     serde_json::to_vec(&serde_json::json!({
         "type": "event.recorded",
         "timestamp": event.received_at,
-        "data": data,
+        "data": event.public_json(),
     }))
     .unwrap_or_default()
 }
@@ -184,17 +172,18 @@ mod tests {
             1_795_000_000_000,
             30,
         );
+        event.gsi_visitor_pk = Some("ORG#org_demo_pro#VISITOR#v".into());
         event.sketch_raises = vec![SketchRaise {
             pk: "ORG#org_demo_pro#AGG#JA4#x".into(),
             start: 1_794_999_900,
             index: 3,
             rank: 2,
         }];
-        let body: Value = serde_json::from_slice(&webhook_body(&event)).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&webhook_body(&event)).unwrap();
         assert_eq!(body["type"], "event.recorded");
         let data = body["data"].as_object().unwrap();
         assert_eq!(data["organization_id"], "org_demo_pro");
-        for k in INTERNAL_ATTRIBUTES {
+        for k in crate::event::INTERNAL_ATTRIBUTES {
             assert!(!data.contains_key(k), "{k} sent to the organization");
         }
     }

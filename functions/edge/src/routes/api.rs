@@ -1,0 +1,161 @@
+//! The Server API (`/v1/`): what an organization's backend asks of its own data, with its API
+//! key (`Authorization: Bearer <organization id>.<secret>`, every plan). JSON answers, never
+//! CORS headers: a browser is not a caller of this API.
+//!
+//! | route | method | answer |
+//! |-------|--------|--------|
+//! | `/v1/events/{requestId}` | `GET`, `HEAD` | the stored event, what the processor settled since, the label |
+//! | `/v1/events/{requestId}/feedback` | `POST` | labels the event `fraud` / `legitimate` |
+//! | `/v1/visitors/{visitorId}` | `GET`, `HEAD` | the visitor's events (newest first, a page at a time), what is linked to it, its blacklist state |
+//!
+//! Checked in this order: the route (`404 route_not_found`), the method (`405`), the key
+//! (`401`), a body on a read (`400 body_not_allowed`), the parameters (`400
+//! invalid_parameter`, naming it), then the read (`404` for what is not the organization's).
+//! `docs/server-api.md` and `docs/openapi.yaml` describe every answer.
+
+use http::Method;
+use impressio::event::body::parse_json_body;
+use impressio::http::{EdgeRequest, EdgeResponse};
+use impressio::org::{Organization, OrganizationDirectory};
+use impressio::server_api::params::{uuid_id, MAX_FEEDBACK_BYTES};
+use impressio::server_api::{FeedbackBody, FeedbackRecord, PageQuery};
+use serde_json::json;
+
+use super::kind::{ApiRoute, RouteKind};
+use super::respond::{for_method, json};
+use crate::access::{authorize_api, RequestCtx};
+use crate::app::App;
+use crate::error::EdgeError;
+
+/// Answers a Server API request.
+///
+/// # Errors
+/// As the module documentation lists; [`EdgeError::Store`] when DynamoDB fails (503).
+pub async fn handle<S, D: OrganizationDirectory, I>(
+    app: &App<S, D, I>,
+    route: ApiRoute,
+    req: &EdgeRequest,
+    ctx: &mut RequestCtx,
+) -> Result<EdgeResponse, EdgeError> {
+    let m = &req.method;
+    let kind = RouteKind::Api(route);
+    if route == ApiRoute::Unknown {
+        return Err(EdgeError::NotFound {
+            resource: "route",
+            id: req.path.clone(),
+        });
+    }
+    if m == Method::OPTIONS {
+        return Ok(EdgeResponse {
+            status: 204,
+            headers: vec![("Allow".into(), kind.allow().into())],
+            body: Vec::new(),
+        });
+    }
+    let read = m == Method::GET || m == Method::HEAD;
+    let allowed = match route {
+        ApiRoute::Event | ApiRoute::Visitor => read,
+        ApiRoute::Feedback => m == Method::POST,
+        ApiRoute::Unknown => false,
+    };
+    if !allowed {
+        return Err(EdgeError::MethodNotAllowed {
+            method: m.to_string(),
+            path: req.path.clone(),
+            allow: kind.allow(),
+        });
+    }
+    let org = authorize_api(app, req).await?;
+    ctx.organization_id = Some(org.id.clone());
+    if read && !req.body.is_empty() {
+        return Err(EdgeError::BodyNotAllowed { method: m.to_string() });
+    }
+    let segments: Vec<&str> = req.path.split('/').skip(3).collect();
+    let id = segments.first().copied().unwrap_or_default();
+    let resp = match route {
+        ApiRoute::Event => event(app, &org, id).await?,
+        ApiRoute::Feedback => feedback(app, &org, id, req).await?,
+        ApiRoute::Visitor => visitor(app, &org, id, req).await?,
+        // Answered before the key was asked for.
+        ApiRoute::Unknown => {
+            return Err(EdgeError::NotFound {
+                resource: "route",
+                id: req.path.clone(),
+            })
+        }
+    };
+    Ok(for_method(req, resp))
+}
+
+/// `GET /v1/events/{requestId}`.
+async fn event<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> Result<EdgeResponse, EdgeError> {
+    let request_id = uuid_id("requestId", id)?;
+    let stored = app
+        .api
+        .request(&org.id, &request_id)
+        .await?
+        .ok_or(EdgeError::NotFound {
+            resource: "event",
+            id: request_id,
+        })?;
+    Ok(json(200, &stored.public_json()))
+}
+
+/// `POST /v1/events/{requestId}/feedback`: `{"label": "fraud" | "legitimate", "reason"}`;
+/// answers `{"requestId", "feedback"}`.
+async fn feedback<S, D, I>(
+    app: &App<S, D, I>,
+    org: &Organization,
+    id: &str,
+    req: &EdgeRequest,
+) -> Result<EdgeResponse, EdgeError> {
+    let request_id = uuid_id("requestId", id)?;
+    let body: FeedbackBody = parse_json_body(
+        &req.body,
+        req.body_truncated,
+        req.header("content-type").as_deref(),
+        MAX_FEEDBACK_BYTES,
+    )?;
+    let body = body.validate()?;
+    let stored = app
+        .api
+        .request(&org.id, &request_id)
+        .await?
+        .ok_or(EdgeError::NotFound {
+            resource: "event",
+            id: request_id.clone(),
+        })?;
+    let record = FeedbackRecord::new(&stored.event, body, app.clock.now_ms());
+    app.api.put_feedback(&record).await?;
+    Ok(json(
+        200,
+        &json!({"requestId": request_id, "feedback": record.public_json()}),
+    ))
+}
+
+/// `GET /v1/visitors/{visitorId}?limit&cursor&from&to`: `{"visitorId", "events", "nextCursor",
+/// "firstSeen", "lastSeen", "linked", "blacklist"}`.
+async fn visitor<S, D, I>(
+    app: &App<S, D, I>,
+    org: &Organization,
+    id: &str,
+    req: &EdgeRequest,
+) -> Result<EdgeResponse, EdgeError> {
+    let visitor_id = uuid_id("visitorId", id)?;
+    let page = PageQuery::parse(|k| req.query_param(k))?;
+    let (history, links) = tokio::try_join!(
+        app.api.visitor_events(&org.id, &visitor_id, &page),
+        app.api.visitor_links(&org.id, &visitor_id),
+    )?;
+    if history.events.is_empty() && page.cursor.is_none() && !links.known() {
+        return Err(EdgeError::NotFound {
+            resource: "visitor",
+            id: visitor_id,
+        });
+    }
+    let mut body = links.public_json(app.clock.now_ms());
+    body["visitorId"] = json!(visitor_id);
+    body["events"] = json!(history.events.iter().map(|e| e.public_json()).collect::<Vec<_>>());
+    body["nextCursor"] = json!(history.next.map(|c| c.encode()));
+    Ok(json(200, &body))
+}

@@ -1,0 +1,308 @@
+//! DynamoDB adapter of the Server API: a request partition's `Query`, a visitor's page of
+//! `GSI_VISITOR` keys then one `BatchGetItem`, its identity partition's `Query`, and the
+//! label's `PutItem`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use aws_sdk_dynamodb::Client;
+
+use super::{Cursor, FeedbackRecord, HistoryEntry, HistoryPage, PageQuery, StoredRequest, VisitorLinks};
+use super::{FEEDBACK_SORT_KEY, MAX_IDENTITY_ITEMS, MAX_USER_ID_EVENTS};
+use crate::behavior::keys::{fingerprint_blacklist_key, memory_key, BLACKLIST_SORT_KEY};
+use crate::event::{EventRecord, EVENT_SORT_KEY};
+use crate::identity::store::visitor_pk;
+use crate::processor::state::{ProcessingState, PROCESSING_SORT_KEY};
+use crate::store::attr::{batch_get_round, build_error, key, n, num, s, text, until_processed, Item};
+use crate::store::dynamo::dynamo_error;
+use crate::store::iam::{Action, BATCH_GET_ITEM, PUT_ITEM, QUERY};
+use crate::store::schema::GSI_VISITOR;
+use crate::store::StoreError;
+
+/// What this module calls in DynamoDB (the infrastructure tests hold this to the code).
+pub const DYNAMODB_ACTIONS: &[Action] = &[
+    Action::on_table(QUERY),
+    Action::on_index(QUERY, GSI_VISITOR),
+    Action::on_table(BATCH_GET_ITEM),
+    Action::on_table(PUT_ITEM),
+];
+
+/// The Server API's store on one DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoApiStore {
+    client: Client,
+    table: String,
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+impl DynamoApiStore {
+    /// A store on `table` through `client`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoApiStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Every item of partition `pk` (at most `max`), in sort key order.
+    async fn partition(&self, pk: &str, max: usize) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| dynamo_error("Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() || items.len() >= max {
+                items.truncate(max);
+                return Ok(items);
+            }
+        }
+    }
+
+    /// What is stored under `request_id`, when its event is `organization_id`'s; `None` when
+    /// there is no event or it is another organization's.
+    ///
+    /// # Errors
+    /// [`StoreError::Dynamo`] when DynamoDB fails; [`StoreError::Corrupt`] for an item this
+    /// code never writes.
+    pub async fn request(&self, organization_id: &str, request_id: &str) -> Result<Option<StoredRequest>, StoreError> {
+        let items = self.partition(&EventRecord::partition_key(request_id), 64).await?;
+        let mut event = None;
+        let mut processing = None;
+        let mut feedback = None;
+        for item in items {
+            match text(&item, "sk") {
+                Some(EVENT_SORT_KEY) => {
+                    event = Some(serde_dynamo::from_item::<_, EventRecord>(item).map_err(|e| corrupt("event", e))?)
+                }
+                Some(PROCESSING_SORT_KEY) => {
+                    processing = Some(
+                        serde_dynamo::from_item::<_, ProcessingState>(item).map_err(|e| corrupt("processing", e))?,
+                    )
+                }
+                Some(FEEDBACK_SORT_KEY) => {
+                    feedback =
+                        Some(serde_dynamo::from_item::<_, FeedbackRecord>(item).map_err(|e| corrupt("feedback", e))?)
+                }
+                _ => {}
+            }
+        }
+        Ok(event
+            .filter(|e| e.organization_id == organization_id)
+            .map(|event| StoredRequest {
+                event,
+                processing,
+                feedback,
+            }))
+    }
+
+    /// Stores (or replaces) a label.
+    ///
+    /// # Errors
+    /// [`StoreError`] when it cannot be serialized or DynamoDB fails.
+    pub async fn put_feedback(&self, feedback: &FeedbackRecord) -> Result<(), StoreError> {
+        let item: Item = serde_dynamo::to_item(feedback).map_err(StoreError::Serialize)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| dynamo_error("PutItem", e))?;
+        Ok(())
+    }
+
+    /// Items by key, in one `BatchGetItem` per 100 keys (retrying unprocessed keys).
+    async fn get_many(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .build()
+                .map_err(build_error)?;
+            let rounds = until_processed("BatchGetItem", request, |request| {
+                let call = self.client.batch_get_item().request_items(&self.table, request).send();
+                async move {
+                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
+                    Ok(batch_get_round(out, &self.table))
+                }
+            })
+            .await?;
+            found.extend(rounds.into_iter().flatten());
+        }
+        Ok(found)
+    }
+
+    /// One page of a visitor's events, newest first: a `Query` of `GSI_VISITOR` for the keys,
+    /// then the events and their labels in one `BatchGetItem` (two per 100 keys at `limit`
+    /// 100). An event that expired between the two reads is left out.
+    ///
+    /// # Errors
+    /// [`StoreError`] when DynamoDB fails or an event cannot be read.
+    pub async fn visitor_events(
+        &self,
+        organization_id: &str,
+        visitor_id: &str,
+        page: &PageQuery,
+    ) -> Result<HistoryPage, StoreError> {
+        let gsi_pk = EventRecord::visitor_key(organization_id, visitor_id);
+        let start = page.cursor.as_ref().map(|c| {
+            let mut k = key(&EventRecord::partition_key(&c.request_id), EVENT_SORT_KEY);
+            k.insert("gsi_visitor_pk".into(), s(&gsi_pk));
+            k.insert("ts".into(), n(c.ts));
+            k
+        });
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI_VISITOR)
+            .key_condition_expression("gsi_visitor_pk = :v AND ts BETWEEN :from AND :to")
+            .expression_attribute_values(":v", s(&gsi_pk))
+            .expression_attribute_values(":from", n(page.from_ms))
+            .expression_attribute_values(":to", n(page.to_ms))
+            .scan_index_forward(false)
+            .limit(i32::try_from(page.limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("Query", e))?;
+        let listed: Vec<(String, i64)> = out
+            .items()
+            .iter()
+            .filter_map(|i| Some((text(i, "pk")?.to_string(), num(i, "ts")?)))
+            .collect();
+        let more = out.last_evaluated_key.as_ref().is_some_and(|k| !k.is_empty());
+        let keys = listed
+            .iter()
+            .flat_map(|(pk, _)| [key(pk, EVENT_SORT_KEY), key(pk, FEEDBACK_SORT_KEY)])
+            .collect();
+        let mut events: HashMap<String, EventRecord> = HashMap::new();
+        let mut labels: HashMap<String, FeedbackRecord> = HashMap::new();
+        for item in self.get_many(keys).await? {
+            let pk = text(&item, "pk").unwrap_or_default().to_string();
+            match text(&item, "sk") {
+                Some(EVENT_SORT_KEY) => {
+                    events.insert(pk, serde_dynamo::from_item(item).map_err(|e| corrupt("event", e))?);
+                }
+                Some(FEEDBACK_SORT_KEY) => {
+                    labels.insert(pk, serde_dynamo::from_item(item).map_err(|e| corrupt("feedback", e))?);
+                }
+                _ => {}
+            }
+        }
+        let next = match listed.last() {
+            Some((pk, ts)) if more => Some(Cursor {
+                ts: *ts,
+                request_id: pk.trim_start_matches("REQ#").to_string(),
+            }),
+            _ => None,
+        };
+        let events = listed
+            .iter()
+            .filter_map(|(pk, _)| {
+                let event = events.remove(pk).filter(|e| e.organization_id == organization_id)?;
+                Some(HistoryEntry {
+                    event,
+                    feedback: labels.remove(pk),
+                })
+            })
+            .collect();
+        Ok(HistoryPage { events, next })
+    }
+
+    /// What is linked to a visitor (see [`VisitorLinks`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Dynamo`] when DynamoDB fails.
+    pub async fn visitor_links(&self, organization_id: &str, visitor_id: &str) -> Result<VisitorLinks, StoreError> {
+        let mut links = VisitorLinks::default();
+        for item in self
+            .partition(&visitor_pk(organization_id, visitor_id), MAX_IDENTITY_ITEMS)
+            .await?
+        {
+            let sk = text(&item, "sk").unwrap_or_default();
+            if sk == "PROFILE" {
+                links.first_seen = num(&item, "first_seen");
+                links.last_seen = num(&item, "last_seen");
+            } else if let Some(fp) = sk.strip_prefix("DEV#") {
+                links.fingerprints.push(fp.to_string());
+            } else if let Some(dp) = sk.strip_prefix("DP#") {
+                links.domainprints.push(dp.to_string());
+            } else if let Some(other) = sk.strip_prefix("LINK#") {
+                links.possible_same_device.push(other.to_string());
+            }
+        }
+        links.user_ids = self.user_ids(organization_id, visitor_id).await?.into_iter().collect();
+        let mut keys = vec![key(&memory_key(organization_id, visitor_id), BLACKLIST_SORT_KEY)];
+        keys.extend(
+            links
+                .fingerprints
+                .iter()
+                .map(|fp| key(&fingerprint_blacklist_key(organization_id, fp), BLACKLIST_SORT_KEY)),
+        );
+        let memory = memory_key(organization_id, visitor_id);
+        for item in self.get_many(keys).await? {
+            let Some(until) = num(&item, "block_expires") else {
+                continue;
+            };
+            if text(&item, "pk") == Some(memory.as_str()) {
+                links.visitor_blocked_until = Some(until);
+            } else if let Some(fp) = text(&item, "fingerprint") {
+                links.blacklisted_fingerprints.push((fp.to_string(), until));
+            }
+        }
+        links.fingerprints.sort();
+        links.domainprints.sort();
+        links.possible_same_device.sort();
+        links.blacklisted_fingerprints.sort();
+        Ok(links)
+    }
+
+    /// The user ids of a visitor's newest [`MAX_USER_ID_EVENTS`] events (the index keeps
+    /// `user_id` beside its keys).
+    async fn user_ids(&self, organization_id: &str, visitor_id: &str) -> Result<BTreeSet<String>, StoreError> {
+        let gsi_pk = EventRecord::visitor_key(organization_id, visitor_id);
+        let mut ids = BTreeSet::new();
+        let mut seen = 0usize;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_VISITOR)
+                .key_condition_expression("gsi_visitor_pk = :v")
+                .expression_attribute_values(":v", s(&gsi_pk))
+                .scan_index_forward(false)
+                .limit(i32::try_from(MAX_USER_ID_EVENTS - seen).unwrap_or(1))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| dynamo_error("Query", e))?;
+            seen += out.items().len();
+            ids.extend(
+                out.items()
+                    .iter()
+                    .filter_map(|i| text(i, "user_id"))
+                    .map(str::to_string),
+            );
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() || seen >= MAX_USER_ID_EVENTS {
+                return Ok(ids);
+            }
+        }
+    }
+}
