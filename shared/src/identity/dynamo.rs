@@ -461,6 +461,25 @@ impl IdentityStore for DynamoIdentityStore {
             .map_err(|e| dynamo_error("TransactWriteItems", e))?;
         Ok(())
     }
+
+    async fn erased(&self, organization_id: &str, visitor_id: &str) -> Result<bool, StoreError> {
+        use crate::server_api::erasure::{deletion_id, deletion_key, DELETION_SORT_KEY};
+        let pk = deletion_key(organization_id, &deletion_id(organization_id, visitor_id));
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(vec![key(&pk, DELETION_SORT_KEY)]))
+            .projection_expression("pk")
+            .build()
+            .map_err(build_error)?;
+        let rounds = until_processed("BatchGetItem", request, |request| {
+            let call = self.client.batch_get_item().request_items(&self.table, request).send();
+            async move {
+                let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
+                Ok(batch_get_round(out, &self.table))
+            }
+        })
+        .await?;
+        Ok(rounds.into_iter().flatten().next().is_some())
+    }
 }
 
 /// The visitor's domainprint record and, with a fingerprint, its device record, each created

@@ -29,12 +29,23 @@ struct Items {
 #[derive(Debug, Default)]
 pub struct MemoryIdentityStore {
     items: Mutex<Items>,
+    /// Erased visitors, `(organization, visitor)`.
+    erased: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 impl MemoryIdentityStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Records that `visitor_id` of `organization_id` was erased (what the tombstone of the
+    /// DynamoDB store says).
+    pub fn mark_erased(&self, organization_id: &str, visitor_id: &str) {
+        self.erased
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((organization_id.to_string(), visitor_id.to_string()));
     }
 
     fn items(&self) -> MutexGuard<'_, Items> {
@@ -243,5 +254,13 @@ impl IdentityStore for MemoryIdentityStore {
             }
         }
         Ok(())
+    }
+
+    async fn erased(&self, organization_id: &str, visitor_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .erased
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&(organization_id.to_string(), visitor_id.to_string())))
     }
 }

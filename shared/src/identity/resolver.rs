@@ -179,7 +179,21 @@ impl<S: IdentityStore> Resolver<S> {
             now_ms,
             expires_at,
         };
-        let reads = self.read(organization_id, inputs, again).await?;
+        let mut reads = self.read(organization_id, inputs, again).await?;
+        // A signed domainprint of an erased visitor is a domainprint of nobody: the visitor
+        // never comes back under its id (read only when its index entry is gone).
+        let without_domainprint;
+        let inputs = match inputs.domainprint.verified() {
+            Some((_, v)) if reads.domainprint.is_none() && self.store.erased(organization_id, v).await? => {
+                without_domainprint = IdentityInputs {
+                    domainprint: Presented::Absent,
+                    ..inputs.clone()
+                };
+                reads = self.read(organization_id, &without_domainprint, again).await?;
+                &without_domainprint
+            }
+            _ => inputs,
+        };
         let mut decision = self.decide(inputs, &reads, now_ms, again);
         let (visitor_id, domainprint) = match &decision.visitor {
             Visitor::Existing(v) => {

@@ -222,6 +222,14 @@ pub trait IdentityStore: Send + Sync {
     /// # Errors
     /// [`StoreError`] when DynamoDB fails.
     fn touch(&self, t: &Touch) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether `visitor_id` of `organization_id` was erased (its tombstone exists, see
+    /// [`crate::server_api::erasure`]): read only when a signed domainprint names a visitor
+    /// whose index entry is gone, so that an erased visitor never comes back under its id.
+    ///
+    /// # Errors
+    /// [`StoreError`] when DynamoDB fails.
+    fn erased(&self, organization_id: &str, visitor_id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// An index entry to add for a visitor.

@@ -9,8 +9,11 @@
 //!    undecodable record is logged with its sequence number, counted and skipped (retrying
 //!    cannot fix it, and it must not fail its neighbours);
 //! 2. **memory**: the events' processing items are read in one `BatchGetItem`; a stage that
-//!    settled in an earlier delivery is not run again. At the same time, the JA4 sketch raises
-//!    the events carry are written, one update per aggregate bucket ([`stages::sketches`]);
+//!    settled in an earlier delivery is not run again. At the same time, the tombstones of the
+//!    events' visitors are read (another `BatchGetItem`): an event of an erased visitor
+//!    (`DELETE /v1/visitors/{id}`) is skipped, so nothing is written again under it; and the
+//!    JA4 sketch raises the events carry are written, one update per aggregate bucket
+//!    ([`stages::sketches`]);
 //! 3. **billing**, once per organization ([`stages::billing`]);
 //! 4. **per record** ([`Processor::process_record`]), user by user (records of one
 //!    `GSI_USER` key in time order, users concurrently, at most `PROCESSOR_CONCURRENCY` at
@@ -65,8 +68,20 @@ pub struct BatchReport {
     pub alerts: usize,
     /// Sketch updates written for the raises the batch's events carried ([`sketches`]).
     pub sketch_updates: usize,
+    /// Events skipped because their visitor was erased.
+    pub erased: usize,
     /// Sequence numbers reported in `batchItemFailures`.
     pub failures: Vec<String>,
+}
+
+/// The tombstone partition key of an event's visitor, if it has one.
+fn tombstone_of(event: &crate::event::EventRecord) -> Option<String> {
+    use crate::server_api::erasure::{deletion_id, deletion_key};
+    let v = event.visitor_id.as_deref()?;
+    Some(deletion_key(
+        &event.organization_id,
+        &deletion_id(&event.organization_id, v),
+    ))
 }
 
 impl BatchReport {
@@ -156,14 +171,16 @@ where
         }
         let pks: Vec<&str> = decoded.records.iter().map(|r| r.event.pk.as_str()).collect();
         let events = decoded.records.iter().map(|r| &r.event);
-        let (memory, sketch_updates) = tokio::join!(
+        let tombstones: Vec<String> = decoded.records.iter().filter_map(|r| tombstone_of(&r.event)).collect();
+        let (memory, erased, sketch_updates) = tokio::join!(
             self.store.load_states(&pks),
+            self.store.erased(&tombstones),
             sketches::run(&self.sketches, events, self.clock.now_ms())
         );
         report.sketch_updates = sketch_updates;
-        let mut memory = match memory {
-            Ok(m) => m,
-            Err(e) => {
+        let (mut memory, erased) = match (memory, erased) {
+            (Ok(m), Ok(e)) => (m, e),
+            (Err(e), _) | (_, Err(e)) => {
                 tracing::error!(error = %e, "cannot read the processing memory; the whole batch is retried");
                 report.failures = decoded.records.iter().map(|r| r.sequence_number.clone()).collect();
                 return report;
@@ -171,6 +188,11 @@ where
         };
         let mut pending: Vec<Work> = Vec::new();
         for incoming in &decoded.records {
+            if tombstone_of(&incoming.event).is_some_and(|t| erased.contains(&t)) {
+                tracing::info!(request_id = %incoming.event.request_id, "event of an erased visitor skipped");
+                report.erased += 1;
+                continue;
+            }
             let state = memory
                 .remove(&incoming.event.pk)
                 .unwrap_or_else(|| ProcessingState::new(&incoming.event));

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use super::history::UserEvent;
 use super::state::{ProcessingState, PROCESSING_SORT_KEY};
 use crate::event::EVENT_ITEM_TYPE;
-use crate::store::attr::{batch_get_round, build_error, key, s, until_processed};
+use crate::server_api::erasure::DELETION_SORT_KEY;
+use crate::store::attr::{batch_get_round, build_error, key, s, text, until_processed};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, BATCH_WRITE_ITEM, PUT_ITEM, QUERY};
 use crate::store::StoreError;
@@ -41,6 +42,14 @@ pub trait ProcessorStore: Send + Sync {
         &self,
         pks: &[&str],
     ) -> impl Future<Output = Result<HashMap<String, ProcessingState>, StoreError>> + Send;
+
+    /// Which of the given tombstone partition keys (`ORG#<org>#DEL#<deletion id>`, see
+    /// [`crate::server_api::erasure`]) exist: the erased visitors among a batch's, whose
+    /// records are skipped so that nothing is written again under them.
+    ///
+    /// # Errors
+    /// [`StoreError`] when DynamoDB fails (after retrying unprocessed keys).
+    fn erased(&self, tombstones: &[String]) -> impl Future<Output = Result<HashSet<String>, StoreError>> + Send;
 
     /// Writes processing items (whole items: one processor owns a stream shard's records).
     /// Returns the partition keys that could not be written, with the error.
@@ -194,6 +203,31 @@ impl ProcessorStore for DynamoProcessorStore {
         Ok(out)
     }
 
+    async fn erased(&self, tombstones: &[String]) -> Result<HashSet<String>, StoreError> {
+        let mut found = HashSet::new();
+        let unique: Vec<&String> = tombstones.iter().collect::<HashSet<_>>().into_iter().collect();
+        for chunk in unique.chunks(100) {
+            let keys: Vec<HashMap<String, AttributeValue>> =
+                chunk.iter().map(|pk| key(pk, DELETION_SORT_KEY)).collect();
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .projection_expression("pk")
+                .consistent_read(true)
+                .build()
+                .map_err(build_error)?;
+            let rounds = until_processed("BatchGetItem", request, |keys| {
+                let call = self.client.batch_get_item().request_items(&self.table, keys).send();
+                async move {
+                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
+                    Ok(batch_get_round(out, &self.table))
+                }
+            })
+            .await?;
+            found.extend(rounds.into_iter().flatten().filter_map(|i| s_of(&i, "pk")));
+        }
+        Ok(found)
+    }
+
     async fn save_states(&self, states: &[&ProcessingState]) -> Vec<(String, String)> {
         // BatchWriteItem takes 25 items; the chunks go at once.
         futures::future::join_all(states.chunks(25).map(|chunk| self.save_chunk(chunk)))
@@ -269,4 +303,9 @@ impl ProcessorStore for DynamoProcessorStore {
         out.reverse();
         Ok(out)
     }
+}
+
+/// The string attribute `k` of an item, owned.
+fn s_of(item: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
+    text(item, k).map(str::to_string)
 }

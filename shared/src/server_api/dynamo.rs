@@ -47,8 +47,18 @@ impl DynamoApiStore {
         }
     }
 
+    /// The DynamoDB client.
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The table's name.
+    pub(super) fn table(&self) -> &str {
+        &self.table
+    }
+
     /// Every item of partition `pk` (at most `max`), in sort key order.
-    async fn partition(&self, pk: &str, max: usize) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn partition(&self, pk: &str, max: usize) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {

@@ -16,6 +16,9 @@
 #[cfg(feature = "io")]
 pub mod dynamo;
 #[cfg(feature = "io")]
+pub mod erase;
+pub mod erasure;
+#[cfg(feature = "io")]
 pub mod labels;
 pub mod params;
 

@@ -487,6 +487,11 @@ const ADAPTERS: &[Adapter] = &[
         actions: impressio::server_api::dynamo::DYNAMODB_ACTIONS,
     },
     Adapter {
+        uses: "erase_visitor",
+        file: "shared/src/server_api/erase.rs",
+        actions: impressio::server_api::erase::DYNAMODB_ACTIONS,
+    },
+    Adapter {
         uses: "labeled_events",
         file: "shared/src/server_api/labels.rs",
         actions: impressio::server_api::labels::DYNAMODB_ACTIONS,

@@ -15,6 +15,7 @@ mod edge_metrics;
 mod edge_organizations;
 mod edge_samples;
 mod edge_ssr;
+mod erasure;
 mod fraud_quality;
 mod hostile_input;
 mod identity;

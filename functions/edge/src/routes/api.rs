@@ -7,6 +7,8 @@
 //! | `/v1/events/{requestId}` | `GET`, `HEAD` | the stored event, what the processor settled since, the label |
 //! | `/v1/events/{requestId}/feedback` | `POST` | labels the event `fraud` / `legitimate` |
 //! | `/v1/visitors/{visitorId}` | `GET`, `HEAD` | the visitor's events (newest first, a page at a time), what is linked to it, its blacklist state |
+//! | `/v1/visitors/{visitorId}` | `DELETE` | erases the visitor (GDPR Art. 17): `202` with the deletion's progress |
+//! | `/v1/deletions/{deletionId}` | `GET`, `HEAD` | a deletion's progress and the count removed |
 //!
 //! Checked in this order: the route (`404 route_not_found`), the method (`405`), the key
 //! (`401`), a body on a read (`400 body_not_allowed`), the parameters (`400
@@ -17,6 +19,7 @@ use http::Method;
 use impressio::event::body::parse_json_body;
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::org::{Organization, OrganizationDirectory};
+use impressio::server_api::erase::PASS_BUDGET_MS;
 use impressio::server_api::params::{uuid_id, MAX_FEEDBACK_BYTES};
 use impressio::server_api::{FeedbackBody, FeedbackRecord, PageQuery};
 use serde_json::json;
@@ -54,7 +57,8 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
     }
     let read = m == Method::GET || m == Method::HEAD;
     let allowed = match route {
-        ApiRoute::Event | ApiRoute::Visitor => read,
+        ApiRoute::Event | ApiRoute::Deletion => read,
+        ApiRoute::Visitor => read || m == Method::DELETE,
         ApiRoute::Feedback => m == Method::POST,
         ApiRoute::Unknown => false,
     };
@@ -67,7 +71,7 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
     }
     let org = authorize_api(app, req).await?;
     ctx.organization_id = Some(org.id.clone());
-    if read && !req.body.is_empty() {
+    if (read || m == Method::DELETE) && !req.body.is_empty() {
         return Err(EdgeError::BodyNotAllowed { method: m.to_string() });
     }
     let segments: Vec<&str> = req.path.split('/').skip(3).collect();
@@ -75,7 +79,9 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
     let resp = match route {
         ApiRoute::Event => event(app, &org, id).await?,
         ApiRoute::Feedback => feedback(app, &org, id, req).await?,
+        ApiRoute::Visitor if m == Method::DELETE => erase(app, &org, id).await?,
         ApiRoute::Visitor => visitor(app, &org, id, req).await?,
+        ApiRoute::Deletion => deletion(app, &org, id).await?,
         // Answered before the key was asked for.
         ApiRoute::Unknown => {
             return Err(EdgeError::NotFound {
@@ -158,4 +164,41 @@ async fn visitor<S, D, I>(
     body["events"] = json!(history.events.iter().map(|e| e.public_json()).collect::<Vec<_>>());
     body["nextCursor"] = json!(history.next.map(|c| c.encode()));
     Ok(json(200, &body))
+}
+
+/// `DELETE /v1/visitors/{visitorId}`: one erasure pass; `202` with the tombstone's
+/// `{"deletionId", "status", "removed", …}` (`running`: ask again to go on).
+async fn erase<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> Result<EdgeResponse, EdgeError> {
+    let visitor_id = uuid_id("visitorId", id)?;
+    // The tombstone outlives every item the visitor can have.
+    let keep_days = i64::from(app.config.event_ttl_days.max(app.config.identity.record_ttl_days));
+    let record = app
+        .api
+        .erase_visitor(
+            &org.id,
+            &visitor_id,
+            app.clock.now_ms(),
+            keep_days,
+            std::time::Duration::from_millis(PASS_BUDGET_MS),
+        )
+        .await?
+        .ok_or(EdgeError::NotFound {
+            resource: "visitor",
+            id: visitor_id,
+        })?;
+    Ok(json(202, &record.public_json()))
+}
+
+/// `GET /v1/deletions/{deletionId}`.
+async fn deletion<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> Result<EdgeResponse, EdgeError> {
+    let deletion_id = uuid_id("deletionId", id)?;
+    let record = app
+        .api
+        .deletion(&org.id, &deletion_id)
+        .await?
+        .ok_or(EdgeError::NotFound {
+            resource: "deletion",
+            id: deletion_id,
+        })?;
+    Ok(json(200, &record.public_json()))
 }

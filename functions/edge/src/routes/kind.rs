@@ -24,6 +24,8 @@ pub enum ApiRoute {
     Feedback,
     /// `/v1/visitors/{visitorId}`.
     Visitor,
+    /// `/v1/deletions/{deletionId}`.
+    Deletion,
     /// Any other path under `/v1/`.
     Unknown,
 }
@@ -35,6 +37,7 @@ impl ApiRoute {
             ["events", id] if !id.is_empty() => ApiRoute::Event,
             ["events", id, "feedback"] if !id.is_empty() => ApiRoute::Feedback,
             ["visitors", id] if !id.is_empty() => ApiRoute::Visitor,
+            ["deletions", id] if !id.is_empty() => ApiRoute::Deletion,
             _ => ApiRoute::Unknown,
         }
     }
@@ -54,6 +57,7 @@ impl RouteKind {
             RouteKind::Api(ApiRoute::Event) => "/v1/events/{requestId}",
             RouteKind::Api(ApiRoute::Feedback) => "/v1/events/{requestId}/feedback",
             RouteKind::Api(ApiRoute::Visitor) => "/v1/visitors/{visitorId}",
+            RouteKind::Api(ApiRoute::Deletion) => "/v1/deletions/{deletionId}",
             RouteKind::Api(ApiRoute::Unknown) => "/v1/unknown",
         }
     }
@@ -63,6 +67,7 @@ impl RouteKind {
         match self {
             RouteKind::Track | RouteKind::Campaign | RouteKind::Api(ApiRoute::Feedback) => "POST, OPTIONS",
             RouteKind::Api(ApiRoute::Unknown) => "OPTIONS",
+            RouteKind::Api(ApiRoute::Visitor) => "GET, HEAD, DELETE, OPTIONS",
             _ => "GET, HEAD, OPTIONS",
         }
     }
