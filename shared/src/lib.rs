@@ -33,6 +33,7 @@ pub mod identity;
 pub mod logging;
 pub mod metrics;
 pub mod org;
+pub mod privacy;
 pub mod processor;
 pub mod server_api;
 pub mod store;

@@ -114,6 +114,8 @@ impl RoundTrips {
             ja4: None,
             ja4_is_browser: false,
             visitor: None,
+            address: None,
+            retention_days: None,
         };
         harness
             .app

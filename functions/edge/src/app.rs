@@ -42,6 +42,9 @@ pub struct App<S, D, I = DynamoIdentityStore> {
     pub metrics: Metrics,
     /// Work the requests deferred until after their answers ([`crate::after`]).
     pub after_response: AfterResponse,
+    /// The key of the keyed hashes of IP minimization ([`impressio::privacy`]), derived once
+    /// from the domainprint secret.
+    pub address_key: [u8; 32],
 }
 
 /// The adapters an [`App`] is built with (each built once per container, in `main`).
@@ -78,6 +81,7 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
             api,
         } = adapters;
         let identity = Resolver::new(identity, config.identity.clone(), config.domainprint_keys.clone());
+        let address_key = config.domainprint_keys.derive(impressio::privacy::ADDRESS_KEY_PURPOSE);
         let metrics = Metrics::stdout(&config.metrics_namespace);
         App {
             config,
@@ -90,6 +94,7 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
             clock,
             metrics,
             after_response: AfterResponse::default(),
+            address_key,
         }
     }
 

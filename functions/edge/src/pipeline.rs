@@ -48,12 +48,13 @@ use impressio::fraud::{
     assess_evidence, BehaviorEvidence, Component, Evidence, Memory, Observations, RiskAssessment, ScoringInput, Trigger,
 };
 use impressio::http::EdgeRequest;
-use impressio::identity::corroborate::{network_of, primary_language, Sighting, MAX_TIME_ZONE};
+use impressio::identity::corroborate::{primary_language, Sighting, MAX_TIME_ZONE};
 use impressio::identity::domainprint::Presented;
 use impressio::identity::inputs::DOMAINPRINT_COOKIE;
 use impressio::identity::store::{Created, NewVisitor};
 use impressio::identity::{IdentityInputs, IdentityResult, IdentityStore};
 use impressio::org::domains;
+use impressio::privacy::AddressPolicy;
 use impressio::store::{EventStore, StoreError, StoredMessage, Written};
 
 use crate::access::{Access, RequestCtx};
@@ -131,13 +132,19 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         Some(f) => ScoringInput::server_side(f, event.signals.clone(), Some(&event.event_name)),
         None => ScoringInput::from_request(req, event.signals.clone(), Some(&event.event_name)),
     };
-    // The visitor's address: the request's, or the one a server forwarded.
+    // The visitor's address: the request's, or the one a server forwarded. Compared in
+    // memory as it is; written (keys, the event) as the organization's IP minimization says.
     let client_ip = scoring.client_ip;
+    let policy = AddressPolicy::new(access.org.ip_storage, app.address_key);
+    let address = client_ip.map(|ip| policy.labels(ip));
+    // How long the organization keeps what this request writes.
+    let retention = access.org.retention_days(&app.config.plans, app.config.event_ttl_days);
+    inputs.retention_days = Some(retention);
     // What corroborates a fingerprint match: the network, ASN, language and device class of
     // the visitor's request (a server's forwarded values), and CloudFront's time zone for a
     // browser's own request.
     inputs.sighting = Sighting {
-        network: client_ip.map(network_of),
+        network: address.as_ref().map(|a| a.network.clone()),
         asn: scoring.asn,
         time_zone: match forwarded {
             None => req.viewer.time_zone.clone().filter(|tz| tz.len() <= MAX_TIME_ZONE),
@@ -159,6 +166,8 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
             .is_some_and(|j| fraud.browsers.family_of_ja4(&j).is_some()),
         // Its history joins the first read round.
         visitor: inputs.domainprint.verified().map(|(_, visitor)| visitor.to_string()),
+        address: address.clone(),
+        retention_days: Some(retention),
     };
     // `Some(None)`: a token was expected and is missing; `None`: no token check here (nor
     // on a server-side event, which no collector script sent).
@@ -178,10 +187,10 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     // Round 1: identity, blacklist and aggregates, login and token counters, concurrently.
     let login = (event.event_name == "login")
         .then(|| {
-            scoring
-                .ja4_raw
-                .as_deref()
-                .map(|ja4| login_key(&org, ja4, client_ip, fraud.layers.credential_stuffing.per_ip))
+            scoring.ja4_raw.as_deref().map(|ja4| {
+                let scope = address.as_ref().map(|a| a.scope.as_str());
+                login_key(&org, ja4, scope, fraud.layers.credential_stuffing.per_ip)
+            })
         })
         .flatten();
     let login_count = async {
@@ -292,19 +301,12 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     risk.degraded = degraded;
     risk.enforced &= enforce;
 
-    let context = match forwarded {
+    let mut context = match forwarded {
         Some(f) => ServerContext::server_side(req, f),
         None => ServerContext::from_request(req),
     };
-    let mut record = EventRecord::new(
-        &ctx.request_id,
-        route,
-        event,
-        attribution,
-        context,
-        now,
-        app.config.event_ttl_days,
-    );
+    context.minimize(client_ip, &policy);
+    let mut record = EventRecord::new(&ctx.request_id, route, event, attribution, context, now, retention);
     if forwarded.is_some() {
         record.server_side = true;
         record.server_ip = req.client_ip.map(|ip| ip.to_string());

@@ -188,7 +188,7 @@ impl BehaviorStore for DynamoBehaviorStore {
                 None => Ok(()),
             }
         };
-        let submission = Some((is_submission, ids.ip.map(|ip| ip.to_string())));
+        let submission = Some((is_submission, ids.labels().map(|l| l.ip)));
         let (a, c, d) = tokio::join!(
             sketches,
             ip_count,
@@ -211,7 +211,7 @@ impl BehaviorStore for DynamoBehaviorStore {
         now_ms: i64,
         config: &FraudConfig,
     ) -> Result<i64, StoreError> {
-        let terms = rules::block_terms(previous, now_ms, &config.behavior.blacklist);
+        let terms = rules::block_terms(previous, now_ms, &config.behavior.blacklist).capped(ids.retention_cap(now_ms));
         let until = terms.until_ms;
         let offense_list = AttributeValue::L(terms.offenses.iter().map(|t| n(*t)).collect());
         let mut puts = Vec::new();
@@ -233,7 +233,7 @@ impl BehaviorStore for DynamoBehaviorStore {
             ]);
             for (k, v) in [
                 ("fingerprint", ids.fingerprint.clone()),
-                ("ip", ids.ip.map(|i| i.to_string())),
+                ("ip", ids.labels().map(|l| l.ip)),
                 ("ja4", ids.ja4.clone()),
                 ("visitor_id", block.visitor_id.clone()),
             ] {

@@ -15,6 +15,7 @@
 use std::net::IpAddr;
 
 use crate::fraud::counter::network_of;
+use crate::privacy::AddressLabels;
 
 /// Size of the JA4 and IP buckets, seconds.
 pub const SHORT_BUCKET_SECS: i64 = 300;
@@ -41,6 +42,12 @@ pub struct Identifiers {
     /// The visitor a correctly signed domainprint names (the signature makes it
     /// trustworthy): its history is read in the first round, with the rest.
     pub visitor: Option<String>,
+    /// How `ip` is written in keys when the organization minimizes addresses
+    /// ([`crate::privacy`]); `None`: the address itself.
+    pub address: Option<AddressLabels>,
+    /// The organization's retention, days: no item written for these identifiers lives
+    /// longer ([`Identifiers::retention_cap`]); `None`: the items' own lifetimes.
+    pub retention_days: Option<u32>,
 }
 
 impl Identifiers {
@@ -48,8 +55,27 @@ impl Identifiers {
         format!("ORG#{}", self.organization_id)
     }
 
+    /// How the address is written in keys.
+    pub fn labels(&self) -> Option<AddressLabels> {
+        self.address.clone().or_else(|| {
+            self.ip.map(|ip| AddressLabels {
+                ip: ip.to_string(),
+                scope: network_of(ip),
+                network: crate::identity::corroborate::network_of(ip),
+            })
+        })
+    }
+
     fn net(&self) -> Option<String> {
-        self.ip.map(network_of)
+        self.labels().map(|l| l.scope)
+    }
+
+    /// The latest expiry (TTL, Unix seconds) an item written at `now_ms` may have: `now` plus
+    /// the organization's retention ([`i64::MAX`] without one).
+    pub fn retention_cap(&self, now_ms: i64) -> i64 {
+        self.retention_days.map_or(i64::MAX, |d| {
+            (now_ms / 1000).saturating_add(i64::from(d).saturating_mul(86_400))
+        })
     }
 
     /// Blacklist partition keys: fingerprint, IP, JA4 (scoped).
@@ -59,8 +85,8 @@ impl Identifiers {
         if let Some(fp) = &self.fingerprint {
             keys.push(fingerprint_blacklist_key(&self.organization_id, fp));
         }
-        if let Some(ip) = self.ip {
-            keys.push(format!("{p}#BL#IP#{ip}"));
+        if let Some(l) = self.labels() {
+            keys.push(format!("{p}#BL#IP#{}", l.ip));
         }
         if let Some(ja4) = &self.ja4 {
             match (self.ja4_is_browser, self.net()) {
@@ -89,7 +115,7 @@ impl Identifiers {
 
     /// The IP aggregate (the IP rate).
     pub fn ip_key(&self) -> Option<String> {
-        Some(format!("{}#AGG#IP#{}", self.prefix(), self.ip?))
+        Some(format!("{}#AGG#IP#{}", self.prefix(), self.labels()?.ip))
     }
 }
 
@@ -174,6 +200,8 @@ mod tests {
             ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
             ja4_is_browser,
             visitor: None,
+            address: None,
+            retention_days: None,
         };
         let kinds = |ids: Identifiers| -> Vec<&'static str> {
             ids.blacklist_keys().iter().map(|k| identifier_kind(k)).collect()

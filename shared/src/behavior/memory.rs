@@ -148,7 +148,7 @@ impl BehaviorStore for MemoryBehaviorStore {
         if let Some(k) = ids.ip_key() {
             self.add(k, short, None, now_ms);
         }
-        let submission = Some((is_submission, ids.ip.map(|ip| ip.to_string())));
+        let submission = Some((is_submission, ids.labels().map(|l| l.ip)));
         let hour = keys::bucket_start(now_ms, HOUR_BUCKET_SECS);
         self.add(
             keys::visitor_key(&ids.organization_id, visitor),
@@ -167,7 +167,7 @@ impl BehaviorStore for MemoryBehaviorStore {
         now_ms: i64,
         config: &FraudConfig,
     ) -> Result<i64, StoreError> {
-        let terms = rules::block_terms(previous, now_ms, &config.behavior.blacklist);
+        let terms = rules::block_terms(previous, now_ms, &config.behavior.blacklist).capped(ids.retention_cap(now_ms));
         let entry = |pk: String| BlacklistEntry {
             pk,
             detection_type: block.detection_type.clone(),
@@ -260,6 +260,8 @@ mod tests {
             ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
             ja4_is_browser: true,
             visitor: None,
+            address: None,
+            retention_days: None,
         }
     }
 

@@ -197,6 +197,17 @@ pub struct BlockTerms {
     pub forensic_expiry: i64,
 }
 
+impl BlockTerms {
+    /// The terms with every expiry at most `cap` (the organization's retention): no item of
+    /// the block outlives it.
+    pub fn capped(mut self, cap: i64) -> Self {
+        self.entry_expiry = self.entry_expiry.min(cap);
+        self.memory_expiry = self.memory_expiry.min(cap);
+        self.forensic_expiry = self.forensic_expiry.min(cap);
+        self
+    }
+}
+
 /// The progressive timeout (the fraud design's "Risk Scoring System": 1 h, 4 h, 8 h, 12 h, then
 /// 24 h by the offenses of the last 24 h, in `bl`): the offenses of the `previous` entries
 /// within the window, deduplicated, plus this one at `now_ms` pick the rung of the ladder.
@@ -438,6 +449,8 @@ mod tests {
             ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
             ja4_is_browser: true,
             visitor: None,
+            address: None,
+            retention_days: None,
         };
         let config = FraudConfig::default();
         let keys = first_read_keys(&ids, NOW, &config);

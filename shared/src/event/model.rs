@@ -89,9 +89,26 @@ pub struct ServerContext {
     pub cloudfront_request_id: Option<String>,
     /// CloudFront viewer metadata: TLS, JA4/JA3, HTTP version, ASN, geo, header order.
     pub viewer: ViewerMetadata,
+    /// How the address was written in item keys, when the organization minimizes addresses
+    /// (its keyed hashes, [`crate::privacy`]): what an erasure needs to find those items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<crate::privacy::AddressLabels>,
 }
 
 impl ServerContext {
+    /// Applies the organization's IP minimization: `ip` becomes what the policy stores, and
+    /// under minimization the labels the address was keyed by are kept in `address`.
+    pub fn minimize(&mut self, ip: Option<std::net::IpAddr>, policy: &crate::privacy::AddressPolicy) {
+        let Some(ip) = ip else { return };
+        if !policy.minimizes() {
+            return;
+        }
+        self.ip = Some(policy.stored(ip));
+        self.address = Some(policy.labels(ip));
+        // CloudFront's `address:port` is the address again.
+        self.viewer.address = None;
+    }
+
     /// Collects the server context of a request.
     pub fn from_request(req: &EdgeRequest) -> Self {
         ServerContext {
@@ -103,6 +120,7 @@ impl ServerContext {
             host: req.header_lossy("host"),
             cloudfront_request_id: req.cloudfront_request_id.clone(),
             viewer: req.viewer.clone(),
+            address: None,
         }
     }
 
@@ -119,6 +137,7 @@ impl ServerContext {
             host: req.header_lossy("host"),
             cloudfront_request_id: req.cloudfront_request_id.clone(),
             viewer: ViewerMetadata::default(),
+            address: None,
         }
     }
 }
@@ -416,7 +435,10 @@ impl MessageRecord {
             request_id: event.request_id.clone(),
             event_id: event.event_id.clone(),
             ts: event.ts,
-            expires_at: (event.ts / 1000).saturating_add(i64::from(dedupe_hours) * 3600),
+            // Never outliving its event (the organization's retention).
+            expires_at: (event.ts / 1000)
+                .saturating_add(i64::from(dedupe_hours) * 3600)
+                .min(event.expires_at),
         })
     }
 }
@@ -482,7 +504,9 @@ mod tests {
             (m.request_id.as_str(), m.event_id.as_str()),
             ("rid", r.event_id.as_str())
         );
-        assert_eq!(m.expires_at, 1_700_000_000 + 168 * 3600);
+        // Kept `dedupe_hours`, never beyond its event (kept 2 days here).
+        assert_eq!(m.expires_at, r.expires_at);
+        assert_eq!(MessageRecord::of(&r, 24).unwrap().expires_at, 1_700_000_000 + 24 * 3600);
     }
 
     #[test]

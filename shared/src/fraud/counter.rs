@@ -50,10 +50,11 @@ pub fn network_of(ip: IpAddr) -> String {
     }
 }
 
-/// The login-counter key of a request.
-pub fn login_key(organization_id: &str, ja4: &str, ip: Option<IpAddr>, per_ip: bool) -> String {
-    match (per_ip, ip) {
-        (true, Some(ip)) => format!("logins:{organization_id}:{ja4}:{}", network_of(ip)),
+/// The login-counter key of a request; `scope`: how its address (or IPv6 /64) is written in
+/// keys ([`network_of`], or its keyed hash under IP minimization: [`crate::privacy`]).
+pub fn login_key(organization_id: &str, ja4: &str, scope: Option<&str>, per_ip: bool) -> String {
+    match (per_ip, scope) {
+        (true, Some(scope)) => format!("logins:{organization_id}:{ja4}:{scope}"),
         _ => format!("logins:{organization_id}:{ja4}"),
     }
 }
@@ -144,8 +145,9 @@ mod tests {
         let v6: IpAddr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
         assert_eq!(network_of(v4), "198.51.100.23");
         assert_eq!(network_of(v6), "2001:db8:1:2::/64");
-        assert_eq!(login_key("o", "t13", Some(v4), true), "logins:o:t13:198.51.100.23");
-        assert_eq!(login_key("o", "t13", Some(v4), false), "logins:o:t13");
+        let scope = network_of(v4);
+        assert_eq!(login_key("o", "t13", Some(&scope), true), "logins:o:t13:198.51.100.23");
+        assert_eq!(login_key("o", "t13", Some(&scope), false), "logins:o:t13");
         assert_eq!(window_start(3600, 7_200_500), 7200);
     }
 }

@@ -162,6 +162,16 @@ impl DomainprintKeys {
         })
     }
 
+    /// A key for another purpose derived from the current secret: HMAC-SHA-256(secret,
+    /// `impressio-derive` ‖ 0 ‖ `purpose`). Rotating the domainprint secret rotates it too.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut m = <HmacSha256 as KeyInit>::new_from_slice(self.current.secret.expose().as_bytes())
+            .expect("HMAC takes keys of any length");
+        m.update(b"impressio-derive\0");
+        m.update(purpose.as_bytes());
+        m.finalize().into_bytes().into()
+    }
+
     /// Keys from a random secret of this process: for tests and tools only, since a value
     /// they issue does not verify in any other process.
     pub fn ephemeral() -> Self {

@@ -39,6 +39,9 @@ pub struct IdentityInputs {
     /// corroborating a fingerprint match; the caller fills it from what it trusts (the
     /// request's transport, or a server's forwarded values).
     pub sighting: Sighting,
+    /// The organization's retention, days: identity records live at most this long after
+    /// they were last seen (`None`: `record_ttl_days`).
+    pub retention_days: Option<u32>,
 }
 
 impl Default for IdentityInputs {
@@ -50,6 +53,7 @@ impl Default for IdentityInputs {
             user_id: None,
             ga4_client_id: None,
             sighting: Sighting::default(),
+            retention_days: None,
         }
     }
 }
@@ -124,6 +128,7 @@ impl IdentityInputs {
                 .clone()
                 .or_else(|| req.and_then(|r| r.cookie("_ga")).and_then(|ga| ga4_client_id(&ga))),
             sighting: Sighting::default(),
+            retention_days: None,
         })
     }
 }

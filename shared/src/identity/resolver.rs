@@ -169,7 +169,10 @@ impl<S: IdentityStore> Resolver<S> {
         now_ms: i64,
         again: bool,
     ) -> Result<Resolution, StoreError> {
-        let expires_at = (now_ms / 1000).saturating_add(i64::from(self.config.record_ttl_days) * 86_400);
+        let ttl_days = inputs
+            .retention_days
+            .map_or(self.config.record_ttl_days, |r| r.min(self.config.record_ttl_days));
+        let expires_at = (now_ms / 1000).saturating_add(i64::from(ttl_days) * 86_400);
         let sighting = |visitor_id: &str, domainprint: &str| Touch {
             organization_id: organization_id.to_string(),
             visitor_id: visitor_id.to_string(),

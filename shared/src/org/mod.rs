@@ -74,6 +74,28 @@ pub struct Organization {
     /// while set, both keys are accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_previous_sha256: Option<ServerKeyDigest>,
+    /// How long the organization keeps its data, days (column `retention_days`, 1–3650);
+    /// `None`: the deployment's default. Capped by the plan ([`Organization::retention_days`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+    /// How its events keep the visitor's IP address (column `ip_storage`).
+    #[serde(default)]
+    pub ip_storage: IpStorage,
+}
+
+/// How an organization's events keep the visitor's IP address (IP minimization). Scoring and
+/// the behavioral layers always use the full address, in memory only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IpStorage {
+    /// The address as received.
+    #[default]
+    Full,
+    /// IPv4 to its /24 (`203.0.113.0`), IPv6 to its /48 (`2001:db8:1::`).
+    Truncated,
+    /// A keyed hash (HMAC-SHA-256 under the deployment's IP key, first 16 bytes, hex): equal
+    /// addresses stay equal within the organization, and the address cannot be read back.
+    Hashed,
 }
 
 /// An organization's integrations, as the columns of `organizations` hold them.
@@ -189,6 +211,15 @@ fn secret_problem(column: &'static str, e: &SecretError) -> &'static str {
 }
 
 impl Organization {
+    /// How long the organization's items live, days: its `retention_days`, else `default`,
+    /// never above its plan's `max_retention_days` (and at least 1).
+    pub fn retention_days(&self, plans: &PlanCatalog, default: u32) -> u32 {
+        self.retention_days
+            .unwrap_or(default)
+            .min(plans.limits(self.plan).max_retention_days)
+            .max(1)
+    }
+
     /// Events used in the calendar month of `now_ms`: the stored count if it belongs to that
     /// month, else 0 (the counter rolls over at its next increment).
     pub fn events_used(&self, now_ms: i64) -> u64 {
@@ -378,6 +409,8 @@ mod tests {
             server_key_sha256: None,
             api_key_sha256: None,
             api_key_previous_sha256: None,
+            retention_days: None,
+            ip_storage: IpStorage::Full,
         };
         assert_eq!(month_start(nov), "2026-11-01");
         assert_eq!(org.events_used(nov), 42);

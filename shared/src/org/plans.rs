@@ -9,9 +9,12 @@
 //! | SSR                     | no   | no      | no   | yes        |
 //! | events / month          | 10K  | 50K     | 200K | 1M         |
 //! | domains                 | 1    | 3       | 10   | unlimited  |
+//! | longest retention, days | 90   | 90      | 395  | 730        |
 //!
 //! The limits are configuration: [`PlanCatalog::default`] holds the seed's numbers and
-//! `PLAN_LIMITS` (JSON, partial) overrides them.
+//! `PLAN_LIMITS` (JSON, partial) overrides them. The retention ceilings follow the ephemeral-id
+//! design's retention tiers ("Recommended Retention Policy": 90 days of hot storage, two years
+//! before permanent deletion), with 395 days (13 months, the events' default) for pro.
 
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +94,9 @@ pub struct PlanLimits {
     pub events_per_month: u64,
     /// Domains honored; `None` is unlimited.
     pub domains: Option<u32>,
+    /// The longest an organization of the plan may keep its data, days: its `retention_days`
+    /// is capped to it.
+    pub max_retention_days: u32,
 }
 
 /// The limits of every plan.
@@ -105,15 +111,16 @@ pub struct PlanCatalog {
 
 impl Default for PlanCatalog {
     fn default() -> Self {
-        let l = |events_per_month, domains| PlanLimits {
+        let l = |events_per_month, domains, max_retention_days| PlanLimits {
             events_per_month,
             domains,
+            max_retention_days,
         };
         PlanCatalog {
-            free: l(10_000, Some(1)),
-            starter: l(50_000, Some(3)),
-            pro: l(200_000, Some(10)),
-            enterprise: l(1_000_000, None),
+            free: l(10_000, Some(1), 90),
+            starter: l(50_000, Some(3), 90),
+            pro: l(200_000, Some(10), 395),
+            enterprise: l(1_000_000, None, 730),
         }
     }
 }
@@ -156,8 +163,20 @@ impl PlanCatalog {
             if catalog.limits(plan).events_per_month == 0 {
                 return Err(format!("{}: events_per_month must be above 0", plan.as_str()));
             }
+            if !(1..=3650).contains(&catalog.limits(plan).max_retention_days) {
+                return Err(format!("{}: max_retention_days must be 1 to 3650", plan.as_str()));
+            }
         }
         Ok(catalog)
+    }
+
+    /// The longest retention of any plan, days.
+    pub fn longest_retention_days(&self) -> u32 {
+        Plan::ALL
+            .into_iter()
+            .map(|p| self.limits(p).max_retention_days)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -176,6 +195,9 @@ mod tests {
         assert_eq!(c.limits(Plan::Starter).domains, Some(3));
         assert_eq!(c.limits(Plan::Pro).domains, Some(10));
         assert_eq!(c.limits(Plan::Enterprise).domains, None);
+        let days: Vec<u32> = Plan::ALL.iter().map(|p| c.limits(*p).max_retention_days).collect();
+        assert_eq!(days, [90, 90, 395, 730]);
+        assert_eq!(c.longest_retention_days(), 730);
         assert!(!c.has(Plan::Free, Feature::Campaigns));
         assert!(c.has(Plan::Starter, Feature::Campaigns));
         assert!(c.has(Plan::Starter, Feature::DigitalData));
@@ -200,5 +222,13 @@ mod tests {
             .contains("events"));
         assert!(PlanCatalog::with_override(r#"{"free": {"events_per_month": -1}}"#).is_err());
         assert!(PlanCatalog::with_override(r#"{"free": {"events_per_month": 0}}"#).is_err());
+        assert!(PlanCatalog::with_override(r#"{"pro": {"max_retention_days": 0}}"#).is_err());
+        assert_eq!(
+            PlanCatalog::with_override(r#"{"pro": {"max_retention_days": 30}}"#)
+                .unwrap()
+                .pro
+                .max_retention_days,
+            30
+        );
     }
 }

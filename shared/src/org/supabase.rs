@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{DirectoryError, Organization, OrganizationSource, Plan, ServerKeyDigest};
+use super::{DirectoryError, IpStorage, Organization, OrganizationSource, Plan, ServerKeyDigest};
 use crate::conf::Secret;
 
 /// Columns the edge reads: no integration secrets, and the digest of the server key (never
 /// the key), which only the edge checks.
-pub const EDGE_COLUMNS: &str = "id,name,plan,domains,events_this_month,billing_period_start,server_key_sha256,api_key_sha256,api_key_previous_sha256";
+pub const EDGE_COLUMNS: &str = "id,name,plan,domains,events_this_month,billing_period_start,server_key_sha256,api_key_sha256,api_key_previous_sha256,retention_days,ip_storage";
 /// Columns the processor reads: the organization's own (without the server key digest, which
 /// it does not need) plus the integrations and their secrets.
 pub const PROCESSOR_COLUMNS: &str = "id,name,plan,domains,events_this_month,billing_period_start,\
@@ -62,6 +62,10 @@ struct Row {
     api_key_sha256: Option<String>,
     #[serde(default)]
     api_key_previous_sha256: Option<String>,
+    #[serde(default)]
+    retention_days: Option<i64>,
+    #[serde(default)]
+    ip_storage: Option<String>,
     #[serde(flatten)]
     integrations: super::Integrations,
 }
@@ -87,6 +91,23 @@ impl Row {
             "api_key_previous_sha256",
             self.api_key_previous_sha256.as_deref(),
         );
+        let retention_days = self.retention_days.and_then(|d| {
+                let ok = u32::try_from(d).ok().filter(|d| (1..=3650).contains(d));
+                if ok.is_none() {
+                    tracing::warn!(organization = %self.id, retention_days = d, "retention_days outside 1..=3650; the default applies");
+                }
+                ok
+            });
+        let ip_storage = match self.ip_storage.as_deref().map(str::trim) {
+            None | Some("") | Some("full") => IpStorage::Full,
+            Some("truncated") => IpStorage::Truncated,
+            Some("hashed") => IpStorage::Hashed,
+            Some(other) => {
+                // An unreadable privacy setting errs on the private side.
+                tracing::warn!(organization = %self.id, ip_storage = other, "unknown ip_storage; addresses are hashed");
+                IpStorage::Hashed
+            }
+        };
         Organization {
             id: self.id,
             name: self.name,
@@ -98,6 +119,8 @@ impl Row {
             server_key_sha256,
             api_key_sha256,
             api_key_previous_sha256,
+            retention_days,
+            ip_storage,
         }
     }
 }

@@ -242,14 +242,22 @@ impl DynamoApiStore {
         pass: &mut Pass,
     ) -> Result<(), StoreError> {
         let org = event.organization_id.as_str();
-        let ip = event.context.ip.as_deref().and_then(|ip| ip.parse().ok());
+        // The labels the address was keyed by: kept on the event under minimization, else
+        // the address itself.
+        let ip: Option<std::net::IpAddr> = event.context.ip.as_deref().and_then(|ip| ip.parse().ok());
+        let address = event.context.address.clone().or_else(|| {
+            ip.map(|ip| crate::privacy::AddressLabels {
+                ip: ip.to_string(),
+                scope: crate::fraud::counter::network_of(ip),
+                network: network_of(ip),
+            })
+        });
         let mut entries: BTreeSet<String> = BTreeSet::new();
         if let Some(sig) = &event.behavioral_signature {
             entries.insert(IndexKey::new(org, IndexKind::Behavioral, sig).pk());
         }
-        if let Some(ip) = ip {
-            let net = network_of(ip);
-            entries.insert(IndexKey::new(org, IndexKind::Network, &net).pk());
+        if let Some(net) = address.as_ref().map(|a| a.network.as_str()) {
+            entries.insert(IndexKey::new(org, IndexKind::Network, net).pk());
             if let Some(fp) = &event.fingerprint {
                 entries.insert(IndexKey::new(org, IndexKind::FingerprintNetwork, &format!("{fp}#{net}")).pk());
             }
@@ -262,10 +270,12 @@ impl DynamoApiStore {
             let ids = Identifiers {
                 organization_id: org.to_string(),
                 fingerprint: event.fingerprint.clone(),
-                ip,
+                ip: None,
                 ja4: event.context.viewer.ja4.clone(),
                 ja4_is_browser,
                 visitor: Some(visitor.to_string()),
+                address: address.clone(),
+                retention_days: None,
             };
             blacklist.extend(ids.blacklist_keys());
         }
@@ -276,10 +286,12 @@ impl DynamoApiStore {
         let ids = Identifiers {
             organization_id: org.to_string(),
             fingerprint: None,
-            ip,
+            ip: None,
             ja4: event.context.viewer.ja4.clone(),
             ja4_is_browser: false,
             visitor: None,
+            address,
+            retention_days: None,
         };
         for pk in [ids.ip_key(), ids.ja4net_key()].into_iter().flatten() {
             let buckets = self.partition(&pk, usize::MAX).await?;

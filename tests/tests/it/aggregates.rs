@@ -26,6 +26,8 @@ fn ids(ip: &str) -> Identifiers {
         ja4: Some(JA4.into()),
         ja4_is_browser: true,
         visitor: None,
+        address: None,
+        retention_days: None,
     }
 }
 

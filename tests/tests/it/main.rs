@@ -23,6 +23,7 @@ mod infra;
 mod logs;
 mod moto_stand_in;
 mod org_contracts;
+mod privacy;
 mod processor;
 mod round_trips;
 mod sam;

@@ -1085,6 +1085,8 @@ async fn the_sketch_raises_events_carry_are_written_once_per_bucket() {
         ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
         ja4_is_browser: true,
         visitor: None,
+        address: None,
+        retention_days: None,
     };
     let pk = ids.ja4_key().unwrap();
     let start = impressio::behavior::keys::bucket_start(TEST_NOW_MS, 300);

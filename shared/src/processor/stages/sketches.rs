@@ -67,6 +67,8 @@ mod tests {
             ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
             ja4_is_browser: true,
             visitor: None,
+            address: None,
+            retention_days: None,
         };
         let (ja4, ja4net) = (ids.ja4_key().unwrap(), ids.ja4net_key().unwrap());
         let start = crate::behavior::keys::bucket_start(NOW, 300);

@@ -1,0 +1,153 @@
+//! Retention and IP minimization per organization, through the edge function on moto server:
+//! every item a request writes expires within the organization's retention (capped by its
+//! plan), and under `truncated` / `hashed` IP storage no item holds the visitor's address —
+//! while the blacklist still stops the address that was blocked, and an erasure still finds
+//! every item keyed by it.
+
+use impressio::config::EdgeConfig;
+use integration_tests::harness::{cloudfront_track, Harness, TEST_NOW_MS};
+use serde_json::{json, Value};
+
+const DAY: i64 = 86_400;
+
+async fn with_organizations(orgs: Value, fraud: Option<&str>) -> Harness {
+    let dir = std::env::temp_dir().join(format!("orgs-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("orgs.json");
+    std::fs::write(&file, orgs.to_string()).unwrap();
+    let mut config = EdgeConfig::default();
+    config.directory.organizations_file = Some(file);
+    if let Some(f) = fraud {
+        config.fraud = impressio::fraud::FraudConfig::with_override(f).unwrap();
+    }
+    Harness::with_config(config).await
+}
+
+/// Every item of the table as `(pk, JSON text, expires_at)`.
+async fn items(h: &Harness) -> Vec<(String, String, Option<i64>)> {
+    let out = h.client.scan().table_name(&h.table).send().await.unwrap();
+    out.items()
+        .iter()
+        .map(|i| {
+            let v: Value = serde_dynamo::from_item(i.clone()).unwrap();
+            (
+                v["pk"].as_str().unwrap_or("").to_string(),
+                v.to_string(),
+                v["expires_at"].as_i64(),
+            )
+        })
+        .collect()
+}
+
+fn org(id: &str, plan: &str, extra: Value) -> Value {
+    let mut o = json!({"id": id, "plan": plan, "domains": ["shop.example"],
+        "api_key_sha256": impressio::org::ServerKeyDigest::of_key(&format!("{id}.key-0123456789abcdef")).to_hex()});
+    for (k, v) in extra.as_object().unwrap() {
+        o[k] = v.clone();
+    }
+    o
+}
+
+#[tokio::test]
+async fn every_item_a_request_writes_expires_within_the_organizations_retention() {
+    let h = with_organizations(
+        json!([
+            org("org_short", "pro", json!({"retention_days": 30})),
+            org("org_greedy", "free", json!({"retention_days": 3000})),
+            org("org_default", "pro", json!({})),
+        ]),
+        None,
+    )
+    .await;
+    for (id, days) in [("org_short", 30), ("org_greedy", 90), ("org_default", 395)] {
+        let before: Vec<String> = items(&h).await.into_iter().map(|(pk, ..)| pk).collect();
+        // A login with a user id and a message id: an event, its marker, a new visitor's
+        // identity records, aggregates, the login counter.
+        let body = json!({"organizationId": id, "fingerprint": format!("fpRetention{id}"), "event": "login",
+            "userId": "u-1", "messageId": format!("m-{id}")});
+        let a = h.invoke(&cloudfront_track("198.51.100.40", &[], &body)).await;
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+        let written: Vec<_> = items(&h)
+            .await
+            .into_iter()
+            .filter(|(pk, ..)| !before.contains(pk))
+            .collect();
+        assert!(written.len() >= 5, "{written:#?}");
+        let cap = TEST_NOW_MS / 1000 + days * DAY;
+        for (pk, text, expires) in &written {
+            let e = expires.unwrap_or_else(|| panic!("{pk} has no TTL: {text}"));
+            assert!(
+                e <= cap,
+                "{id}: {pk} expires {} days after now, beyond {days}",
+                (e - TEST_NOW_MS / 1000) / DAY
+            );
+        }
+        let event = h.records(a.json()["requestId"].as_str().unwrap()).await.remove(0);
+        assert_eq!(event.expires_at, cap, "{id}: the event lives the whole retention");
+    }
+}
+
+#[tokio::test]
+async fn minimized_addresses_never_reach_the_table_yet_the_blacklist_and_erasure_still_find_them() {
+    for (storage, stored_prefix) in [("truncated", "198.51.100.0"), ("hashed", "h:")] {
+        let h = with_organizations(json!([org("org_min", "pro", json!({"ip_storage": storage}))]), None).await;
+        let ip = "198.51.100.77";
+        let body = json!({"organizationId": "org_min", "fingerprint": "fpMinimized01", "event": "page_view"});
+        let a = h
+            .invoke(&cloudfront_track(
+                ip,
+                &[("CloudFront-Viewer-Address", "198.51.100.77:40123")],
+                &body,
+            ))
+            .await;
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+        let visitor = a.json()["identity"]["visitorId"].as_str().unwrap().to_string();
+        let event = h.records(a.json()["requestId"].as_str().unwrap()).await.remove(0);
+        let stored = event.context.ip.clone().unwrap();
+        assert!(stored.starts_with(stored_prefix), "{storage}: {stored}");
+        assert!(event.context.viewer.address.is_none());
+
+        // A scripted client from the same address is blocked; the address stays blacklisted.
+        let bot = json!({"organizationId": "org_min", "event": "login"});
+        let ua = [
+            ("User-Agent", "python-requests/2.32.3"),
+            ("sec-ch-ua", ""),
+            ("Sec-Fetch-Mode", ""),
+        ];
+        let blocked = h.invoke(&cloudfront_track(ip, &ua, &bot)).await;
+        assert_eq!(blocked.status, 403, "{}", String::from_utf8_lossy(&blocked.body));
+        let again = h.invoke(&cloudfront_track(ip, &[], &body)).await;
+        assert_eq!(again.status, 429, "{storage}: the hashed key still matches the address");
+        let other = h.invoke(&cloudfront_track("198.51.100.78", &[], &body)).await;
+        assert_eq!(other.status, 200, "{storage}: a neighbour is not blocked");
+
+        // Nothing in the table holds the address, in any form that reads it back.
+        let holding: Vec<_> = items(&h)
+            .await
+            .into_iter()
+            .filter(|(_, text, _)| text.contains(ip) || (storage == "hashed" && text.contains("198.51.100.")))
+            .collect();
+        assert!(holding.is_empty(), "{storage}: {holding:#?}");
+
+        // Erasure finds the items keyed by the hashed address.
+        let key = "org_min.key-0123456789abcdef";
+        let del = json!({"Records": [{"cf": {"config": {}, "request": {"clientIp": "192.0.2.1", "method": "DELETE",
+            "uri": format!("/v1/visitors/{visitor}"), "querystring": "",
+            "headers": {"authorization": [{"key": "Authorization", "value": format!("Bearer {key}")}]}}}}]});
+        let d = h.invoke(&del.to_string()).await;
+        assert_eq!(
+            (d.status, d.json()["status"].clone()),
+            (202, json!("completed")),
+            "{}",
+            String::from_utf8_lossy(&d.body)
+        );
+        let labels = event.context.address.clone().unwrap();
+        let ip_rate = format!("ORG#org_min#AGG#IP#{}", labels.ip);
+        let left: Vec<_> = items(&h)
+            .await
+            .into_iter()
+            .filter(|(pk, text, _)| text.contains(&visitor) || *pk == ip_rate)
+            .collect();
+        assert!(left.is_empty(), "{storage}: {left:#?}");
+    }
+}
