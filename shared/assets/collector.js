@@ -13,6 +13,25 @@
   var userId = null, token = null;
   /*__BEHAVIOR__*/
 
+  // Consent (docs/privacy.md). <script data-consent="wait"> sends nothing until the page calls
+  // impressio.consent({analytics, fraud, adUserData, adPersonalization}) (or set
+  // window.impressioConsent before the script); events tracked meanwhile wait in memory.
+  // Without fraud consent nothing that identifies is measured, stored or sent: no
+  // fingerprint, no cookie test, no storage, no cookies on requests, no service worker.
+  var WAIT = !!(cs && cs.getAttribute("data-consent") === "wait"), MAX_WAITING = 50;
+  function normalize(c) {
+    var out = { analytics: !!(c && c.analytics), fraud: !!(c && c.fraud) };
+    if (c && typeof c.adUserData === "boolean") out.adUserData = c.adUserData;
+    if (c && typeof c.adPersonalization === "boolean") out.adPersonalization = c.adPersonalization;
+    return out;
+  }
+  var consent = w.impressioConsent && typeof w.impressioConsent === "object" ? normalize(w.impressioConsent) : null;
+  var openGate = null, waiting = 0;
+  var gate = consent || !WAIT ? Promise.resolve() : new Promise(function (resolve) { openGate = resolve; });
+  // Whether this page may identify its visitor: with fraud consent, or when the page gives
+  // none and does not ask to wait (it manages consent itself).
+  function identifying() { return consent ? consent.fraud : !WAIT; }
+
   // 4 x 32-bit murmur-style hashes with different seeds: 32 hex characters.
   function hash(text) {
     var out = "", s, i, h, k;
@@ -43,9 +62,10 @@
     return out;
   }
   function store(kind) {
+    if (!identifying()) return false;
     return attempt(function () { var s = w[kind], k = "_imp_t"; s.setItem(k, "1"); s.removeItem(k); return true; }, false);
   }
-  var hasLocal = store("localStorage");
+  function hasLocal() { return identifying() && store("localStorage"); }
 
   function canvas() {
     return attempt(function () {
@@ -152,7 +172,7 @@
       platform: n.platform || null, hardware_concurrency: n.hardwareConcurrency || null,
       device_memory: n.deviceMemory || null,
       touch: [n.maxTouchPoints || 0, "ontouchstart" in w],
-      storage: [hasLocal, store("sessionStorage"), !!w.indexedDB, !!n.cookieEnabled]
+      storage: [hasLocal(), store("sessionStorage"), !!w.indexedDB, !!n.cookieEnabled]
     };
     return Promise.all([audio(), webrtc()]).then(function (r) {
       c.audio = r[0];
@@ -165,14 +185,14 @@
     var m = d.cookie.match(/(?:^|;\s*)_ga=GA\d+\.\d+\.(\d+\.\d+)/);
     return m ? m[1] : undefined;
   }
-  function load(key, fallback) { return hasLocal ? attempt(function () { return JSON.parse(w.localStorage.getItem(key)) || fallback; }, fallback) : fallback; }
-  function save(key, v) { if (hasLocal) attempt(function () { w.localStorage.setItem(key, JSON.stringify(v)); }); }
+  function load(key, fallback) { return hasLocal() ? attempt(function () { return JSON.parse(w.localStorage.getItem(key)) || fallback; }, fallback) : fallback; }
+  function save(key, v) { if (hasLocal()) attempt(function () { w.localStorage.setItem(key, JSON.stringify(v)); }); }
 
   // Pro and up: a first-party service worker (<script data-sw="/impressio/sw.js">, a file on
   // the site's own origin that imports our /sw.js) keeps undelivered events in IndexedDB and
   // sends them even after the page is gone. Resolves to the active worker, or null.
   var worker = Promise.resolve(null), swPath = cs && cs.getAttribute("data-sw");
-  if (SERVICE_WORKER && swPath && n.serviceWorker) {
+  if (SERVICE_WORKER && swPath && n.serviceWorker && identifying()) {
     worker = n.serviceWorker.register(swPath).then(function (reg) {
       return reg.active || new Promise(function (resolve) {
         var sw = reg.installing || reg.waiting;
@@ -199,7 +219,7 @@
   // (or when the browser is back online), later ones after a growing pause
   // (2^(attempts-1) s, at most an hour).
   function enqueue(json, attempts) {
-    if (json.length > MAX_QUEUED_BYTES) return Promise.resolve();
+    if (json.length > MAX_QUEUED_BYTES || !identifying()) return Promise.resolve();
     return toWorker({ impressio: "queue", endpoint: endpoint, body: json }).then(function (kept) {
       if (kept) return;
       var q = load(QUEUE_KEY, []);
@@ -217,7 +237,7 @@
       return Promise.resolve(ok);
     }
     return w.fetch(endpoint, {
-      method: "POST", body: json, keepalive: json.length < 60000, credentials: "include", mode: "cors",
+      method: "POST", body: json, keepalive: json.length < 60000, credentials: identifying() ? "include" : "omit", mode: "cors",
       headers: { "Content-Type": "text/plain" }
     }).then(function (r) {
       if (r.ok) {
@@ -236,6 +256,7 @@
   // Sends what is due from the queue, with this page's token where an event was queued
   // without one (the edge was away when its page loaded).
   function flush() {
+    if (!identifying()) return;
     toWorker({ impressio: "flush" });
     var q = load(QUEUE_KEY, []), now = Date.now(), due = [], later = [];
     if (!q.length) return;
@@ -250,8 +271,8 @@
   // The cached bundle carries no token: /cookie-test hands out a fresh one (never cached)
   // and says whether the test cookie of an earlier page came back, i.e. whether first-party
   // cookies persist here (null on the first page, or when the last test is over a day old).
-  var cookies = null;
-  var session = new Promise(function (resolve) {
+  var cookies = null, session = null, info = null;
+  function startSession() { return session || (session = new Promise(function (resolve) {
     if (!w.fetch) return resolve(null);
     setTimeout(resolve, 2000);
     w.fetch(new URL("cookie-test" + query, base).href, { credentials: "include", cache: "no-store", mode: "cors" })
@@ -264,22 +285,34 @@
         token = j.token || null;
         resolve(j);
       }, function () { resolve(null); });
-  });
-  var info = Promise.all([collect(), session]).then(function (r) { return r[0]; });
+  })); }
+  // What identifies the visitor, measured once and only with fraud consent; null without.
+  function identity() {
+    if (!identifying()) return Promise.resolve(null);
+    return info || (info = Promise.all([collect(), startSession()]).then(function (r) { return r[0]; }));
+  }
   function track(name, properties) {
-    return info.then(function (fp) {
+    if (!consent && WAIT && waiting >= MAX_WAITING) return Promise.resolve(false);
+    if (!consent && WAIT) waiting++;
+    var at = Date.now(), href = w.location.href;
+    return gate.then(identity).then(function (fp) {
       var body = {
-        organizationId: ORG, event: name || "page_view", url: w.location.href, timestamp: Date.now(),
-        messageId: messageId(),
-        fingerprint: fp.fingerprint, components: fp.components,
-        signals: {
-          webdriver: !!n.webdriver, plugins: n.plugins ? n.plugins.length : 0,
-          languages: fp.components.languages, platform: (n.platform || "").slice(0, 64),
-          webrtcCandidates: fp.candidates
-        }
+        organizationId: ORG, event: name || "page_view", url: href, timestamp: at,
+        messageId: messageId()
       };
+      if (consent) body.consent = consent;
       if (d.referrer) body.referrer = d.referrer;
       if (d.title) body.title = d.title.slice(0, 512);
+      var props = properties && typeof properties === "object" ? properties : {};
+      for (var p in props) { if (Object.prototype.hasOwnProperty.call(props, p)) { body.properties = props; break; } }
+      if (!fp) return send(JSON.stringify(body), 0);
+      body.fingerprint = fp.fingerprint;
+      body.components = fp.components;
+      body.signals = {
+        webdriver: !!n.webdriver, plugins: n.plugins ? n.plugins.length : 0,
+        languages: fp.components.languages, platform: (n.platform || "").slice(0, 64),
+        webrtcCandidates: fp.candidates
+      };
       if (userId) body.userId = userId;
       if (token) body.token = token;
       var dp = load(DP_KEY, null);
@@ -292,13 +325,11 @@
       }
       var cid = gaClientId();
       if (cid) body.clientId = cid;
-      var props = properties && typeof properties === "object" ? properties : {};
       var b = behavior(fp.components);
       if (b) {
         body.signals.interaction = b.evidence;
         if (b.signature) body.behavioralSignature = b.signature;
       }
-      for (var k in props) { if (Object.prototype.hasOwnProperty.call(props, k)) { body.properties = props; break; } }
       return send(JSON.stringify(body), 0);
     });
   }
@@ -306,11 +337,19 @@
     loaded: true,
     track: track,
     identify: function (id) { userId = id == null ? null : String(id); },
+    // The visitor's consent: {analytics, fraud, adUserData, adPersonalization} (booleans).
+    // Opens the wait of data-consent="wait"; applies to every event sent from now on.
+    consent: function (c) {
+      consent = normalize(c);
+      if (openGate) { openGate(); openGate = null; }
+      if (identifying()) startSession().then(flush);
+      return consent;
+    },
     ready: null
   };
   w.addEventListener("online", flush);
-  session.then(flush);
+  gate.then(function () { if (identifying()) startSession().then(flush); });
   w.impressio.ready = track("page_view").then(function (sent) {
-    return info.then(function (fp) { return { fingerprint: fp.fingerprint, sent: sent }; });
+    return identity().then(function (fp) { return { fingerprint: fp ? fp.fingerprint : null, sent: sent }; });
   });
 })(window, document, navigator);

@@ -94,3 +94,77 @@ fn configuration_and_state_files() {
         "stateful layers are off without --state"
     );
 }
+
+/// A corpus line as `score export-labels` writes it: a stored event of `user_agent`, labeled.
+fn labeled(label: &str, user_agent: &str, request_id: &str) -> String {
+    let valid = impressio::event::TrackPayload {
+        organization_id: Some("org_demo_free".into()),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap();
+    let context = impressio::event::ServerContext {
+        ip: Some("203.0.113.5".into()),
+        user_agent: Some(user_agent.into()),
+        accept_language: Some("en-US,en;q=0.9".into()),
+        ..Default::default()
+    };
+    let event = impressio::event::EventRecord::new(
+        request_id,
+        impressio::event::Route::Track,
+        valid,
+        None,
+        context,
+        1_790_000_000_000,
+        30,
+    );
+    serde_json::json!({"requestId": request_id, "label": label, "reason": null, "labeledAt": 1, "event": event})
+        .to_string()
+}
+
+#[test]
+fn backtests_a_configuration_against_labeled_events() {
+    const CHROME: &str =
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    let corpus = [
+        labeled("fraud", "python-requests/2.32.3", "r1"),
+        labeled("fraud", "curl/8.5.0", "r2"),
+        labeled("legitimate", CHROME, "r3"),
+        "not json".to_string(),
+    ]
+    .join("\n");
+    let (code, out, _) = run(&["backtest"], &corpus);
+    assert_eq!(code, 0);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (report["events"].as_u64(), report["fraud"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(report["unreadable"][0][0], 4);
+    let block = &report["config"]["block"];
+    assert_eq!(
+        (block["true_positives"].as_u64(), block["false_positives"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(
+        (block["precision"].as_f64(), block["recall"].as_f64()),
+        (Some(1.0), Some(1.0))
+    );
+    // Nothing was stored with a decision: the stored side has no flagged event.
+    assert_eq!(report["stored"]["block"]["true_positives"], 0);
+
+    // A configuration whose bot User-Agent trigger lifts to "high" only: nothing is blocked,
+    // so recall at `block` falls to 0.
+    let lax = std::env::temp_dir().join(format!("lax-{}.json", std::process::id()));
+    std::fs::write(&lax, r#"{"triggers": {"bot_user_agent": -30}}"#).unwrap();
+    let (code, out, err) = run(&["backtest", "--config", lax.to_str().unwrap()], &corpus);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let _ = std::fs::remove_file(&lax);
+    assert_eq!(report["config"]["block"]["recall"].as_f64(), Some(0.0), "{report}");
+    assert_eq!(report["config"]["block"]["precision"], serde_json::Value::Null);
+
+    let (code, _, err) = run(&["export-labels"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("--organization"), "{err}");
+}

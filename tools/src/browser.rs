@@ -106,6 +106,8 @@ pub struct SiteOptions {
     pub bundle: &'static str,
     /// Whether the script tag names the site's service worker ([`SERVICE_WORKER_PATH`]).
     pub service_worker: bool,
+    /// Whether the script tag asks the collector to wait for consent (`data-consent="wait"`).
+    pub wait_for_consent: bool,
 }
 
 impl Default for SiteOptions {
@@ -113,6 +115,7 @@ impl Default for SiteOptions {
         SiteOptions {
             bundle: "h.js",
             service_worker: false,
+            wait_for_consent: false,
         }
     }
 }
@@ -124,11 +127,14 @@ pub const SERVICE_WORKER_PATH: &str = "/impressio/sw.js";
 /// The HTML of a test page with `options`; it has a text field to type into.
 pub fn page_html_with(edge_base: &str, options: &SiteOptions) -> String {
     let bundle = options.bundle;
-    let sw = if options.service_worker {
+    let mut sw = if options.service_worker {
         format!(r#" data-sw="{SERVICE_WORKER_PATH}""#)
     } else {
         String::new()
     };
+    if options.wait_for_consent {
+        sw.push_str(r#" data-consent="wait""#);
+    }
     format!(
         r#"<!doctype html>
 <html lang="en">

@@ -42,7 +42,7 @@ use impressio::behavior::rules::{self, observations, BlacklistEntry, Block, Firs
 use impressio::behavior::store::BehaviorStore;
 use impressio::behavior::token::{self, TokenCheck};
 use impressio::event::payload::ValidEvent;
-use impressio::event::{Attribution, EventRecord, Forwarded, MessageRecord, Route, ServerContext};
+use impressio::event::{Attribution, Consent, EventRecord, Forwarded, MessageRecord, Route, ServerContext};
 use impressio::fraud::counter::{login_key, RateCounter};
 use impressio::fraud::{
     assess_evidence, BehaviorEvidence, Component, Evidence, Memory, Observations, RiskAssessment, ScoringInput, Trigger,
@@ -51,6 +51,7 @@ use impressio::http::EdgeRequest;
 use impressio::identity::corroborate::{primary_language, Sighting, MAX_TIME_ZONE};
 use impressio::identity::domainprint::Presented;
 use impressio::identity::inputs::DOMAINPRINT_COOKIE;
+use impressio::identity::resolver::Resolution;
 use impressio::identity::store::{Created, NewVisitor};
 use impressio::identity::{IdentityInputs, IdentityResult, IdentityStore};
 use impressio::org::domains;
@@ -116,6 +117,9 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         Caller::Server(f) => Some(f),
         Caller::Browser => None,
     };
+    // Without fraud consent nothing identifies the visitor (see `Consent`).
+    let identifies = Consent::allows_identification(event.consent.as_ref());
+    let event = if identifies { event } else { event.without_identifiers() };
     let keys = app.identity.keys();
     let mut inputs = match forwarded {
         Some(_) => IdentityInputs::from_event(&event, keys)?,
@@ -165,7 +169,11 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
             .and_then(|j| impressio::fraud::ja4::Ja4::parse(j).ok())
             .is_some_and(|j| fraud.browsers.family_of_ja4(&j).is_some()),
         // Its history joins the first read round.
-        visitor: inputs.domainprint.verified().map(|(_, visitor)| visitor.to_string()),
+        visitor: inputs
+            .domainprint
+            .verified()
+            .filter(|_| identifies)
+            .map(|(_, visitor)| visitor.to_string()),
         address: address.clone(),
         retention_days: Some(retention),
     };
@@ -218,8 +226,15 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
             None => Ok(None),
         }
     };
+    let resolve = async {
+        if identifies {
+            app.identity.resolve(&org, &inputs, site.as_deref(), now).await
+        } else {
+            Ok(Resolution::anonymous())
+        }
+    };
     let (resolution, first, login_count, token_uses, seen) = tokio::join!(
-        app.identity.resolve(&org, &inputs, site.as_deref(), now),
+        resolve,
         app.behavior.read_first(&ids, now, fraud),
         login_count,
         token_uses,
@@ -232,8 +247,9 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         Err(e) => tracing::warn!(request_id = %ctx.request_id, error = %e, "message marker unreadable"),
     }
     let resolution = resolution?;
-    // A server-side answer goes to the organization's server: no cookie for it.
-    if forwarded.is_none() {
+    // A server-side answer goes to the organization's server: no cookie for it; nor for a
+    // visitor who gave no fraud consent.
+    if forwarded.is_none() && identifies {
         set_domainprint_cookie(ctx, &resolution.identity, app);
     }
     let mut degraded = Vec::new();

@@ -13,4 +13,4 @@ pub use model::{
     EventRecord, MessageRecord, OrgDecision, Route, ServerContext, EVENT_ITEM_TYPE, EVENT_SORT_KEY,
     INTERNAL_ATTRIBUTES, MESSAGE_ITEM_TYPE, MESSAGE_SORT_KEY,
 };
-pub use payload::{CampaignPayload, FieldError, Forwarded, ForwardedPayload, PixelParams, TrackPayload};
+pub use payload::{CampaignPayload, Consent, FieldError, Forwarded, ForwardedPayload, PixelParams, TrackPayload};

@@ -225,6 +225,9 @@ pub struct EventRecord {
     /// The sender's message id (`messageId`), when it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// The visitor's consent as the page gave it; absent when the page manages consent itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<super::payload::Consent>,
     /// The JA4 sketch raises the edge left to the stream processor (an event in the first
     /// seconds of a 5-minute bucket: `SessionHoppingConfig::edge_raise_after_secs`); absent
     /// when there are none.
@@ -385,6 +388,7 @@ impl EventRecord {
             server_ip: None,
             sketch_raises: Vec::new(),
             message_id: event.message_id,
+            consent: event.consent,
             gsi_user_pk,
             gsi_visitor_pk: None,
             expires_at: now_ms / 1000 + i64::from(ttl_days) * 86_400,

@@ -123,6 +123,37 @@ pub struct TrackPayload {
     /// The sender's id of this message, the same on every retry (the collector draws one
     /// per event): a repeat within the dedupe window is answered, not stored again.
     pub message_id: Option<String>,
+    /// The visitor's consent as the page gave it (`impressio.consent({…})`); absent when the
+    /// page manages consent itself.
+    pub consent: Option<Consent>,
+}
+
+/// The visitor's consent, as the page told the collector (`impressio.consent({analytics,
+/// fraud, adUserData, adPersonalization})`), stored on the event.
+///
+/// - `fraud` false: the collector sends nothing that identifies (no fingerprint, components,
+///   domainprint, behavioral signature, user or GA4 client id, WebRTC candidates, no cookies),
+///   and the edge identifies no one: the event gets a visitor id of its own, linked to
+///   nothing, and no domainprint cookie;
+/// - `analytics` false: the processor does not forward the event to GA4;
+/// - `ad_user_data` / `ad_personalization`, when given, are forwarded to GA4 as its
+///   Measurement Protocol `consent` fields (`GRANTED` / `DENIED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    pub analytics: bool,
+    pub fraud: bool,
+    #[serde(default, alias = "adUserData", skip_serializing_if = "Option::is_none")]
+    pub ad_user_data: Option<bool>,
+    #[serde(default, alias = "adPersonalization", skip_serializing_if = "Option::is_none")]
+    pub ad_personalization: Option<bool>,
+}
+
+impl Consent {
+    /// Whether the event may identify its visitor (no consent given: the page's own choice).
+    pub fn allows_identification(consent: Option<&Consent>) -> bool {
+        consent.is_none_or(|c| c.fraud)
+    }
 }
 
 /// `forwarded` as a server-side call sends it (validated into [`Forwarded`]).
@@ -223,6 +254,8 @@ pub struct ValidEvent {
     pub forwarded: Option<Forwarded>,
     /// The sender's message id (format checked), by which retries are recognized.
     pub message_id: Option<String>,
+    /// The visitor's consent, when the page gave it.
+    pub consent: Option<Consent>,
 }
 
 impl TrackPayload {
@@ -261,7 +294,25 @@ impl TrackPayload {
             digital_data: digital_data(self.digital_data)?,
             forwarded: self.forwarded.map(ForwardedPayload::validate).transpose()?,
             message_id: opt_token("messageId", self.message_id, MAX_MESSAGE_ID)?,
+            consent: self.consent,
         })
+    }
+}
+
+impl ValidEvent {
+    /// Drops every field that identifies the visitor (what the collector leaves out without
+    /// fraud consent; an event that carries them anyway is not trusted to have asked).
+    pub fn without_identifiers(mut self) -> Self {
+        self.fingerprint = None;
+        self.components = None;
+        self.domainprint = None;
+        self.behavioral_signature = None;
+        self.user_id = None;
+        self.ga4_client_id = None;
+        if let Some(s) = self.signals.as_mut() {
+            s.webrtc_candidates = None;
+        }
+        self
     }
 }
 

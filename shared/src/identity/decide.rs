@@ -48,6 +48,9 @@ pub enum MatchMethod {
     Behavioral,
     /// Nothing matched: a new visitor.
     New,
+    /// Not identified: the visitor gave no fraud consent (the event's visitor id is its own,
+    /// linked to nothing).
+    Anonymous,
 }
 
 /// Confidence per method, 0–1.

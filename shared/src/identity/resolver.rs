@@ -27,7 +27,7 @@
 //! sequence.
 
 use super::corroborate::Facts;
-use super::decide::{self, Decision, FastStep, IndexEntry, Link, Reads, Visitor};
+use super::decide::{self, Decision, FastStep, IndexEntry, Link, MatchMethod, Reads, Visitor};
 use super::domainprint::{DomainprintKeys, Presented};
 use super::inputs::IdentityInputs;
 use super::population::{hash48, Adds, PopSet, Population};
@@ -67,6 +67,33 @@ pub struct Resolution {
     pub writes: PendingWrites,
     /// For a new visitor: what to create, with the request's event ([`Resolver::create`]).
     pub create: Option<NewVisitor>,
+}
+
+impl Resolution {
+    /// The resolution of a visitor who gave no fraud consent: a visitor id of the event's
+    /// own (UUIDv7), linked to nothing, no domainprint, and nothing to write.
+    pub fn anonymous() -> Self {
+        Resolution {
+            identity: IdentityResult {
+                visitor_id: uuid::Uuid::now_v7().to_string(),
+                confidence: 0.0,
+                method: MatchMethod::Anonymous,
+                is_new: true,
+                conflict: false,
+                domainprint: String::new(),
+                conflicting_visitor_id: None,
+                possible_same_device: None,
+                corroboration_score: None,
+                evidence: Vec::new(),
+            },
+            writes: PendingWrites {
+                links: Vec::new(),
+                observes: Vec::new(),
+                touch: None,
+            },
+            create: None,
+        }
+    }
 }
 
 /// How an entry should count the request's values: the hashes of `values` it does not hold

@@ -5,23 +5,13 @@
 //! redelivered stream record and the visitor's old cookie bring nothing back; an interrupted
 //! erasure resumes when asked again.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use impressio::clock::FixedClock;
-use impressio::config::{DirectoryConfig, EdgeConfig};
+use impressio::config::EdgeConfig;
 use impressio::identity::population::{hash48, PopSet};
-use impressio::metrics::Metrics;
-use impressio::org::local::LocalDirectory;
-use impressio::org::supabase::SupabaseClient;
-use impressio::org::tiered::TierConfig;
-use impressio::org::{AnySource, TieredDirectory};
-use impressio::processor::config::{DetectionConfig, ProcessorConfig};
-use impressio::processor::outbound::{OutboundPolicy, SystemResolver};
-use impressio::processor::pipeline::Processor;
-use impressio::processor::store::DynamoProcessorStore;
 use impressio::server_api::erasure::deletion_id;
 use integration_tests::harness::{cloudfront_track, Harness, TEST_NOW_MS};
+use integration_tests::stream_processor::processor_on;
 use serde_json::{json, Value};
 use tools::stream::{batch, StreamReader};
 
@@ -84,44 +74,6 @@ async fn browse(h: &Harness, ip: &str, fp: &str, n: usize, tag: &str) -> Browsin
         b.domainprint = b.cookie.split_once('=').unwrap().1.to_string();
     }
     b
-}
-
-/// The processor on the harness's table (no integrations: the demo organization's receivers
-/// are not running; billing without Supabase is recorded skipped).
-fn processor(h: &Harness) -> Processor<DynamoProcessorStore, AnySource, SupabaseClient, SystemResolver> {
-    let orgs = json!([{"id": "org_demo_pro", "plan": "pro", "domains": ["shop.example"]}]).to_string();
-    let clock: Arc<dyn impressio::clock::Clock> = Arc::new(FixedClock::at(TEST_NOW_MS + 60_000));
-    Processor {
-        store: DynamoProcessorStore::new(h.client.clone(), h.table.clone()),
-        sketches: impressio::behavior::sketch_writer::DynamoSketchWriter::new(h.client.clone(), h.table.clone()).into(),
-        directory: TieredDirectory::new(
-            AnySource::Local(LocalDirectory::from_json(&orgs).unwrap()),
-            None,
-            clock.clone(),
-            TierConfig::default(),
-        ),
-        billing: None,
-        http: reqwest::Client::new(),
-        resolver: SystemResolver,
-        config: ProcessorConfig {
-            table_name: h.table.clone(),
-            directory: DirectoryConfig::default(),
-            ga4_endpoint: "http://127.0.0.1:9/mp/collect".into(),
-            ga4_timeout_ms: 500,
-            push: None,
-            outbound: OutboundPolicy {
-                allow_private: false,
-                ports: None,
-            },
-            concurrency: 8,
-            detection: DetectionConfig::default(),
-            metrics_namespace: impressio::metrics::DEFAULT_NAMESPACE.to_string(),
-            dynamodb_timeouts: Default::default(),
-            dynamodb_endpoint: None,
-        },
-        clock,
-        metrics: Metrics::in_memory(impressio::metrics::DEFAULT_NAMESPACE).0,
-    }
 }
 
 /// Every item of the table as JSON text, with its key.
@@ -203,7 +155,8 @@ async fn an_erased_visitor_leaves_nothing_in_the_table_and_never_comes_back() {
 
     // The processor settles every event: processing items with travel and sharing results.
     let records = stream.drain().await.unwrap();
-    let processor = processor(&h);
+    let orgs = json!([{"id": "org_demo_pro", "plan": "pro", "domains": ["shop.example"]}]);
+    let processor = processor_on(&h, &orgs, "http://127.0.0.1:9/mp/collect");
     let report = processor.process(&batch(records.clone())).await;
     assert!(report.processed >= 6 && report.failures.is_empty(), "{report:?}");
 

@@ -151,3 +151,101 @@ async fn minimized_addresses_never_reach_the_table_yet_the_blacklist_and_erasure
         assert!(left.is_empty(), "{storage}: {left:#?}");
     }
 }
+
+#[tokio::test]
+async fn ga4_gets_an_event_only_with_analytics_consent_and_with_its_consent_fields() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let ga4 = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/mp/collect"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&ga4)
+        .await;
+    let orgs = json!([{"id": "org_ga4", "plan": "pro", "domains": ["shop.example"], "integrations": {
+        "ga4_measurement_id": "G-CONSENT1", "ga4_api_secret": "ga4-secret"}}]);
+    // Observed: three fresh visitors of one TLS client in a second would be blocked.
+    let h = with_organizations(orgs.clone(), Some(r#"{"mode": "observe"}"#)).await;
+    let mut stream = tools::stream::StreamReader::open(&tools::moto_endpoint(), &h.table)
+        .await
+        .unwrap();
+    let send = |consent: Value, fp: &str| {
+        let body = json!({"organizationId": "org_ga4", "fingerprint": fp, "consent": consent, "clientId": "111.222"});
+        cloudfront_track("198.51.100.50", &[], &body)
+    };
+    let denied = h
+        .invoke(&send(json!({"analytics": false, "fraud": true}), "fpGa4Denied"))
+        .await;
+    let granted = h
+        .invoke(&send(
+            json!({"analytics": true, "fraud": true, "adUserData": true, "adPersonalization": false}),
+            "fpGa4Granted",
+        ))
+        .await;
+    let silent = h.invoke(&send(Value::Null, "fpGa4Silent")).await;
+    for a in [&denied, &granted, &silent] {
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    }
+    let stored = h.records(denied.json()["requestId"].as_str().unwrap()).await.remove(0);
+    assert_eq!(stored.consent.map(|c| (c.analytics, c.fraud)), Some((false, true)));
+
+    let processor = integration_tests::stream_processor::processor_on(&h, &orgs, &format!("{}/mp/collect", ga4.uri()));
+    let report = processor
+        .process(&tools::stream::batch(stream.drain().await.unwrap()))
+        .await;
+    assert_eq!((report.processed, report.failures.len()), (3, 0), "{report:?}");
+    let sent: Vec<Value> = ga4
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        sent.len(),
+        2,
+        "the event without analytics consent is not forwarded: {sent:?}"
+    );
+    let consents: Vec<Value> = sent.iter().map(|b| b["consent"].clone()).collect();
+    assert!(
+        consents.contains(&json!({"ad_user_data": "GRANTED", "ad_personalization": "DENIED"})),
+        "{consents:?}"
+    );
+    assert!(
+        consents.contains(&Value::Null),
+        "no consent given, no consent fields: {consents:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_fraud_consent_the_edge_identifies_no_one_and_sets_no_cookie() {
+    let h = with_organizations(json!([org("org_anon", "pro", json!({}))]), None).await;
+    let before = items(&h).await.len();
+    // A client that sends identifiers anyway: they are dropped, not trusted to have asked.
+    let body = json!({"organizationId": "org_anon", "fingerprint": "fpNoConsent01", "userId": "u-9",
+        "consent": {"analytics": true, "fraud": false}});
+    let a = h.invoke(&cloudfront_track("198.51.100.60", &[], &body)).await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert!(a.header("set-cookie").is_none(), "no domainprint cookie");
+    let id = a.json()["identity"].clone();
+    assert_eq!(id["method"], "anonymous");
+    let again = h.invoke(&cloudfront_track("198.51.100.60", &[], &body)).await;
+    assert_ne!(again.json()["identity"]["visitorId"], id["visitorId"], "never linked");
+    let e = h.records(a.json()["requestId"].as_str().unwrap()).await.remove(0);
+    assert!(e.fingerprint.is_none() && e.user_id.is_none());
+    // No identity records: only the events, their aggregates and counters.
+    let kinds: Vec<String> = items(&h)
+        .await
+        .into_iter()
+        .skip(before)
+        .filter_map(|(_, text, _)| {
+            serde_json::from_str::<Value>(&text).ok()?["item_type"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(
+        !kinds.iter().any(|k| k == "visitor" || k == "identity_index"),
+        "{kinds:?}"
+    );
+}

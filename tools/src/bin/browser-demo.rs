@@ -68,6 +68,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         SiteOptions {
             bundle: "h-pro.js",
             service_worker: true,
+            wait_for_consent: false,
         },
     )
     .await;

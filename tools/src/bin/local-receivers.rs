@@ -185,6 +185,8 @@ impl Respond for Ga4 {
         // Re-check the payload with the same rules the processor applies before sending.
         let payload = Ga4Payload {
             client_id: b["client_id"].as_str().unwrap_or_default().to_string(),
+            // Checked apart: GA4 drops nothing for its consent fields.
+            consent: None,
             events: b["events"]
                 .as_array()
                 .into_iter()

@@ -53,13 +53,19 @@ pub async fn run(
         }
         IntegrationSetting::On(c) => c,
     };
-    let payload = Ga4Payload::fingerprint_event(
+    // Forwarded only with the visitor's analytics consent (or when the page manages consent
+    // itself and gave none).
+    if event.consent.is_some_and(|c| !c.analytics) {
+        return StageOutcome::new(StageStatus::Skipped, None, Some("no analytics consent".into()), 0, now);
+    }
+    let mut payload = Ga4Payload::fingerprint_event(
         event.ga4_client_id.as_deref(),
         event.fingerprint.as_deref(),
         event.visitor_id.as_deref(),
         event.site.as_deref(),
         event.risk.as_ref().map(|r| r.score),
     );
+    payload.consent = Ga4Consent::of(event.consent.as_ref());
     if let Err(e) = payload.validate() {
         let detail = Some(format!("GA4 would drop the payload: {e}"));
         return StageOutcome::new(StageStatus::Permanent, None, detail, 0, now);
@@ -134,7 +140,33 @@ pub struct Ga4Event {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ga4Payload {
     pub client_id: String,
+    /// The Measurement Protocol's consent fields, when the visitor's consent gave them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Ga4Consent>,
     pub events: Vec<Ga4Event>,
+}
+
+/// The Measurement Protocol's `consent` object (Measurement Protocol reference, "consent":
+/// `ad_user_data`, `ad_personalization`, each `GRANTED` or `DENIED`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ga4Consent {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ad_user_data: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ad_personalization: Option<&'static str>,
+}
+
+impl Ga4Consent {
+    /// The fields `consent` gives, if any.
+    pub fn of(consent: Option<&crate::event::Consent>) -> Option<Self> {
+        let word = |b: bool| if b { "GRANTED" } else { "DENIED" };
+        let c = consent?;
+        let g = Ga4Consent {
+            ad_user_data: c.ad_user_data.map(word),
+            ad_personalization: c.ad_personalization.map(word),
+        };
+        (g.ad_user_data.is_some() || g.ad_personalization.is_some()).then_some(g)
+    }
 }
 
 /// What GA4 would silently drop.
@@ -195,6 +227,7 @@ impl Ga4Payload {
         }
         Ga4Payload {
             client_id,
+            consent: None,
             events: vec![Ga4Event {
                 name: "fingerprint_event".into(),
                 params,
@@ -254,6 +287,32 @@ pub async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consent_fields_are_granted_or_denied_and_absent_when_not_given() {
+        use crate::event::Consent;
+        let c = |ad_user_data, ad_personalization| Consent {
+            analytics: true,
+            fraud: true,
+            ad_user_data,
+            ad_personalization,
+        };
+        assert_eq!(Ga4Consent::of(None), None);
+        assert_eq!(Ga4Consent::of(Some(&c(None, None))), None);
+        let g = Ga4Consent::of(Some(&c(Some(true), Some(false)))).unwrap();
+        let mut p = Ga4Payload::fingerprint_event(Some("1.2"), None, None, None, None);
+        p.consent = Some(g);
+        let body = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            body["consent"],
+            serde_json::json!({"ad_user_data": "GRANTED", "ad_personalization": "DENIED"})
+        );
+        let only = Ga4Consent::of(Some(&c(Some(false), None))).unwrap();
+        assert_eq!(
+            serde_json::to_value(only).unwrap(),
+            serde_json::json!({"ad_user_data": "DENIED"})
+        );
+    }
 
     #[test]
     fn the_seeds_event_is_valid_and_bad_ones_are_caught() {

@@ -668,6 +668,7 @@ async fn the_behavioral_bundle_reports_interaction_and_a_signature() {
         SiteOptions {
             bundle: "h-pro.js",
             service_worker: false,
+            wait_for_consent: false,
         },
     )
     .await;
@@ -765,6 +766,7 @@ async fn the_service_worker_delivers_after_the_page_is_gone() {
         SiteOptions {
             bundle: "h.js",
             service_worker: true,
+            wait_for_consent: false,
         },
     )
     .await;
@@ -825,4 +827,85 @@ async fn the_service_worker_delivers_after_the_page_is_gone() {
         "sent from the site's origin: {:?}",
         checkouts[0].context.origin
     );
+}
+
+#[tokio::test]
+async fn with_data_consent_wait_nothing_is_sent_before_consent_and_nothing_identifies_without_fraud_consent() {
+    let _one = BROWSER_LOCK.lock().await;
+    let site = TestSite::start_with(
+        &edge_url().await,
+        SiteOptions {
+            bundle: "h.js",
+            service_worker: false,
+            wait_for_consent: true,
+        },
+    )
+    .await;
+    let url = site.url(&unique_path("consent"));
+    let browser = Browser::launch(&BrowserConfig::default()).await;
+    browser.open(&url).await;
+    // Waiting: no event, no cookie, nothing stored on the device.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let none = tools::browser::page_events(&dynamo(), &browser_table(), &url).await;
+    assert!(none.is_empty(), "sent before consent: {none:?}");
+    let storage = |browser: &Browser| {
+        let client = browser.client().clone();
+        async move {
+            let v = client
+                .execute(
+                    "return Object.keys(window.localStorage).filter(function (k) { return k.indexOf('_imp') === 0; });",
+                    vec![],
+                )
+                .await
+                .expect("localStorage");
+            let cookies: Vec<String> = client
+                .get_all_cookies()
+                .await
+                .expect("cookies")
+                .iter()
+                .map(|c| c.name().to_string())
+                .filter(|n| n.starts_with("_imp"))
+                .collect();
+            (v, cookies)
+        }
+    };
+    assert_eq!(storage(&browser).await, (serde_json::json!([]), vec![]));
+
+    // Analytics only: the waiting page view goes, without anything that identifies.
+    browser
+        .client()
+        .execute("window.impressio.consent({analytics: true, fraud: false});", vec![])
+        .await
+        .expect("consent");
+    let first = events(&url, 1).await;
+    let e = &first[0];
+    let consent = e.consent.expect("the consent is stored on the event");
+    assert!(consent.analytics && !consent.fraud);
+    assert!(e.fingerprint.is_none() && e.components.is_none() && e.behavioral_signature.is_none());
+    assert_eq!(method(e), MatchMethod::Anonymous);
+    assert!(e.signals.as_ref().is_none_or(|s| s.webrtc_candidates.is_none()));
+    assert_eq!(
+        storage(&browser).await,
+        (serde_json::json!([]), vec![]),
+        "no cookie, no storage"
+    );
+
+    // Fraud consent given later: the next event identifies the visitor, and GA4's consent
+    // fields travel with it.
+    browser
+        .client()
+        .execute(
+            "window.impressio.consent({analytics: false, fraud: true, adUserData: false});",
+            vec![],
+        )
+        .await
+        .expect("consent");
+    assert_eq!(track(&browser, "signup").await, serde_json::json!(true));
+    let both = events(&url, 2).await;
+    browser.close().await;
+    let signup = both.iter().find(|e| e.event_name == "signup").expect("the signup");
+    let consent = signup.consent.expect("consent");
+    assert!(consent.fraud && !consent.analytics && consent.ad_user_data == Some(false));
+    assert!(signup.fingerprint.as_deref().is_some_and(is_fingerprint));
+    assert_ne!(method(signup), MatchMethod::Anonymous);
 }
