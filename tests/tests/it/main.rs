@@ -22,6 +22,7 @@ mod identity;
 mod infra;
 mod logs;
 mod moto_stand_in;
+mod openapi;
 mod org_contracts;
 mod privacy;
 mod processor;

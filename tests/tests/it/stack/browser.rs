@@ -26,7 +26,7 @@ use tools::cloudfront::Viewer;
 use tools::in_process::LocalCloudFront;
 
 /// One browser test at a time.
-static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(super) static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// How long an event may take from the page load to DynamoDB.
 const EVENT_TIMEOUT: Duration = Duration::from_secs(20);

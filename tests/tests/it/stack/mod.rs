@@ -6,3 +6,4 @@
 
 mod browser;
 mod real_clients;
+mod schemathesis;
