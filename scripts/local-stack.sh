@@ -99,6 +99,27 @@ for f in events/processor/*.json; do
   echo "  $(basename "$f"): $(tr -d '\n ' <"$out")"
 done
 
+log "the Server API (docs/server-api.md): a backend verifies a request id, reads the visitor, labels the event, erases the visitor"
+EDGE_URL="http://127.0.0.1:$LAMBDA_PORT/lambda-url/edge"
+API_KEY="org_demo_enterprise.local-demo-server-api-key"
+json_field() { "$VENV/bin/python" -c 'import json,sys; v=json.load(sys.stdin)
+for k in sys.argv[1].split("."): v=v[k]
+print(v)' "$1"; }
+# A server-side login (the organization's backend forwards its end user: docs/api.md).
+tracked=$(curl -sf -X POST "$EDGE_URL/t" -H 'Content-Type: application/json' \
+  -H 'Authorization: Bearer local-demo-enterprise-server-key' \
+  -d '{"organizationId":"org_demo_enterprise","event":"login","userId":"demo-user","fingerprint":"fpServerApiDemo01",
+       "forwarded":{"ip":"198.51.100.44","userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","acceptLanguage":"en-US"}}')
+request_id=$(json_field requestId <<<"$tracked")
+visitor_id=$(json_field identity.visitorId <<<"$tracked")
+api() { curl -s -X "$1" "$EDGE_URL$2" -H "Authorization: Bearer $API_KEY" "${@:3}"; }
+echo "  GET /v1/events/$request_id: $(api GET "/v1/events/$request_id" | "$VENV/bin/python" -c 'import json,sys; b=json.load(sys.stdin); e=b["event"]; print("visitor", e["visitor_id"], "method", e["identity"]["method"], "risk", e["risk"]["score"], e["risk"]["level"], "processing", "settled" if b["processing"] else "not yet")')"
+echo "  GET /v1/visitors/$visitor_id: $(api GET "/v1/visitors/$visitor_id?limit=5" | "$VENV/bin/python" -c 'import json,sys; b=json.load(sys.stdin); print(len(b["events"]), "event(s), user ids", b["linked"]["userIds"], "fingerprints", b["linked"]["fingerprints"])')"
+echo "  POST feedback: $(api POST "/v1/events/$request_id/feedback" -H 'Content-Type: application/json' -d '{"label":"fraud","reason":"demo chargeback"}')"
+echo "  without the key: $(curl -s "$EDGE_URL/v1/events/$request_id")"
+echo "  DELETE /v1/visitors/$visitor_id: $(api DELETE "/v1/visitors/$visitor_id")"
+echo "  then GET /v1/events/$request_id: $(api GET "/v1/events/$request_id")"
+
 log "what the local receivers got (each line of $RUN_DIR/receivers.jsonl is one request)"
 python3 - "$RUN_DIR/receivers.jsonl" <<'PY'
 import collections, json, sys
