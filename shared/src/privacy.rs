@@ -82,7 +82,7 @@ impl AddressPolicy {
     pub fn labels(&self, ip: IpAddr) -> AddressLabels {
         let full = AddressLabels {
             ip: ip.to_string(),
-            scope: crate::fraud::counter::network_of(ip),
+            scope: address_scope(ip),
             network: crate::identity::corroborate::network_of(ip),
         };
         if !self.minimizes() {
@@ -92,6 +92,19 @@ impl AddressPolicy {
             ip: self.hash(&full.ip),
             scope: self.hash(&full.scope),
             network: self.hash(&full.network),
+        }
+    }
+}
+
+/// The address one household or host uses: the IPv4 address itself, or the IPv6 /64 (the
+/// scope of the IP-rate, JA4-on-network and login counters, and of a browser JA4's blacklist
+/// entry).
+pub fn address_scope(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
     }
 }

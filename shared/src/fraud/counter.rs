@@ -4,7 +4,6 @@
 //! (`UpdateItem ADD`) whose item expires by TTL.
 
 use std::future::Future;
-use std::net::IpAddr;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
@@ -39,16 +38,8 @@ pub trait RateCounter: Send + Sync {
     fn incr(&self, key: &str, window_secs: u64, now_ms: i64) -> impl Future<Output = Result<u64, CounterError>> + Send;
 }
 
-/// The address one household or host uses: the IPv4 address itself, or the IPv6 /64.
-pub fn network_of(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-    }
-}
+/// The address one household or host uses ([`crate::privacy::address_scope`]).
+pub use crate::privacy::address_scope as network_of;
 
 /// The login-counter key of a request; `scope`: how its address (or IPv6 /64) is written in
 /// keys ([`network_of`], or its keyed hash under IP minimization: [`crate::privacy`]).
@@ -141,8 +132,8 @@ mod tests {
 
     #[test]
     fn keys_and_windows() {
-        let v4: IpAddr = "198.51.100.23".parse().unwrap();
-        let v6: IpAddr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
+        let v4: std::net::IpAddr = "198.51.100.23".parse().unwrap();
+        let v6: std::net::IpAddr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
         assert_eq!(network_of(v4), "198.51.100.23");
         assert_eq!(network_of(v6), "2001:db8:1:2::/64");
         let scope = network_of(v4);

@@ -30,6 +30,22 @@ fn api(method: &str, path: &str, body: Option<&str>) -> String {
         .to_string()
 }
 
+/// The same call as a Function URL request (the other event shape).
+fn api_url(method: &str, path: &str, body: Option<&str>) -> String {
+    let mut headers = json!({"authorization": format!("Bearer {KEY}")});
+    if body.is_some() {
+        headers["content-type"] = json!("application/json");
+    }
+    let mut ev = json!({"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": headers, "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+        "sourceIp": "192.0.2.10", "userAgent": "python-requests/2.32.3"}, "requestId": "r-1", "timeEpoch": 0},
+        "isBase64Encoded": false});
+    if let Some(b) = body {
+        ev["body"] = json!(b);
+    }
+    ev.to_string()
+}
+
 /// A visitor's browsing: `n` events from `ip` with fingerprint `fp` (the cookie kept), the
 /// second with a user id and a message id.
 struct Browsing {
@@ -319,23 +335,60 @@ async fn an_interrupted_erasure_resumes_and_finishes_when_asked_again() {
 }
 
 #[tokio::test]
-async fn erasing_an_unknown_or_malformed_visitor_is_a_precise_4xx() {
+async fn erasing_an_unknown_or_malformed_visitor_is_a_precise_4xx_in_both_shapes() {
     let h = Harness::new().await;
     let unknown = "01939d3c-6f2a-7c3e-8a1b-2c3d4e5f6a7b";
-    let a = h.invoke(&api("DELETE", &format!("/v1/visitors/{unknown}"), None)).await;
-    assert_eq!((a.status, a.json()["error"].clone()), (404, json!("visitor_not_found")));
-    let a = h.invoke(&api("DELETE", "/v1/visitors/not-a-visitor", None)).await;
-    assert_eq!((a.status, a.json()["parameter"].clone()), (400, json!("visitorId")));
-    let a = h
-        .invoke(&api("DELETE", &format!("/v1/visitors/{unknown}"), Some("{}")))
-        .await;
-    assert_eq!((a.status, a.json()["error"].clone()), (400, json!("body_not_allowed")));
-    let a = h.invoke(&api("GET", &format!("/v1/deletions/{unknown}"), None)).await;
-    assert_eq!(
-        (a.status, a.json()["error"].clone()),
-        (404, json!("deletion_not_found"))
-    );
-    let a = h.invoke(&api("GET", "/v1/deletions/42", None)).await;
-    assert_eq!((a.status, a.json()["parameter"].clone()), (400, json!("deletionId")));
+    let cases = [
+        (
+            "DELETE",
+            format!("/v1/visitors/{unknown}"),
+            None,
+            404,
+            "error",
+            "visitor_not_found",
+        ),
+        (
+            "DELETE",
+            "/v1/visitors/not-a-visitor".to_string(),
+            None,
+            400,
+            "parameter",
+            "visitorId",
+        ),
+        (
+            "DELETE",
+            format!("/v1/visitors/{unknown}"),
+            Some("{}"),
+            400,
+            "error",
+            "body_not_allowed",
+        ),
+        (
+            "GET",
+            format!("/v1/deletions/{unknown}"),
+            None,
+            404,
+            "error",
+            "deletion_not_found",
+        ),
+        (
+            "GET",
+            "/v1/deletions/42".to_string(),
+            None,
+            400,
+            "parameter",
+            "deletionId",
+        ),
+    ];
+    for shape in [api as fn(&str, &str, Option<&str>) -> String, api_url] {
+        for (method, path, body, status, field, value) in &cases {
+            let a = h.invoke(&shape(method, path, *body)).await;
+            assert_eq!(
+                (a.status, a.json()[*field].clone()),
+                (*status, json!(value)),
+                "{method} {path}"
+            );
+        }
+    }
     assert_eq!(h.item_count().await, 0, "nothing written for a refused erasure");
 }
