@@ -1,5 +1,8 @@
 //! An edge app on a fresh table of the test moto server, and a uniform view of the function's
 //! answers in either shape.
+//!
+//! About four hundred and sixty lines, by design: the app's builders, the readers of what it
+//! stored and the view of its answers are what every test module takes together.
 
 use std::sync::Arc;
 
@@ -133,33 +136,52 @@ impl Harness {
         story_in(&self.client, &self.table, request_id).await
     }
 
+    /// As [`Harness::with_config`], with the organizations of `orgs` (a JSON array in
+    /// `infra/organizations/local.json`'s shape) instead of the sample ones.
+    pub async fn with_organizations(orgs: &Value, mut config: EdgeConfig) -> Self {
+        let dir = std::env::temp_dir().join(format!("orgs-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let file = dir.join("orgs.json");
+        std::fs::write(&file, orgs.to_string()).expect("the organizations file");
+        config.directory.organizations_file = Some(file);
+        Self::with_config(config).await
+    }
+
+    /// Every item of the table (a whole scan, page after page): for tests that prove what is,
+    /// or is not, anywhere in it.
+    pub async fn all_items(&self) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan the table");
+            items.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
     /// The items of the table whose `item_type` is `kind` (e.g. `event`, `message`).
-    pub async fn items_of_type(
-        &self,
-        kind: &str,
-    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        self.client
-            .scan()
-            .table_name(&self.table)
-            .filter_expression("item_type = :t")
-            .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::S(kind.into()))
-            .send()
-            .await
-            .expect("scan")
-            .items()
-            .to_vec()
+    pub async fn items_of_type(&self, kind: &str) -> Vec<Item> {
+        let is_kind = |i: &Item| {
+            i.get("item_type")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|t| t == kind)
+        };
+        self.all_items().await.into_iter().filter(is_kind).collect()
     }
 
     /// Number of items in the table.
     pub async fn item_count(&self) -> usize {
-        self.client
-            .scan()
-            .table_name(&self.table)
-            .send()
-            .await
-            .expect("scan")
-            .items()
-            .len()
+        self.all_items().await.len()
     }
 }
 

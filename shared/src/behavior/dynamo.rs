@@ -188,7 +188,7 @@ impl BehaviorStore for DynamoBehaviorStore {
                 None => Ok(()),
             }
         };
-        let submission = Some((is_submission, ids.labels().map(|l| l.ip)));
+        let submission = Some((is_submission, ids.labels().map(|l| l.ip.clone())));
         let (a, c, d) = tokio::join!(
             sketches,
             ip_count,
@@ -233,7 +233,7 @@ impl BehaviorStore for DynamoBehaviorStore {
             ]);
             for (k, v) in [
                 ("fingerprint", ids.fingerprint.clone()),
-                ("ip", ids.labels().map(|l| l.ip)),
+                ("ip", ids.labels().map(|l| l.ip.clone())),
                 ("ja4", ids.ja4.clone()),
                 ("visitor_id", block.visitor_id.clone()),
             ] {

@@ -12,6 +12,7 @@
 //! since every user of that browser shares it; a tool's JA4 is blocked across the
 //! organization.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::fraud::counter::network_of;
@@ -56,18 +57,20 @@ impl Identifiers {
     }
 
     /// How the address is written in keys.
-    pub fn labels(&self) -> Option<AddressLabels> {
-        self.address.clone().or_else(|| {
-            self.ip.map(|ip| AddressLabels {
+    pub fn labels(&self) -> Option<Cow<'_, AddressLabels>> {
+        match (&self.address, self.ip) {
+            (Some(a), _) => Some(Cow::Borrowed(a)),
+            (None, Some(ip)) => Some(Cow::Owned(AddressLabels {
                 ip: ip.to_string(),
                 scope: network_of(ip),
                 network: crate::identity::corroborate::network_of(ip),
-            })
-        })
+            })),
+            (None, None) => None,
+        }
     }
 
     fn net(&self) -> Option<String> {
-        self.labels().map(|l| l.scope)
+        self.labels().map(|l| l.scope.clone())
     }
 
     /// The latest expiry (TTL, Unix seconds) an item written at `now_ms` may have: `now` plus

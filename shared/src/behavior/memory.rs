@@ -148,7 +148,7 @@ impl BehaviorStore for MemoryBehaviorStore {
         if let Some(k) = ids.ip_key() {
             self.add(k, short, None, now_ms);
         }
-        let submission = Some((is_submission, ids.labels().map(|l| l.ip)));
+        let submission = Some((is_submission, ids.labels().map(|l| l.ip.clone())));
         let hour = keys::bucket_start(now_ms, HOUR_BUCKET_SECS);
         self.add(
             keys::visitor_key(&ids.organization_id, visitor),

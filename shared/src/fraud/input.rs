@@ -213,22 +213,40 @@ impl ScoringInput {
         signals: Option<ClientSignals>,
         event_name: Option<&str>,
     ) -> Self {
+        Self::end_user(
+            Some(forwarded.user_agent.clone()),
+            forwarded.accept_language.clone(),
+            Some(forwarded.ip),
+            signals,
+            event_name.map(str::to_string),
+        )
+    }
+
+    /// The input of an end user a server forwarded: no transport facts (see
+    /// [`ScoringInput::server_side`]).
+    fn end_user(
+        user_agent: Option<String>,
+        accept_language: Option<String>,
+        client_ip: Option<IpAddr>,
+        signals: Option<ClientSignals>,
+        event_name: Option<String>,
+    ) -> Self {
         ScoringInput {
-            ua: Some(UserAgent::parse(&forwarded.user_agent)),
-            user_agent: Some(forwarded.user_agent.clone()),
+            ua: user_agent.as_deref().map(UserAgent::parse),
+            user_agent,
             ja4_raw: None,
             ja4: None,
             tls_version: None,
             http_version: None,
             header_order: Vec::new(),
             header_count: 0,
-            accept_language: forwarded.accept_language.clone(),
+            accept_language,
             has_fetch_metadata: false,
             has_client_hints: false,
             asn: None,
-            client_ip: Some(forwarded.ip),
+            client_ip,
             signals,
-            event_name: event_name.map(str::to_string),
+            event_name,
             login_count: None,
             server_side: true,
         }
@@ -245,26 +263,13 @@ impl ScoringInput {
         let client_ip = c.ip.as_deref().and_then(|ip| ip.parse().ok());
         let event_name = Some(record.event_name.clone());
         if record.server_side {
-            let user_agent = c.user_agent.clone();
-            return ScoringInput {
-                ua: user_agent.as_deref().map(UserAgent::parse),
-                user_agent,
-                ja4_raw: None,
-                ja4: None,
-                tls_version: None,
-                http_version: None,
-                header_order: Vec::new(),
-                header_count: 0,
-                accept_language: c.accept_language.clone(),
-                has_fetch_metadata: false,
-                has_client_hints: false,
-                asn: None,
+            return Self::end_user(
+                c.user_agent.clone(),
+                c.accept_language.clone(),
                 client_ip,
-                signals: record.signals.clone(),
+                record.signals.clone(),
                 event_name,
-                login_count: None,
-                server_side: true,
-            };
+            );
         }
         let v = &c.viewer;
         let header_order: Vec<String> = v.header_order.iter().map(|h| h.to_ascii_lowercase()).collect();

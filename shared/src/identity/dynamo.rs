@@ -49,6 +49,35 @@ impl DynamoIdentityStore {
             table: table.into(),
         }
     }
+
+    /// Items by key with `BatchGetItem` (100 keys a call, unprocessed keys retried), with only
+    /// `projection` when given.
+    async fn batch_get(
+        &self,
+        keys: Vec<HashMap<String, AttributeValue>>,
+        consistent: bool,
+        projection: Option<&str>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .consistent_read(consistent)
+                .set_projection_expression(projection.map(str::to_string))
+                .build()
+                .map_err(build_error)?;
+            let rounds = until_processed("BatchGetItem", request, |request| {
+                let call = self.client.batch_get_item().request_items(&self.table, request).send();
+                async move {
+                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
+                    Ok(batch_get_round(out, &self.table))
+                }
+            })
+            .await?;
+            found.extend(rounds.into_iter().flatten());
+        }
+        Ok(found)
+    }
 }
 
 fn index_item(l: &LinkEntry) -> HashMap<String, AttributeValue> {
@@ -274,26 +303,12 @@ fn upsert(
 
 impl IdentityStore for DynamoIdentityStore {
     async fn get_many(&self, keys: &[IndexKey], consistent: bool) -> Result<Vec<Option<IndexEntry>>, StoreError> {
-        let mut found: HashMap<String, IndexEntry> = HashMap::new();
         // Up to five keys a request: one call (BatchGetItem takes 100).
-        for chunk in keys.chunks(100) {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.iter().map(|k| key(&k.pk(), INDEX_SK)).collect()))
-                .consistent_read(consistent)
-                .build()
-                .map_err(build_error)?;
-            let rounds = until_processed("BatchGetItem", request, |request| {
-                let call = self.client.batch_get_item().request_items(&self.table, request).send();
-                async move {
-                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
-                    Ok(batch_get_round(out, &self.table))
-                }
-            })
-            .await?;
-            for item in rounds.into_iter().flatten() {
-                if let (Some(pk), Some(e)) = (item.get("pk").and_then(|v| v.as_s().ok()), entry_of(&item)) {
-                    found.insert(pk.clone(), e);
-                }
+        let wanted = keys.iter().map(|k| key(&k.pk(), INDEX_SK)).collect();
+        let mut found: HashMap<String, IndexEntry> = HashMap::new();
+        for item in self.batch_get(wanted, consistent, None).await? {
+            if let (Some(pk), Some(e)) = (item.get("pk").and_then(|v| v.as_s().ok()), entry_of(&item)) {
+                found.insert(pk.clone(), e);
             }
         }
         Ok(keys.iter().map(|k| found.get(&k.pk()).cloned()).collect())
@@ -465,20 +480,10 @@ impl IdentityStore for DynamoIdentityStore {
     async fn erased(&self, organization_id: &str, visitor_id: &str) -> Result<bool, StoreError> {
         use crate::server_api::erasure::{deletion_id, deletion_key, DELETION_SORT_KEY};
         let pk = deletion_key(organization_id, &deletion_id(organization_id, visitor_id));
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(vec![key(&pk, DELETION_SORT_KEY)]))
-            .projection_expression("pk")
-            .build()
-            .map_err(build_error)?;
-        let rounds = until_processed("BatchGetItem", request, |request| {
-            let call = self.client.batch_get_item().request_items(&self.table, request).send();
-            async move {
-                let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
-                Ok(batch_get_round(out, &self.table))
-            }
-        })
-        .await?;
-        Ok(rounds.into_iter().flatten().next().is_some())
+        let found = self
+            .batch_get(vec![key(&pk, DELETION_SORT_KEY)], false, Some("pk"))
+            .await?;
+        Ok(!found.is_empty())
     }
 }
 

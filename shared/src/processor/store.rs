@@ -91,6 +91,36 @@ impl DynamoProcessorStore {
         }
     }
 
+    /// The items `(pk, sk)` for the distinct `pks`, read consistently with `BatchGetItem` (100
+    /// keys a call, unprocessed keys retried), with only `projection` when given.
+    async fn get_consistent<'a>(
+        &self,
+        pks: impl Iterator<Item = &'a str>,
+        sk: &str,
+        projection: Option<&str>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let unique: Vec<&str> = pks.collect::<HashSet<_>>().into_iter().collect();
+        let mut found = Vec::new();
+        for chunk in unique.chunks(100) {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().map(|pk| key(pk, sk)).collect()))
+                .set_projection_expression(projection.map(str::to_string))
+                .consistent_read(true)
+                .build()
+                .map_err(build_error)?;
+            let rounds = until_processed("BatchGetItem", request, |keys| {
+                let call = self.client.batch_get_item().request_items(&self.table, keys).send();
+                async move {
+                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
+                    Ok(batch_get_round(out, &self.table))
+                }
+            })
+            .await?;
+            found.extend(rounds.into_iter().flatten());
+        }
+        Ok(found)
+    }
+
     /// Writes up to 25 items with `BatchWriteItem`, retrying unprocessed ones; returns the
     /// partition keys not written, with the error.
     async fn save_chunk(&self, chunk: &[&ProcessingState]) -> Vec<(String, String)> {
@@ -172,60 +202,27 @@ struct UserEventItem {
 impl ProcessorStore for DynamoProcessorStore {
     async fn load_states(&self, pks: &[&str]) -> Result<HashMap<String, ProcessingState>, StoreError> {
         let mut out = HashMap::with_capacity(pks.len());
-        let unique: Vec<&str> = pks.iter().copied().collect::<HashSet<_>>().into_iter().collect();
-        for chunk in unique.chunks(100) {
-            let keys: Vec<HashMap<String, AttributeValue>> =
-                chunk.iter().map(|pk| key(pk, PROCESSING_SORT_KEY)).collect();
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(build_error)?;
-            let rounds = until_processed("BatchGetItem", request, |keys| {
-                let call = self.client.batch_get_item().request_items(&self.table, keys).send();
-                async move {
-                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
-                    Ok(batch_get_round(out, &self.table))
+        for item in self
+            .get_consistent(pks.iter().copied(), PROCESSING_SORT_KEY, None)
+            .await?
+        {
+            match serde_dynamo::from_item::<_, ProcessingState>(item) {
+                Ok(state) => {
+                    out.insert(state.pk.clone(), state);
                 }
-            })
-            .await?;
-            for item in rounds.into_iter().flatten() {
-                match serde_dynamo::from_item::<_, ProcessingState>(item) {
-                    Ok(state) => {
-                        out.insert(state.pk.clone(), state);
-                    }
-                    // A state we cannot read is treated as absent: the stages run again
-                    // rather than being skipped on a guess.
-                    Err(e) => tracing::warn!(error = %e, "unreadable processing item ignored"),
-                }
+                // A state we cannot read is treated as absent: the stages run again
+                // rather than being skipped on a guess.
+                Err(e) => tracing::warn!(error = %e, "unreadable processing item ignored"),
             }
         }
         Ok(out)
     }
 
     async fn erased(&self, tombstones: &[String]) -> Result<HashSet<String>, StoreError> {
-        let mut found = HashSet::new();
-        let unique: Vec<&String> = tombstones.iter().collect::<HashSet<_>>().into_iter().collect();
-        for chunk in unique.chunks(100) {
-            let keys: Vec<HashMap<String, AttributeValue>> =
-                chunk.iter().map(|pk| key(pk, DELETION_SORT_KEY)).collect();
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .projection_expression("pk")
-                .consistent_read(true)
-                .build()
-                .map_err(build_error)?;
-            let rounds = until_processed("BatchGetItem", request, |keys| {
-                let call = self.client.batch_get_item().request_items(&self.table, keys).send();
-                async move {
-                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
-                    Ok(batch_get_round(out, &self.table))
-                }
-            })
+        let found = self
+            .get_consistent(tombstones.iter().map(String::as_str), DELETION_SORT_KEY, Some("pk"))
             .await?;
-            found.extend(rounds.into_iter().flatten().filter_map(|i| s_of(&i, "pk")));
-        }
-        Ok(found)
+        Ok(found.iter().filter_map(|i| text(i, "pk")).map(str::to_string).collect())
     }
 
     async fn save_states(&self, states: &[&ProcessingState]) -> Vec<(String, String)> {
@@ -303,9 +300,4 @@ impl ProcessorStore for DynamoProcessorStore {
         out.reverse();
         Ok(out)
     }
-}
-
-/// The string attribute `k` of an item, owned.
-fn s_of(item: &HashMap<String, AttributeValue>, k: &str) -> Option<String> {
-    text(item, k).map(str::to_string)
 }

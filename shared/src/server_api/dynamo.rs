@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::Client;
 use super::{Cursor, FeedbackRecord, HistoryEntry, HistoryPage, PageQuery, StoredRequest, VisitorLinks};
 use super::{FEEDBACK_SORT_KEY, MAX_IDENTITY_ITEMS, MAX_USER_ID_EVENTS};
 use crate::behavior::keys::{fingerprint_blacklist_key, memory_key, BLACKLIST_SORT_KEY};
+use crate::event::model::{MAX_EVENT_TS_MS, MIN_EVENT_TS_MS};
 use crate::event::{EventRecord, EVENT_SORT_KEY};
 use crate::identity::store::visitor_pk;
 use crate::processor::state::{ProcessingState, PROCESSING_SORT_KEY};
@@ -155,6 +156,36 @@ impl DynamoApiStore {
         Ok(found)
     }
 
+    /// One page of a visitor's `GSI_VISITOR` entries (its events' keys, `ts` and `user_id`)
+    /// with `from_ms <= ts <= to_ms`, newest or oldest first, at most `limit`, after `start`;
+    /// and where the next page starts (`None` after the last).
+    pub(super) async fn visitor_index_page(
+        &self,
+        gsi_pk: &str,
+        (from_ms, to_ms): (i64, i64),
+        newest_first: bool,
+        limit: usize,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI_VISITOR)
+            .key_condition_expression("gsi_visitor_pk = :v AND ts BETWEEN :from AND :to")
+            .expression_attribute_values(":v", s(gsi_pk))
+            .expression_attribute_values(":from", n(from_ms))
+            .expression_attribute_values(":to", n(to_ms))
+            .scan_index_forward(!newest_first)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("Query", e))?;
+        let next = out.last_evaluated_key.filter(|k| !k.is_empty());
+        Ok((out.items.unwrap_or_default(), next))
+    }
+
     /// One page of a visitor's events, newest first: a `Query` of `GSI_VISITOR` for the keys,
     /// then the events and their labels in one `BatchGetItem` (two per 100 keys at `limit`
     /// 100). An event that expired between the two reads is left out.
@@ -174,27 +205,14 @@ impl DynamoApiStore {
             k.insert("ts".into(), n(c.ts));
             k
         });
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI_VISITOR)
-            .key_condition_expression("gsi_visitor_pk = :v AND ts BETWEEN :from AND :to")
-            .expression_attribute_values(":v", s(&gsi_pk))
-            .expression_attribute_values(":from", n(page.from_ms))
-            .expression_attribute_values(":to", n(page.to_ms))
-            .scan_index_forward(false)
-            .limit(i32::try_from(page.limit).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| dynamo_error("Query", e))?;
-        let listed: Vec<(String, i64)> = out
-            .items()
+        let (items, next) = self
+            .visitor_index_page(&gsi_pk, (page.from_ms, page.to_ms), true, page.limit, start)
+            .await?;
+        let listed: Vec<(String, i64)> = items
             .iter()
             .filter_map(|i| Some((text(i, "pk")?.to_string(), num(i, "ts")?)))
             .collect();
-        let more = out.last_evaluated_key.as_ref().is_some_and(|k| !k.is_empty());
+        let more = next.is_some();
         let keys = listed
             .iter()
             .flat_map(|(pk, _)| [key(pk, EVENT_SORT_KEY), key(pk, FEEDBACK_SORT_KEY)])
@@ -289,27 +307,13 @@ impl DynamoApiStore {
         let mut seen = 0usize;
         let mut start: Option<Item> = None;
         loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI_VISITOR)
-                .key_condition_expression("gsi_visitor_pk = :v")
-                .expression_attribute_values(":v", s(&gsi_pk))
-                .scan_index_forward(false)
-                .limit(i32::try_from(MAX_USER_ID_EVENTS - seen).unwrap_or(1))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| dynamo_error("Query", e))?;
-            seen += out.items().len();
-            ids.extend(
-                out.items()
-                    .iter()
-                    .filter_map(|i| text(i, "user_id"))
-                    .map(str::to_string),
-            );
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            let range = (MIN_EVENT_TS_MS, MAX_EVENT_TS_MS);
+            let (items, next) = self
+                .visitor_index_page(&gsi_pk, range, true, MAX_USER_ID_EVENTS - seen, start)
+                .await?;
+            seen += items.len();
+            ids.extend(items.iter().filter_map(|i| text(i, "user_id")).map(str::to_string));
+            start = next;
             if start.is_none() || seen >= MAX_USER_ID_EVENTS {
                 return Ok(ids);
             }

@@ -35,21 +35,20 @@ use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteR
 use super::dynamo::DynamoApiStore;
 use super::erasure::{deletion_id, deletion_key, DeletionRecord, DELETION_SORT_KEY};
 use crate::behavior::keys::{memory_key, visitor_key, Identifiers, BLACKLIST_SORT_KEY};
+use crate::event::model::{MAX_EVENT_TS_MS, MIN_EVENT_TS_MS};
 use crate::event::{EventRecord, MessageRecord, EVENT_SORT_KEY, MESSAGE_SORT_KEY};
 use crate::identity::corroborate::network_of;
 use crate::identity::population::{hash48, PopSet};
 use crate::identity::store::{visitor_pk, IndexKey, IndexKind, INDEX_SK};
 use crate::store::attr::{build_error, key, s, text, until_processed, Item};
 use crate::store::dynamo::dynamo_error;
-use crate::store::iam::{Action, BATCH_WRITE_ITEM, DELETE_ITEM, GET_ITEM, PUT_ITEM, QUERY, UPDATE_ITEM};
-use crate::store::schema::GSI_VISITOR;
+use crate::store::iam::{Action, BATCH_WRITE_ITEM, DELETE_ITEM, GET_ITEM, PUT_ITEM, UPDATE_ITEM};
 use crate::store::StoreError;
 
 /// What this module calls in DynamoDB (the infrastructure tests hold this to the code).
 pub const DYNAMODB_ACTIONS: &[Action] = &[
     Action::on_table(GET_ITEM),
     Action::on_table(PUT_ITEM),
-    Action::on_index(QUERY, GSI_VISITOR),
     Action::on_table(BATCH_WRITE_ITEM),
     Action::on_table(DELETE_ITEM),
     Action::on_table(UPDATE_ITEM),
@@ -59,7 +58,9 @@ pub const DYNAMODB_ACTIONS: &[Action] = &[
 /// for the answer. What is left is removed by the next `DELETE`.
 pub const PASS_BUDGET_MS: u64 = 5_000;
 /// Events read per page of `GSI_VISITOR` in a pass.
-const EVENTS_PER_PAGE: i32 = 25;
+const EVENTS_PER_PAGE: usize = 25;
+/// Every time an event can have, ms.
+const EVERY_EVENT: (i64, i64) = (MIN_EVENT_TS_MS, MAX_EVENT_TS_MS);
 
 /// What a pass found and did.
 #[derive(Debug, Default)]
@@ -126,18 +127,9 @@ impl DynamoApiStore {
     }
 
     async fn has_events(&self, organization_id: &str, visitor_id: &str) -> Result<bool, StoreError> {
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name(GSI_VISITOR)
-            .key_condition_expression("gsi_visitor_pk = :v")
-            .expression_attribute_values(":v", s(EventRecord::visitor_key(organization_id, visitor_id)))
-            .limit(1)
-            .send()
-            .await
-            .map_err(|e| dynamo_error("Query", e))?;
-        Ok(!out.items().is_empty())
+        let gsi_pk = EventRecord::visitor_key(organization_id, visitor_id);
+        let (items, _) = self.visitor_index_page(&gsi_pk, EVERY_EVENT, true, 1, None).await?;
+        Ok(!items.is_empty())
     }
 
     /// Writes the tombstone; `new`: only if there is none (a concurrent `DELETE` wrote it
@@ -174,19 +166,10 @@ impl DynamoApiStore {
         let gsi_pk = EventRecord::visitor_key(org, visitor);
         let mut start: Option<Item> = None;
         loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(GSI_VISITOR)
-                .key_condition_expression("gsi_visitor_pk = :v")
-                .expression_attribute_values(":v", s(&gsi_pk))
-                .limit(EVENTS_PER_PAGE)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| dynamo_error("Query", e))?;
-            for pk in out.items().iter().filter_map(|i| text(i, "pk")) {
+            let (page, next) = self
+                .visitor_index_page(&gsi_pk, EVERY_EVENT, false, EVENTS_PER_PAGE, start)
+                .await?;
+            for pk in page.iter().filter_map(|i| text(i, "pk")) {
                 let items = self.partition(pk, usize::MAX).await?;
                 if let Some(event) = items.iter().find(|i| text(i, "sk") == Some(EVENT_SORT_KEY)) {
                     let event: EventRecord = serde_dynamo::from_item(event.clone())
@@ -195,7 +178,7 @@ impl DynamoApiStore {
                 }
                 self.delete_keys(items.iter().map(item_key), &mut pass).await?;
             }
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            start = next;
             // Out of time: the rest is for the next pass (at least a page was done).
             if Instant::now() >= deadline {
                 return Ok((pass, false));

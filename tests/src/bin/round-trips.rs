@@ -81,31 +81,16 @@ async fn main() {
 async fn item_sizes(bench: &RoundTrips) {
     let h = &bench.harness;
     let mut sizes: std::collections::BTreeMap<String, Vec<usize>> = std::collections::BTreeMap::new();
-    let mut start = None;
-    loop {
-        let page = h
-            .client
-            .scan()
-            .table_name(&h.table)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan the table");
-        for item in page.items() {
-            let kind = item
-                .get("item_type")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_else(|| "(none)".into());
-            sizes
-                .entry(kind)
-                .or_default()
-                .push(impressio::store::dynamo::item_size(item));
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            break;
-        }
+    for item in h.all_items().await {
+        let kind = item
+            .get("item_type")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_else(|| "(none)".into());
+        sizes
+            .entry(kind)
+            .or_default()
+            .push(impressio::store::dynamo::item_size(&item));
     }
     println!("\nItems the runs left, by item_type (sizes as DynamoDB counts them):\n");
     println!("| item_type | items | mean bytes | largest bytes | write units per write of the mean |");

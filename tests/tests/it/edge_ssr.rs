@@ -87,13 +87,7 @@ fn event(org: &str, ip: &str, fingerprint: &str) -> Value {
 
 /// A harness whose organizations are `orgs` (a JSON array as `infra/organizations/local.json`).
 async fn with_organizations(orgs: Value) -> Harness {
-    let dir = std::env::temp_dir().join(format!("orgs-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("orgs.json");
-    std::fs::write(&file, orgs.to_string()).unwrap();
-    let mut config = EdgeConfig::default();
-    config.directory.organizations_file = Some(file);
-    Harness::with_config(config).await
+    Harness::with_organizations(&orgs, EdgeConfig::default()).await
 }
 
 fn assert_error(a: &Answer, status: u16, code: &str) {

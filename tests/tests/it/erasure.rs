@@ -94,31 +94,19 @@ async fn browse(h: &Harness, ip: &str, fp: &str, n: usize, tag: &str) -> Browsin
 
 /// Every item of the table as JSON text, with its key.
 async fn scan(h: &Harness) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    loop {
-        let page = h
-            .client
-            .scan()
-            .table_name(&h.table)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        for item in page.items() {
-            let v: Value = serde_dynamo::from_item(item.clone()).unwrap();
+    h.all_items()
+        .await
+        .into_iter()
+        .map(|item| {
+            let v: Value = serde_dynamo::from_item(item).unwrap();
             let key = format!(
                 "{} / {}",
                 v["pk"].as_str().unwrap_or(""),
                 v["sk"].as_str().unwrap_or("")
             );
-            out.push((key, v.to_string()));
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return out;
-        }
-    }
+            (key, v.to_string())
+        })
+        .collect()
 }
 
 /// The items of the table that hold any of `needles` (as text or as a population hash).

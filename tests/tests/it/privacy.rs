@@ -11,25 +11,22 @@ use serde_json::{json, Value};
 const DAY: i64 = 86_400;
 
 async fn with_organizations(orgs: Value, fraud: Option<&str>) -> Harness {
-    let dir = std::env::temp_dir().join(format!("orgs-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("orgs.json");
-    std::fs::write(&file, orgs.to_string()).unwrap();
-    let mut config = EdgeConfig::default();
-    config.directory.organizations_file = Some(file);
-    if let Some(f) = fraud {
-        config.fraud = impressio::fraud::FraudConfig::with_override(f).unwrap();
-    }
-    Harness::with_config(config).await
+    let config = EdgeConfig {
+        fraud: fraud.map_or_else(Default::default, |f| {
+            impressio::fraud::FraudConfig::with_override(f).unwrap()
+        }),
+        ..EdgeConfig::default()
+    };
+    Harness::with_organizations(&orgs, config).await
 }
 
 /// Every item of the table as `(pk, JSON text, expires_at)`.
 async fn items(h: &Harness) -> Vec<(String, String, Option<i64>)> {
-    let out = h.client.scan().table_name(&h.table).send().await.unwrap();
-    out.items()
-        .iter()
+    h.all_items()
+        .await
+        .into_iter()
         .map(|i| {
-            let v: Value = serde_dynamo::from_item(i.clone()).unwrap();
+            let v: Value = serde_dynamo::from_item(i).unwrap();
             (
                 v["pk"].as_str().unwrap_or("").to_string(),
                 v.to_string(),

@@ -315,8 +315,8 @@ async fn a_rotated_key_and_its_predecessor_both_work_until_the_predecessor_is_re
             "api_key_sha256": ServerKeyDigest::of_key(new).to_hex(),
             "api_key_previous_sha256": previous.map(|p| ServerKeyDigest::of_key(p).to_hex())}])
     };
-    let during = with_organizations(orgs(Some(old))).await;
-    let after = with_organizations(orgs(None)).await;
+    let during = Harness::with_organizations(&orgs(Some(old)), EdgeConfig::default()).await;
+    let after = Harness::with_organizations(&orgs(None), EdgeConfig::default()).await;
     let (_, ids) = visitor_with_events(&during, "org_rot", "fpServerApi03", 1, "u").await;
     let path = format!("/v1/events/{}", ids[0]);
     for key in [new, old] {
@@ -345,16 +345,6 @@ async fn a_rotated_key_and_its_predecessor_both_work_until_the_predecessor_is_re
         401,
         "invalid_api_key",
     );
-}
-
-async fn with_organizations(orgs: Value) -> Harness {
-    let dir = std::env::temp_dir().join(format!("orgs-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("orgs.json");
-    std::fs::write(&file, orgs.to_string()).unwrap();
-    let mut config = EdgeConfig::default();
-    config.directory.organizations_file = Some(file);
-    Harness::with_config(config).await
 }
 
 /// A refused call: method, target, body, then the status, error code and parameter named.

@@ -43,10 +43,7 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
     let m = &req.method;
     let kind = RouteKind::Api(route);
     if route == ApiRoute::Unknown {
-        return Err(EdgeError::NotFound {
-            resource: "route",
-            id: req.path.clone(),
-        });
+        return Err(not_found("route", &req.path));
     }
     if m == Method::OPTIONS {
         return Ok(EdgeResponse {
@@ -83,14 +80,17 @@ pub async fn handle<S, D: OrganizationDirectory, I>(
         ApiRoute::Visitor => visitor(app, &org, id, req).await?,
         ApiRoute::Deletion => deletion(app, &org, id).await?,
         // Answered before the key was asked for.
-        ApiRoute::Unknown => {
-            return Err(EdgeError::NotFound {
-                resource: "route",
-                id: req.path.clone(),
-            })
-        }
+        ApiRoute::Unknown => return Err(not_found("route", &req.path)),
     };
     Ok(for_method(req, resp))
+}
+
+/// The `404` of a `resource` of the caller's organization that does not exist.
+fn not_found(resource: &'static str, id: &str) -> EdgeError {
+    EdgeError::NotFound {
+        resource,
+        id: id.to_string(),
+    }
 }
 
 /// `GET /v1/events/{requestId}`.
@@ -100,10 +100,7 @@ async fn event<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> Res
         .api
         .request(&org.id, &request_id)
         .await?
-        .ok_or(EdgeError::NotFound {
-            resource: "event",
-            id: request_id,
-        })?;
+        .ok_or_else(|| not_found("event", &request_id))?;
     Ok(json(200, &stored.public_json()))
 }
 
@@ -127,10 +124,7 @@ async fn feedback<S, D, I>(
         .api
         .request(&org.id, &request_id)
         .await?
-        .ok_or(EdgeError::NotFound {
-            resource: "event",
-            id: request_id.clone(),
-        })?;
+        .ok_or_else(|| not_found("event", &request_id))?;
     let record = FeedbackRecord::new(&stored.event, body, app.clock.now_ms());
     app.api.put_feedback(&record).await?;
     Ok(json(
@@ -154,10 +148,7 @@ async fn visitor<S, D, I>(
         app.api.visitor_links(&org.id, &visitor_id),
     )?;
     if history.events.is_empty() && page.cursor.is_none() && !links.known() {
-        return Err(EdgeError::NotFound {
-            resource: "visitor",
-            id: visitor_id,
-        });
+        return Err(not_found("visitor", &visitor_id));
     }
     let mut body = links.public_json(app.clock.now_ms());
     body["visitorId"] = json!(visitor_id);
@@ -182,10 +173,7 @@ async fn erase<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> Res
             std::time::Duration::from_millis(PASS_BUDGET_MS),
         )
         .await?
-        .ok_or(EdgeError::NotFound {
-            resource: "visitor",
-            id: visitor_id,
-        })?;
+        .ok_or_else(|| not_found("visitor", &visitor_id))?;
     Ok(json(202, &record.public_json()))
 }
 
@@ -196,9 +184,6 @@ async fn deletion<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> 
         .api
         .deletion(&org.id, &deletion_id)
         .await?
-        .ok_or(EdgeError::NotFound {
-            resource: "deletion",
-            id: deletion_id,
-        })?;
+        .ok_or_else(|| not_found("deletion", &deletion_id))?;
     Ok(json(200, &record.public_json()))
 }
