@@ -6,7 +6,7 @@
 //! About 450 lines: one method per item kind of the trait, each with the expressions it sends,
 //! read side by side with [`super::memory`], which keeps the same items.
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
 use super::keys::{self, Identifiers, BLACKLIST_SORT_KEY, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
@@ -15,7 +15,7 @@ use super::sketch::{by_bucket, SketchRaise};
 use super::sketch_writer::{raise_together, sketch_of};
 use super::store::BehaviorStore;
 use crate::fraud::FraudConfig;
-use crate::store::attr::{batch_get_round, build_error, key, n, num, s, string_set, text, until_processed, Item};
+use crate::store::attr::{batch_get_all, key, n, num, s, string_set, text, Item};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, PUT_ITEM, UPDATE_ITEM};
 use crate::store::StoreError;
@@ -50,26 +50,12 @@ impl DynamoBehaviorStore {
     /// than 100 keys (`BatchGetItem`'s limit) are asked for in concurrent calls: still one
     /// round trip.
     async fn batch_get(&self, keys: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
-        let calls = keys.chunks(100).map(|chunk| async move {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.iter().map(|(pk, sk)| key(pk, sk)).collect()))
-                .build()
-                .map_err(build_error)?;
-            let rounds = until_processed("BatchGetItem", request, |request| {
-                let call = self.client.batch_get_item().request_items(&self.table, request).send();
-                async move {
-                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
-                    Ok(batch_get_round(out, &self.table))
-                }
-            })
-            .await?;
-            Ok::<_, StoreError>(rounds.into_iter().flatten())
-        });
-        let mut out = Vec::new();
-        for items in futures::future::try_join_all(calls).await? {
-            out.extend(items);
-        }
-        Ok(out)
+        let keys = keys.iter().map(|(pk, sk)| key(pk, sk)).collect();
+        batch_get_all(&self.table, keys, false, None, |request| {
+            let call = self.client.batch_get_item().request_items(&self.table, request).send();
+            async move { call.await.map_err(|e| dynamo_error("BatchGetItem", e)) }
+        })
+        .await
     }
 
     /// Adds one to the bucket `pk` / `start` of `size` seconds (IP and visitor buckets), and

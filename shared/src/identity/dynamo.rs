@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
 use super::corroborate::Facts;
@@ -19,7 +19,7 @@ use super::store::{
     INDEX_SK,
 };
 use crate::event::{EventRecord, MessageRecord};
-use crate::store::attr::{batch_get_round, build_error, key, n, s, until_processed};
+use crate::store::attr::{batch_get_all, build_error, key, n, s};
 use crate::store::dynamo::{dynamo_error, put_event_with, Transaction};
 use crate::store::iam::{Action, BATCH_GET_ITEM, PUT_ITEM, UPDATE_ITEM};
 use crate::store::StoreError;
@@ -58,25 +58,11 @@ impl DynamoIdentityStore {
         consistent: bool,
         projection: Option<&str>,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in keys.chunks(100) {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.to_vec()))
-                .consistent_read(consistent)
-                .set_projection_expression(projection.map(str::to_string))
-                .build()
-                .map_err(build_error)?;
-            let rounds = until_processed("BatchGetItem", request, |request| {
-                let call = self.client.batch_get_item().request_items(&self.table, request).send();
-                async move {
-                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
-                    Ok(batch_get_round(out, &self.table))
-                }
-            })
-            .await?;
-            found.extend(rounds.into_iter().flatten());
-        }
-        Ok(found)
+        batch_get_all(&self.table, keys, consistent, projection, |request| {
+            let call = self.client.batch_get_item().request_items(&self.table, request).send();
+            async move { call.await.map_err(|e| dynamo_error("BatchGetItem", e)) }
+        })
+        .await
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, PutRequest, TransactWriteItem, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use serde::Deserialize;
 
@@ -12,7 +12,7 @@ use super::history::UserEvent;
 use super::state::{ProcessingState, PROCESSING_SORT_KEY};
 use crate::event::EVENT_ITEM_TYPE;
 use crate::server_api::erasure::DELETION_SORT_KEY;
-use crate::store::attr::{batch_get_round, build_error, key, s, text, until_processed};
+use crate::store::attr::{batch_get_all, key, s, text, until_processed};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, BATCH_WRITE_ITEM, PUT_ITEM, QUERY};
 use crate::store::StoreError;
@@ -99,26 +99,13 @@ impl DynamoProcessorStore {
         sk: &str,
         projection: Option<&str>,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
-        let unique: Vec<&str> = pks.collect::<HashSet<_>>().into_iter().collect();
-        let mut found = Vec::new();
-        for chunk in unique.chunks(100) {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.iter().map(|pk| key(pk, sk)).collect()))
-                .set_projection_expression(projection.map(str::to_string))
-                .consistent_read(true)
-                .build()
-                .map_err(build_error)?;
-            let rounds = until_processed("BatchGetItem", request, |keys| {
-                let call = self.client.batch_get_item().request_items(&self.table, keys).send();
-                async move {
-                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
-                    Ok(batch_get_round(out, &self.table))
-                }
-            })
-            .await?;
-            found.extend(rounds.into_iter().flatten());
-        }
-        Ok(found)
+        let unique: HashSet<&str> = pks.collect();
+        let keys = unique.into_iter().map(|pk| key(pk, sk)).collect();
+        batch_get_all(&self.table, keys, true, projection, |request| {
+            let call = self.client.batch_get_item().request_items(&self.table, request).send();
+            async move { call.await.map_err(|e| dynamo_error("BatchGetItem", e)) }
+        })
+        .await
     }
 
     /// Writes up to 25 items with `BatchWriteItem`, retrying unprocessed ones; returns the

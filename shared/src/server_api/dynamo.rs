@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 use aws_sdk_dynamodb::Client;
 
 use super::{Cursor, FeedbackRecord, HistoryEntry, HistoryPage, PageQuery, StoredRequest, VisitorLinks};
@@ -14,7 +13,7 @@ use crate::event::model::{MAX_EVENT_TS_MS, MIN_EVENT_TS_MS};
 use crate::event::{EventRecord, EVENT_SORT_KEY};
 use crate::identity::store::visitor_pk;
 use crate::processor::state::{ProcessingState, PROCESSING_SORT_KEY};
-use crate::store::attr::{batch_get_round, build_error, key, n, num, s, text, until_processed, Item};
+use crate::store::attr::{batch_get_all, key, n, num, s, text, Item};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, PUT_ITEM, QUERY};
 use crate::store::schema::GSI_VISITOR;
@@ -137,23 +136,11 @@ impl DynamoApiStore {
 
     /// Items by key, in one `BatchGetItem` per 100 keys (retrying unprocessed keys).
     async fn get_many(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in keys.chunks(100) {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.to_vec()))
-                .build()
-                .map_err(build_error)?;
-            let rounds = until_processed("BatchGetItem", request, |request| {
-                let call = self.client.batch_get_item().request_items(&self.table, request).send();
-                async move {
-                    let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
-                    Ok(batch_get_round(out, &self.table))
-                }
-            })
-            .await?;
-            found.extend(rounds.into_iter().flatten());
-        }
-        Ok(found)
+        batch_get_all(&self.table, keys, false, None, |request| {
+            let call = self.client.batch_get_item().request_items(&self.table, request).send();
+            async move { call.await.map_err(|e| dynamo_error("BatchGetItem", e)) }
+        })
+        .await
     }
 
     /// One page of a visitor's `GSI_VISITOR` entries (its events' keys, `ts` and `user_id`)

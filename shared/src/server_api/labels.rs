@@ -7,12 +7,11 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 use aws_sdk_dynamodb::Client;
 
 use super::{labels_key, FeedbackRecord, FEEDBACK_SORT_KEY};
 use crate::event::{EventRecord, EVENT_SORT_KEY};
-use crate::store::attr::{batch_get_round, build_error, key, n, s, text, until_processed, Item};
+use crate::store::attr::{batch_get_all, key, n, s, text, Item};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, QUERY};
 use crate::store::schema::GSI_VISITOR;
@@ -79,21 +78,14 @@ pub async fn labeled_events(
             .iter()
             .flat_map(|pk| [key(pk, EVENT_SORT_KEY), key(pk, FEEDBACK_SORT_KEY)])
             .collect();
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .build()
-            .map_err(build_error)?;
-        let rounds = until_processed("BatchGetItem", request, |request| {
+        let found = batch_get_all(table, keys, false, None, |request| {
             let call = client.batch_get_item().request_items(table, request).send();
-            async move {
-                let out = call.await.map_err(|e| dynamo_error("BatchGetItem", e))?;
-                Ok(batch_get_round(out, table))
-            }
+            async move { call.await.map_err(|e| dynamo_error("BatchGetItem", e)) }
         })
         .await?;
         let mut events: HashMap<String, EventRecord> = HashMap::new();
         let mut labels: HashMap<String, FeedbackRecord> = HashMap::new();
-        for item in rounds.into_iter().flatten() {
+        for item in found {
             let pk = text(&item, "pk").unwrap_or_default().to_string();
             let bad = |e: serde_dynamo::Error| StoreError::Corrupt(format!("{pk}: {e}"));
             match text(&item, "sk") {

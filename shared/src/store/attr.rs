@@ -71,6 +71,46 @@ pub fn batch_get_round(out: BatchGetItemOutput, table: &str) -> (Vec<Item>, Opti
     (items, unprocessed)
 }
 
+/// Reads `keys` of `table` with `BatchGetItem`: 100 keys a call, the calls at once (one round
+/// trip), each call's unprocessed keys asked again ([`until_processed`]); eventually consistent
+/// unless `consistent`, only `projection` when given. `send` makes one call with the adapter's
+/// own client (so that the adapter's `DYNAMODB_ACTIONS` is what its code calls).
+///
+/// # Errors
+/// The first call's [`StoreError`], or keys that stayed unprocessed.
+pub async fn batch_get_all<F, Fut>(
+    table: &str,
+    keys: Vec<Item>,
+    consistent: bool,
+    projection: Option<&str>,
+    send: F,
+) -> Result<Vec<Item>, StoreError>
+where
+    F: Fn(KeysAndAttributes) -> Fut,
+    Fut: Future<Output = Result<BatchGetItemOutput, StoreError>>,
+{
+    let send = &send;
+    let calls = keys.chunks(100).map(|chunk| async move {
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(chunk.to_vec()))
+            .consistent_read(consistent)
+            .set_projection_expression(projection.map(str::to_string))
+            .build()
+            .map_err(build_error)?;
+        let rounds = until_processed("BatchGetItem", request, |request| {
+            let call = send(request);
+            async move { Ok(batch_get_round(call.await?, table)) }
+        })
+        .await?;
+        Ok::<_, StoreError>(rounds.into_iter().flatten().collect::<Vec<_>>())
+    });
+    Ok(futures::future::try_join_all(calls)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
 /// The wait before retry round `round` (1-based): 50 ms doubling, at most 1.6 s.
 async fn backoff(round: u32) {
     tokio::time::sleep(Duration::from_millis(25 << round.min(6))).await;
