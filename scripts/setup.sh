@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for the local stack and the tests, touching nothing global:
-# a Python virtual environment in .venv with moto server, cargo-lambda, the SAM CLI and
-# cfn-lint (pinned in requirements-dev.txt), and the rustfmt / clippy components.
+# a Python virtual environment in .venv with moto server, cargo-lambda, the SAM CLI,
+# cfn-lint and schemathesis (pinned in requirements-dev.txt), and the rustfmt / clippy
+# components.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
