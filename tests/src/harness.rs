@@ -447,6 +447,46 @@ pub fn cloudfront_track(client_ip: &str, headers: &[(&str, &str)], body: &serde_
     .to_string()
 }
 
+/// The same request as [`cloudfront_track`] as a Function URL event behind CloudFront: the
+/// viewer's address in `CloudFront-Viewer-Address`, the source IP CloudFront's.
+pub fn function_url_track(client_ip: &str, headers: &[(&str, &str)], body: &serde_json::Value) -> String {
+    let address = if client_ip.contains(':') {
+        format!("[{client_ip}]:40000")
+    } else {
+        format!("{client_ip}:40000")
+    };
+    let mut pairs = vec![
+        ("Content-Type", "application/json"),
+        ("Origin", "https://shop.example"),
+        ("CloudFront-Viewer-Address", address.as_str()),
+    ];
+    pairs.extend_from_slice(headers);
+    let h: serde_json::Map<String, serde_json::Value> = with_chrome_headers(&pairs)
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), serde_json::json!(v)))
+        .collect();
+    serde_json::json!({"version": "2.0", "routeKey": "$default", "rawPath": "/t", "rawQueryString": "", "headers": h,
+        "requestContext": {"accountId": "anonymous", "apiId": "x", "domainName": "x.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "x", "http": {"method": "POST", "path": "/t", "protocol": "HTTP/1.1",
+            "sourceIp": "130.176.0.1", "userAgent": "Amazon CloudFront"},
+            "requestId": "r", "routeKey": "$default", "stage": "$default", "time": "18/Nov/2026:11:06:40 +0000",
+            "timeEpoch": 0},
+        "body": body.to_string(), "isBase64Encoded": false})
+    .to_string()
+}
+
+/// A `POST /t` in either event shape: `"cloudfront"` ([`cloudfront_track`]) or
+/// `"function_url"` ([`function_url_track`]).
+pub fn track_in(shape: &str, client_ip: &str, headers: &[(&str, &str)], body: &serde_json::Value) -> String {
+    match shape {
+        "cloudfront" => cloudfront_track(client_ip, headers, body),
+        _ => function_url_track(client_ip, headers, body),
+    }
+}
+
+/// The event shapes the edge accepts, for tests that run in both.
+pub const SHAPES: [&str; 2] = ["cloudfront", "function_url"];
+
 /// A python TLS client's JA4 header, to send under Chrome's User-Agent: critical, blocked by
 /// `ja4_mismatch` where the fraud mode enforces.
 pub const PYTHON_JA4: (&str, &str) = (

@@ -82,6 +82,8 @@ fn block() -> Block {
     Block {
         request_id: "round-trips-setup".into(),
         visitor_id: None,
+        blocks_visitor: true,
+        scope: impressio::behavior::keys::BlockScope::Client,
         detection_type: "ip_rate".into(),
         reason: "set up by the round-trip measurement".into(),
         breakdown_json: "{}".into(),
@@ -112,7 +114,7 @@ impl RoundTrips {
             fingerprint: None,
             ip: Some(blacklisted_ip.parse().expect("an IP")),
             ja4: None,
-            ja4_is_browser: false,
+            ja4_is_tool: false,
             visitor: None,
             address: None,
             retention_days: None,

@@ -37,7 +37,7 @@
 //! About four hundred and fifty lines, by design: the request's round trips (identity,
 //! blacklist, scoring, write) are ordered here and read as one sequence.
 
-use impressio::behavior::keys::Identifiers;
+use impressio::behavior::keys::{BlockScope, Identifiers};
 use impressio::behavior::rules::{self, observations, BlacklistEntry, Block, FirstRead, VisitorRead};
 use impressio::behavior::store::BehaviorStore;
 use impressio::behavior::token::{self, TokenCheck};
@@ -163,11 +163,9 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         ip: client_ip,
         // None for a server-side event: the JA4 is the server's.
         ja4: scoring.ja4_raw.clone(),
-        ja4_is_browser: scoring
-            .ja4_raw
-            .as_ref()
-            .and_then(|j| impressio::fraud::ja4::Ja4::parse(j).ok())
-            .is_some_and(|j| fraud.browsers.family_of_ja4(&j).is_some()),
+        // A known tool's JA4 may be blacklisted across the organization; any other only on
+        // the network it was blocked on.
+        ja4_is_tool: scoring.ja4_raw.as_ref().is_some_and(|j| fraud.tool_ja4.contains_key(j)),
         // Its history joins the first read round.
         visitor: inputs
             .domainprint
@@ -332,9 +330,16 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     }
     record.organization = Some(access.decision);
     record.set_identity(resolution.identity.clone());
+    // The visitor this request proved: the one its signed domainprint named, or the one it
+    // creates. A visitor found by its fingerprint is one any client can name, so nothing this
+    // request does is written to its history or blocks it.
+    let proven = resolution.create.is_some() || ids.visitor.as_ref() == Some(&visitor_id);
+    let scope = rules::block_scope(risk.trigger);
     let block = risk.enforced.then(|| Block {
         request_id: ctx.request_id.clone(),
         visitor_id: Some(visitor_id.clone()),
+        blocks_visitor: proven && scope == BlockScope::Client,
+        scope,
         detection_type: risk.trigger.map_or(RISK_SCORE_TRIGGER, Trigger::name).into(),
         reason: risk
             .public_reasons()
@@ -361,7 +366,13 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     let (stored, identity_writes, aggregates, blacklisted) = tokio::join!(
         store_event(app, &record, marker.as_ref(), resolution.create.as_ref()),
         app.identity.apply(&resolution.writes),
-        app.behavior.record(&ids, &visitor_id, is_submission, &raise_now, now),
+        app.behavior.record(
+            &ids,
+            proven.then_some(visitor_id.as_str()),
+            is_submission,
+            &raise_now,
+            now
+        ),
         blacklist
     );
     if let Err(e) = identity_writes {

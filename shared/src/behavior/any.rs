@@ -57,7 +57,7 @@ impl BehaviorStore for AnyBehaviorStore {
     async fn record(
         &self,
         ids: &Identifiers,
-        visitor: &str,
+        visitor: Option<&str>,
         is_submission: bool,
         raises: &[SketchRaise],
         now_ms: i64,

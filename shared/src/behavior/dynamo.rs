@@ -9,7 +9,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
-use super::keys::{self, Identifiers, BLACKLIST_SORT_KEY, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
+use super::keys::{self, BlockScope, Identifiers, BLACKLIST_SORT_KEY, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
 use super::rules::{self, Aggregate, BlacklistEntry, Block, Bucket, FirstRead, VisitorRead};
 use super::sketch::{by_bucket, SketchRaise};
 use super::sketch_writer::{raise_together, sketch_of};
@@ -154,7 +154,7 @@ impl BehaviorStore for DynamoBehaviorStore {
     async fn record(
         &self,
         ids: &Identifiers,
-        visitor: &str,
+        visitor: Option<&str>,
         is_submission: bool,
         raises: &[SketchRaise],
         now_ms: i64,
@@ -175,17 +175,16 @@ impl BehaviorStore for DynamoBehaviorStore {
             }
         };
         let submission = Some((is_submission, ids.labels().map(|l| l.ip.clone())));
-        let (a, c, d) = tokio::join!(
-            sketches,
-            ip_count,
-            self.add_to_bucket(
-                keys::visitor_key(&ids.organization_id, visitor),
-                hour,
-                HOUR_BUCKET_SECS,
-                submission,
-                now_ms,
-            )
-        );
+        let visitor_count = async {
+            match visitor {
+                Some(v) => {
+                    let k = keys::visitor_key(&ids.organization_id, v);
+                    self.add_to_bucket(k, hour, HOUR_BUCKET_SECS, submission, now_ms).await
+                }
+                None => Ok(()),
+            }
+        };
+        let (a, c, d) = tokio::join!(sketches, ip_count, visitor_count);
         a.and(c).and(d)
     }
 
@@ -201,8 +200,9 @@ impl BehaviorStore for DynamoBehaviorStore {
         let until = terms.until_ms;
         let offense_list = AttributeValue::L(terms.offenses.iter().map(|t| n(*t)).collect());
         let mut puts = Vec::new();
-        for pk in ids.blacklist_keys() {
-            let mut item = key(&pk, BLACKLIST_SORT_KEY);
+        let written = ids.block_keys(block.scope);
+        for pk in &written {
+            let mut item = key(pk, BLACKLIST_SORT_KEY);
             item.extend([
                 ("item_type".to_string(), s("blacklist")),
                 ("organization_id".to_string(), s(&ids.organization_id)),
@@ -218,7 +218,11 @@ impl BehaviorStore for DynamoBehaviorStore {
                 ("expires_at".to_string(), n(terms.entry_expiry)),
             ]);
             for (k, v) in [
-                ("fingerprint", ids.fingerprint.clone()),
+                // What the evidence was about: a network's entries do not name a fingerprint.
+                (
+                    "fingerprint",
+                    ids.fingerprint.clone().filter(|_| block.scope == BlockScope::Client),
+                ),
                 ("ip", ids.labels().map(|l| l.ip.clone())),
                 ("ja4", ids.ja4.clone()),
                 ("visitor_id", block.visitor_id.clone()),
@@ -229,7 +233,7 @@ impl BehaviorStore for DynamoBehaviorStore {
             }
             puts.push(item);
         }
-        if let Some(v) = &block.visitor_id {
+        if let Some(v) = block.visitor_id.as_ref().filter(|_| block.blocks_visitor) {
             let mut item = key(&keys::memory_key(&ids.organization_id, v), BLACKLIST_SORT_KEY);
             item.extend([
                 ("item_type".to_string(), s("visitor_block")),
@@ -258,7 +262,7 @@ impl BehaviorStore for DynamoBehaviorStore {
             ),
             (
                 "identifiers".to_string(),
-                AttributeValue::L(ids.blacklist_keys().into_iter().map(s).collect()),
+                AttributeValue::L(written.iter().map(s).collect()),
             ),
             ("expires_at".to_string(), n(terms.forensic_expiry)),
         ]);

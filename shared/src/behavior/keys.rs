@@ -2,15 +2,19 @@
 //!
 //! | item | `pk` | `sk` |
 //! |------|------|------|
-//! | blacklist entry | `ORG#<org>#BL#FP#<fingerprint>`, `#BL#IP#<ip>`, `#BL#JA4#<ja4>[#<ip or /64>]` | `BL` |
+//! | blacklist entry | `ORG#<org>#BL#FP#<fingerprint>#<ip or /64>`, `#BL#IP#<ip>`, `#BL#JA4#<ja4>[#<ip or /64>]` | `BL` |
 //! | visitor block (blacklist by visitor id, repeat-offender memory) | `ORG#<org>#BLV#<visitor>` | `BL` |
 //! | aggregate bucket | `ORG#<org>#AGG#JA4NET#<ja4>#<ip or /64>`, `#AGG#JA4#<ja4>`, `#AGG#IP#<ip>` (5-minute buckets), `#AGG#VIS#<visitor>` (hourly) | `B#<bucket start, s>` |
 //! | token uses | `ORG#<org>#TOK#<sha-256>` | `USES` |
 //! | forensic record | `REQ#<request id>` | `BLOCK` / `BLACKLIST_HIT` |
 //!
-//! The blacklist key of a JA4 that belongs to a known browser is scoped to the IP (or /64),
-//! since every user of that browser shares it; a tool's JA4 is blocked across the
-//! organization.
+//! What a block may blacklist is what its evidence is about ([`BlockScope`]), and every
+//! entry is something the blocked client cannot hand to another visitor: a fingerprint is a
+//! value any client can send, so its entry is scoped to the IP (or /64) it was blocked on; a
+//! JA4 is shared by every user of a browser build, so its entry is scoped the same way, unless
+//! it is a known tool's (`tool_ja4`), blocked across the organization. The visitor's own block
+//! (`BLV`) is written only for a visitor the request proved (a signed domainprint it carried,
+//! or a visitor it created): a visitor found by its fingerprint is one an attacker can name.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -38,8 +42,10 @@ pub struct Identifiers {
     pub fingerprint: Option<String>,
     pub ip: Option<IpAddr>,
     pub ja4: Option<String>,
-    /// True when the JA4 belongs to a known browser (its blacklist entry is IP-scoped).
-    pub ja4_is_browser: bool,
+    /// True when the JA4 is a known tool's (`tool_ja4`): its blacklist entry may cover the
+    /// organization. Any other JA4 — a browser's, known or not — is blacklisted on the
+    /// network only, since every user of that build shares it.
+    pub ja4_is_tool: bool,
     /// The visitor a correctly signed domainprint names (the signature makes it
     /// trustworthy): its history is read in the first round, with the rest.
     pub visitor: Option<String>,
@@ -81,24 +87,50 @@ impl Identifiers {
         })
     }
 
-    /// Blacklist partition keys: fingerprint, IP, JA4 (scoped).
+    /// The blacklist partition keys a request is checked against: the fingerprint on this
+    /// network, the IP, the JA4 on this network and, for a known tool's JA4, the JA4 across
+    /// the organization.
     pub fn blacklist_keys(&self) -> Vec<String> {
+        let mut keys = self.block_keys(BlockScope::Client);
+        if self.ja4_is_tool {
+            if let Some(k) = self.ja4_network_key() {
+                keys.push(k);
+            }
+        }
+        keys
+    }
+
+    /// The blacklist partition keys a block of `scope` writes: for [`BlockScope::Network`]
+    /// the IP and the JA4 on it; for [`BlockScope::Client`] also the fingerprint on this
+    /// network, and a known tool's JA4 across the organization in place of the JA4 on the
+    /// network. Nothing without an address but a tool's JA4.
+    pub fn block_keys(&self, scope: BlockScope) -> Vec<String> {
         let p = self.prefix();
         let mut keys = Vec::new();
-        if let Some(fp) = &self.fingerprint {
-            keys.push(fingerprint_blacklist_key(&self.organization_id, fp));
+        let net = self.net();
+        if scope == BlockScope::Client {
+            if let (Some(fp), Some(net)) = (&self.fingerprint, &net) {
+                keys.push(fingerprint_blacklist_key(&self.organization_id, fp, net));
+            }
         }
         if let Some(l) = self.labels() {
             keys.push(format!("{p}#BL#IP#{}", l.ip));
         }
-        if let Some(ja4) = &self.ja4 {
-            match (self.ja4_is_browser, self.net()) {
-                (true, Some(net)) => keys.push(format!("{p}#BL#JA4#{ja4}#{net}")),
-                (true, None) => {}
-                (false, _) => keys.push(format!("{p}#BL#JA4#{ja4}")),
-            }
+        match (scope, self.ja4_is_tool, &self.ja4) {
+            (BlockScope::Client, true, Some(ja4)) => keys.push(format!("{p}#BL#JA4#{ja4}")),
+            _ => keys.extend(self.ja4_network_key()),
         }
         keys
+    }
+
+    /// The blacklist key of the JA4 on this network.
+    fn ja4_network_key(&self) -> Option<String> {
+        Some(format!(
+            "{}#BL#JA4#{}#{}",
+            self.prefix(),
+            self.ja4.as_ref()?,
+            self.net()?
+        ))
     }
 
     /// The JA4 + network aggregate (the session-hopping cluster), when both are known.
@@ -127,9 +159,30 @@ pub fn visitor_key(org: &str, visitor: &str) -> String {
     format!("ORG#{org}#AGG#VIS#{visitor}")
 }
 
-/// A fingerprint's blacklist entry.
-pub fn fingerprint_blacklist_key(org: &str, fingerprint: &str) -> String {
+/// A fingerprint's blacklist entry on one network (`scope`: an IP, an IPv6 /64, or their
+/// keyed hashes under IP minimization).
+pub fn fingerprint_blacklist_key(org: &str, fingerprint: &str, scope: &str) -> String {
+    format!("ORG#{org}#BL#FP#{fingerprint}#{scope}")
+}
+
+/// The fingerprint entry of releases before 2026-12-07, across the organization
+/// (`ORG#<org>#BL#FP#<fingerprint>`): no longer read or written, since any client can present
+/// a fingerprint; an erasure still removes one that has not expired.
+pub fn legacy_fingerprint_blacklist_key(org: &str, fingerprint: &str) -> String {
     format!("ORG#{org}#BL#FP#{fingerprint}")
+}
+
+/// Which identifiers a block's evidence is about, and so which it may blacklist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockScope {
+    /// Evidence about a network — many visitors or logins behind one address and JA4
+    /// (session hopping, credential stuffing): the address and the JA4 on it; never a
+    /// fingerprint or a visitor, which others can present.
+    Network,
+    /// Evidence about the client that sent the request (its User-Agent, its transport, its
+    /// token, its own history): the address, the JA4 (a known tool's across the
+    /// organization, else on the network) and the fingerprint on the network.
+    Client,
 }
 
 /// A visitor's block (blacklist by visitor id and repeat-offender memory).
@@ -173,16 +226,16 @@ pub fn bucket_starts(now_ms: i64, window_secs: u64, size: i64) -> Vec<i64> {
     (0..).map(|i| from + i * size).take_while(|b| *b <= to).collect()
 }
 
-/// Which identifier a blacklist key blocks: `fingerprint`, `ip`, `ja4` (a tool's JA4, blocked
-/// across the organization), `ja4_network` (a browser's JA4 on one IP or /64), `visitor`, or
-/// `unknown`. This is what logs may say of an entry: the identifier itself (an IP address
+/// Which identifier a blacklist key blocks: `fingerprint_network` (a fingerprint on one IP or
+/// /64), `ip`, `ja4` (a known tool's JA4, blocked across the organization), `ja4_network` (a
+/// JA4 on one IP or /64), `visitor`, or `unknown` (an entry of an older release among them). This is what logs may say of an entry: the identifier itself (an IP address
 /// among them) is personal data.
 pub fn identifier_kind(pk: &str) -> &'static str {
     let parts: Vec<&str> = pk.split('#').collect();
     // `ORG`, the organization, then `BL` + kind + value(s), or `BLV` + visitor.
     match parts.get(2..).unwrap_or_default() {
         ["BLV", ..] => "visitor",
-        ["BL", "FP", ..] => "fingerprint",
+        ["BL", "FP", _, _] => "fingerprint_network",
         ["BL", "IP", ..] => "ip",
         ["BL", "JA4", _] => "ja4",
         ["BL", "JA4", _, _, ..] => "ja4_network",
@@ -196,12 +249,12 @@ mod tests {
 
     #[test]
     fn a_key_names_the_kind_of_identifier_it_blocks_never_its_value() {
-        let ids = |ja4_is_browser: bool, ip: &str| Identifiers {
+        let ids = |ja4_is_tool: bool, ip: &str| Identifiers {
             organization_id: "org_demo".into(),
             fingerprint: Some("fpAbc".into()),
             ip: Some(ip.parse().unwrap()),
             ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
-            ja4_is_browser,
+            ja4_is_tool,
             visitor: None,
             address: None,
             retention_days: None,
@@ -209,11 +262,68 @@ mod tests {
         let kinds = |ids: Identifiers| -> Vec<&'static str> {
             ids.blacklist_keys().iter().map(|k| identifier_kind(k)).collect()
         };
-        assert_eq!(kinds(ids(false, "198.51.100.7")), ["fingerprint", "ip", "ja4"]);
-        assert_eq!(kinds(ids(true, "198.51.100.7")), ["fingerprint", "ip", "ja4_network"]);
-        assert_eq!(kinds(ids(true, "2001:db8::7")), ["fingerprint", "ip", "ja4_network"]);
+        assert_eq!(
+            kinds(ids(true, "198.51.100.7")),
+            ["fingerprint_network", "ip", "ja4", "ja4_network"]
+        );
+        assert_eq!(
+            kinds(ids(false, "198.51.100.7")),
+            ["fingerprint_network", "ip", "ja4_network"]
+        );
+        assert_eq!(
+            kinds(ids(false, "2001:db8::7")),
+            ["fingerprint_network", "ip", "ja4_network"]
+        );
+        assert_eq!(identifier_kind("ORG#o#BL#FP#fpAbc"), "unknown");
         assert_eq!(identifier_kind(&memory_key("org_demo", "v-1")), "visitor");
         assert_eq!(identifier_kind("REQ#x"), "unknown");
+    }
+
+    #[test]
+    fn a_block_writes_only_what_its_evidence_is_about() {
+        let ids = |ja4_is_tool: bool, ip: Option<&str>| Identifiers {
+            organization_id: "o".into(),
+            fingerprint: Some("fpVictim".into()),
+            ip: ip.map(|i| i.parse().unwrap()),
+            ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
+            ja4_is_tool,
+            visitor: None,
+            address: None,
+            retention_days: None,
+        };
+        let client = ids(false, Some("198.51.100.7")).block_keys(BlockScope::Client);
+        assert_eq!(
+            client,
+            [
+                "ORG#o#BL#FP#fpVictim#198.51.100.7",
+                "ORG#o#BL#IP#198.51.100.7",
+                "ORG#o#BL#JA4#t13d1516h2_8daaf6152771_02713d6af862#198.51.100.7"
+            ]
+        );
+        // Network evidence: the network's entries only, never the fingerprint.
+        let network = ids(true, Some("198.51.100.7")).block_keys(BlockScope::Network);
+        assert_eq!(
+            network,
+            [
+                "ORG#o#BL#IP#198.51.100.7",
+                "ORG#o#BL#JA4#t13d1516h2_8daaf6152771_02713d6af862#198.51.100.7"
+            ]
+        );
+        // A known tool's JA4 on client evidence covers the organization.
+        let tool = ids(true, Some("198.51.100.7")).block_keys(BlockScope::Client);
+        assert_eq!(tool[2], "ORG#o#BL#JA4#t13d1516h2_8daaf6152771_02713d6af862");
+        // Without an address, no fingerprint entry exists: it would name every visitor
+        // presenting the value.
+        assert!(ids(false, None).block_keys(BlockScope::Client).is_empty());
+        // Every key written is one the reads check.
+        for tool in [false, true] {
+            let read = ids(tool, Some("2001:db8::7")).blacklist_keys();
+            for scope in [BlockScope::Client, BlockScope::Network] {
+                for k in ids(tool, Some("2001:db8::7")).block_keys(scope) {
+                    assert!(read.contains(&k), "{k} is written but never read");
+                }
+            }
+        }
     }
 
     #[test]

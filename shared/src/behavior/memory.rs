@@ -136,7 +136,7 @@ impl BehaviorStore for MemoryBehaviorStore {
     async fn record(
         &self,
         ids: &Identifiers,
-        visitor: &str,
+        visitor: Option<&str>,
         is_submission: bool,
         raises: &[SketchRaise],
         now_ms: i64,
@@ -148,14 +148,16 @@ impl BehaviorStore for MemoryBehaviorStore {
         if let Some(k) = ids.ip_key() {
             self.add(k, short, None, now_ms);
         }
-        let submission = Some((is_submission, ids.labels().map(|l| l.ip.clone())));
-        let hour = keys::bucket_start(now_ms, HOUR_BUCKET_SECS);
-        self.add(
-            keys::visitor_key(&ids.organization_id, visitor),
-            hour,
-            submission,
-            now_ms,
-        );
+        if let Some(visitor) = visitor {
+            let submission = Some((is_submission, ids.labels().map(|l| l.ip.clone())));
+            let hour = keys::bucket_start(now_ms, HOUR_BUCKET_SECS);
+            self.add(
+                keys::visitor_key(&ids.organization_id, visitor),
+                hour,
+                submission,
+                now_ms,
+            );
+        }
         Ok(())
     }
 
@@ -180,8 +182,9 @@ impl BehaviorStore for MemoryBehaviorStore {
         let visitor_key = block
             .visitor_id
             .as_ref()
+            .filter(|_| block.blocks_visitor)
             .map(|v| keys::memory_key(&ids.organization_id, v));
-        for pk in ids.blacklist_keys().into_iter().chain(visitor_key) {
+        for pk in ids.block_keys(block.scope).into_iter().chain(visitor_key) {
             items.blacklist.insert(pk.clone(), (entry(pk), 0));
         }
         items
@@ -258,7 +261,7 @@ mod tests {
             fingerprint: Some("fpAbc".into()),
             ip: Some(ip.parse().unwrap()),
             ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
-            ja4_is_browser: true,
+            ja4_is_tool: false,
             visitor: None,
             address: None,
             retention_days: None,
@@ -269,6 +272,8 @@ mod tests {
         Block {
             request_id: request_id.into(),
             visitor_id: Some("v1".into()),
+            blocks_visitor: true,
+            scope: crate::behavior::keys::BlockScope::Client,
             detection_type: "ja4_mismatch".into(),
             reason: "test".into(),
             breakdown_json: "{}".into(),
@@ -325,7 +330,7 @@ mod tests {
                 let (now, deferred) = rules::sketch_raises(&ids("198.51.100.7"), visitor, &first, at, config);
                 let raises: Vec<_> = now.into_iter().chain(deferred).collect();
                 store
-                    .record(&ids("198.51.100.7"), visitor, true, &raises, at)
+                    .record(&ids("198.51.100.7"), Some(visitor), true, &raises, at)
                     .await
                     .unwrap();
             }

@@ -16,12 +16,12 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use super::keys::{self, Identifiers, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
+use super::keys::{self, BlockScope, Identifiers, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
 use super::sketch::{Register, Sketch, SketchRaise};
 use crate::fraud::components::visitor_velocity::{DAY_WINDOW_SECS, HOUR_WINDOW_SECS};
 use crate::fraud::config::BlacklistConfig;
 use crate::fraud::input::Observations;
-use crate::fraud::FraudConfig;
+use crate::fraud::{FraudConfig, Trigger};
 
 /// How long an aggregate bucket is kept after it ends, seconds (a day: longer than any window
 /// that reads it).
@@ -90,12 +90,33 @@ pub struct VisitorRead {
 #[derive(Debug, Clone)]
 pub struct Block {
     pub request_id: String,
+    /// The visitor the request was resolved to: recorded on the entries (an erasure finds
+    /// them by it), blocked itself only with `blocks_visitor`.
     pub visitor_id: Option<String>,
+    /// Whether the visitor's own block (`BLV`) is written: only for a visitor the request
+    /// proved — named by the signed domainprint it carried, or created by it — and never for
+    /// a block of [`BlockScope::Network`]. A visitor found by its fingerprint is one an
+    /// attacker can name.
+    pub blocks_visitor: bool,
+    /// Which identifiers the evidence is about ([`block_scope`]).
+    pub scope: BlockScope,
     pub detection_type: String,
     pub reason: String,
     /// JSON of the risk breakdown.
     pub breakdown_json: String,
     pub score: f64,
+}
+
+/// What a block fired by `trigger` (`None`: the composite score alone) may blacklist: the
+/// network's entries for evidence about a network — session hopping (many visitors behind one
+/// address and JA4) and credential stuffing (many logins of one JA4, on one address) — and the
+/// client's for everything else, whose evidence is the request itself or the history its own
+/// proof names.
+pub fn block_scope(trigger: Option<Trigger>) -> BlockScope {
+    match trigger {
+        Some(Trigger::Ja4SessionHopping | Trigger::CredentialStuffing) => BlockScope::Network,
+        _ => BlockScope::Client,
+    }
 }
 
 /// Which aggregate a first-read key belongs to.
@@ -447,7 +468,7 @@ mod tests {
             fingerprint: Some("fp".into()),
             ip: Some("198.51.100.7".parse().unwrap()),
             ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
-            ja4_is_browser: true,
+            ja4_is_tool: false,
             visitor: None,
             address: None,
             retention_days: None,

@@ -50,15 +50,18 @@ pub trait BehaviorStore: Send + Sync {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Adds this event to the aggregates: the sketch `raises` the edge writes now
-    /// ([`super::rules::sketch_raises`]), one to the IP's 5-minute bucket, and to the
-    /// visitor's hourly one (with the submission and its IP when `is_submission`).
+    /// ([`super::rules::sketch_raises`]), one to the IP's 5-minute bucket, and with a
+    /// `visitor` one to its hourly bucket (with the submission and its IP when
+    /// `is_submission`). The edge passes only a visitor the request proved (its signed
+    /// domainprint, or its creation): a visitor's history is what only its own browser
+    /// wrote, so no client can fill another's with addresses or submissions.
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
     fn record(
         &self,
         ids: &Identifiers,
-        visitor: &str,
+        visitor: Option<&str>,
         is_submission: bool,
         raises: &[SketchRaise],
         now_ms: i64,

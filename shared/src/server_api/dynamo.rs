@@ -261,29 +261,48 @@ impl DynamoApiStore {
             }
         }
         links.user_ids = self.user_ids(organization_id, visitor_id).await?.into_iter().collect();
-        let mut keys = vec![key(&memory_key(organization_id, visitor_id), BLACKLIST_SORT_KEY)];
-        keys.extend(
-            links
-                .fingerprints
-                .iter()
-                .map(|fp| key(&fingerprint_blacklist_key(organization_id, fp), BLACKLIST_SORT_KEY)),
-        );
         let memory = memory_key(organization_id, visitor_id);
-        for item in self.get_many(keys).await? {
-            let Some(until) = num(&item, "block_expires") else {
-                continue;
-            };
-            if text(&item, "pk") == Some(memory.as_str()) {
-                links.visitor_blocked_until = Some(until);
-            } else if let Some(fp) = text(&item, "fingerprint") {
-                links.blacklisted_fingerprints.push((fp.to_string(), until));
-            }
+        for item in self.get_many(vec![key(&memory, BLACKLIST_SORT_KEY)]).await? {
+            links.visitor_blocked_until = num(&item, "block_expires");
         }
         links.fingerprints.sort();
         links.domainprints.sort();
         links.possible_same_device.sort();
         links.blacklisted_fingerprints.sort();
         Ok(links)
+    }
+
+    /// The blacklist entries of the fingerprints `events` carried, each on the network it was
+    /// seen on (a fingerprint is blacklisted per network: [`crate::behavior::keys`]), as
+    /// `(fingerprint, until ms)`, sorted; one `BatchGetItem` of at most one key per event.
+    ///
+    /// # Errors
+    /// [`StoreError::Dynamo`] when DynamoDB fails.
+    pub async fn fingerprint_blocks(&self, events: &[&EventRecord]) -> Result<Vec<(String, i64)>, StoreError> {
+        let keys: std::collections::BTreeSet<String> = events
+            .iter()
+            .filter_map(|e| {
+                let ids = super::event_identifiers(e, None, false);
+                let scope = ids.labels()?.scope.clone();
+                Some(fingerprint_blacklist_key(
+                    &e.organization_id,
+                    ids.fingerprint.as_ref()?,
+                    &scope,
+                ))
+            })
+            .collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found: Vec<(String, i64)> = self
+            .get_many(keys.iter().map(|k| key(k, BLACKLIST_SORT_KEY)).collect())
+            .await?
+            .iter()
+            .filter_map(|item| Some((text(item, "fingerprint")?.to_string(), num(item, "block_expires")?)))
+            .collect();
+        found.sort();
+        found.dedup();
+        Ok(found)
     }
 
     /// The user ids of a visitor's newest [`MAX_USER_ID_EVENTS`] events (the index keeps

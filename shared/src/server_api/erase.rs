@@ -34,10 +34,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteR
 
 use super::dynamo::DynamoApiStore;
 use super::erasure::{deletion_id, deletion_key, DeletionRecord, DELETION_SORT_KEY};
-use crate::behavior::keys::{memory_key, visitor_key, Identifiers, BLACKLIST_SORT_KEY};
+use crate::behavior::keys::{memory_key, visitor_key, BLACKLIST_SORT_KEY};
 use crate::event::model::{MAX_EVENT_TS_MS, MIN_EVENT_TS_MS};
 use crate::event::{EventRecord, MessageRecord, EVENT_SORT_KEY, MESSAGE_SORT_KEY};
-use crate::identity::corroborate::network_of;
 use crate::identity::population::{hash48, PopSet};
 use crate::identity::store::{visitor_pk, IndexKey, IndexKind, INDEX_SK};
 use crate::store::attr::{build_error, key, s, text, until_processed, Item};
@@ -192,7 +191,7 @@ impl DynamoApiStore {
         for fp in &fingerprints {
             let entry = IndexKey::new(org, IndexKind::Fingerprint, fp).pk();
             self.release(&entry, INDEX_SK, visitor, Some(&scrub), &mut pass).await?;
-            let bl = crate::behavior::keys::fingerprint_blacklist_key(org, fp);
+            let bl = crate::behavior::keys::legacy_fingerprint_blacklist_key(org, fp);
             self.release(&bl, BLACKLIST_SORT_KEY, visitor, None, &mut pass).await?;
         }
         for dp in &domainprints {
@@ -225,16 +224,7 @@ impl DynamoApiStore {
         pass: &mut Pass,
     ) -> Result<(), StoreError> {
         let org = event.organization_id.as_str();
-        // The labels the address was keyed by: kept on the event under minimization, else
-        // the address itself.
-        let ip: Option<std::net::IpAddr> = event.context.ip.as_deref().and_then(|ip| ip.parse().ok());
-        let address = event.context.address.clone().or_else(|| {
-            ip.map(|ip| crate::privacy::AddressLabels {
-                ip: ip.to_string(),
-                scope: crate::fraud::counter::network_of(ip),
-                network: network_of(ip),
-            })
-        });
+        let address = super::event_identifiers(event, None, false).address;
         let mut entries: BTreeSet<String> = BTreeSet::new();
         if let Some(sig) = &event.behavioral_signature {
             entries.insert(IndexKey::new(org, IndexKind::Behavioral, sig).pk());
@@ -249,33 +239,14 @@ impl DynamoApiStore {
             self.release(pk, INDEX_SK, visitor, Some(scrub), pass).await?;
         }
         let mut blacklist: BTreeSet<String> = BTreeSet::new();
-        for ja4_is_browser in [false, true] {
-            let ids = Identifiers {
-                organization_id: org.to_string(),
-                fingerprint: event.fingerprint.clone(),
-                ip: None,
-                ja4: event.context.viewer.ja4.clone(),
-                ja4_is_browser,
-                visitor: Some(visitor.to_string()),
-                address: address.clone(),
-                retention_days: None,
-            };
-            blacklist.extend(ids.blacklist_keys());
+        for ja4_is_tool in [false, true] {
+            blacklist.extend(super::event_identifiers(event, Some(visitor), ja4_is_tool).blacklist_keys());
         }
         for pk in &blacklist {
             self.release(pk, BLACKLIST_SORT_KEY, visitor, None, pass).await?;
         }
         // The 5-minute aggregates of the address (and the JA4 on it), every bucket.
-        let ids = Identifiers {
-            organization_id: org.to_string(),
-            fingerprint: None,
-            ip: None,
-            ja4: event.context.viewer.ja4.clone(),
-            ja4_is_browser: false,
-            visitor: None,
-            address,
-            retention_days: None,
-        };
+        let ids = super::event_identifiers(event, None, false);
         for pk in [ids.ip_key(), ids.ja4net_key()].into_iter().flatten() {
             let buckets = self.partition(&pk, usize::MAX).await?;
             self.delete_keys(buckets.iter().map(item_key), pass).await?;

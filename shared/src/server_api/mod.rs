@@ -28,6 +28,35 @@ use crate::event::EventRecord;
 use crate::processor::state::ProcessingState;
 pub use params::{Cursor, FeedbackBody, Label, PageQuery, ParamError};
 
+/// The behavioral identifiers a stored `event` was keyed by: its fingerprint, its JA4 and its
+/// address as the keys wrote it (the labels kept on the event under IP minimization, else the
+/// address itself), with `visitor`. `ja4_is_tool` says which JA4 key to name (a stored event
+/// does not say whether its JA4 was a known tool's then: ask for both).
+pub fn event_identifiers(
+    event: &EventRecord,
+    visitor: Option<&str>,
+    ja4_is_tool: bool,
+) -> crate::behavior::keys::Identifiers {
+    let ip: Option<std::net::IpAddr> = event.context.ip.as_deref().and_then(|ip| ip.parse().ok());
+    let address = event.context.address.clone().or_else(|| {
+        ip.map(|ip| crate::privacy::AddressLabels {
+            ip: ip.to_string(),
+            scope: crate::fraud::counter::network_of(ip),
+            network: crate::identity::corroborate::network_of(ip),
+        })
+    });
+    crate::behavior::keys::Identifiers {
+        organization_id: event.organization_id.clone(),
+        fingerprint: event.fingerprint.clone(),
+        ip: None,
+        ja4: event.context.viewer.ja4.clone(),
+        ja4_is_tool,
+        visitor: visitor.map(str::to_string),
+        address,
+        retention_days: None,
+    }
+}
+
 /// Sort key of an event's label, in the event's request partition (`REQ#<request id>`).
 pub const FEEDBACK_SORT_KEY: &str = "FEEDBACK";
 /// `item_type` of a label.

@@ -24,7 +24,7 @@ fn ids(ip: &str) -> Identifiers {
         fingerprint: None,
         ip: Some(ip.parse().unwrap()),
         ja4: Some(JA4.into()),
-        ja4_is_browser: true,
+        ja4_is_tool: false,
         visitor: None,
         address: None,
         retention_days: None,
@@ -91,7 +91,7 @@ async fn many_visitors_keep_the_ja4_bucket_bounded_and_write_only_when_they_rais
             .find(|b| b.start == keys::bucket_start(NOW, SHORT_BUCKET_SECS));
         raises += usize::from(bucket.is_none_or(|b| b.visitors.would_raise(Register::of(v))));
         store
-            .record(&ids, v, false, &raises_of(&ids, v, &first), NOW)
+            .record(&ids, Some(v), false, &raises_of(&ids, v, &first), NOW)
             .await
             .unwrap();
     }
@@ -135,7 +135,10 @@ async fn requests_racing_on_one_register_keep_the_highest_rank_without_an_error(
     let stale = FirstRead::default();
     for ip in ["192.0.2.1", "192.0.2.2"] {
         let raises = raises_of(&ids(ip), visitor, &stale);
-        store.record(&ids(ip), visitor, false, &raises, NOW).await.unwrap();
+        store
+            .record(&ids(ip), Some(visitor), false, &raises, NOW)
+            .await
+            .unwrap();
     }
     let item = ja4_bucket(&client, &table).await;
     assert_eq!(

@@ -146,7 +146,15 @@ async fn an_erased_visitor_leaves_nothing_in_the_table_and_never_comes_back() {
     assert_eq!(a.status, 200);
     // A scripted client reusing the visitor's cookie and fingerprint is blocked: blacklist
     // entries and forensic records name the visitor.
-    let enforced = Harness::on_table(EdgeConfig::default(), &h.table).await;
+    // (The same domainprint keys: the cookie proves the visitor, whose own block is written.)
+    let enforced = Harness::on_table(
+        EdgeConfig {
+            domainprint_keys: h.app.config.domainprint_keys.clone(),
+            ..EdgeConfig::default()
+        },
+        &h.table,
+    )
+    .await;
     let bot = json!({"organizationId": "org_demo_pro", "fingerprint": "fpErasureGone01", "event": "login"});
     let a = enforced
         .invoke(&cloudfront_track(

@@ -7,6 +7,7 @@
 mod aggregates;
 mod behavior;
 mod billing_contract;
+mod blacklist_scope;
 mod domainprint;
 mod edge_bad_input;
 mod edge_fraud;

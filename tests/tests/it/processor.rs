@@ -1083,7 +1083,7 @@ async fn the_sketch_raises_events_carry_are_written_once_per_bucket() {
         fingerprint: None,
         ip: Some("198.51.100.7".parse().unwrap()),
         ja4: Some("t13d1516h2_8daaf6152771_02713d6af862".into()),
-        ja4_is_browser: true,
+        ja4_is_tool: false,
         visitor: None,
         address: None,
         retention_days: None,

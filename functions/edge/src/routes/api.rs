@@ -17,6 +17,7 @@
 
 use http::Method;
 use impressio::event::body::parse_json_body;
+use impressio::event::EventRecord;
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::org::{Organization, OrganizationDirectory};
 use impressio::server_api::erase::PASS_BUDGET_MS;
@@ -143,13 +144,16 @@ async fn visitor<S, D, I>(
 ) -> Result<EdgeResponse, EdgeError> {
     let visitor_id = uuid_id("visitorId", id)?;
     let page = PageQuery::parse(|k| req.query_param(k))?;
-    let (history, links) = tokio::try_join!(
+    let (history, mut links) = tokio::try_join!(
         app.api.visitor_events(&org.id, &visitor_id, &page),
         app.api.visitor_links(&org.id, &visitor_id),
     )?;
     if history.events.is_empty() && page.cursor.is_none() && !links.known() {
         return Err(not_found("visitor", &visitor_id));
     }
+    // A fingerprint is blacklisted per network: the entries of the page's events.
+    let events: Vec<&EventRecord> = history.events.iter().map(|e| &e.event).collect();
+    links.blacklisted_fingerprints = app.api.fingerprint_blocks(&events).await?;
     let mut body = links.public_json(app.clock.now_ms());
     body["visitorId"] = json!(visitor_id);
     body["events"] = json!(history.events.iter().map(|e| e.public_json()).collect::<Vec<_>>());
