@@ -121,7 +121,9 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     let identifies = Consent::allows_identification(event.consent.as_ref());
     let event = if identifies { event } else { event.without_identifiers() };
     let keys = app.identity.keys();
+    // Without it, nothing read from a cookie (the domainprint, `_ga`) reaches the record.
     let mut inputs = match forwarded {
+        _ if !identifies => IdentityInputs::default(),
         Some(_) => IdentityInputs::from_event(&event, keys)?,
         None => IdentityInputs::from_request(req, &event, keys)?,
     };
@@ -320,6 +322,11 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         None => ServerContext::from_request(req),
     };
     context.minimize(client_ip, &policy);
+    if !identifies {
+        // Without fraud consent the event keeps no address: it served the security checks
+        // in memory and the short-lived security items only (docs/privacy.md).
+        context.without_address();
+    }
     let mut record = EventRecord::new(&ctx.request_id, route, event, attribution, context, now, retention);
     if forwarded.is_some() {
         record.server_side = true;
@@ -360,8 +367,13 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
         }
     };
     // Sketch raises in a bucket's first seconds go with the event to the processor.
-    let (raise_now, deferred) = rules::sketch_raises(&ids, &visitor_id, &first, now, fraud);
-    record.sketch_raises = deferred;
+    let (mut raise_now, deferred) = rules::sketch_raises(&ids, &visitor_id, &first, now, fraud);
+    if identifies {
+        record.sketch_raises = deferred;
+    } else {
+        // Their keys hold the address, which an event without fraud consent does not keep.
+        raise_now.extend(deferred);
+    }
     let marker = MessageRecord::of(&record, app.config.message_dedupe_hours);
     let (stored, identity_writes, aggregates, blacklisted) = tokio::join!(
         store_event(app, &record, marker.as_ref(), resolution.create.as_ref()),

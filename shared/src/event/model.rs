@@ -109,6 +109,17 @@ impl ServerContext {
         self.viewer.address = None;
     }
 
+    /// Drops everything that locates the visitor's address more finely than CloudFront's
+    /// city: the address (`ip`, `address`, CloudFront's `address:port`) and the latitude and
+    /// longitude. What an event without fraud consent keeps (docs/privacy.md, "Consent").
+    pub fn without_address(&mut self) {
+        self.ip = None;
+        self.address = None;
+        self.viewer.address = None;
+        self.viewer.latitude = None;
+        self.viewer.longitude = None;
+    }
+
     /// Collects the server context of a request.
     pub fn from_request(req: &EdgeRequest) -> Self {
         ServerContext {

@@ -246,3 +246,41 @@ async fn without_fraud_consent_the_edge_identifies_no_one_and_sets_no_cookie() {
         "{kinds:?}"
     );
 }
+
+#[tokio::test]
+async fn without_fraud_consent_nothing_read_from_a_cookie_nor_the_address_reaches_the_event_in_both_shapes() {
+    use integration_tests::harness::{track_in, SHAPES};
+    for shape in SHAPES {
+        let h = with_organizations(json!([org("org_anon", "pro", json!({}))]), None).await;
+        // Only a `_ga` cookie, and no consent at all.
+        let body = json!({"organizationId": "org_anon", "consent": {"analytics": false, "fraud": false}});
+        let ga = ("Cookie", "_ga=GA1.2.1234567890.1700000000");
+        let a = h.invoke(&track_in(shape, "198.51.100.61", &[ga], &body)).await;
+        assert_eq!(a.status, 200, "{shape}: {}", String::from_utf8_lossy(&a.body));
+        let e = h.records(&a.request_id()).await.remove(0);
+        assert_eq!(
+            e.ga4_client_id, None,
+            "{shape}: the _ga cookie was read without consent"
+        );
+        assert_eq!(e.context.ip, None, "{shape}");
+        assert!(
+            e.context.address.is_none() && e.context.viewer.address.is_none(),
+            "{shape}"
+        );
+        assert!(e.sketch_raises.is_empty(), "{shape}: raises keyed by the address");
+        // The stored event item holds neither the client id nor the address.
+        let event_text = items(&h)
+            .await
+            .into_iter()
+            .find(|(pk, text, _)| pk == &format!("REQ#{}", a.request_id()) && text.contains("\"sk\":\"EVENT\""))
+            .unwrap()
+            .1;
+        assert!(!event_text.contains("1234567890.1700000000"), "{shape}: {event_text}");
+        assert!(!event_text.contains("198.51.100.61"), "{shape}: {event_text}");
+        // With consent, the same cookie is the event's client id.
+        let consented = json!({"organizationId": "org_anon", "consent": {"analytics": true, "fraud": true}});
+        let b = h.invoke(&track_in(shape, "198.51.100.61", &[ga], &consented)).await;
+        let e = h.records(&b.request_id()).await.remove(0);
+        assert_eq!(e.ga4_client_id.as_deref(), Some("1234567890.1700000000"), "{shape}");
+    }
+}
