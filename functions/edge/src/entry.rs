@@ -36,7 +36,12 @@ pub async fn handle_payload<S: EventStore, D: OrganizationDirectory, I: Identity
     let probe: Probe = serde_json::from_str(text).unwrap_or_default();
     if probe.is_cloudfront() {
         let resp = match serde_json::from_str::<CloudFrontEvent>(text)
-            .map_err(|e| format!("not a CloudFront request event: {e}"))
+            .map_err(|e| {
+                format!(
+                    "not a CloudFront request event: {}",
+                    impressio::http::input_free_error(&e)
+                )
+            })
             .and_then(|ev| ev.into_edge_request().map_err(|e| e.to_string()))
         {
             Ok(req) => app.handle(req).await,

@@ -121,11 +121,12 @@ pub enum CloudFrontError {
     /// The event has no record (`Records` empty).
     #[error("the CloudFront event has no record")]
     NoRecord,
-    /// The method is not a valid HTTP method token.
+    /// The method is not a valid HTTP method token (at most 16 of its characters shown).
     #[error("invalid HTTP method {0:?}")]
     InvalidMethod(String),
-    /// A header name or value cannot be an HTTP header.
-    #[error("invalid header {0:?}")]
+    /// A header name or value cannot be an HTTP header: which header
+    /// ([`super::printable_header_name`]), never its value.
+    #[error("{0} is not a valid HTTP header")]
     InvalidHeader(String),
     /// `body.encoding` is `base64` but `body.data` is not valid base64.
     #[error("the body is not valid base64: {0}")]
@@ -155,14 +156,14 @@ impl CloudFrontEvent {
             return Err(CloudFrontError::ResponseEvent);
         }
         let method = ::http::Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| CloudFrontError::InvalidMethod(request.method.clone()))?;
+            .map_err(|_| CloudFrontError::InvalidMethod(request.method.chars().take(16).collect()))?;
         let mut headers = ::http::HeaderMap::new();
         for (name, values) in &request.headers {
             let header_name = ::http::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| CloudFrontError::InvalidHeader(name.clone()))?;
+                .map_err(|_| CloudFrontError::InvalidHeader(super::printable_header_name(name)))?;
             for v in values {
                 let value = ::http::HeaderValue::from_str(&v.value)
-                    .map_err(|_| CloudFrontError::InvalidHeader(name.clone()))?;
+                    .map_err(|_| CloudFrontError::InvalidHeader(super::printable_header_name(name)))?;
                 headers.append(header_name.clone(), value);
             }
         }
@@ -174,7 +175,7 @@ impl CloudFrontEvent {
                         .decode(b.data.as_bytes())
                         .map_err(|e| CloudFrontError::InvalidBodyEncoding(e.to_string()))?,
                     "text" => b.data.into_bytes(),
-                    other => return Err(CloudFrontError::UnknownBodyEncoding(other.to_string())),
+                    other => return Err(CloudFrontError::UnknownBodyEncoding(other.chars().take(16).collect())),
                 };
                 (bytes, b.input_truncated)
             }

@@ -36,9 +36,30 @@ pub enum FunctionUrlError {
 /// [`FunctionUrlError`] for a payload of another shape, a body that is not the base64 it
 /// claims, or an unusable cookie.
 pub fn parse(payload: &str) -> Result<EdgeRequest, FunctionUrlError> {
-    let event: ApiGatewayV2httpRequest =
-        serde_json::from_str(payload).map_err(|e| FunctionUrlError::Shape(e.to_string()))?;
+    let event: ApiGatewayV2httpRequest = serde_json::from_str(payload).map_err(|e| shape_error(payload, &e))?;
     into_edge_request(event)
+}
+
+/// What is wrong with a payload that did not parse, without quoting it: the header whose
+/// name or value cannot be an HTTP header (by name), else the JSON error's kind and position
+/// ([`super::input_free_error`]). A header's value is never repeated: it may be a key.
+fn shape_error(payload: &str, e: &serde_json::Error) -> FunctionUrlError {
+    let headers = serde_json::from_str::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|v| v.get("headers").and_then(|h| h.as_object().cloned()));
+    for (name, value) in headers.iter().flatten() {
+        if ::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return FunctionUrlError::Shape("a header name is not a valid HTTP header name".into());
+        }
+        let valid = value.as_str().is_some_and(|v| ::http::HeaderValue::from_str(v).is_ok());
+        if !valid {
+            return FunctionUrlError::Shape(format!(
+                "{}'s value is not a valid HTTP header value",
+                super::printable_header_name(name)
+            ));
+        }
+    }
+    FunctionUrlError::Shape(super::input_free_error(e))
 }
 
 /// Turns a parsed Function URL request into the internal request type: the raw path (the

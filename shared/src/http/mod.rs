@@ -13,6 +13,32 @@ pub use viewer::{DeviceFlags, TlsInfo, ViewerMetadata};
 /// browser's, and each header costs parsing and memory.
 pub const MAX_REQUEST_HEADERS: usize = 200;
 
+/// A JSON error of an event's shape described without any of the event's text (a header's
+/// value may be a credential): `missing field `…`` as serde says it (the field is one of our
+/// types'), anything else by its kind and position.
+pub fn input_free_error(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    if message.starts_with("missing field `") {
+        return message;
+    }
+    let kind = match e.classify() {
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Eof => "truncated JSON",
+        serde_json::error::Category::Io => "unreadable input",
+        serde_json::error::Category::Data => "a value of the wrong type or form",
+    };
+    format!("{kind} at line {} column {}", e.line(), e.column())
+}
+
+/// A header name fit to appear in an error: a valid name of at most 64 characters, else
+/// `a header` (a name is chosen by the client, but it is a name, never a value).
+pub fn printable_header_name(name: &str) -> String {
+    match ::http::HeaderName::from_bytes(name.as_bytes()) {
+        Ok(n) if name.len() <= 64 => format!("the {} header", n.as_str()),
+        _ => "a header".to_string(),
+    }
+}
+
 /// Which Lambda event shape a request arrived in; the response goes back in the same shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RequestSource {

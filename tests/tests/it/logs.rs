@@ -227,3 +227,71 @@ async fn every_log_line_of_a_processor_batch_carries_the_invocation_id_and_nothi
         assert!(messages.iter().any(|m| m == expected), "{expected} in {lines:#?}");
     }
 }
+
+/// A Function URL `POST /t` with `headers` as given (values may hold any character).
+fn function_url_with(headers: &[(&str, &str)]) -> String {
+    let h: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
+        .collect();
+    json!({"version": "2.0", "routeKey": "$default", "rawPath": "/t", "rawQueryString": "", "headers": h,
+        "requestContext": {"accountId": "anonymous", "apiId": "x", "domainName": "x.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "x", "http": {"method": "POST", "path": "/t", "protocol": "HTTP/1.1",
+            "sourceIp": "203.0.113.9", "userAgent": "t"}, "requestId": "r", "routeKey": "$default",
+            "stage": "$default", "time": "18/Nov/2026:11:06:40 +0000", "timeEpoch": 0},
+        "body": body("page_view").to_string(), "isBase64Encoded": false})
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_malformed_credential_header_is_named_never_echoed_in_both_shapes() {
+    let _serial = SERIAL.lock().await;
+    const SECRET: &str = "org_demo_pro.SeCrEtKeYbYtEs0123456789";
+    let h = Harness::new().await;
+    let cases: Vec<(&str, String)> = vec![
+        ("Authorization", format!("Bearer {SECRET}\u{0}x")),
+        ("Cookie", format!("_impdp={SECRET}\u{0}x")),
+        ("X-Origin-Verify", format!("{SECRET}\u{7}\u{0}")),
+    ];
+    let payloads = |name: &str, value: &str| {
+        [
+            (
+                "function_url",
+                function_url_with(&[(name, value), ("Content-Type", "application/json")]),
+            ),
+            ("cloudfront", track(&[(name, value)], body("page_view"))),
+        ]
+    };
+    // Every log call of the path registered first (see the module documentation).
+    for (name, value) in &cases {
+        for (_, p) in payloads(name, value) {
+            h.invoke(&p).await;
+        }
+    }
+    let (logs, guard) = capture();
+    let mut answers = Vec::new();
+    for (name, value) in &cases {
+        for (shape, p) in payloads(name, value) {
+            answers.push((shape, *name, h.invoke(&p).await));
+        }
+    }
+    drop(guard);
+    let lines = logs.lines();
+    assert!(lines.iter().any(|l| l.contains("malformed_event")), "{lines:#?}");
+    for (shape, name, a) in &answers {
+        let text = String::from_utf8_lossy(&a.body).to_string();
+        assert_eq!(a.status, 400, "{shape} {name}: {text}");
+        assert_eq!(a.json()["error"], "malformed_event", "{shape} {name}: {text}");
+        let message = a.json()["message"].as_str().unwrap().to_ascii_lowercase();
+        assert!(
+            message.contains(&name.to_ascii_lowercase()),
+            "{shape}: names the header: {message}"
+        );
+        for piece in ["SeCrEtKeYbYtEs", "0123456789", "org_demo_pro.", "\\u0000"] {
+            assert!(!text.contains(piece), "{shape} {name}: {piece} in the answer: {text}");
+            for line in &lines {
+                assert!(!line.contains(piece), "{shape} {name}: {piece} logged: {line}");
+            }
+        }
+    }
+}
