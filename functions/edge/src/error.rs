@@ -153,6 +153,7 @@ impl EdgeError {
             EdgeError::MalformedEvent(_) | EdgeError::CloudFront(_) => "malformed_event",
             EdgeError::Store(StoreError::ItemTooLarge { .. }) => "item_too_large",
             EdgeError::Store(StoreError::Dynamo { .. }) => "storage_unavailable",
+            EdgeError::Store(StoreError::Unreadable { .. }) => "unreadable_item",
             EdgeError::Store(_) => "storage_error",
             EdgeError::UnknownOrganization(_) => "unknown_organization",
             EdgeError::DirectoryUnavailable { .. } => "organization_directory_unavailable",
@@ -188,6 +189,7 @@ impl EdgeError {
                 "the event would be a {bytes}-byte item; at most {limit} bytes can be stored: send fewer or smaller properties, components or digitalData"
             ),
             EdgeError::Store(StoreError::Dynamo { .. }) => "the event could not be stored; retry later".to_string(),
+            EdgeError::Store(e @ StoreError::Unreadable { .. }) => e.to_string(),
             EdgeError::Store(_) => "the event could not be stored".to_string(),
             EdgeError::DirectoryUnavailable { .. } => {
                 "the organization cannot be verified now; retry later".to_string()

@@ -11,7 +11,8 @@
 //!   already rounded a longer integer literal before it reached us: such values must be sent
 //!   as strings. Every accepted number is within DynamoDB's range and has at most 17
 //!   significant digits.
-//! - **Keys** ([`check_keys`]) have no control characters.
+//! - **Keys** ([`check_keys`], at every level of every map): 1–64 characters, no control or
+//!   bidirectional formatting characters.
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
@@ -147,19 +148,45 @@ pub fn check_numbers(path: &str, value: &Value) -> Option<(String, &'static str)
     }
 }
 
-/// Finds the first key in `value` (at any level) with a control character; answers its path.
-pub fn check_keys(path: &str, value: &Value) -> Option<String> {
+/// Longest key of a client's free-form map, characters.
+pub const MAX_KEY_CHARS: usize = 64;
+
+/// Whether `c` is a Unicode bidirectional formatting character (Unicode Standard Annex #9,
+/// "Explicit Directional Formatting Characters": U+061C, U+200E, U+200F, U+202A–U+202E,
+/// U+2066–U+2069), which can make a key display as another.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Why `key` breaks the one rule for every key of a map a client sends, if it does: 1 to
+/// [`MAX_KEY_CHARS`] characters, none a control or bidirectional formatting character. An
+/// empty key is one DynamoDB cannot store as an attribute name.
+pub fn key_problem(key: &str) -> Option<&'static str> {
+    if key.is_empty() {
+        Some("keys must not be empty")
+    } else if key.chars().count() > MAX_KEY_CHARS {
+        Some("keys must be at most 64 characters")
+    } else if key.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        Some("keys must not contain control or bidirectional formatting characters")
+    } else {
+        None
+    }
+}
+
+/// Finds the first key in `value` (at any level) that [`key_problem`] refuses; answers its
+/// path (the key escaped, at most its first 64 characters) and why.
+pub fn check_keys(path: &str, value: &Value) -> Option<(String, &'static str)> {
     match value {
         Value::Array(items) => items
             .iter()
             .enumerate()
             .find_map(|(i, v)| check_keys(&format!("{path}[{i}]"), v)),
         Value::Object(map) => map.iter().find_map(|(k, v)| {
-            let here = format!("{path}.{}", k.escape_debug());
-            if k.chars().any(char::is_control) {
-                Some(here)
-            } else {
-                check_keys(&here, v)
+            let shown: String = k.chars().take(MAX_KEY_CHARS).flat_map(char::escape_debug).collect();
+            let here = format!("{path}.{shown}");
+            match key_problem(k) {
+                Some(why) => Some((here, why)),
+                None => check_keys(&here, v),
             }
         }),
         _ => None,
@@ -243,16 +270,30 @@ mod tests {
     }
 
     #[test]
-    fn keys_with_control_characters_are_found() {
-        assert_eq!(check_keys("p", &json!({"a": {"b": 1}})), None);
+    fn every_key_follows_one_rule_at_every_level() {
+        let path = |v: Value| check_keys("p", &v).map(|(p, _)| p);
+        assert_eq!(path(json!({"a": {"b": 1}})), None);
+        assert_eq!(path(json!({"a": {"b\u{0}c": 1}})).as_deref(), Some("p.a.b\\0c"));
+        assert_eq!(path(json!({"a\nb": 1})).as_deref(), Some("p.a\\nb"));
+        assert_eq!(path(json!({"l": [{"\u{7f}": 1}]})).as_deref(), Some("p.l[0].\\u{7f}"));
+        // Empty, too long, and bidirectional formatting characters, nested or not.
         assert_eq!(
-            check_keys("p", &json!({"a": {"b\u{0}c": 1}})).as_deref(),
-            Some("p.a.b\\0c")
+            check_keys("p", &json!({"": 1})),
+            Some(("p.".into(), "keys must not be empty"))
         );
-        assert_eq!(check_keys("p", &json!({"a\nb": 1})).as_deref(), Some("p.a\\nb"));
         assert_eq!(
-            check_keys("p", &json!({"l": [{"\u{7f}": 1}]})).as_deref(),
-            Some("p.l[0].\\u{7f}")
+            check_keys("p", &json!({"a": [{"": 1}]})).map(|(p, _)| p).as_deref(),
+            Some("p.a[0].")
         );
+        let long = "k".repeat(65);
+        let (p, why) = check_keys("p", &json!({"a": {long.clone(): 1}})).unwrap();
+        assert_eq!((p.len(), why), (2 + 1 + 1 + 64, "keys must be at most 64 characters"));
+        assert!(check_keys("p", &json!({"k".repeat(64): 1})).is_none());
+        for bidi in ['\u{202E}', '\u{2066}', '\u{200F}', '\u{061C}'] {
+            let (p, why) = check_keys("p", &json!({format!("ab{bidi}c"): 1})).unwrap();
+            assert!(why.contains("bidirectional"), "{bidi:?}");
+            assert!(!p.contains(bidi), "the path shows the character escaped: {p}");
+        }
+        assert!(check_keys("p", &json!({"prix (€)": 1, "名前": 2})).is_none());
     }
 }

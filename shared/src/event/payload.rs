@@ -444,8 +444,8 @@ fn storable(field: &'static str, map: &Map<String, Value>) -> Result<(), FieldEr
     if let Some((path, why)) = super::json::check_numbers(field, &value) {
         return Err(FieldError::new(path, why));
     }
-    if let Some(path) = super::json::check_keys(field, &value) {
-        return Err(FieldError::new(path, "keys must not contain control characters"));
+    if let Some((path, why)) = super::json::check_keys(field, &value) {
+        return Err(FieldError::new(path, why));
     }
     Ok(())
 }
@@ -547,9 +547,6 @@ fn properties(v: Option<Map<String, Value>>) -> Result<Option<Map<String, Value>
         ));
     }
     for (k, v) in &map {
-        if k.is_empty() || k.chars().count() > 64 {
-            return Err(FieldError::new("properties", "keys must be 1-64 characters"));
-        }
         if depth(v) > MAX_PROPERTY_DEPTH {
             return Err(FieldError::new(
                 "properties",

@@ -34,8 +34,17 @@ pub struct DynamoApiStore {
     table: String,
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
+/// A stored `what` of the request partition `pk` that does not read back: logged (which item,
+/// and serde's category of failure, never the item's values) and answered as such.
+fn unreadable(what: &'static str, pk: &str, e: &serde_dynamo::Error) -> StoreError {
+    let id = pk.trim_start_matches("REQ#").to_string();
+    let kind = if e.to_string().starts_with("missing field") {
+        "missing field"
+    } else {
+        "wrong type or form"
+    };
+    tracing::error!(item = what, request = %id, failure = kind, "stored item unreadable");
+    StoreError::Unreadable { what, id }
 }
 
 impl DynamoApiStore {
@@ -85,26 +94,32 @@ impl DynamoApiStore {
     /// there is no event or it is another organization's.
     ///
     /// # Errors
-    /// [`StoreError::Dynamo`] when DynamoDB fails; [`StoreError::Corrupt`] for an item this
-    /// code never writes.
+    /// [`StoreError::Dynamo`] when DynamoDB fails; [`StoreError::Unreadable`] for an item that
+    /// does not read back.
     pub async fn request(&self, organization_id: &str, request_id: &str) -> Result<Option<StoredRequest>, StoreError> {
-        let items = self.partition(&EventRecord::partition_key(request_id), 64).await?;
+        let pk = EventRecord::partition_key(request_id);
+        let items = self.partition(&pk, 64).await?;
         let mut event = None;
         let mut processing = None;
         let mut feedback = None;
         for item in items {
             match text(&item, "sk") {
                 Some(EVENT_SORT_KEY) => {
-                    event = Some(serde_dynamo::from_item::<_, EventRecord>(item).map_err(|e| corrupt("event", e))?)
+                    event = Some(
+                        serde_dynamo::from_item::<_, EventRecord>(item).map_err(|e| unreadable("event", &pk, &e))?,
+                    )
                 }
                 Some(PROCESSING_SORT_KEY) => {
                     processing = Some(
-                        serde_dynamo::from_item::<_, ProcessingState>(item).map_err(|e| corrupt("processing", e))?,
+                        serde_dynamo::from_item::<_, ProcessingState>(item)
+                            .map_err(|e| unreadable("processing", &pk, &e))?,
                     )
                 }
                 Some(FEEDBACK_SORT_KEY) => {
-                    feedback =
-                        Some(serde_dynamo::from_item::<_, FeedbackRecord>(item).map_err(|e| corrupt("feedback", e))?)
+                    feedback = Some(
+                        serde_dynamo::from_item::<_, FeedbackRecord>(item)
+                            .map_err(|e| unreadable("feedback", &pk, &e))?,
+                    )
                 }
                 _ => {}
             }
@@ -210,10 +225,12 @@ impl DynamoApiStore {
             let pk = text(&item, "pk").unwrap_or_default().to_string();
             match text(&item, "sk") {
                 Some(EVENT_SORT_KEY) => {
-                    events.insert(pk, serde_dynamo::from_item(item).map_err(|e| corrupt("event", e))?);
+                    let event = serde_dynamo::from_item(item).map_err(|e| unreadable("event", &pk, &e))?;
+                    events.insert(pk, event);
                 }
                 Some(FEEDBACK_SORT_KEY) => {
-                    labels.insert(pk, serde_dynamo::from_item(item).map_err(|e| corrupt("feedback", e))?);
+                    let label = serde_dynamo::from_item(item).map_err(|e| unreadable("feedback", &pk, &e))?;
+                    labels.insert(pk, label);
                 }
                 _ => {}
             }

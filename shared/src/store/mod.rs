@@ -31,6 +31,10 @@ pub enum StoreError {
     /// The table holds something this code never writes (a visitor id that is not a UUID).
     #[error("unexpected data in the table: {0}")]
     Corrupt(String),
+    /// A stored item that cannot be read back into its type (written by another release, or
+    /// altered): which item, never its content (it may hold personal data).
+    #[error("the stored {what} of request {id} cannot be read")]
+    Unreadable { what: &'static str, id: String },
     /// DynamoDB refused or could not be reached; the message keeps the service's error code.
     #[error("DynamoDB {operation} failed: {message}")]
     Dynamo {

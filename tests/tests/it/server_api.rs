@@ -597,3 +597,71 @@ async fn labels_export_as_a_backtesting_corpus_and_a_configuration_is_scored_aga
     // What ran decided the same (observed: the action is stored, not enforced).
     assert_eq!(report.stored.block, b);
 }
+
+#[tokio::test]
+async fn every_client_map_follows_one_key_rule_and_an_unreadable_item_is_named_not_an_outage() {
+    use integration_tests::harness::{track_in, SHAPES};
+    let h = Harness::new().await;
+    let long = "k".repeat(200);
+    let refused = [
+        (json!({"digitalData": {"": 1}}), "digitalData."),
+        (json!({"digitalData": {long.clone(): 1}}), "digitalData.kkkk"),
+        (json!({"digitalData": {"page\u{202E}gpj": 1}}), "digitalData.page"),
+        (json!({"properties": {"cart": {"": 1}}}), "properties.cart."),
+        (json!({"properties": {"a\u{2066}b": 1}}), "properties.a"),
+    ];
+    for shape in SHAPES {
+        for (extra, path) in &refused {
+            let mut body = json!({"organizationId": "org_demo_pro", "fingerprint": "fpKeyRule01"});
+            for (k, v) in extra.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            let a = h.invoke(&track_in(shape, "198.51.100.7", &[], &body)).await;
+            let b = assert_error(&a, 400, "invalid_field");
+            assert!(b["field"].as_str().unwrap().starts_with(path), "{shape}: {b}");
+            assert!(h.records(&a.request_id()).await.is_empty());
+        }
+    }
+    // A stored event that no longer reads back (here: altered by hand) is named, with its own
+    // code; the table is not unavailable.
+    let key = demo_key("org_demo_pro");
+    let (visitor, ids) = visitor_with_events(&h, "org_demo_pro", "fpUnreadable01", 2, "user-u").await;
+    h.client
+        .update_item()
+        .table_name(&h.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("REQ#{}", ids[1])),
+        )
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("EVENT".into()))
+        .update_expression("SET risk = :bad")
+        .expression_attribute_values(
+            ":bad",
+            aws_sdk_dynamodb::types::AttributeValue::S("not an assessment".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    for shape in [Shape::CloudFront, Shape::FunctionUrl] {
+        let a = h
+            .invoke(&call(shape, "GET", &format!("/v1/events/{}", ids[1]), Some(&key), None))
+            .await;
+        let b = assert_error(&a, 500, "unreadable_item");
+        assert!(b["message"].as_str().unwrap().contains(&ids[1]), "{b}");
+        let a = h
+            .invoke(&call(
+                shape,
+                "GET",
+                &format!("/v1/visitors/{visitor}"),
+                Some(&key),
+                None,
+            ))
+            .await;
+        assert_error(&a, 500, "unreadable_item");
+        // The other event still reads.
+        let a = h
+            .invoke(&call(shape, "GET", &format!("/v1/events/{}", ids[0]), Some(&key), None))
+            .await;
+        assert_eq!(a.status, 200);
+    }
+}
