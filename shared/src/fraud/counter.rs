@@ -51,8 +51,17 @@ pub fn login_key(organization_id: &str, ja4: &str, scope: Option<&str>, per_ip: 
 }
 
 fn window_start(window_secs: u64, now_ms: i64) -> i64 {
-    let w = window_secs as i64;
+    let w = i64::try_from(window_secs).unwrap_or(i64::MAX).max(1);
     (now_ms / 1000).div_euclid(w) * w
+}
+
+/// Sort key of a DynamoDB counter.
+pub const COUNTER_SORT_KEY: &str = "COUNT";
+
+/// The partition key of the DynamoDB counter of `key` in the `window_secs` window holding
+/// `at_ms`: `CNT#<key>#<window start, Unix seconds>`.
+pub fn counter_pk(key: &str, window_secs: u64, at_ms: i64) -> String {
+    format!("CNT#{key}#{}", window_start(window_secs, at_ms))
 }
 
 /// Upstash counter: `INCR key:<window>` and `EXPIRE key:<window> <window>` in one pipeline.
@@ -92,8 +101,8 @@ impl RateCounter for DynamoCounter {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(format!("CNT#{key}#{start}")))
-            .key("sk", AttributeValue::S("COUNT".into()))
+            .key("pk", AttributeValue::S(counter_pk(key, window_secs, now_ms)))
+            .key("sk", AttributeValue::S(COUNTER_SORT_KEY.into()))
             .update_expression("ADD n :one SET item_type = :t, expires_at = :exp")
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":t", AttributeValue::S("counter".into()))

@@ -37,6 +37,7 @@ use super::erasure::{deletion_id, deletion_key, DeletionRecord, DELETION_SORT_KE
 use crate::behavior::keys::{memory_key, visitor_key, BLACKLIST_SORT_KEY};
 use crate::event::model::{MAX_EVENT_TS_MS, MIN_EVENT_TS_MS};
 use crate::event::{EventRecord, MessageRecord, EVENT_SORT_KEY, MESSAGE_SORT_KEY};
+use crate::fraud::counter::{counter_pk, login_key, COUNTER_SORT_KEY};
 use crate::identity::population::{hash48, PopSet};
 use crate::identity::store::{visitor_pk, IndexKey, IndexKind, INDEX_SK};
 use crate::store::attr::{build_error, key, s, text, until_processed, Item};
@@ -53,6 +54,22 @@ pub const DYNAMODB_ACTIONS: &[Action] = &[
     Action::on_table(UPDATE_ITEM),
 ];
 
+/// The DynamoDB login counter a login `event` counted in (per JA4 and address, in the window
+/// holding its time), if it was one; `None` for other events.
+fn login_counter_key(event: &EventRecord, window_secs: u64) -> Option<String> {
+    if event.event_name != "login" {
+        return None;
+    }
+    let scope = super::event_identifiers(event, None, false).labels()?.scope.clone();
+    let key = login_key(
+        &event.organization_id,
+        event.context.viewer.ja4.as_deref()?,
+        Some(&scope),
+        true,
+    );
+    Some(counter_pk(&key, window_secs, event.ts))
+}
+
 /// How long one erasure pass may run, ms: within the edge function's 10 s timeout with room
 /// for the answer. What is left is removed by the next `DELETE`.
 pub const PASS_BUDGET_MS: u64 = 5_000;
@@ -65,6 +82,20 @@ const EVERY_EVENT: (i64, i64) = (MIN_EVENT_TS_MS, MAX_EVENT_TS_MS);
 #[derive(Debug, Default)]
 struct Pass {
     removed: u64,
+    /// The credential-stuffing layer's login window, seconds: where the login counters of
+    /// the visitor's logins are ([`crate::fraud::counter::login_key`]).
+    login_window_secs: u64,
+}
+
+/// How an erasure pass runs.
+#[derive(Debug, Clone, Copy)]
+pub struct EraseTerms {
+    /// The longest any item of the visitor can live, days (the tombstone outlives it).
+    pub keep_days: i64,
+    /// How long the pass may run (at least one page of events is done).
+    pub budget: Duration,
+    /// The login counter's window, seconds (`FRAUD_CONFIG`'s credential-stuffing window).
+    pub login_window_secs: u64,
 }
 
 impl DynamoApiStore {
@@ -87,11 +118,9 @@ impl DynamoApiStore {
             .transpose()
     }
 
-    /// Erases `visitor_id` of `organization_id` (one pass of at most about `budget`, at least
-    /// one page of events; see the module documentation) and returns its tombstone; `None`
-    /// when nothing is known of the visitor and it was never erased. `keep_days`: the longest
-    /// any item of the visitor can live (the tombstone outlives it). The edge gives each pass
-    /// [`PASS_BUDGET_MS`].
+    /// Erases `visitor_id` of `organization_id` (one pass on `terms`; see the module
+    /// documentation) and returns its tombstone; `None` when nothing is known of the visitor
+    /// and it was never erased. The edge gives each pass [`PASS_BUDGET_MS`].
     ///
     /// # Errors
     /// [`StoreError`] when DynamoDB fails; what was removed stays removed, and the tombstone
@@ -101,9 +130,9 @@ impl DynamoApiStore {
         organization_id: &str,
         visitor_id: &str,
         now_ms: i64,
-        keep_days: i64,
-        budget: Duration,
+        terms: EraseTerms,
     ) -> Result<Option<DeletionRecord>, StoreError> {
+        let EraseTerms { keep_days, budget, .. } = terms;
         let deadline = Instant::now() + budget;
         let id = deletion_id(organization_id, visitor_id);
         let mut record = match self.deletion(organization_id, &id).await? {
@@ -119,7 +148,9 @@ impl DynamoApiStore {
                 r
             }
         };
-        let (pass, done) = self.erase_pass(organization_id, visitor_id, deadline).await?;
+        let (pass, done) = self
+            .erase_pass(organization_id, visitor_id, deadline, terms.login_window_secs)
+            .await?;
         record.progress(pass.removed, done, now_ms, keep_days);
         self.put_tombstone(&record, false).await?;
         Ok(Some(record))
@@ -149,8 +180,17 @@ impl DynamoApiStore {
     }
 
     /// One pass; `true` when nothing of the visitor remains.
-    async fn erase_pass(&self, org: &str, visitor: &str, deadline: Instant) -> Result<(Pass, bool), StoreError> {
-        let mut pass = Pass::default();
+    async fn erase_pass(
+        &self,
+        org: &str,
+        visitor: &str,
+        deadline: Instant,
+        login_window_secs: u64,
+    ) -> Result<(Pass, bool), StoreError> {
+        let mut pass = Pass {
+            removed: 0,
+            login_window_secs,
+        };
         let identity = self.partition(&visitor_pk(org, visitor), usize::MAX).await?;
         let sks: Vec<&str> = identity.iter().filter_map(|i| text(i, "sk")).collect();
         let fingerprints: Vec<&str> = sks.iter().filter_map(|sk| sk.strip_prefix("DEV#")).collect();
@@ -254,6 +294,11 @@ impl DynamoApiStore {
         if let Some(m) = &event.message_id {
             self.delete_one(&MessageRecord::partition_key(org, m), MESSAGE_SORT_KEY, pass)
                 .await?;
+        }
+        // The login counter of its address and JA4 (shared with the other logins from there
+        // in that window, which lose their count: the counter lives one window anyway).
+        if let Some(pk) = login_counter_key(event, pass.login_window_secs) {
+            self.delete_one(&pk, COUNTER_SORT_KEY, pass).await?;
         }
         Ok(())
     }

@@ -178,6 +178,9 @@ async fn an_erased_visitor_leaves_nothing_in_the_table_and_never_comes_back() {
         "fpErasureGone01".into(),
         "user-gone".into(),
         "msg-gone".into(),
+        // Its address: every item holding it (blacklist entries, aggregates, the login
+        // counter) goes too.
+        "198.51.100.21".into(),
     ];
     needles.extend(gone.requests.iter().cloned());
     needles.extend(gone.events.iter().cloned());
@@ -195,6 +198,8 @@ async fn an_erased_visitor_leaves_nothing_in_the_table_and_never_comes_back() {
         "message",
         "blacklist",
         "visitor_block",
+        "counter",
+        "aggregate",
     ] {
         assert!(
             before.iter().any(|i| i.contains(&format!("\"item_type\":\"{kind}\""))),
@@ -305,7 +310,16 @@ async fn an_interrupted_erasure_resumes_and_finishes_when_asked_again() {
     let first = h
         .app
         .api
-        .erase_visitor("org_demo_pro", &gone.visitor, TEST_NOW_MS, 400, Duration::ZERO)
+        .erase_visitor(
+            "org_demo_pro",
+            &gone.visitor,
+            TEST_NOW_MS,
+            impressio::server_api::erase::EraseTerms {
+                keep_days: 400,
+                budget: Duration::ZERO,
+                login_window_secs: 3600,
+            },
+        )
         .await
         .unwrap()
         .unwrap();

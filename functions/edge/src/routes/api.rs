@@ -20,7 +20,7 @@ use impressio::event::body::parse_json_body;
 use impressio::event::EventRecord;
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::org::{Organization, OrganizationDirectory};
-use impressio::server_api::erase::PASS_BUDGET_MS;
+use impressio::server_api::erase::{EraseTerms, PASS_BUDGET_MS};
 use impressio::server_api::params::{uuid_id, MAX_FEEDBACK_BYTES};
 use impressio::server_api::{FeedbackBody, FeedbackRecord, PageQuery};
 use serde_json::json;
@@ -173,8 +173,11 @@ async fn erase<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> Res
             &org.id,
             &visitor_id,
             app.clock.now_ms(),
-            keep_days,
-            std::time::Duration::from_millis(PASS_BUDGET_MS),
+            EraseTerms {
+                keep_days,
+                budget: std::time::Duration::from_millis(PASS_BUDGET_MS),
+                login_window_secs: app.config.fraud.layers.credential_stuffing.window_secs,
+            },
         )
         .await?
         .ok_or_else(|| not_found("visitor", &visitor_id))?;
