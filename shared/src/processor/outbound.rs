@@ -37,13 +37,48 @@ pub trait Resolve: Send + Sync {
     fn resolve(&self, host: &str, port: u16) -> impl Future<Output = std::io::Result<Vec<SocketAddr>>> + Send;
 }
 
-/// The system resolver.
+/// The system resolver (getaddrinfo, on a blocking thread). A name that does not exist
+/// (`EAI_NONAME`, `EAI_NODATA`: NXDOMAIN, or no address of any family) is
+/// [`std::io::ErrorKind::NotFound`]; anything else — the resolver not answering
+/// (`EAI_AGAIN`) among them — another kind. A name under `.invalid` does not exist without a
+/// lookup (RFC 6761, section 6.4: such names are guaranteed never to resolve).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemResolver;
 
 impl Resolve for SystemResolver {
     async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
-        Ok(tokio::net::lookup_host((host, port)).await?.collect())
+        use dns_lookup::{AddrInfoHints, LookupErrorKind, SockType};
+        let name = host.trim_end_matches('.').to_ascii_lowercase();
+        if name == "invalid" || name.ends_with(".invalid") {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "names under .invalid never resolve (RFC 6761)",
+            ));
+        }
+        let found = tokio::task::spawn_blocking(move || {
+            let hints = AddrInfoHints {
+                socktype: SockType::Stream.into(),
+                ..AddrInfoHints::default()
+            };
+            dns_lookup::getaddrinfo(Some(&name), None, Some(hints)).map(|addrs| {
+                addrs
+                    .filter_map(Result::ok)
+                    .map(|a| a.sockaddr.ip())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        match found {
+            Ok(ips) => Ok(ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect()),
+            Err(e) => {
+                let kind = match e.kind() {
+                    LookupErrorKind::NoName | LookupErrorKind::NoData => std::io::ErrorKind::NotFound,
+                    _ => std::io::ErrorKind::Other,
+                };
+                Err(std::io::Error::new(kind, std::io::Error::from(e)))
+            }
+        }
     }
 }
 
@@ -89,6 +124,10 @@ pub enum OutboundError {
     Port(u16),
     #[error("{host} resolves to {addr}, which is not a globally reachable address")]
     Forbidden { host: String, addr: IpAddr },
+    /// The name does not exist (NXDOMAIN, or it has no address): asking again will not help.
+    #[error("{host} does not exist (no DNS record)")]
+    NoSuchHost { host: String },
+    /// The name could not be resolved now (the resolver did not answer, …): may pass later.
     #[error("{host} does not resolve: {source}")]
     Resolve {
         host: String,
@@ -154,16 +193,24 @@ pub fn forbidden(ip: IpAddr) -> bool {
 /// Checks a URL and resolves it to an allowed address.
 ///
 /// # Errors
-/// [`OutboundError::BadUrl`], [`OutboundError::UserInfo`], [`OutboundError::Port`],
-/// [`OutboundError::Resolve`], [`OutboundError::Forbidden`].
+/// [`OutboundError::BadUrl`] (also for a URL without a host), [`OutboundError::UserInfo`],
+/// [`OutboundError::Port`], [`OutboundError::NoSuchHost`], [`OutboundError::Resolve`],
+/// [`OutboundError::Forbidden`].
 pub async fn checked_target<R: Resolve>(
     url: &str,
     resolver: &R,
     policy: &OutboundPolicy,
 ) -> Result<(url::Url, SocketAddr), OutboundError> {
-    let u = url::Url::parse(url).map_err(|_| OutboundError::BadUrl(url.chars().take(200).collect()))?;
+    let bad = || OutboundError::BadUrl(url.chars().take(200).collect());
+    let u = url::Url::parse(url).map_err(|_| bad())?;
     if !matches!(u.scheme(), "http" | "https") {
-        return Err(OutboundError::BadUrl(url.chars().take(200).collect()));
+        return Err(bad());
+    }
+    // The URL parser makes `http:///x` into `http://x/`: a URL whose authority is empty has
+    // no host, whatever follows.
+    let authority = url.split_once("://").map_or("", |(_, rest)| rest);
+    if authority.is_empty() || authority.starts_with(['/', '?', '#']) {
+        return Err(bad());
     }
     if !u.username().is_empty() || u.password().is_some() {
         return Err(OutboundError::UserInfo);
@@ -184,15 +231,17 @@ pub async fn checked_target<R: Resolve>(
         Err(_) => resolver
             .resolve(&host, port)
             .await
-            .map_err(|source| OutboundError::Resolve {
-                host: host.clone(),
-                source,
+            .map_err(|source| match source.kind() {
+                std::io::ErrorKind::NotFound => OutboundError::NoSuchHost { host: host.clone() },
+                _ => OutboundError::Resolve {
+                    host: host.clone(),
+                    source,
+                },
             })?,
     };
-    let first = *addrs.first().ok_or_else(|| OutboundError::Resolve {
-        host: host.clone(),
-        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no address"),
-    })?;
+    let first = *addrs
+        .first()
+        .ok_or_else(|| OutboundError::NoSuchHost { host: host.clone() })?;
     if !policy.allow_private {
         if let Some(bad) = addrs.iter().find(|a| forbidden(a.ip())) {
             return Err(OutboundError::Forbidden { host, addr: bad.ip() });
@@ -352,6 +401,32 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(addr.port(), 80);
+        // A URL without a host, and a name that does not exist, are refused for good; a
+        // resolver that does not answer is not.
+        for url in ["http:///x", "https://?x", "http://"] {
+            assert!(
+                matches!(refused(checked_target(url, &NoDns, &p).await), OutboundError::BadUrl(_)),
+                "{url}"
+            );
+        }
+        assert!(matches!(
+            refused(checked_target("http://probe-nonexistent.invalid/", &SystemResolver, &p).await),
+            OutboundError::NoSuchHost { .. }
+        ));
+        assert!(matches!(
+            refused(checked_target("https://hooks.example/", &NoDns, &p).await),
+            OutboundError::NoSuchHost { .. }
+        ));
+        struct SlowDns;
+        impl Resolve for SlowDns {
+            async fn resolve(&self, _: &str, _: u16) -> std::io::Result<Vec<SocketAddr>> {
+                Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "EAI_AGAIN"))
+            }
+        }
+        assert!(matches!(
+            refused(checked_target("https://hooks.example/", &SlowDns, &p).await),
+            OutboundError::Resolve { .. }
+        ));
         // The local allowance: loopback on any port.
         assert!(
             checked_target("http://127.0.0.1:9100/hook", &NoDns, &OutboundPolicy::local())

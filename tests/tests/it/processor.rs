@@ -54,6 +54,12 @@ impl Resolve for MapResolver {
     async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
         match self.0.get(host) {
             Some(ip) => Ok(vec![SocketAddr::new(*ip, port)]),
+            // A resolver that does not answer (EAI_AGAIN): may pass later.
+            None if host.starts_with("dns-timeout.") => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "Temporary failure in name resolution",
+            )),
+            // NXDOMAIN, as `SystemResolver` reports it.
             None => Err(std::io::Error::new(std::io::ErrorKind::NotFound, host.to_string())),
         }
     }
@@ -627,6 +633,39 @@ async fn webhooks_to_private_loopback_and_metadata_addresses_are_refused() {
         );
     }
     assert!(fx.requests("/hooks/a").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_webhook_host_that_does_not_exist_is_permanent_and_a_resolver_timeout_is_retried() {
+    let mut fx = fixture().await;
+    let orgs = json!([
+        {"id": "org_nx", "plan": "pro", "integrations": {
+            "webhook_url": "http://probe-nonexistent.invalid/", "webhook_secret": SECRET_A}},
+        {"id": "org_nohost", "plan": "pro", "integrations": {
+            "webhook_url": "http:///x", "webhook_secret": SECRET_A}},
+        {"id": "org_slowdns", "plan": "pro", "integrations": {
+            "webhook_url": "https://dns-timeout.example/hook", "webhook_secret": SECRET_A}},
+    ]);
+    let events = [
+        event("org_nx", None, "fpnx1", None, TEST_NOW_MS),
+        event("org_nohost", None, "fpnx2", None, TEST_NOW_MS + 1),
+        event("org_slowdns", None, "fpnx3", None, TEST_NOW_MS + 2),
+    ];
+    fx.put(&events).await;
+    let records = fx.stream().await;
+    mount_all_ok(&fx.mock).await;
+    let local = LocalDirectory::from_json(&orgs.to_string()).unwrap();
+    let p = processor_with(&fx, AnySource::Local(local), false, MapResolver(HashMap::new()));
+    let report = p.process(&batch(records.clone())).await;
+    // Only the resolver timeout comes back as a batch item failure.
+    assert_eq!(report.failures.len(), 1, "{report:?}");
+    for (e, status) in events
+        .iter()
+        .zip([StageStatus::Permanent, StageStatus::Permanent, StageStatus::Retryable])
+    {
+        let w = fx.state(e).await.webhook.unwrap();
+        assert_eq!(w.status, status, "{}: {:?}", e.organization_id, w.detail);
+    }
 }
 
 #[tokio::test]

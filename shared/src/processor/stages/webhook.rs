@@ -132,7 +132,8 @@ pub async fn deliver_explained<R: Resolve>(
             e @ (OutboundError::BadUrl(_)
             | OutboundError::UserInfo
             | OutboundError::Port(_)
-            | OutboundError::Forbidden { .. }),
+            | OutboundError::Forbidden { .. }
+            | OutboundError::NoSuchHost { .. }),
         ) => {
             match &e {
                 // Not the URL itself: some webhook URLs carry their token in the path or
