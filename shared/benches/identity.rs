@@ -15,7 +15,7 @@ use impressio::identity::IdentityInputs;
 const VISITOR: &str = "01a1fd2d-416a-7651-a773-36b44a6c6909";
 
 fn request(keys: &DomainprintKeys) -> EdgeRequest {
-    let dp = keys.issue("org_demo_pro", VISITOR).unwrap();
+    let dp = keys.issue("org_demo_pro", VISITOR, 1_795_000_000_000).unwrap();
     let mut headers = http::HeaderMap::new();
     headers.insert(
         "cookie",
@@ -62,7 +62,8 @@ fn decide(c: &mut Criterion) {
     };
     c.bench_function("identity: inputs + fast-path decision", |b| {
         b.iter(|| {
-            let inputs = IdentityInputs::from_request(std::hint::black_box(&req), &event, &keys).unwrap();
+            let inputs =
+                IdentityInputs::from_request(std::hint::black_box(&req), &event, &keys, 1_795_000_000_000).unwrap();
             let (_, visitor) = inputs.domainprint.verified().expect("signed");
             after_domainprint(&inputs, visitor, Some(&dp_entry), &conf, 1_795_000_030_000, 60_000)
         })

@@ -120,7 +120,7 @@ fn handle(text: &str, keys: &DomainprintKeys, config: &FraudConfig, item: bool) 
     )
     .expect("a JSON body");
     let valid = payload.validate().expect("a valid event");
-    let inputs = IdentityInputs::from_request(&req, &valid, keys).expect("identity inputs");
+    let inputs = IdentityInputs::from_request(&req, &valid, keys, 1_795_000_000_000).expect("identity inputs");
     let scoring = ScoringInput::from_request(&req, valid.signals.clone(), Some(&valid.event_name));
     let observations = Observations::default();
     let evidence = Evidence {
@@ -157,7 +157,11 @@ fn bench(c: &mut Criterion) {
     let keys = DomainprintKeys::ephemeral();
     let config = FraudConfig::default();
     let domainprint = keys
-        .issue("org_demo_pro", "0193a2b4-1111-7000-8000-000000000000")
+        .issue(
+            "org_demo_pro",
+            "0193a2b4-1111-7000-8000-000000000000",
+            1_795_000_000_000,
+        )
         .expect("a domainprint");
     let corpus: Vec<String> = corpus_user_agents()
         .iter()

@@ -150,7 +150,7 @@ impl EdgeConfig {
                 message,
             })?,
         };
-        Ok(EdgeConfig {
+        let config = EdgeConfig {
             table_name,
             max_body_bytes: number(&lookup, "MAX_BODY_BYTES", d.max_body_bytes as u64, 1024, 1 << 20)? as usize,
             event_ttl_days: number(&lookup, "EVENT_TTL_DAYS", d.event_ttl_days as u64, 1, 3650)? as u32,
@@ -191,7 +191,18 @@ impl EdgeConfig {
                 .into_iter()
                 .filter_map(|var| non_empty(&lookup, var).map(Secret::new))
                 .collect(),
-        })
+        };
+        Ok(config.with_domainprint_lifetime())
+    }
+
+    /// The configuration with its domainprint keys issuing and verifying for the identity
+    /// configuration's cookie lifetime and reissue age.
+    pub fn with_domainprint_lifetime(mut self) -> Self {
+        self.domainprint_keys = self
+            .domainprint_keys
+            .clone()
+            .with_lifetime(self.identity.domainprint_lifetime());
+        self
     }
 }
 

@@ -375,7 +375,9 @@ pub async fn run(population: &Population, config: &IdentityConfig) -> Accuracy {
         let person = &persons[r.person];
         let inputs = IdentityInputs {
             fingerprint: Some(r.fingerprint.clone()),
-            domainprint: jars.get(&r.jar).map_or(Presented::Absent, |dp| keys.verify(ORG, dp)),
+            domainprint: jars
+                .get(&r.jar)
+                .map_or(Presented::Absent, |dp| keys.verify(ORG, dp, r.at_ms)),
             sighting: Sighting {
                 network: Some(r.network.0.clone()),
                 asn: Some(r.network.1),

@@ -146,6 +146,7 @@ impl EdgeError {
                 BodyError::InvalidUtf8 { .. } => "invalid_utf8",
                 BodyError::MalformedJson { .. } => "malformed_json",
                 BodyError::Shape { .. } => "invalid_document",
+                BodyError::Underflow { .. } => "invalid_field",
             },
             EdgeError::Field(_) => "invalid_field",
             EdgeError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -199,6 +200,7 @@ impl EdgeError {
         let mut body = json!({"error": self.code(), "message": message, "requestId": request_id});
         match self {
             EdgeError::Field(f) => body["field"] = json!(f.field),
+            EdgeError::Body(BodyError::Underflow { path }) => body["field"] = json!(path),
             EdgeError::FeatureNotInPlan {
                 feature,
                 plan,

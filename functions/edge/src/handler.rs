@@ -89,8 +89,12 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
         if let Some(origin) = &ctx.cors_origin {
             resp.headers.extend(cors_headers(origin));
         }
-        for cookie in ctx.set_cookies.drain(..) {
-            resp.headers.push(("Set-Cookie".into(), cookie));
+        // A refused request sets no cookie: a domainprint minted for a request that was
+        // blocked or rate limited is not handed out.
+        if resp.status < 400 {
+            for cookie in ctx.set_cookies.drain(..) {
+                resp.headers.push(("Set-Cookie".into(), cookie));
+            }
         }
         resp.headers.push(("X-Request-Id".into(), ctx.request_id.clone()));
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -124,8 +124,8 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     // Without it, nothing read from a cookie (the domainprint, `_ga`) reaches the record.
     let mut inputs = match forwarded {
         _ if !identifies => IdentityInputs::default(),
-        Some(_) => IdentityInputs::from_event(&event, keys)?,
-        None => IdentityInputs::from_request(req, &event, keys)?,
+        Some(_) => IdentityInputs::from_event(&event, keys, now)?,
+        None => IdentityInputs::from_request(req, &event, keys, now)?,
     };
     let page_host = || domains::request_host(req.header("origin").as_deref(), req.header("referer").as_deref());
     let site = event
@@ -250,7 +250,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
     // A server-side answer goes to the organization's server: no cookie for it; nor for a
     // visitor who gave no fraud consent.
     if forwarded.is_none() && identifies {
-        set_domainprint_cookie(ctx, &resolution.identity, app);
+        set_domainprint_cookie(ctx, &resolution.identity, app, now);
     }
     let mut degraded = Vec::new();
     let mut first = first.unwrap_or_else(|e| {
@@ -416,7 +416,7 @@ pub async fn record_event<S: EventStore, D, I: IdentityStore>(
             }
             record.set_identity(again.identity.clone());
             if forwarded.is_none() {
-                set_domainprint_cookie(ctx, &again.identity, app);
+                set_domainprint_cookie(ctx, &again.identity, app, now);
             }
             let (stored, identity_writes) = tokio::join!(
                 app.store.put_event(&record, marker.as_ref()),
@@ -467,14 +467,19 @@ async fn store_event<S: EventStore, D, I: IdentityStore>(
     })
 }
 
-/// Sets the domainprint cookie of `identity` on the answer, in place of one set before.
-fn set_domainprint_cookie<S, D, I: IdentityStore>(ctx: &mut RequestCtx, identity: &IdentityResult, app: &App<S, D, I>) {
+/// Sets the domainprint cookie of `identity` on the answer, in place of one set before: for
+/// the value's remaining lifetime, so the cookie never outlives the value.
+fn set_domainprint_cookie<S, D, I: IdentityStore>(
+    ctx: &mut RequestCtx,
+    identity: &IdentityResult,
+    app: &App<S, D, I>,
+    now_ms: i64,
+) {
     let prefix = format!("{DOMAINPRINT_COOKIE}=");
     ctx.set_cookies.retain(|c| !c.starts_with(&prefix));
-    ctx.set_cookies.push(domainprint_cookie(
-        &identity.domainprint,
-        app.identity.config().cookie_max_age_days,
-    ));
+    let max_age_secs = app.identity.keys().remaining_secs(&identity.domainprint, now_ms);
+    ctx.set_cookies
+        .push(domainprint_cookie(&identity.domainprint, max_age_secs));
 }
 
 /// A repeat of the message `stored` stored: logged with both request ids and counted.
@@ -538,13 +543,14 @@ fn score<S, D, I>(
     assess_evidence(&evidence, &app.config.fraud)
 }
 
-/// The domainprint cookie: a year by default, `Secure` and `HttpOnly` (only our server reads
-/// it), `SameSite=Lax` (sent on the organization's own pages, which are same-site with its
-/// tracker host, never in third-party contexts), `Path=/`, host-only (no `Domain`: each
-/// tracker host keeps its own, and aliasing links them).
-pub fn domainprint_cookie(value: &str, max_age_days: u32) -> String {
+/// The domainprint cookie, living `max_age_secs` (what its value is still good for: a year
+/// when new), `Secure` and `HttpOnly` (only our server reads it), `SameSite=Lax` (sent on the
+/// organization's own pages, which are same-site with its tracker host, never in third-party
+/// contexts), `Path=/`, host-only (no `Domain`: each tracker host keeps its own, and aliasing
+/// links them).
+pub fn domainprint_cookie(value: &str, max_age_secs: i64) -> String {
     cookie::Cookie::build((DOMAINPRINT_COOKIE, value.to_string()))
-        .max_age(cookie::time::Duration::days(i64::from(max_age_days)))
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
         .path("/")
         .secure(true)
         .http_only(true)

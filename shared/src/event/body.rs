@@ -34,6 +34,10 @@ pub enum BodyError {
     /// Valid JSON that does not have the expected shape (unknown field, wrong type, …).
     #[error("{message}")]
     Shape { message: String },
+    /// A number that is not zero yet reads below the smallest DynamoDB stores (1e-130), at
+    /// `path`: `1e-400` would otherwise be stored as 0 ([`super::json::underflowing_number`]).
+    #[error("{path} has a magnitude below 1e-130, the smallest number DynamoDB stores")]
+    Underflow { path: String },
 }
 
 /// Checks a body's size, truncation, content type and encoding, then parses it as `T`.
@@ -78,10 +82,14 @@ pub fn parse_json_body<T: DeserializeOwned>(
             },
         });
     }
-    serde_json::from_str(text).map_err(|e| match e.classify() {
+    let parsed = serde_json::from_str(text).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => BodyError::Shape { message: e.to_string() },
         _ => malformed(&e),
-    })
+    })?;
+    match super::json::underflowing_number(text) {
+        Some(path) => Err(BodyError::Underflow { path }),
+        None => Ok(parsed),
+    }
 }
 
 fn malformed(e: &serde_json::Error) -> BodyError {

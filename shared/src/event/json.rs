@@ -148,6 +148,89 @@ pub fn check_numbers(path: &str, value: &Value) -> Option<(String, &'static str)
     }
 }
 
+/// One step of a JSON path.
+enum Step {
+    /// Inside an object: its current key, and whether the next string is a key.
+    Object { key: Option<String>, expect_key: bool },
+    /// Inside an array: the current index.
+    Array(usize),
+}
+
+/// Finds the first number literal in JSON `text` (already parsed successfully) that is not
+/// zero yet reads below [`MIN_MAGNITUDE`] — `1e-400` among them, which a double cannot hold
+/// and JSON parsing reads as 0 without a word — and answers its path (`properties.a[2]`).
+/// [`check_numbers`] sees parsed values, where such a literal is already 0; this reads the
+/// text. One pass over the bytes, no allocation but the keys on the path.
+pub fn underflowing_number(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let mut stack: Vec<Step> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'{' => stack.push(Step::Object {
+                key: None,
+                expect_key: true,
+            }),
+            b'[' => stack.push(Step::Array(0)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Step::Array(n)) => *n = n.saturating_add(1),
+                Some(Step::Object { expect_key, .. }) => *expect_key = true,
+                None => {}
+            },
+            b':' => {
+                if let Some(Step::Object { expect_key, .. }) = stack.last_mut() {
+                    *expect_key = false;
+                }
+            }
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                if let Some(Step::Object { key, expect_key: true }) = stack.last_mut() {
+                    *key = text.get(start..=i).and_then(|k| serde_json::from_str(k).ok());
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i + 1 < b.len() && matches!(b[i + 1], b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E') {
+                    i += 1;
+                }
+                let literal = text.get(start..=i).unwrap_or("0");
+                let mantissa = literal.split(['e', 'E']).next().unwrap_or("");
+                let nonzero = mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c));
+                if nonzero && literal.parse::<f64>().map_or(true, |v| v.abs() < MIN_MAGNITUDE) {
+                    return Some(path_of(&stack));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn path_of(stack: &[Step]) -> String {
+    let mut path = String::new();
+    for step in stack {
+        match step {
+            Step::Object { key: Some(k), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.extend(k.chars().take(MAX_KEY_CHARS).flat_map(char::escape_debug));
+            }
+            Step::Object { key: None, .. } => {}
+            Step::Array(n) => path.push_str(&format!("[{n}]")),
+        }
+    }
+    path
+}
+
 /// Longest key of a client's free-form map, characters.
 pub const MAX_KEY_CHARS: usize = 64;
 
@@ -267,6 +350,24 @@ mod tests {
             let v: Value = serde_json::from_str(text).unwrap();
             assert!(check_numbers("n", &v).is_some(), "{text}");
         }
+    }
+
+    #[test]
+    fn a_number_that_underflows_to_zero_is_found_by_its_path() {
+        for (text, path) in [
+            (r#"{"properties": {"a": 1e-400}}"#, Some("properties.a")),
+            (
+                r#"{"properties": {"items": [1, {"p": -2.5E-500}]}}"#,
+                Some("properties.items[1].p"),
+            ),
+            (r#"{"a": "1e-400", "b": 0, "c": 0.0, "d": 0e-999, "e": -0.0}"#, None),
+            (r#"{"a\"b": [[1e-131]]}"#, Some("a\\\"b[0][0]")),
+            (r#"{"a": 1e-130, "b": 12.5e3, "c": [true, null, false]}"#, None),
+        ] {
+            assert_eq!(underflowing_number(text).as_deref(), path, "{text}");
+        }
+        let zeros = format!(r#"{{"k": 0.{}1}}"#, "0".repeat(400));
+        assert_eq!(underflowing_number(&zeros).as_deref(), Some("k"));
     }
 
     #[test]

@@ -1,22 +1,33 @@
 //! Signed domainprints: the first-party identity cookie is issued by us and verifiable, so a
 //! value a client makes up is never an identity.
 //!
-//! Format (ASCII, 65 characters, cookie- and URL-safe):
-//! `d1.<key id>.<visitor>.<nonce>.<tag>`, each part base64url without padding:
+//! Format (ASCII, 72 characters, cookie- and URL-safe):
+//! `d2.<key id>.<visitor>.<issued>.<nonce>.<tag>`, each part base64url without padding:
 //! - `key id` (4 characters): the first 3 bytes of SHA-256 of `impressio/domainprint/key-id`
 //!   and the signing secret, so a value signed by a retired key is told from a forged one;
 //! - `visitor` (22 characters): the 16 bytes of the visitor id (a UUID) the value was issued
 //!   to. The visitor of a correctly signed domainprint is known without a read;
+//! - `issued` (6 characters): when the value was issued, Unix seconds as 4 bytes big-endian
+//!   (until 2106). A value is good for the cookie's lifetime from then
+//!   ([`DomainprintLifetime`]): an issued value does not stay valid until the key rotates;
 //! - `nonce` (11 characters): 8 random bytes, so that each of a visitor's sites and devices
 //!   gets its own value (no value is shared across the organization's domains);
 //! - `tag` (22 characters): the first 16 bytes of HMAC-SHA256 under the secret of
-//!   `impressio/domainprint/v1`, NUL, the organization id, NUL, and the key id, visitor and
-//!   nonce bytes. The organization is inside the MAC, so a value issued for one organization
-//!   is forged for every other one.
+//!   `impressio/domainprint/v2`, NUL, the organization id, NUL, and the key id, visitor,
+//!   issue time and nonce bytes. The organization is inside the MAC, so a value issued for
+//!   one organization is forged for every other one.
+//!
+//! Lifetime: the cookie is set with the value's remaining lifetime (never longer than the
+//! value is good for), and a value older than [`DomainprintLifetime::reissue_after_secs`] is
+//! replaced by a new one for the same visitor on its next request, so a browser that comes
+//! back keeps its identity. A value past its lifetime is [`Presented::Expired`].
 //!
 //! Keys: `DOMAINPRINT_SECRET` signs; `DOMAINPRINT_SECRET_PREVIOUS` (during a rotation) is still
 //! accepted, and a value it signed is replaced by one under the current key for the same
-//! visitor. Verification is constant-time (`hmac`'s `verify_truncated_left`).
+//! visitor. Values of the format before issue times (`d1.…`, 65 characters, MAC context
+//! `impressio/domainprint/v1`) verify the same way and are always replaced at once; they stop
+//! verifying when the key that signed them is retired. Verification is constant-time
+//! (`hmac`'s `verify_truncated_left`).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -28,13 +39,40 @@ use crate::conf::Secret;
 type HmacSha256 = Hmac<Sha256>;
 
 /// The version prefix of signed domainprints.
-pub const PREFIX: &str = "d1";
+pub const PREFIX: &str = "d2";
+/// The version prefix of signed domainprints without an issue time (releases before
+/// 2026-12-07): verified, and replaced at once.
+pub const LEGACY_PREFIX: &str = "d1";
 /// Length of a signed domainprint, characters.
-pub const SIGNED_LEN: usize = 2 + 1 + 4 + 1 + 22 + 1 + 11 + 1 + 22;
+pub const SIGNED_LEN: usize = 2 + 1 + 4 + 1 + 22 + 1 + 6 + 1 + 11 + 1 + 22;
+/// Length of a legacy (`d1`) signed domainprint, characters.
+pub const LEGACY_LEN: usize = 2 + 1 + 4 + 1 + 22 + 1 + 11 + 1 + 22;
 /// Shortest secret accepted, bytes: 256 bits, as for HMAC-SHA256 keys.
 pub const MIN_SECRET_BYTES: usize = 32;
 const TAG_BYTES: usize = 16;
-const CONTEXT: &[u8] = b"impressio/domainprint/v1";
+const CONTEXT: &[u8] = b"impressio/domainprint/v2";
+const LEGACY_CONTEXT: &[u8] = b"impressio/domainprint/v1";
+
+/// How long a domainprint is good for, and when it is replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainprintLifetime {
+    /// From its issue time, seconds: the cookie's lifetime (`IDENTITY_CONFIG.cookie_max_age_days`,
+    /// 365 days by default).
+    pub max_age_secs: i64,
+    /// A value at least this old is replaced on its next request, seconds
+    /// (`IDENTITY_CONFIG.domainprint_reissue_days`, 7 days by default): a browser that comes
+    /// back within a year of its last visit keeps its visitor.
+    pub reissue_after_secs: i64,
+}
+
+impl Default for DomainprintLifetime {
+    fn default() -> Self {
+        DomainprintLifetime {
+            max_age_secs: 365 * 86_400,
+            reissue_after_secs: 7 * 86_400,
+        }
+    }
+}
 
 /// One signing key: the secret and its key id.
 #[derive(Clone)]
@@ -52,15 +90,20 @@ impl Key {
         Key { id, secret }
     }
 
-    fn mac(&self, organization_id: &str, visitor: &[u8; 16], nonce: &[u8; 8]) -> HmacSha256 {
+    /// The MAC of a value's parts; `issued: None` for a legacy value (no issue time, its own
+    /// context).
+    fn mac(&self, organization_id: &str, visitor: &[u8; 16], issued: Option<[u8; 4]>, nonce: &[u8; 8]) -> HmacSha256 {
         let mut m = <HmacSha256 as KeyInit>::new_from_slice(self.secret.expose().as_bytes())
             .expect("HMAC takes keys of any length");
-        m.update(CONTEXT);
+        m.update(if issued.is_some() { CONTEXT } else { LEGACY_CONTEXT });
         m.update(b"\0");
         m.update(organization_id.as_bytes());
         m.update(b"\0");
         m.update(self.id.as_bytes());
         m.update(visitor);
+        if let Some(issued) = issued {
+            m.update(&issued);
+        }
         m.update(nonce);
         m
     }
@@ -72,6 +115,7 @@ impl Key {
 pub struct DomainprintKeys {
     current: Key,
     previous: Option<Key>,
+    lifetime: DomainprintLifetime,
 }
 
 impl std::fmt::Debug for DomainprintKeys {
@@ -101,7 +145,8 @@ pub enum Presented {
     Absent,
     /// Signed by the current key for this organization: the visitor it was issued to.
     Valid { value: String, visitor_id: String },
-    /// Signed by the previous key: valid, to be replaced by a value under the current key.
+    /// Valid, to be replaced by a new value for the same visitor: signed by the previous key,
+    /// older than [`DomainprintLifetime::reissue_after_secs`], or of the legacy format.
     Rotated { value: String, visitor_id: String },
     /// Not in the signed format (a value of an older release, or made up).
     Unsigned,
@@ -110,6 +155,9 @@ pub enum Presented {
     /// In the signed format under one of our keys, with a tag that does not verify: altered,
     /// forged, or issued for another organization.
     Forged,
+    /// Correctly signed, but issued longer ago than its lifetime: a browser never keeps it
+    /// that long (its cookie expired with it), so it was kept or copied elsewhere.
+    Expired,
 }
 
 impl Presented {
@@ -129,6 +177,7 @@ impl Presented {
             Presented::Unsigned => Some("unsigned_domainprint"),
             Presented::UnknownKey => Some("unknown_domainprint_key"),
             Presented::Forged => Some("forged_domainprint"),
+            Presented::Expired => Some("expired_domainprint"),
             _ => None,
         }
     }
@@ -159,7 +208,39 @@ impl DomainprintKeys {
         Ok(DomainprintKeys {
             current: Key::new(current),
             previous: previous.map(Key::new),
+            lifetime: DomainprintLifetime::default(),
         })
+    }
+
+    /// The same keys issuing and verifying values for `lifetime`.
+    pub fn with_lifetime(mut self, lifetime: DomainprintLifetime) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// How long values are good for.
+    pub fn lifetime(&self) -> DomainprintLifetime {
+        self.lifetime
+    }
+
+    /// When a value in the signed format was issued, ms since the Unix epoch (read without
+    /// verifying: for measuring, after [`DomainprintKeys::verify`] accepted it); `None` for a
+    /// legacy value or anything else.
+    pub fn issued_ms(value: &str) -> Option<i64> {
+        split(value)?.issued.map(|b| i64::from(u32::from_be_bytes(b)) * 1000)
+    }
+
+    /// The seconds `value` (as issued by [`DomainprintKeys::issue`]) is still good for at
+    /// `now_ms`: the cookie's `Max-Age`, so the cookie never outlives its value (0 when past;
+    /// the whole lifetime for a value without an issue time).
+    pub fn remaining_secs(&self, value: &str, now_ms: i64) -> i64 {
+        match Self::issued_ms(value) {
+            Some(issued) => (issued / 1000)
+                .saturating_add(self.lifetime.max_age_secs)
+                .saturating_sub(now_ms / 1000)
+                .clamp(0, self.lifetime.max_age_secs),
+            None => self.lifetime.max_age_secs,
+        }
     }
 
     /// A key for another purpose derived from the current secret: HMAC-SHA-256(secret,
@@ -179,24 +260,29 @@ impl DomainprintKeys {
         Self::new(Secret::new(secret), None).expect("64 characters")
     }
 
-    /// A new domainprint for `visitor_id` (a UUID) of `organization_id`, under the current key;
-    /// `None` when the visitor id is not a UUID.
-    pub fn issue(&self, organization_id: &str, visitor_id: &str) -> Option<String> {
+    /// A new domainprint for `visitor_id` (a UUID) of `organization_id`, issued at `now_ms`,
+    /// under the current key; `None` when the visitor id is not a UUID.
+    pub fn issue(&self, organization_id: &str, visitor_id: &str, now_ms: i64) -> Option<String> {
         let visitor = *uuid::Uuid::parse_str(visitor_id).ok()?.as_bytes();
         let nonce: [u8; 8] = uuid::Uuid::new_v4().as_bytes()[..8].try_into().ok()?;
+        let issued = u32::try_from((now_ms / 1000).max(0)).unwrap_or(u32::MAX).to_be_bytes();
         let key = &self.current;
-        let tag = key.mac(organization_id, &visitor, &nonce).finalize().into_bytes();
+        let tag = key
+            .mac(organization_id, &visitor, Some(issued), &nonce)
+            .finalize()
+            .into_bytes();
         Some(format!(
-            "{PREFIX}.{}.{}.{}.{}",
+            "{PREFIX}.{}.{}.{}.{}.{}",
             key.id,
             URL_SAFE_NO_PAD.encode(visitor),
+            URL_SAFE_NO_PAD.encode(issued),
             URL_SAFE_NO_PAD.encode(nonce),
             URL_SAFE_NO_PAD.encode(&tag[..TAG_BYTES])
         ))
     }
 
-    /// Verifies a presented value for `organization_id`.
-    pub fn verify(&self, organization_id: &str, value: &str) -> Presented {
+    /// Verifies a presented value for `organization_id` at `now_ms`.
+    pub fn verify(&self, organization_id: &str, value: &str, now_ms: i64) -> Presented {
         let Some(parts) = split(value) else {
             return Presented::Unsigned;
         };
@@ -209,15 +295,23 @@ impl DomainprintKeys {
             }
         };
         let ok = key
-            .mac(organization_id, &parts.visitor, &parts.nonce)
+            .mac(organization_id, &parts.visitor, parts.issued, &parts.nonce)
             .verify_truncated_left(&parts.tag)
             .is_ok();
         if !ok {
             return Presented::Forged;
         }
+        let age_secs = parts
+            .issued
+            .map(|b| (now_ms / 1000).saturating_sub(i64::from(u32::from_be_bytes(b))));
+        if age_secs.is_some_and(|a| a > self.lifetime.max_age_secs) {
+            return Presented::Expired;
+        }
         let visitor_id = uuid::Uuid::from_bytes(parts.visitor).to_string();
         let value = value.to_string();
-        if std::ptr::eq(key, &self.current) {
+        let current = std::ptr::eq(key, &self.current);
+        let fresh = age_secs.is_some_and(|a| a < self.lifetime.reissue_after_secs);
+        if current && fresh {
             Presented::Valid { value, visitor_id }
         } else {
             Presented::Rotated { value, visitor_id }
@@ -228,26 +322,33 @@ impl DomainprintKeys {
 struct Parts<'a> {
     key_id: &'a str,
     visitor: [u8; 16],
+    /// `None` for a legacy value.
+    issued: Option<[u8; 4]>,
     nonce: [u8; 8],
     tag: [u8; TAG_BYTES],
 }
 
-/// The parts of a value in the signed format, or `None`.
+/// The parts of a value in the signed format (or the legacy one), or `None`.
 fn split(value: &str) -> Option<Parts<'_>> {
-    if value.len() != SIGNED_LEN {
-        return None;
-    }
-    let mut it = value.split('.');
-    let (prefix, key_id, visitor, nonce, tag) = (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
-    if it.next().is_some() || prefix != PREFIX || key_id.len() != 4 {
-        return None;
-    }
     fn bytes<const N: usize>(s: &str) -> Option<[u8; N]> {
         URL_SAFE_NO_PAD.decode(s).ok()?.try_into().ok()
+    }
+    let parts: Vec<&str> = match value.len() {
+        SIGNED_LEN | LEGACY_LEN => value.split('.').collect(),
+        _ => return None,
+    };
+    let (key_id, visitor, issued, nonce, tag) = match parts.as_slice() {
+        [PREFIX, k, v, i, n, t] if value.len() == SIGNED_LEN => (*k, *v, Some(bytes::<4>(i)?), *n, *t),
+        [LEGACY_PREFIX, k, v, n, t] if value.len() == LEGACY_LEN => (*k, *v, None, *n, *t),
+        _ => return None,
+    };
+    if key_id.len() != 4 {
+        return None;
     }
     Some(Parts {
         key_id,
         visitor: bytes(visitor)?,
+        issued,
         nonce: bytes(nonce)?,
         tag: bytes(tag)?,
     })
@@ -258,6 +359,9 @@ mod tests {
     use super::*;
 
     const VISITOR: &str = "0192f0c4-7f4b-7c3e-9a51-3c1f0b6e2d17";
+    /// 2026-11-18T11:06:40Z, ms.
+    const NOW: i64 = 1_795_000_000_000;
+    const DAY_MS: i64 = 86_400_000;
 
     fn keys(current: &str, previous: Option<&str>) -> DomainprintKeys {
         DomainprintKeys::new(
@@ -270,38 +374,42 @@ mod tests {
     #[test]
     fn an_issued_value_verifies_for_its_organization_only() {
         let k = keys("a", None);
-        let v = k.issue("org1", VISITOR).unwrap();
+        let v = k.issue("org1", VISITOR, NOW).unwrap();
         assert_eq!(v.len(), SIGNED_LEN, "{v}");
         assert!(v
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')));
         assert_eq!(
-            k.verify("org1", &v),
+            k.verify("org1", &v, NOW),
             Presented::Valid {
                 value: v.clone(),
                 visitor_id: VISITOR.into()
             }
         );
-        assert_eq!(k.verify("org2", &v), Presented::Forged, "another organization's value");
-        assert_ne!(k.issue("org1", VISITOR).unwrap(), v, "a nonce per value");
-        assert_eq!(k.issue("org1", "not-a-uuid"), None);
+        assert_eq!(
+            k.verify("org2", &v, NOW),
+            Presented::Forged,
+            "another organization's value"
+        );
+        assert_ne!(k.issue("org1", VISITOR, NOW).unwrap(), v, "a nonce per value");
+        assert_eq!(k.issue("org1", "not-a-uuid", NOW), None);
     }
 
     #[test]
     fn altered_made_up_and_foreign_values_are_refused() {
         let k = keys("a", None);
-        let v = k.issue("org1", VISITOR).unwrap();
+        let v = k.issue("org1", VISITOR, NOW).unwrap();
         // Another visitor spliced in: the tag no longer verifies.
         let other = URL_SAFE_NO_PAD.encode(uuid::Uuid::now_v7().as_bytes());
         let mut parts: Vec<&str> = v.split('.').collect();
         parts[2] = &other;
-        assert_eq!(k.verify("org1", &parts.join(".")), Presented::Forged);
+        assert_eq!(k.verify("org1", &parts.join("."), NOW), Presented::Forged);
         // A flipped tag character.
         let mut flipped = v.clone().into_bytes();
         let last = flipped.len() - 2;
         flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
         assert_eq!(
-            k.verify("org1", std::str::from_utf8(&flipped).unwrap()),
+            k.verify("org1", std::str::from_utf8(&flipped).unwrap(), NOW),
             Presented::Forged
         );
         for made_up in [
@@ -310,29 +418,84 @@ mod tests {
             "",
             "d1....",
             "d1.x.y.z.w",
+            "d2.x.y.z.w.v",
         ] {
-            assert_eq!(k.verify("org1", made_up), Presented::Unsigned, "{made_up:?}");
+            assert_eq!(k.verify("org1", made_up, NOW), Presented::Unsigned, "{made_up:?}");
         }
         // Signed by a key we never had.
-        assert_eq!(keys("z", None).verify("org1", &v), Presented::UnknownKey);
+        assert_eq!(keys("z", None).verify("org1", &v, NOW), Presented::UnknownKey);
     }
 
     #[test]
     fn the_previous_key_verifies_during_a_rotation() {
         let old = keys("a", None);
-        let v = old.issue("org1", VISITOR).unwrap();
+        let v = old.issue("org1", VISITOR, NOW).unwrap();
         let rotated = keys("b", Some("a"));
         assert_eq!(
-            rotated.verify("org1", &v),
+            rotated.verify("org1", &v, NOW),
             Presented::Rotated {
                 value: v.clone(),
                 visitor_id: VISITOR.into()
             }
         );
-        let fresh = rotated.issue("org1", VISITOR).unwrap();
-        assert!(matches!(rotated.verify("org1", &fresh), Presented::Valid { .. }));
+        let fresh = rotated.issue("org1", VISITOR, NOW).unwrap();
+        assert!(matches!(rotated.verify("org1", &fresh, NOW), Presented::Valid { .. }));
         // Once the previous key is dropped, its values name a key we no longer hold.
-        assert_eq!(keys("b", None).verify("org1", &v), Presented::UnknownKey);
+        assert_eq!(keys("b", None).verify("org1", &v, NOW), Presented::UnknownKey);
+    }
+
+    #[test]
+    fn a_value_is_good_for_its_lifetime_and_replaced_once_a_week() {
+        let k = keys("a", None);
+        let v = k.issue("org1", VISITOR, NOW).unwrap();
+        assert_eq!(DomainprintKeys::issued_ms(&v), Some(NOW));
+        assert_eq!(k.remaining_secs(&v, NOW), 365 * 86_400);
+        assert_eq!(k.remaining_secs(&v, NOW + 300 * DAY_MS), 65 * 86_400);
+        let valid = |at: i64| matches!(k.verify("org1", &v, at), Presented::Valid { .. });
+        let rotated = |at: i64| matches!(k.verify("org1", &v, at), Presented::Rotated { .. });
+        assert!(valid(NOW) && valid(NOW + 7 * DAY_MS - 1000));
+        assert!(rotated(NOW + 7 * DAY_MS) && rotated(NOW + 365 * DAY_MS));
+        assert_eq!(k.verify("org1", &v, NOW + 366 * DAY_MS), Presented::Expired);
+        assert_eq!(k.remaining_secs(&v, NOW + 366 * DAY_MS), 0);
+        assert_eq!(Presented::Expired.refusal(), Some("expired_domainprint"));
+        // The issue time is inside the MAC: a value made younger is forged.
+        let mut parts: Vec<String> = v.split('.').map(str::to_string).collect();
+        parts[3] = URL_SAFE_NO_PAD.encode(u32::try_from((NOW + 300 * DAY_MS) / 1000).unwrap().to_be_bytes());
+        assert_eq!(
+            k.verify("org1", &parts.join("."), NOW + 366 * DAY_MS),
+            Presented::Forged
+        );
+        // A shorter configured lifetime.
+        let short = keys("a", None).with_lifetime(DomainprintLifetime {
+            max_age_secs: 86_400,
+            reissue_after_secs: 3600,
+        });
+        assert_eq!(short.verify("org1", &v, NOW + 2 * DAY_MS), Presented::Expired);
+    }
+
+    #[test]
+    fn a_legacy_value_without_an_issue_time_verifies_and_is_replaced() {
+        let k = keys("a", None);
+        let visitor = *uuid::Uuid::parse_str(VISITOR).unwrap().as_bytes();
+        let nonce = [7u8; 8];
+        let tag = k.current.mac("org1", &visitor, None, &nonce).finalize().into_bytes();
+        let legacy = format!(
+            "{LEGACY_PREFIX}.{}.{}.{}.{}",
+            k.current.id,
+            URL_SAFE_NO_PAD.encode(visitor),
+            URL_SAFE_NO_PAD.encode(nonce),
+            URL_SAFE_NO_PAD.encode(&tag[..TAG_BYTES])
+        );
+        assert_eq!(legacy.len(), LEGACY_LEN);
+        assert_eq!(
+            k.verify("org1", &legacy, NOW),
+            Presented::Rotated {
+                value: legacy.clone(),
+                visitor_id: VISITOR.into()
+            }
+        );
+        assert_eq!(k.verify("org2", &legacy, NOW), Presented::Forged);
+        assert_eq!(k.remaining_secs(&legacy, NOW), 365 * 86_400);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! - `domainprint`: our first-party cookie [`DOMAINPRINT_COOKIE`] (or the body's
 //!   `domainprint` when cookies are blocked: the collector keeps a copy), verified against
 //!   the organization's signing keys ([`super::domainprint`]). Only a correctly signed value
-//!   is an identity; anything else presented is [`Presented::Unsigned`],
-//!   [`Presented::UnknownKey`] or [`Presented::Forged`] — treated as absent (a new value is
+//!   (and not past its lifetime) is an identity; anything else presented is
+//!   [`Presented::Unsigned`], [`Presented::UnknownKey`], [`Presented::Forged`] or
+//!   [`Presented::Expired`] — treated as absent (a new value is
 //!   issued, the presented one is never aliased nor echoed) and scored as a fraud signal. A
 //!   body field that is not 1–128 of `A–Z a–z 0–9 _ . -` is refused;
 //! - `behavioral`: the `/h-pro.js` signature, 8–128 of `A–Z a–z 0–9 _ . -`;
@@ -72,8 +73,13 @@ impl IdentityInputs {
     ///
     /// # Errors
     /// [`FieldError`] for a malformed `domainprint` or `behavioralSignature` in the body.
-    pub fn from_request(req: &EdgeRequest, event: &ValidEvent, keys: &DomainprintKeys) -> Result<Self, FieldError> {
-        Self::gather(Some(req), event, keys)
+    pub fn from_request(
+        req: &EdgeRequest,
+        event: &ValidEvent,
+        keys: &DomainprintKeys,
+        now_ms: i64,
+    ) -> Result<Self, FieldError> {
+        Self::gather(Some(req), event, keys, now_ms)
     }
 
     /// The inputs of a server-side event: the event's fields only (its `domainprint`,
@@ -81,11 +87,16 @@ impl IdentityInputs {
     ///
     /// # Errors
     /// As [`IdentityInputs::from_request`].
-    pub fn from_event(event: &ValidEvent, keys: &DomainprintKeys) -> Result<Self, FieldError> {
-        Self::gather(None, event, keys)
+    pub fn from_event(event: &ValidEvent, keys: &DomainprintKeys, now_ms: i64) -> Result<Self, FieldError> {
+        Self::gather(None, event, keys, now_ms)
     }
 
-    fn gather(req: Option<&EdgeRequest>, event: &ValidEvent, keys: &DomainprintKeys) -> Result<Self, FieldError> {
+    fn gather(
+        req: Option<&EdgeRequest>,
+        event: &ValidEvent,
+        keys: &DomainprintKeys,
+        now_ms: i64,
+    ) -> Result<Self, FieldError> {
         let body_domainprint = event.domainprint.clone();
         let behavioral = event.behavioral_signature.clone();
         if let Some(d) = &body_domainprint {
@@ -113,7 +124,7 @@ impl IdentityInputs {
         let domainprint = match presented {
             None => Presented::Absent,
             Some(v) if !plausible_domainprint(&v) => Presented::Unsigned,
-            Some(v) => keys.verify(&event.organization_id, &v),
+            Some(v) => keys.verify(&event.organization_id, &v, now_ms),
         };
         if let Some(code) = domainprint.refusal() {
             tracing::warn!(refusal = code, "presented domainprint refused; a new one is issued");
@@ -163,7 +174,7 @@ mod tests {
         assert_eq!(ga4_client_id("GA1.2.x.y"), None);
         assert_eq!(ga4_client_id("junk"), None);
         let dp = DomainprintKeys::ephemeral()
-            .issue("o", &uuid::Uuid::now_v7().to_string())
+            .issue("o", &uuid::Uuid::now_v7().to_string(), 1_795_000_000_000)
             .unwrap();
         assert!(plausible_domainprint(&dp), "{dp}");
         assert!(!plausible_domainprint(""));

@@ -79,8 +79,14 @@ pub struct IdentityConfig {
     pub confidence: Confidences,
     /// "Last seen" is written at most once per this interval per domainprint, ms.
     pub touch_interval_ms: i64,
-    /// Lifetime of the domainprint cookie, days (seed: 365).
+    /// Lifetime of the domainprint cookie, days (seed: 365): a value is good for this long
+    /// from its issue time ([`domainprint::DomainprintLifetime`]).
     pub cookie_max_age_days: u32,
+    /// A domainprint at least this many days old is replaced by a new one for the same
+    /// visitor on its next request (not from the seeds: weekly keeps a returning browser's
+    /// identity alive for about a year after its last visit at one new index entry a week).
+    #[serde(default = "default_reissue_days")]
+    pub domainprint_reissue_days: u32,
     /// Days identity records live after they were last seen (TTL).
     pub record_ttl_days: u32,
     /// When a fingerprint match merges ([`corroborate`]).
@@ -94,13 +100,26 @@ impl Default for IdentityConfig {
             confidence: Confidences::default(),
             touch_interval_ms: 60_000,
             cookie_max_age_days: 365,
+            domainprint_reissue_days: default_reissue_days(),
             record_ttl_days: 400,
             corroboration: CorroborationConfig::default(),
         }
     }
 }
 
+fn default_reissue_days() -> u32 {
+    7
+}
+
 impl IdentityConfig {
+    /// How long domainprints are good for, and when they are replaced.
+    pub fn domainprint_lifetime(&self) -> domainprint::DomainprintLifetime {
+        domainprint::DomainprintLifetime {
+            max_age_secs: i64::from(self.cookie_max_age_days) * 86_400,
+            reissue_after_secs: i64::from(self.domainprint_reissue_days) * 86_400,
+        }
+    }
+
     /// The defaults with a partial JSON override applied.
     ///
     /// # Errors
@@ -114,6 +133,9 @@ impl IdentityConfig {
         c.corroboration.check()?;
         if c.touch_interval_ms < 0 || c.cookie_max_age_days == 0 || c.record_ttl_days == 0 {
             return Err("touch_interval_ms must be ≥ 0 and the day counts above 0".into());
+        }
+        if c.domainprint_reissue_days == 0 || c.domainprint_reissue_days >= c.cookie_max_age_days {
+            return Err("domainprint_reissue_days must be above 0 and below cookie_max_age_days".into());
         }
         Ok(c)
     }

@@ -129,14 +129,14 @@ impl<S: IdentityStore> Resolver<S> {
         &self.keys
     }
 
-    /// A new domainprint for `visitor_id` of `organization_id`.
+    /// A new domainprint for `visitor_id` of `organization_id`, issued at `now_ms`.
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] when the visitor id is not a UUID (every visitor id this
     /// resolver creates is one).
-    fn issue(&self, organization_id: &str, visitor_id: &str) -> Result<String, StoreError> {
+    fn issue(&self, organization_id: &str, visitor_id: &str, now_ms: i64) -> Result<String, StoreError> {
         self.keys
-            .issue(organization_id, visitor_id)
+            .issue(organization_id, visitor_id, now_ms)
             .ok_or_else(|| StoreError::Corrupt(format!("visitor id {visitor_id:?} is not a UUID")))
     }
 
@@ -234,14 +234,14 @@ impl<S: IdentityStore> Resolver<S> {
                         if !decision.links.contains(&Link::Domainprint) {
                             decision.links.push(Link::Domainprint);
                         }
-                        self.issue(organization_id, v)?
+                        self.issue(organization_id, v, now_ms)?
                     }
                 };
                 (v.clone(), domainprint)
             }
             Visitor::New => {
                 let visitor_id = uuid::Uuid::now_v7().to_string();
-                let domainprint = self.issue(organization_id, &visitor_id)?;
+                let domainprint = self.issue(organization_id, &visitor_id, now_ms)?;
                 (visitor_id, domainprint)
             }
         };

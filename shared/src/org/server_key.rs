@@ -152,12 +152,15 @@ impl<'de> Deserialize<'de> for ServerKeyDigest {
 /// # Errors
 /// [`BearerError`] naming what is wrong (never quoting the value).
 pub fn bearer_token(header: &str) -> Result<&str, BearerError> {
-    let header = header.trim();
+    // RFC 9110 section 5.5: a field value has no leading or trailing whitespace (OWS).
+    let header = header.trim_matches([' ', '\t']);
     let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(BearerError::NotBearer);
     }
-    let token = rest.trim();
+    // RFC 6750 section 2.1: credentials = "Bearer" 1*SP b64token — spaces only (one or more),
+    // then the token and nothing else.
+    let token = rest.trim_start_matches(' ');
     if token.is_empty() {
         return Err(BearerError::Empty);
     }
@@ -257,7 +260,15 @@ mod tests {
     #[test]
     fn bearer_credentials_are_parsed_strictly() {
         assert_eq!(bearer_token("Bearer abc.DEF-_~+/=="), Ok("abc.DEF-_~+/=="));
+        // RFC 6750's `1*SP`: one space or more; the field value's own whitespace trimmed.
         assert_eq!(bearer_token("bearer   k1 "), Ok("k1"));
+        assert_eq!(bearer_token("Bearer  k1"), Ok("k1"));
+        // Anything but spaces between scheme and token, or after it, is not the grammar.
+        assert_eq!(bearer_token("Bearer\tk1"), Err(BearerError::NotBearer));
+        assert_eq!(bearer_token("Bearer \tk1"), Err(BearerError::Malformed));
+        assert_eq!(bearer_token("Bearer k1\t x"), Err(BearerError::Malformed));
+        assert_eq!(bearer_token("Bearer k1 ,"), Err(BearerError::Malformed));
+        assert_eq!(bearer_token("Bearer =k1"), Err(BearerError::Malformed));
         assert_eq!(bearer_token("Basic dXNlcjpwYXNz"), Err(BearerError::NotBearer));
         assert_eq!(bearer_token("k1"), Err(BearerError::NotBearer));
         assert_eq!(bearer_token("Bearer"), Err(BearerError::Empty));

@@ -99,6 +99,14 @@ pub struct PageQuery {
     pub to_ms: i64,
 }
 
+/// `v` when it is a non-negative integer written the one way (`0`, or digits without a
+/// leading zero, no sign): `05`, `+5` and `5.0` are not, though Rust's integer parsing takes
+/// the first two.
+fn canonical_integer(v: &str) -> Option<&str> {
+    let digits = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+    (digits && (v == "0" || !v.starts_with('0'))).then_some(v)
+}
+
 impl PageQuery {
     /// Reads `limit`, `cursor`, `from` and `to` (each optional) through `param`.
     ///
@@ -108,8 +116,8 @@ impl PageQuery {
     pub fn parse(param: impl Fn(&str) -> Option<String>) -> Result<Self, ParamError> {
         let limit = match param("limit") {
             None => DEFAULT_PAGE_LIMIT,
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if (1..=MAX_PAGE_LIMIT).contains(&n) => n,
+            Some(v) => match canonical_integer(&v).and_then(|v| v.parse::<usize>().ok()) {
+                Some(n) if (1..=MAX_PAGE_LIMIT).contains(&n) => n,
                 _ => {
                     return Err(ParamError::new(
                         "limit",
@@ -122,9 +130,8 @@ impl PageQuery {
         let time = |name: &'static str, default: i64| -> Result<i64, ParamError> {
             match param(name) {
                 None => Ok(default),
-                Some(v) => v
-                    .parse::<i64>()
-                    .ok()
+                Some(v) => canonical_integer(&v)
+                    .and_then(|v| v.parse::<i64>().ok())
                     .filter(|t| (MIN_EVENT_TS_MS..=MAX_EVENT_TS_MS).contains(t))
                     .ok_or_else(|| {
                         ParamError::new(name, "must be ms since the Unix epoch, within 2000-01-01 … 2100-01-01")
@@ -266,6 +273,11 @@ mod tests {
             ("limit", "101"),
             ("limit", "-1"),
             ("limit", "ten"),
+            ("limit", "05"),
+            ("limit", "+5"),
+            ("limit", " 5"),
+            ("from", "01790000000000"),
+            ("from", "+1790000000000"),
             ("from", "1.5"),
             ("to", "99999999999999999999"),
         ] {

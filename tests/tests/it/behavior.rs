@@ -345,6 +345,13 @@ async fn the_scripts_token_is_accepted_replays_and_forgeries_are_blocked() {
     assert!(codes(&a).contains(&"missing_token".to_string()));
 }
 
+/// The domainprint cookie a browser gets on its first, ordinary, visit.
+async fn cookie_of_first_visit(h: &Harness, ip: &str, fingerprint: &str) -> String {
+    let a = h.invoke(&Req::new(ip, CHROME_JA4, fingerprint).payload()).await;
+    assert_eq!(a.status, 200, "{:?}", a.json());
+    a.header("set-cookie").unwrap().split(';').next().unwrap().to_string()
+}
+
 async fn memory_case(score_mode: &str) -> (u16, Option<String>) {
     let fraud = FraudConfig::with_override(&format!(r#"{{"behavior": {{"score_mode": "{score_mode}"}}}}"#)).unwrap();
     let h = Harness::with_config(EdgeConfig {
@@ -352,18 +359,18 @@ async fn memory_case(score_mode: &str) -> (u16, Option<String>) {
         ..EdgeConfig::default()
     })
     .await;
-    // Blocked for a tool's TLS stack behind a Chrome User-Agent (ja4_mismatch).
+    // A visitor (its cookie) is blocked for a tool's TLS stack behind a Chrome User-Agent
+    // (ja4_mismatch). A refused answer sets no cookie: the cookie is the one it had.
+    let cookie = cookie_of_first_visit(&h, "198.51.100.31", "fpMemory0").await;
     let first = h
-        .invoke(&Req::new("198.51.100.31", PYTHON_JA4, "fpMemory1").payload())
+        .invoke(
+            &Req::new("198.51.100.31", PYTHON_JA4, "fpMemory1")
+                .header("Cookie", &cookie)
+                .payload(),
+        )
         .await;
     assert_eq!(first.status, 403);
-    let cookie = first
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    assert!(first.header("set-cookie").is_none(), "a refused answer sets no cookie");
     // Minutes after its one-hour block ended the same visitor (its cookie) comes back from
     // elsewhere with a browser's stack and one JA4 ↔ context signal: no Accept-Language.
     h.clock.advance(65 * 60_000);
@@ -393,17 +400,15 @@ async fn repeat_offender_memory_lifts_a_recent_offender_over_the_threshold_unles
 #[tokio::test]
 async fn a_blocked_visitor_stays_blocked_under_a_new_fingerprint_and_ip() {
     let h = Harness::new().await;
+    let cookie = cookie_of_first_visit(&h, "198.51.100.41", "fpVisitorBlock0").await;
     let first = h
-        .invoke(&Req::new("198.51.100.41", PYTHON_JA4, "fpVisitorBlock1").payload())
+        .invoke(
+            &Req::new("198.51.100.41", PYTHON_JA4, "fpVisitorBlock1")
+                .header("Cookie", &cookie)
+                .payload(),
+        )
         .await;
     assert_eq!(first.status, 403);
-    let cookie = first
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
     let back = Req::new("203.0.113.41", CHROME_JA4, "fpVisitorBlock2")
         .header("Cookie", &cookie)
         .payload();

@@ -140,3 +140,26 @@ async fn requests_naming_a_visitor_by_its_fingerprint_do_not_fill_its_history() 
         );
     }
 }
+
+#[tokio::test]
+async fn a_refused_answer_sets_no_cookie_in_both_shapes() {
+    for shape in SHAPES {
+        let h = Harness::with_config(config()).await;
+        let body = json!({"organizationId": "org_demo_pro", "event": "signup", "fingerprint": "fpRefused01"});
+        // A tool's TLS stack under Chrome's User-Agent: blocked, then blacklisted.
+        let tool_ja4 = (
+            "CloudFront-Viewer-JA4-Fingerprint",
+            "t13d181000_85036bcba153_d41ae481755e",
+        );
+        let blocked = h.invoke(&track_in(shape, ATTACKER_IP, &[tool_ja4], &body)).await;
+        assert_eq!(blocked.status, 403, "{shape}");
+        assert!(blocked.header("set-cookie").is_none(), "{shape}: 403 sets a cookie");
+        let again = h.invoke(&track_in(shape, ATTACKER_IP, &[], &body)).await;
+        assert_eq!(again.status, 429, "{shape}");
+        assert!(again.header("set-cookie").is_none(), "{shape}: 429 sets a cookie");
+        // An accepted request does set one.
+        let ok = h.invoke(&track_in(shape, VICTIM_IP, &[], &body)).await;
+        assert_eq!(ok.status, 200, "{shape}");
+        assert!(ok.header("set-cookie").is_some(), "{shape}");
+    }
+}

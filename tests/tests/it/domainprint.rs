@@ -85,7 +85,7 @@ async fn a_chosen_value_beside_a_victims_fingerprint_is_never_aliased_nor_echoed
     let issued = cookie_value(&attack);
     assert_ne!(issued, chosen, "the chosen value is not echoed");
     assert_ne!(issued, victim_dp);
-    assert!(issued.starts_with("d1."), "a new signed value: {issued}");
+    assert!(issued.starts_with("d2."), "a new signed value: {issued}");
     let body = attack.json();
     assert_eq!(body["identity"]["conflict"], false);
     assert_eq!(body["identity"]["domainprint"], issued.as_str());
@@ -233,4 +233,43 @@ async fn the_previous_key_keeps_visitors_through_a_rotation() {
         "unknown_domainprint_key"
     );
     assert_ne!(stale.json()["identity"]["visitorId"], visitor);
+}
+
+#[tokio::test]
+async fn a_value_lives_as_long_as_its_cookie_is_replaced_weekly_and_refused_once_expired() {
+    const DAY_MS: i64 = 86_400_000;
+    let h = Harness::new().await;
+    let body = json!({"organizationId": ORG, "fingerprint": "fpLifetime0001"});
+    let first = h.invoke(&track(None, body.clone())).await;
+    assert_eq!(first.status, 200);
+    let visitor = first.json()["identity"]["visitorId"].clone();
+    let value = cookie_value(&first);
+    let max_age = |a: &Answer| -> i64 {
+        let c = a.header("set-cookie").unwrap();
+        c.split("; ")
+            .find_map(|p| p.strip_prefix("Max-Age="))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(max_age(&first), 365 * 86_400);
+    // Three days later: the same value, the cookie set for what remains of its life.
+    h.clock.advance(3 * DAY_MS);
+    let cookie = format!("_impdp={value}");
+    let a = h.invoke(&track(Some(&cookie), body.clone())).await;
+    assert_eq!(cookie_value(&a), value);
+    assert_eq!(max_age(&a), 362 * 86_400);
+    // Eight days after issue: a new value for the same visitor, good for a year again.
+    h.clock.advance(5 * DAY_MS);
+    let a = h.invoke(&track(Some(&cookie), body.clone())).await;
+    assert_eq!(a.json()["identity"]["visitorId"], visitor);
+    assert_ne!(cookie_value(&a), value);
+    assert_eq!(max_age(&a), 365 * 86_400);
+    // Past its lifetime the old value is no identity and says so.
+    h.clock.advance(360 * DAY_MS);
+    let a = h.invoke(&track(Some(&cookie), body)).await;
+    assert_eq!(a.status, 200);
+    assert_ne!(cookie_value(&a), value);
+    let reasons = a.json()["risk"]["breakdown"]["domainprint"]["reasons"].clone();
+    assert_eq!(reasons[0]["code"], "expired_domainprint", "{reasons}");
 }

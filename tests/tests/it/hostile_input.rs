@@ -161,6 +161,16 @@ async fn hostile_bodies_get_precise_answers_in_both_shapes() {
             Expect::Field("properties.p"),
         ),
         (
+            "number below a double's range, which parsing reads as 0",
+            props(r#"{"p":{"q":[0, 1e-400]}}"#).into(),
+            Expect::Field("properties.p.q[1]"),
+        ),
+        (
+            "data layer number below a double's range",
+            format!(r#"{{"organizationId":"{org}","digitalData":{{"t":-2.5E-999}}}}"#).into(),
+            Expect::Field("digitalData.t"),
+        ),
+        (
             "integer beyond 2^53",
             props(r#"{"id":99999999999999999999999999999999}"#).into(),
             Expect::Field("properties.id"),

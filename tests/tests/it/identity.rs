@@ -60,7 +60,7 @@ fn keys() -> &'static DomainprintKeys {
 fn inputs(org: &str, fp: Option<&str>, dp: Option<&str>, bh: Option<&str>) -> IdentityInputs {
     IdentityInputs {
         fingerprint: fp.map(str::to_string),
-        domainprint: dp.map_or(Presented::Absent, |d| keys().verify(org, d)),
+        domainprint: dp.map_or(Presented::Absent, |d| keys().verify(org, d, NOW)),
         behavioral: bh.map(str::to_string),
         sighting: home(),
         ..Default::default()

@@ -424,6 +424,22 @@ async fn malformed_ids_cursors_limits_bodies_and_labels_are_precise_4xx_and_chan
         ),
         (
             "GET",
+            format!("/v1/visitors/{visitor}?limit=05"),
+            None,
+            400,
+            "invalid_parameter",
+            Some("limit"),
+        ),
+        (
+            "GET",
+            format!("/v1/visitors/{visitor}?limit=%2B5"),
+            None,
+            400,
+            "invalid_parameter",
+            Some("limit"),
+        ),
+        (
+            "GET",
             format!("/v1/visitors/{visitor}?limit=abc"),
             None,
             400,

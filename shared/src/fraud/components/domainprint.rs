@@ -21,6 +21,14 @@ pub struct DomainprintConfig {
     pub unknown_key: f64,
     /// Signed format under one of our keys with a tag that does not verify.
     pub forged: f64,
+    /// Correctly signed but past its lifetime: kept or copied beyond the cookie's life (an
+    /// anomaly, not proof of a bot: a clock or a restored backup does it too).
+    #[serde(default = "default_expired")]
+    pub expired: f64,
+}
+
+fn default_expired() -> f64 {
+    10.0
 }
 
 impl Default for DomainprintConfig {
@@ -29,6 +37,7 @@ impl Default for DomainprintConfig {
             unsigned: 30.0,
             unknown_key: 20.0,
             forged: 100.0,
+            expired: default_expired(),
         }
     }
 }
@@ -39,7 +48,7 @@ impl DomainprintConfig {
     /// # Errors
     /// A message when one is out of range.
     pub fn check(&self) -> Result<(), String> {
-        if [self.unsigned, self.unknown_key, self.forged]
+        if [self.unsigned, self.unknown_key, self.forged, self.expired]
             .iter()
             .any(|v| !(0.0..=100.0).contains(v))
         {
@@ -71,6 +80,11 @@ pub fn score(presented: &Presented, c: &DomainprintConfig) -> ComponentResult {
             );
             r.triggers.push(Trigger::ForgedDomainprint);
         }
+        Presented::Expired => r.add(
+            "expired_domainprint",
+            c.expired,
+            "the domainprint presented is past its lifetime; a new one was issued",
+        ),
         Presented::Absent | Presented::Valid { .. } | Presented::Rotated { .. } => {}
     }
     r

@@ -147,7 +147,7 @@ async fn without_the_cookie_the_collectors_signed_copy_keeps_the_visitor() {
     browser.ready().await.expect("window.impressio.ready");
     let first = events(&url, 1).await;
     let dp = first[0].identity.as_ref().expect("identity").domainprint.clone();
-    assert!(dp.starts_with("d1."), "a signed domainprint: {dp}");
+    assert!(dp.starts_with("d2."), "a signed domainprint: {dp}");
     // The copy is written when the answer is read; wait for it, then lose the cookie.
     let mut copy = Value::Null;
     for _ in 0..50 {
