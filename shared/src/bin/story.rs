@@ -26,7 +26,7 @@ async fn main() {
         eprintln!("usage: story [--table NAME] <request-id>");
         std::process::exit(2);
     };
-    let client = impressio::store::dynamo::client_with_timeouts(
+    let client = impressio::store::dynamo::client_from_credential_chain(
         impressio::store::dynamo::DynamoTimeouts::from_lookup(|k| std::env::var(k).ok()),
         None,
     )

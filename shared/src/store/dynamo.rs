@@ -134,8 +134,8 @@ impl DynamoTimeouts {
     }
 
     /// The SDK's timeout configuration.
-    pub fn sdk_config(&self) -> aws_config::timeout::TimeoutConfig {
-        aws_config::timeout::TimeoutConfig::builder()
+    pub fn sdk_config(&self) -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+        aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
             .operation_attempt_timeout(std::time::Duration::from_millis(self.attempt_ms))
             .operation_timeout(std::time::Duration::from_millis(self.operation_ms))
             .build()
@@ -170,17 +170,67 @@ pub fn endpoint_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<O
     }
 }
 
-/// Builds a DynamoDB client from the standard AWS settings (region, credentials, and
-/// `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` for a local endpoint such as moto), with
+/// Builds a DynamoDB client from the function's environment as Lambda sets it (AWS Lambda
+/// Developer Guide, "Defined runtime environment variables"): the region from `AWS_REGION`
+/// (else `AWS_DEFAULT_REGION`), the execution role's credentials from `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, and a local endpoint such as moto from
+/// `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL` (the SDK's own names); with
 /// `timeouts`, trusting the compiled-in root certificates ([`crate::tls`]); `endpoint` (from
 /// [`endpoint_from_lookup`]), when given, overrides the endpoint.
+///
+/// The functions need nothing else, so they do not link the SDK's whole credential chain
+/// (aws-config, which brings the STS client); the operators' tools do
+/// ([`client_from_credential_chain`], feature `cli`). Missing credentials are logged here, and
+/// every call then fails with the SDK's error.
 pub async fn client_with_timeouts(timeouts: DynamoTimeouts, endpoint: Option<&str>) -> Client {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts.sdk_config());
+    client_from_lookup(timeouts, endpoint, |k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+}
+
+/// [`client_with_timeouts`] reading its variables through `lookup`.
+pub fn client_from_lookup(
+    timeouts: DynamoTimeouts,
+    endpoint: Option<&str>,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let mut config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .timeout_config(timeouts.sdk_config());
+    if let Some(region) = lookup("AWS_REGION").or_else(|| lookup("AWS_DEFAULT_REGION")) {
+        config = config.region(Region::new(region));
+    }
+    match (lookup("AWS_ACCESS_KEY_ID"), lookup("AWS_SECRET_ACCESS_KEY")) {
+        (Some(id), Some(secret)) => {
+            let credentials = Credentials::new(id, secret, lookup("AWS_SESSION_TOKEN"), None, "environment");
+            config = config.credentials_provider(credentials);
+        }
+        _ => tracing::error!("no AWS credentials in the environment: DynamoDB calls will fail"),
+    }
     // The compiled-in roots (crate::tls); the SDK's default client reads the system's. Its
     // PEM parses only fail on a broken build of the root list: then the SDK's default.
     match crate::tls::sdk_http_client() {
-        Ok(http) => loader = loader.http_client(http),
+        Ok(http) => config = config.http_client(http),
         Err(e) => tracing::warn!(error = %e, "compiled-in TLS roots refused: the system's are used"),
+    }
+    let url = endpoint
+        .map(str::to_string)
+        .or_else(|| lookup("AWS_ENDPOINT_URL_DYNAMODB"))
+        .or_else(|| lookup("AWS_ENDPOINT_URL"));
+    if let Some(url) = url {
+        config = config.endpoint_url(url);
+    }
+    Client::from_conf(config.build())
+}
+
+/// Builds a DynamoDB client from the SDK's whole credential chain (environment, shared
+/// profiles, SSO, web identity, container and instance metadata) and region chain, as the AWS
+/// CLI does: for operators running the command-line tools, with `timeouts` and the
+/// compiled-in roots; `endpoint` overrides the endpoint.
+#[cfg(feature = "cli")]
+pub async fn client_from_credential_chain(timeouts: DynamoTimeouts, endpoint: Option<&str>) -> Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts.sdk_config());
+    if let Ok(http) = crate::tls::sdk_http_client() {
+        loader = loader.http_client(http);
     }
     if let Some(url) = endpoint {
         loader = loader.endpoint_url(url);

@@ -3,15 +3,14 @@
 //! (R = 6371 km), skipped under 50 km; a speed over 900 km/h is impossible, with risk
 //! `50 + (speed − 900) / 200 × 10`, capped at 90.
 
-use geo::{Distance, Haversine, Point};
 use serde::{Deserialize, Serialize};
 
 use crate::event::EventRecord;
 use crate::processor::history::History;
 use crate::processor::stage::{StageOutcome, StageStatus};
 
-/// Earth radius of the processor design, km (the `geo` crate's haversine uses its mean
-/// radius, 6371.0088 km; the design's 6371 km is applied by scaling).
+/// Earth radius of the processor design, km (the mean radius, rounded: the International
+/// Union of Geodesy and Geophysics' mean radius is 6371.0088 km).
 pub const EARTH_RADIUS_KM: f64 = 6371.0;
 
 /// The longest great-circle distance on that sphere (π × 6371 km), km.
@@ -144,12 +143,22 @@ pub struct Travel {
     pub risk: f64,
 }
 
-/// Great-circle distance, km, with R = 6371 km.
+/// Great-circle distance between two points given as (latitude, longitude) in degrees, km,
+/// on a sphere of radius [`EARTH_RADIUS_KM`]: the haversine formula (R. W. Sinnott, "Virtues
+/// of the Haversine", Sky and Telescope 68(2), 1984),
+/// `d = 2R · asin(√(sin²(Δφ/2) + cos φ₁ · cos φ₂ · sin²(Δλ/2)))`.
 pub fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    // geo's points are (x = longitude, y = latitude); its haversine returns metres on its mean
-    // radius.
-    let metres = Haversine.distance(Point::new(a.1, a.0), Point::new(b.1, b.0));
-    metres / 1000.0 * EARTH_RADIUS_KM / 6371.0088
+    haversine_on(EARTH_RADIUS_KM, a, b)
+}
+
+/// [`haversine_km`] on a sphere of `radius_km`. The term under the root is clamped to 0…1:
+/// rounding can push it past 1 for antipodal points.
+fn haversine_on(radius_km: f64, (lat1, lon1): (f64, f64), (lat2, lon2): (f64, f64)) -> f64 {
+    let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
+    let d_phi = (lat2 - lat1).to_radians();
+    let d_lambda = (lon2 - lon1).to_radians();
+    let h = (d_phi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (d_lambda / 2.0).sin().powi(2);
+    2.0 * radius_km * h.clamp(0.0, 1.0).sqrt().asin()
 }
 
 /// Judges the travel from `previous` to `current`; `None` under the minimum distance.
@@ -209,6 +218,27 @@ mod tests {
     fn haversine_with_the_seeds_radius() {
         let d = haversine_km(PARIS, NEW_YORK);
         assert!((d - 5837.0).abs() < 5.0, "{d}");
+    }
+
+    #[test]
+    fn haversine_matches_published_distances() {
+        // Rosetta Code, "Haversine formula": Nashville International Airport (BNA, 36.12° N,
+        // 86.67° W) to Los Angeles International Airport (LAX, 33.94° N, 118.40° W) is
+        // 2887.2599506071106 km on a sphere of 6372.8 km.
+        let bna = (36.12, -86.67);
+        let lax = (33.94, -118.40);
+        assert!((haversine_on(6372.8, bna, lax) - 2_887.259_950_607_110_6).abs() < 1e-9);
+        // The same on the design's sphere: scaled by 6371 / 6372.8.
+        assert!((haversine_km(bna, lax) - 2_887.259_950_607_110_6 * 6371.0 / 6372.8).abs() < 1e-9);
+        // A quarter of a meridian, pole to equator, and half the equator.
+        let quarter = std::f64::consts::FRAC_PI_2 * EARTH_RADIUS_KM;
+        assert!((haversine_km((90.0, 0.0), (0.0, 0.0)) - quarter).abs() < 1e-6);
+        assert!((haversine_km((0.0, 0.0), (0.0, 180.0)) - 2.0 * quarter).abs() < 1e-6);
+        // Antipodes, where rounding pushes the term past 1, and a point to itself.
+        assert!((haversine_km((45.0, 10.0), (-45.0, -170.0)) - 2.0 * quarter).abs() < 1e-6);
+        assert_eq!(haversine_km(PARIS, PARIS), 0.0);
+        // Symmetric.
+        assert_eq!(haversine_km(PARIS, NEW_YORK), haversine_km(NEW_YORK, PARIS));
     }
 
     #[test]
