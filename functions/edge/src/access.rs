@@ -60,8 +60,9 @@ pub struct RequestCtx {
     pub cors_origin: Option<String>,
     /// Whether the answer depends on `Origin` (adds `Vary: Origin`).
     pub varies_by_origin: bool,
-    /// `Set-Cookie` values for the answer (the domainprint), kept even when a later step
-    /// fails so a retry does not create another visitor.
+    /// `Set-Cookie` values for the answer (the domainprint): set on an accepted answer and
+    /// kept when a later step of ours fails (5xx) so a retry does not create another visitor;
+    /// never on a refusal (4xx).
     pub set_cookies: Vec<String>,
     /// The organization an event was for, once known (a metric property, never a dimension).
     pub organization_id: Option<String>,

@@ -89,9 +89,10 @@ impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
         if let Some(origin) = &ctx.cors_origin {
             resp.headers.extend(cors_headers(origin));
         }
-        // A refused request sets no cookie: a domainprint minted for a request that was
-        // blocked or rate limited is not handed out.
-        if resp.status < 400 {
+        // A refused request (4xx) sets no cookie: a domainprint minted for a request that
+        // was blocked, rate limited or invalid is not handed out. A failure of ours (5xx)
+        // keeps it, so that the retry does not make another visitor.
+        if !(400..500).contains(&resp.status) {
             for cookie in ctx.set_cookies.drain(..) {
                 resp.headers.push(("Set-Cookie".into(), cookie));
             }

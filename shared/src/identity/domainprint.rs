@@ -28,6 +28,8 @@
 //! `impressio/domainprint/v1`) verify the same way and are always replaced at once; they stop
 //! verifying when the key that signed them is retired. Verification is constant-time
 //! (`hmac`'s `verify_truncated_left`).
+//!
+//! About five hundred lines: the format, its keys, its lifetime and their tests.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

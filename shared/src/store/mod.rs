@@ -3,6 +3,8 @@
 #[cfg(feature = "io")]
 pub mod attr;
 #[cfg(feature = "io")]
+pub mod client;
+#[cfg(feature = "io")]
 pub mod dynamo;
 #[cfg(feature = "io")]
 pub mod iam;

@@ -154,7 +154,7 @@ const LOCAL_ONLY: &[(&str, &str)] = &[
     ),
     (
         "AWS_ENDPOINT_URL_DYNAMODB",
-        "points the AWS SDK (aws-config, in client_from_env) at moto server",
+        "points the DynamoDB client (store::client::client_with_timeouts) at moto server",
     ),
     ("AWS_ENDPOINT_URL", "points every AWS SDK client at a local endpoint"),
 ];
@@ -198,7 +198,7 @@ fn variables_declared_for_sam_local_keep_their_deployed_values() {
 }
 
 /// Lambda's reserved variables: Lambda sets them itself (the region and the execution role's
-/// credentials, which aws-config reads in `client_from_env`; the runtime API, which
+/// credentials, which `store::client::client_with_timeouts` reads; the runtime API, which
 /// `lambda_runtime` reads; the handler, trace header, paths and time zone) and refuses them in
 /// a function's configuration, so the template must not set them.
 const SET_BY_LAMBDA: &[&str] = &[
@@ -339,6 +339,12 @@ fn no_other_code_reads_the_environment() {
         (
             "shared/src/processor/config.rs",
             "Self::from_lookup(|k| std::env::var(k).ok())",
+        ),
+        // The AWS SDK's own variables (the region and the execution role's credentials,
+        // which Lambda sets, and the SDK's endpoint overrides), read where the client is built.
+        (
+            "shared/src/store/client.rs",
+            "client_from_lookup(timeouts, endpoint, |k| std::env::var(k).ok().filter(|v| !v.is_empty()))",
         ),
         (
             "shared/src/logging.rs",
