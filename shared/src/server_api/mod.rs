@@ -28,6 +28,7 @@ use crate::event::EventRecord;
 use crate::processor::state::ProcessingState;
 pub use params::{Cursor, FeedbackBody, Label, PageQuery, ParamError};
 
+#[cfg(feature = "io")]
 /// The behavioral identifiers a stored `event` was keyed by: its fingerprint, its JA4 and its
 /// address as the keys wrote it (the labels kept on the event under IP minimization, else the
 /// address itself), with `visitor`. `ja4_is_tool` says which JA4 key to name (a stored event
