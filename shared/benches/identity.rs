@@ -62,8 +62,12 @@ fn decide(c: &mut Criterion) {
     };
     c.bench_function("identity: inputs + fast-path decision", |b| {
         b.iter(|| {
-            let inputs =
-                IdentityInputs::from_request(std::hint::black_box(&req), &event, &keys, 1_795_000_000_000).unwrap();
+            let inputs = impressio::judge::prepare::identity_inputs(
+                Some(std::hint::black_box(&req)),
+                &event,
+                &keys,
+                1_795_000_000_000,
+            );
             let (_, visitor) = inputs.domainprint.verified().expect("signed");
             after_domainprint(&inputs, visitor, Some(&dp_entry), &conf, 1_795_000_030_000, 60_000)
         })

@@ -18,7 +18,6 @@ use impressio::event::{EventRecord, Route, ServerContext, TrackPayload};
 use impressio::fraud::{assess_evidence, BehaviorEvidence, Evidence, FraudConfig, Observations, ScoringInput};
 use impressio::http::cloudfront::CloudFrontEvent;
 use impressio::identity::domainprint::DomainprintKeys;
-use impressio::identity::IdentityInputs;
 use serde_json::{json, Value};
 
 /// The allocator the functions run with.
@@ -120,7 +119,7 @@ fn handle(text: &str, keys: &DomainprintKeys, config: &FraudConfig, item: bool) 
     )
     .expect("a JSON body");
     let valid = payload.validate().expect("a valid event");
-    let inputs = IdentityInputs::from_request(&req, &valid, keys, 1_795_000_000_000).expect("identity inputs");
+    let inputs = impressio::judge::prepare::identity_inputs(Some(&req), &valid, keys, 1_795_000_000_000);
     let scoring = ScoringInput::from_request(&req, valid.signals.clone(), Some(&valid.event_name));
     let observations = Observations::default();
     let evidence = Evidence {

@@ -1,11 +1,11 @@
-//! Billing usage: counting an organization's events in Supabase (stage 2 of the processor design, "Processor Lambda").
+//! Billing usage: counting an organization's events in Supabase .
 //!
 //! Primary: `POST /rest/v1/rpc/increment_events_this_month` with
 //! `{"org_uuid", "amount", "idempotency_key"}` (200 or 204 = success), the idempotent,
 //! atomic function of `infra/supabase/migrations`. Fallback, only when the function does not
 //! exist (PostgREST answers 404): `GET` the counter, then `PATCH` it on the condition that it
 //! is unchanged (optimistic; up to three attempts). The fallback cannot be idempotent: it is
-//! for a database that lacks the migration, and says so in the log. 2 s timeout (seed).
+//! for a database that lacks the migration, and says so in the log. 2 s timeout.
 
 use serde::Deserialize;
 use serde_json::json;

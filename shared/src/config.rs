@@ -1,14 +1,13 @@
 //! Typed configuration, parsed once at cold start from environment variables.
 
-pub use crate::conf::{merge_json, non_empty, number, ConfigError, Secret};
+pub use crate::env::{merge_json, non_empty, number, ConfigError, Secret};
 use crate::fraud::FraudConfig;
 use crate::identity::domainprint::DomainprintKeys;
 use crate::identity::IdentityConfig;
 pub use crate::org::directory::DirectoryConfig;
 use crate::org::PlanCatalog;
 
-/// Default DynamoDB table name (the processor design, "Processor Lambda": `DYNAMODB_TABLE`, default `fingerprint-events`).
-pub const DEFAULT_TABLE_NAME: &str = "fingerprint-events";
+pub use crate::schema::DEFAULT_TABLE_NAME;
 /// Default limit on request bodies for `POST /t` and `POST /c`: 32 KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024;
 /// Default retention of event items before DynamoDB TTL removes them: 395 days (13 months,
@@ -17,7 +16,7 @@ pub const DEFAULT_EVENT_TTL_DAYS: u32 = 395;
 
 /// Default window in which a repeated `messageId` is recognized: 168 hours (7 days; the
 /// collector retries a queued event on every later page, so a week covers a visitor who comes
-/// back days later). Not from the seeds, which do not deduplicate.
+/// back days later).
 pub const DEFAULT_MESSAGE_DEDUPE_HOURS: u32 = 168;
 
 /// Configuration of the edge function.
@@ -34,7 +33,7 @@ pub struct EdgeConfig {
     /// is answered as a duplicate instead of stored twice (`MESSAGE_DEDUPE_HOURS`, 1 … 8760;
     /// default [`DEFAULT_MESSAGE_DEDUPE_HOURS`]).
     pub message_dedupe_hours: u32,
-    /// Plan limits (`PLAN_LIMITS`, a partial JSON override of the seed's table).
+    /// Plan limits (`PLAN_LIMITS`, a partial JSON override of the default table).
     pub plans: PlanCatalog,
     /// Where organizations come from.
     pub directory: DirectoryConfig,
@@ -209,7 +208,7 @@ impl EdgeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conf::recorded_lookups;
+    use crate::env::recorded_lookups;
     use crate::org::tiered::TierConfig;
 
     /// `EdgeConfig::from_lookup` with the required `DOMAINPRINT_SECRET` added to `lookup`'s

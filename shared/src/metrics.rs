@@ -1,38 +1,4 @@
-//! CloudWatch metrics in the Embedded Metric Format (EMF): each metric document is one JSON
-//! line on stdout, which Lambda sends to CloudWatch Logs, where the line becomes metrics.
-//!
-//! A document looks like this (the dimension values and the metric values are members of the
-//! root object, named by the `_aws` metadata):
-//!
-//! ```json
-//! {"_aws": {"Timestamp": 1795000000000, "CloudWatchMetrics": [
-//!    {"Namespace": "Impressio", "Dimensions": [["Route"]], "Metrics": [{"Name": "RequestLatency", "Unit": "Milliseconds"}]},
-//!    {"Namespace": "Impressio", "Dimensions": [["Route", "RiskLevel", "Action"]], "Metrics": [{"Name": "Events", "Unit": "Count"}]}]},
-//!  "Route": "/t", "RiskLevel": "low", "Action": "allow", "RequestLatency": 12.5, "Events": 1,
-//!  "RequestId": "0190…"}
-//! ```
-//!
-//! Code describes what it measures as [`MetricSet`]s (metrics sharing one dimension set) and
-//! hands them to [`Metrics::emit`], which packs them into as few documents as the format
-//! allows: a member of the root has one value, so two sets that give one dimension different
-//! values, or that name the same metric, go to different documents; a metric with more than
-//! [`MAX_VALUES_PER_METRIC`] values is split across documents. Members that are neither
-//! dimensions nor metrics are *properties*: searchable in CloudWatch Logs Insights, never
-//! metrics, so they may carry high-cardinality ids (a request id, an organization id) that
-//! must never be dimensions.
-//!
-//! Emission never fails its caller: a document that cannot be built or written is dropped,
-//! and the first such failure of a [`Metrics`] handle is logged (later ones are not).
-//!
-//! Why not the `metrics` facade with `metrics_cloudwatch_embedded`: that crate installs one
-//! process-global recorder (`Builder::init` leaks a `&'static` collector; its collector type is
-//! not constructible otherwise), so an app could not be given its own sink, and tests running
-//! side by side in one binary would read each other's metrics. It also sets units per metric
-//! name globally and holds at most 100 histogram values between flushes. What we need is
-//! small: a document builder and a line writer, below.
-//!
-//! One file of about eight hundred lines, by design: the EMF document, its limits and the sinks
-//! are one format; a third of the file is its tests (from `mod tests`).
+#![doc = include_str!("docs/metrics.md")]
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -41,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Number, Value};
 
-use crate::conf::ConfigError;
+use crate::env::ConfigError;
 
 /// Namespace of the metrics when `METRICS_NAMESPACE` is unset or empty.
 pub const DEFAULT_NAMESPACE: &str = "Impressio";

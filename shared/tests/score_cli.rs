@@ -156,7 +156,11 @@ fn backtests_a_configuration_against_labeled_events() {
     // A configuration whose bot User-Agent trigger lifts to "high" only: nothing is blocked,
     // so recall at `block` falls to 0.
     let lax = std::env::temp_dir().join(format!("lax-{}.json", std::process::id()));
-    std::fs::write(&lax, r#"{"triggers": {"bot_user_agent": -30}}"#).unwrap();
+    std::fs::write(
+        &lax,
+        r#"{"components": {"bot_user_agent": {"triggers": {"bot_user_agent": -30}}}}"#,
+    )
+    .unwrap();
     let (code, out, err) = run(&["backtest", "--config", lax.to_str().unwrap()], &corpus);
     assert_eq!(code, 0, "{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();

@@ -1,23 +1,20 @@
 //! An edge app on a fresh table of the test moto server, and a uniform view of the function's
 //! answers in either shape.
-//!
-//! About four hundred and sixty lines, by design: the app's builders, the readers of what it
-//! stored and the view of its answers are what every test module takes together.
 
 use std::sync::Arc;
 
 use base64::Engine;
 use edge::{Adapters, App};
+use impressio::behavior::counter::{AnyCounter, DynamoCounter};
 use impressio::behavior::dynamo::DynamoBehaviorStore;
 use impressio::clock::FixedClock;
 use impressio::config::EdgeConfig;
+use impressio::event::DynamoEventStore;
 use impressio::event::EventRecord;
-use impressio::fraud::counter::{AnyCounter, DynamoCounter};
 use impressio::identity::DynamoIdentityStore;
 use impressio::metrics::{MemorySink, Metrics};
 use impressio::org::{build_directory, AnySource, TieredDirectory};
 use impressio::server_api::dynamo::DynamoApiStore;
-use impressio::store::DynamoEventStore;
 use serde_json::Value;
 
 /// The edge app the tests drive: DynamoDB on moto, the configured organization directory.
@@ -219,7 +216,7 @@ pub async fn story_in(client: &aws_sdk_dynamodb::Client, table: &str, request_id
         .key_condition_expression("pk = :pk")
         .expression_attribute_values(
             ":pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(EventRecord::partition_key(request_id)),
+            aws_sdk_dynamodb::types::AttributeValue::S(impressio::schema::request_pk(request_id)),
         )
         .send()
         .await

@@ -47,8 +47,8 @@ const CLIENT_HOUSEKEEPING: &[&str] = &["clone", "config"];
 /// The index names the code passes to `.index_name(…)` through a constant, by the constant's
 /// name: the scan reads source text and cannot evaluate an expression.
 const INDEX_CONSTANTS: &[(&str, &str)] = &[
-    ("GSI_USER", impressio::store::schema::GSI_USER),
-    ("GSI_VISITOR", impressio::store::schema::GSI_VISITOR),
+    ("GSI_USER", impressio::schema::GSI_USER),
+    ("GSI_VISITOR", impressio::schema::GSI_VISITOR),
 ];
 
 /// The lines of a Rust module that are compiled into the functions: all but comment lines

@@ -10,9 +10,6 @@
 //! `scripts/test.sh` starts chromedriver and the edge function under `cargo lambda watch` (on
 //! the test moto server) and sets [`WEBDRIVER_URL_VAR`], [`EDGE_URL_VAR`] and
 //! [`TABLE_VAR`]; `scripts/local-stack.sh` does the same for `browser-demo`.
-//!
-//! One file of about seven hundred lines, by design: the browser session, the test site and the
-//! stored-event reader are what every browser test uses together.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

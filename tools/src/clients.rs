@@ -13,9 +13,6 @@
 //! and wget. What each should score ([`Expect`]) follows from what it is, not from a list:
 //! every HTTP library is a bot whatever its User-Agent says, and the real browser with its own
 //! transport and a browser User-Agent is a person.
-//!
-//! About five hundred lines, by design: each real client's invocation and the table they make are
-//! one measurement.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -18,10 +18,6 @@
 //! - **Viewer networks**: each listener stands for one network ([`Viewer`]: the public address
 //!   CloudFront would see, its ASN and location), so clients of one machine can appear as
 //!   people on different networks by using different ports.
-//!
-//! One file of about eight hundred lines, by design: the listener, the forwarding policy read from
-//! the template and the viewer headers are one request's path, and its tests sit beside it (from
-//! `mod tests`).
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};

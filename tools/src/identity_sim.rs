@@ -34,9 +34,6 @@
 //!
 //! `tools/src/bin/identity-accuracy.rs` prints the report; `scripts/bench-identity.sh` runs it
 //! in release; the integration tests run a smaller population and hold the targets.
-//!
-//! About five hundred lines, by design: the population, its requests and the measures are
-//! one benchmark, read together.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -401,7 +398,11 @@ pub async fn run(population: &Population, config: &IdentityConfig) -> Accuracy {
                 r.at_ms,
                 30,
             );
-            if let Created::VisitorExists = resolver.create(create, &event, None).await.expect("memory store") {
+            if let Created::VisitorExists = resolver
+                .create(create, &event.items(None).expect("an item"))
+                .await
+                .expect("memory store")
+            {
                 res = resolver
                     .resolve_again(ORG, &inputs, Some(r.site), r.at_ms)
                     .await

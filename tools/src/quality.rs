@@ -52,9 +52,6 @@
 //! as a crawler driving headless Chrome would send them: the User-Agent alone has to give
 //! them away, as it does for a User-Agent-only library. Every request comes from a
 //! residential ASN.
-//!
-//! One file of about a thousand lines, by design: the report's data, groups, targets and printout
-//! are one argument (who has seen each list, and what it proves), read top to bottom.
 
 use std::collections::BTreeMap;
 use std::path::Path;

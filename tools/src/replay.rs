@@ -1,9 +1,6 @@
 //! The traffic replay of the local stack: real browser and crawler User-Agents from isbot's
 //! fixtures, paired with real JA4 strings of the matching client family (FoxIO), with
 //! plausible CloudFront viewer headers (datacenter ASNs from X4BNet for crawlers).
-//!
-//! One file of about six hundred lines, by design: the corpus, the traffic mix and the event
-//! shapes are one generator; its tests follow from `mod tests`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -154,7 +151,7 @@ pub const ORGANIZATIONS: [&str; 4] = [
 ];
 
 /// The `.example` sites each replayed organization's plan honors, from
-/// `infra/organizations/local.json` and the seed's plan limits.
+/// `infra/organizations/local.json` and the default plan limits.
 fn org_sites() -> BTreeMap<&'static str, Vec<String>> {
     let dir = impressio::org::local::LocalDirectory::embedded();
     let plans = impressio::org::PlanCatalog::default();

@@ -10,9 +10,6 @@
 //! without SNI and ALPN, `_`, and the signature algorithms in their order. JA3 (Salesforce) is
 //! the MD5 of `version,ciphers,extensions,groups,point formats` in decimal, GREASE removed.
 //! Both are checked against FoxIO's published captures (`shared/data/ja4/foxio-vectors.json`).
-//!
-//! About four hundred lines, of which the last hundred and thirty are its tests against FoxIO's
-//! published vectors (from `mod tests`).
 
 use std::fmt::Write as _;
 

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use crate::after::AfterResponse;
 use impressio::behavior::any::AnyBehaviorStore;
+use impressio::behavior::counter::AnyCounter;
 use impressio::config::EdgeConfig;
-use impressio::fraud::counter::AnyCounter;
+use impressio::event::EventStore;
 use impressio::identity::{DynamoIdentityStore, IdentityStore, Resolver};
 use impressio::metrics::Metrics;
 use impressio::org::OrganizationDirectory;
 use impressio::server_api::dynamo::DynamoApiStore;
-use impressio::store::EventStore;
 
 /// The origin custom header CloudFront adds to every request it sends to the Function URL,
 /// carrying the origin-verify secret.

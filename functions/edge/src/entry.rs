@@ -12,12 +12,12 @@
 //!   in — or, when it is recognizably a `GET` or `HEAD` of the pixel, the pixel's GIF with
 //!   `400` and `X-Tracking-Status: rejected`: an `<img>` always gets an image.
 
+use impressio::event::EventStore;
 use impressio::http::cloudfront::{CloudFrontEvent, CloudFrontResponse};
 use impressio::http::function_url::{self, FunctionUrlResponse};
 use impressio::http::EdgeResponse;
 use impressio::identity::IdentityStore;
 use impressio::org::OrganizationDirectory;
-use impressio::store::EventStore;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;

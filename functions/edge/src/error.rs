@@ -74,7 +74,7 @@ pub enum EdgeError {
     /// client may see (codes and messages, no thresholds).
     #[error("the request was refused as automated or fraudulent")]
     RiskBlocked { reasons: Vec<serde_json::Value> },
-    /// One of the request's identifiers is blacklisted (the fraud design's layer 0, "Pre-Validation Blacklist").
+    /// One of the request's identifiers is blacklisted (the pre-check before scoring).
     #[error("too many suspicious requests; retry later")]
     Blacklisted { retry_after_secs: i64 },
     /// A Server API call (`/v1/`) without a usable `Authorization: Bearer <API key>`: the

@@ -4,10 +4,10 @@
 
 use std::time::Instant;
 
+use impressio::event::EventStore;
 use impressio::http::{EdgeRequest, EdgeResponse, MAX_REQUEST_HEADERS};
 use impressio::identity::IdentityStore;
 use impressio::org::OrganizationDirectory;
-use impressio::store::EventStore;
 use tracing::Instrument;
 
 use crate::access::{cors_headers, RequestCtx};

@@ -5,15 +5,16 @@ use edge::{handle_payload, Adapters, App};
 use std::sync::Arc;
 
 use edge::after::FinishAfterLayer;
+use impressio::behavior::counter::{AnyCounter, DynamoCounter, UpstashCounter};
 use impressio::behavior::dynamo::DynamoBehaviorStore;
 use impressio::clock::SystemClock;
 use impressio::config::EdgeConfig;
-use impressio::fraud::counter::{AnyCounter, DynamoCounter, UpstashCounter};
+use impressio::event::DynamoEventStore;
 use impressio::identity::DynamoIdentityStore;
 use impressio::org::build_directory;
 use impressio::org::upstash::UpstashClient;
 use impressio::server_api::dynamo::DynamoApiStore;
-use impressio::store::{dynamo::client_with_timeouts, DynamoEventStore};
+use impressio::store::dynamo::client_with_timeouts;
 use lambda_runtime::{layers, service_fn, LambdaEvent, Runtime};
 use serde_json::value::RawValue;
 

@@ -2,19 +2,17 @@
 //! `UpdateItem` with `ADD` for counters and string sets (atomic and idempotent), a conditional
 //! `UpdateItem` per sketch bucket raised (each register a maximum, the write shared with the
 //! processor's: [`super::sketch_writer`]), `PutItem` for blocks and forensic records.
-//!
-//! About 450 lines: one method per item kind of the trait, each with the expressions it sends,
-//! read side by side with [`super::memory`], which keeps the same items.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
-use super::keys::{self, BlockScope, Identifiers, BLACKLIST_SORT_KEY, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
+use super::keys::{self, BlockScope, Identifiers, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
 use super::rules::{self, Aggregate, BlacklistEntry, Block, Bucket, FirstRead, VisitorRead};
 use super::sketch::{by_bucket, SketchRaise};
 use super::sketch_writer::{raise_together, sketch_of};
 use super::store::BehaviorStore;
 use crate::fraud::FraudConfig;
+use crate::schema::BLACKLIST_SK as BLACKLIST_SORT_KEY;
 use crate::store::attr::{batch_get_all, key, n, num, s, string_set, text, Item};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, PUT_ITEM, UPDATE_ITEM};
@@ -75,7 +73,7 @@ impl DynamoBehaviorStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(pk))
-            .key("sk", s(keys::bucket_sort_key(start)))
+            .key("sk", s(crate::schema::bucket_sk(start)))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":t", s("aggregate"))
             .expression_attribute_values(":exp", n(rules::aggregate_expiry(start, size)))
@@ -137,8 +135,8 @@ impl BehaviorStore for DynamoBehaviorStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(keys::token_key(org, hash)))
-            .key("sk", s(keys::TOKEN_SORT_KEY))
+            .key("pk", s(crate::schema::token_pk(org, hash)))
+            .key("sk", s(crate::schema::TOKEN_SK))
             .update_expression("ADD uses :one SET item_type = :t, expires_at = :exp")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":t", s("token_uses"))
@@ -178,7 +176,7 @@ impl BehaviorStore for DynamoBehaviorStore {
         let visitor_count = async {
             match visitor {
                 Some(v) => {
-                    let k = keys::visitor_key(&ids.organization_id, v);
+                    let k = crate::schema::visitor_aggregate_pk(&ids.organization_id, v);
                     self.add_to_bucket(k, hour, HOUR_BUCKET_SECS, submission, now_ms).await
                 }
                 None => Ok(()),
@@ -196,7 +194,8 @@ impl BehaviorStore for DynamoBehaviorStore {
         now_ms: i64,
         config: &FraudConfig,
     ) -> Result<i64, StoreError> {
-        let terms = rules::block_terms(previous, now_ms, &config.behavior.blacklist).capped(ids.retention_cap(now_ms));
+        let terms =
+            rules::block_terms(previous, now_ms, &config.components.repeat_offender).capped(ids.retention_cap(now_ms));
         let until = terms.until_ms;
         let offense_list = AttributeValue::L(terms.offenses.iter().map(|t| n(*t)).collect());
         let mut puts = Vec::new();
@@ -234,7 +233,10 @@ impl BehaviorStore for DynamoBehaviorStore {
             puts.push(item);
         }
         if let Some(v) = block.visitor_id.as_ref().filter(|_| block.blocks_visitor) {
-            let mut item = key(&keys::memory_key(&ids.organization_id, v), BLACKLIST_SORT_KEY);
+            let mut item = key(
+                &crate::schema::visitor_block_pk(&ids.organization_id, v),
+                BLACKLIST_SORT_KEY,
+            );
             item.extend([
                 ("item_type".to_string(), s("visitor_block")),
                 ("detection_type".to_string(), s(&block.detection_type)),
@@ -246,7 +248,7 @@ impl BehaviorStore for DynamoBehaviorStore {
             ]);
             puts.push(item);
         }
-        let mut forensic = key(&keys::request_key(&block.request_id), keys::BLOCK_SORT_KEY);
+        let mut forensic = key(&crate::schema::request_pk(&block.request_id), crate::schema::BLOCK_SK);
         forensic.extend([
             ("item_type".to_string(), s("block")),
             ("organization_id".to_string(), s(&ids.organization_id)),
@@ -299,8 +301,8 @@ impl BehaviorStore for DynamoBehaviorStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(keys::request_key(request_id)))
-            .item("sk", s(keys::HIT_SORT_KEY))
+            .item("pk", s(crate::schema::request_pk(request_id)))
+            .item("sk", s(crate::schema::HIT_SK))
             .item("item_type", s("blacklist_hit"))
             .item("identifier", s(&entry.pk))
             .item("detection_type", s(&entry.detection_type))
@@ -356,7 +358,7 @@ fn bucket_of(item: &Item) -> Bucket {
     let count = |k: &str| num(item, k).and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
     let visitors = sketch_of(item);
     Bucket {
-        start: keys::bucket_start_of(text(item, "sk").unwrap_or_default()),
+        start: crate::schema::bucket_start_of(text(item, "sk").unwrap_or_default()),
         n: count("n"),
         visitors,
         ips: string_set(item, "ips"),
@@ -372,7 +374,7 @@ mod tests {
 
     #[test]
     fn items_are_read_as_written() {
-        let mut item = key("ORG#o#AGG#JA4#t13", &keys::bucket_sort_key(1_800_000_000));
+        let mut item = key("ORG#o#AGG#JA4#t13", &crate::schema::bucket_sk(1_800_000_000));
         item.insert("n".into(), n(3));
         item.insert("subs".into(), n(-1));
         let register = Register::of("v1");

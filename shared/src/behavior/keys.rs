@@ -1,12 +1,6 @@
-//! Where the behavioral items live: their partition and sort keys, keyed by organization.
-//!
-//! | item | `pk` | `sk` |
-//! |------|------|------|
-//! | blacklist entry | `ORG#<org>#BL#FP#<fingerprint>#<ip or /64>`, `#BL#IP#<ip>`, `#BL#JA4#<ja4>[#<ip or /64>]` | `BL` |
-//! | visitor block (blacklist by visitor id, repeat-offender memory) | `ORG#<org>#BLV#<visitor>` | `BL` |
-//! | aggregate bucket | `ORG#<org>#AGG#JA4NET#<ja4>#<ip or /64>`, `#AGG#JA4#<ja4>`, `#AGG#IP#<ip>` (5-minute buckets), `#AGG#VIS#<visitor>` (hourly) | `B#<bucket start, s>` |
-//! | token uses | `ORG#<org>#TOK#<sha-256>` | `USES` |
-//! | forensic record | `REQ#<request id>` | `BLOCK` / `BLACKLIST_HIT` |
+//! The identifiers a request's behavioral items are keyed by ([`Identifiers`]): which
+//! blacklist entries it is checked against and which a block of it writes, and its aggregates.
+//! The keys themselves are built in [`crate::schema`].
 //!
 //! What a block may blacklist is what its evidence is about ([`BlockScope`]), and every
 //! entry is something the blocked client cannot hand to another visitor: a fingerprint is a
@@ -19,21 +13,13 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crate::fraud::counter::network_of;
-use crate::privacy::AddressLabels;
+use crate::privacy::{address_scope as network_of, AddressLabels};
+use crate::schema;
 
 /// Size of the JA4 and IP buckets, seconds.
 pub const SHORT_BUCKET_SECS: i64 = 300;
 /// Size of the visitor buckets, seconds.
 pub const HOUR_BUCKET_SECS: i64 = 3600;
-/// Sort key of blacklist entries and visitor blocks.
-pub const BLACKLIST_SORT_KEY: &str = "BL";
-/// Sort key of a collector token's use count.
-pub const TOKEN_SORT_KEY: &str = "USES";
-/// Sort key of the forensic record of a block.
-pub const BLOCK_SORT_KEY: &str = "BLOCK";
-/// Sort key of the forensic record of a blacklist hit.
-pub const HIT_SORT_KEY: &str = "BLACKLIST_HIT";
 
 /// The identifiers of a request the behavioral layers key on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,10 +44,6 @@ pub struct Identifiers {
 }
 
 impl Identifiers {
-    fn prefix(&self) -> String {
-        format!("ORG#{}", self.organization_id)
-    }
-
     /// How the address is written in keys.
     pub fn labels(&self) -> Option<Cow<'_, AddressLabels>> {
         match (&self.address, self.ip) {
@@ -105,19 +87,19 @@ impl Identifiers {
     /// network, and a known tool's JA4 across the organization in place of the JA4 on the
     /// network. Nothing without an address but a tool's JA4.
     pub fn block_keys(&self, scope: BlockScope) -> Vec<String> {
-        let p = self.prefix();
+        let org = self.organization_id.as_str();
         let mut keys = Vec::new();
         let net = self.net();
         if scope == BlockScope::Client {
             if let (Some(fp), Some(net)) = (&self.fingerprint, &net) {
-                keys.push(fingerprint_blacklist_key(&self.organization_id, fp, net));
+                keys.push(schema::fingerprint_blacklist_pk(org, fp, net));
             }
         }
         if let Some(l) = self.labels() {
-            keys.push(format!("{p}#BL#IP#{}", l.ip));
+            keys.push(schema::ip_blacklist_pk(org, &l.ip));
         }
         match (scope, self.ja4_is_tool, &self.ja4) {
-            (BlockScope::Client, true, Some(ja4)) => keys.push(format!("{p}#BL#JA4#{ja4}")),
+            (BlockScope::Client, true, Some(ja4)) => keys.push(schema::ja4_blacklist_pk(org, ja4)),
             _ => keys.extend(self.ja4_network_key()),
         }
         keys
@@ -125,51 +107,31 @@ impl Identifiers {
 
     /// The blacklist key of the JA4 on this network.
     fn ja4_network_key(&self) -> Option<String> {
-        Some(format!(
-            "{}#BL#JA4#{}#{}",
-            self.prefix(),
+        Some(schema::ja4_network_blacklist_pk(
+            &self.organization_id,
             self.ja4.as_ref()?,
-            self.net()?
+            &self.net()?,
         ))
     }
 
     /// The JA4 + network aggregate (the session-hopping cluster), when both are known.
     pub fn ja4net_key(&self) -> Option<String> {
-        Some(format!(
-            "{}#AGG#JA4NET#{}#{}",
-            self.prefix(),
+        Some(schema::ja4_network_aggregate_pk(
+            &self.organization_id,
             self.ja4.as_ref()?,
-            self.net()?
+            &self.net()?,
         ))
     }
 
     /// The JA4 aggregate across the organization.
     pub fn ja4_key(&self) -> Option<String> {
-        Some(format!("{}#AGG#JA4#{}", self.prefix(), self.ja4.as_ref()?))
+        Some(schema::ja4_aggregate_pk(&self.organization_id, self.ja4.as_ref()?))
     }
 
     /// The IP aggregate (the IP rate).
     pub fn ip_key(&self) -> Option<String> {
-        Some(format!("{}#AGG#IP#{}", self.prefix(), self.labels()?.ip))
+        Some(schema::ip_aggregate_pk(&self.organization_id, &self.labels()?.ip))
     }
-}
-
-/// A visitor's hourly aggregate.
-pub fn visitor_key(org: &str, visitor: &str) -> String {
-    format!("ORG#{org}#AGG#VIS#{visitor}")
-}
-
-/// A fingerprint's blacklist entry on one network (`scope`: an IP, an IPv6 /64, or their
-/// keyed hashes under IP minimization).
-pub fn fingerprint_blacklist_key(org: &str, fingerprint: &str, scope: &str) -> String {
-    format!("ORG#{org}#BL#FP#{fingerprint}#{scope}")
-}
-
-/// The fingerprint entry of releases before 2026-12-07, across the organization
-/// (`ORG#<org>#BL#FP#<fingerprint>`): no longer read or written, since any client can present
-/// a fingerprint; an erasure still removes one that has not expired.
-pub fn legacy_fingerprint_blacklist_key(org: &str, fingerprint: &str) -> String {
-    format!("ORG#{org}#BL#FP#{fingerprint}")
 }
 
 /// Which identifiers a block's evidence is about, and so which it may blacklist.
@@ -183,31 +145,6 @@ pub enum BlockScope {
     /// token, its own history): the address, the JA4 (a known tool's across the
     /// organization, else on the network) and the fingerprint on the network.
     Client,
-}
-
-/// A visitor's block (blacklist by visitor id and repeat-offender memory).
-pub fn memory_key(org: &str, visitor: &str) -> String {
-    format!("ORG#{org}#BLV#{visitor}")
-}
-
-/// A collector token's use count, by the token's SHA-256.
-pub fn token_key(org: &str, hash: &str) -> String {
-    format!("ORG#{org}#TOK#{hash}")
-}
-
-/// The partition of a request's own records (its event, its forensic records).
-pub fn request_key(request_id: &str) -> String {
-    format!("REQ#{request_id}")
-}
-
-/// The sort key of the bucket starting at `start` (Unix seconds).
-pub fn bucket_sort_key(start: i64) -> String {
-    format!("B#{start}")
-}
-
-/// The start of a bucket from its sort key (0 when it is not one).
-pub fn bucket_start_of(sort_key: &str) -> i64 {
-    sort_key.strip_prefix("B#").and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
 /// The start (Unix seconds) of the `size`-second bucket holding `now_ms`.
@@ -224,23 +161,6 @@ pub fn bucket_starts(now_ms: i64, window_secs: u64, size: i64) -> Vec<i64> {
     let from = now.saturating_sub(window).div_euclid(size) * size;
     let to = now.div_euclid(size) * size;
     (0..).map(|i| from + i * size).take_while(|b| *b <= to).collect()
-}
-
-/// Which identifier a blacklist key blocks: `fingerprint_network` (a fingerprint on one IP or
-/// /64), `ip`, `ja4` (a known tool's JA4, blocked across the organization), `ja4_network` (a
-/// JA4 on one IP or /64), `visitor`, or `unknown` (an entry of an older release among them). This is what logs may say of an entry: the identifier itself (an IP address
-/// among them) is personal data.
-pub fn identifier_kind(pk: &str) -> &'static str {
-    let parts: Vec<&str> = pk.split('#').collect();
-    // `ORG`, the organization, then `BL` + kind + value(s), or `BLV` + visitor.
-    match parts.get(2..).unwrap_or_default() {
-        ["BLV", ..] => "visitor",
-        ["BL", "FP", _, _] => "fingerprint_network",
-        ["BL", "IP", ..] => "ip",
-        ["BL", "JA4", _] => "ja4",
-        ["BL", "JA4", _, _, ..] => "ja4_network",
-        _ => "unknown",
-    }
 }
 
 #[cfg(test)]
@@ -260,7 +180,10 @@ mod tests {
             retention_days: None,
         };
         let kinds = |ids: Identifiers| -> Vec<&'static str> {
-            ids.blacklist_keys().iter().map(|k| identifier_kind(k)).collect()
+            ids.blacklist_keys()
+                .iter()
+                .map(|k| schema::identifier_kind(k))
+                .collect()
         };
         assert_eq!(
             kinds(ids(true, "198.51.100.7")),
@@ -274,9 +197,12 @@ mod tests {
             kinds(ids(false, "2001:db8::7")),
             ["fingerprint_network", "ip", "ja4_network"]
         );
-        assert_eq!(identifier_kind("ORG#o#BL#FP#fpAbc"), "unknown");
-        assert_eq!(identifier_kind(&memory_key("org_demo", "v-1")), "visitor");
-        assert_eq!(identifier_kind("REQ#x"), "unknown");
+        assert_eq!(schema::identifier_kind("ORG#o#BL#FP#fpAbc"), "unknown");
+        assert_eq!(
+            schema::identifier_kind(&schema::visitor_block_pk("org_demo", "v-1")),
+            "visitor"
+        );
+        assert_eq!(schema::identifier_kind("REQ#x"), "unknown");
     }
 
     #[test]
@@ -336,7 +262,10 @@ mod tests {
         // 24 hourly buckets and the current one.
         assert_eq!(bucket_starts(now_ms, 86_400, 3600).len(), 25);
         assert_eq!(bucket_start(now_ms, 3600), 12 * 3600);
-        assert_eq!(bucket_start_of(&bucket_sort_key(1_700_000_100)), 1_700_000_100);
-        assert_eq!(bucket_start_of("BL"), 0);
+        assert_eq!(
+            schema::bucket_start_of(&schema::bucket_sk(1_700_000_100)),
+            1_700_000_100
+        );
+        assert_eq!(schema::bucket_start_of("BL"), 0);
     }
 }

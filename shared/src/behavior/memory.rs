@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::keys::{self, Identifiers, BLACKLIST_SORT_KEY, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
+use super::keys::{self, Identifiers, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
 use super::rules::{self, Aggregate, BlacklistEntry, Block, Bucket, FirstRead, VisitorRead};
 use super::sketch::{Register, SketchRaise};
 use super::store::{BehaviorStore, SketchWriter};
 use crate::fraud::FraudConfig;
+use crate::schema::BLACKLIST_SK as BLACKLIST_SORT_KEY;
 use crate::store::StoreError;
 
 /// A forensic record: a block or a blacklist hit of one request.
@@ -109,7 +110,7 @@ impl BehaviorStore for MemoryBehaviorStore {
                 read.blacklist.extend(items.blacklist.get(&pk).map(|(e, _)| e.clone()));
                 continue;
             }
-            let Some(bucket) = items.buckets.get(&(pk.clone(), keys::bucket_start_of(&sk))) else {
+            let Some(bucket) = items.buckets.get(&(pk.clone(), crate::schema::bucket_start_of(&sk))) else {
                 continue;
             };
             match rules::aggregate_of(ids, &pk) {
@@ -128,7 +129,7 @@ impl BehaviorStore for MemoryBehaviorStore {
 
     async fn count_token(&self, org: &str, hash: &str, _expires_at: i64) -> Result<u64, StoreError> {
         let mut items = self.items();
-        let uses = items.tokens.entry(keys::token_key(org, hash)).or_default();
+        let uses = items.tokens.entry(crate::schema::token_pk(org, hash)).or_default();
         *uses = uses.saturating_add(1);
         Ok(*uses)
     }
@@ -152,7 +153,7 @@ impl BehaviorStore for MemoryBehaviorStore {
             let submission = Some((is_submission, ids.labels().map(|l| l.ip.clone())));
             let hour = keys::bucket_start(now_ms, HOUR_BUCKET_SECS);
             self.add(
-                keys::visitor_key(&ids.organization_id, visitor),
+                crate::schema::visitor_aggregate_pk(&ids.organization_id, visitor),
                 hour,
                 submission,
                 now_ms,
@@ -169,7 +170,8 @@ impl BehaviorStore for MemoryBehaviorStore {
         now_ms: i64,
         config: &FraudConfig,
     ) -> Result<i64, StoreError> {
-        let terms = rules::block_terms(previous, now_ms, &config.behavior.blacklist).capped(ids.retention_cap(now_ms));
+        let terms =
+            rules::block_terms(previous, now_ms, &config.components.repeat_offender).capped(ids.retention_cap(now_ms));
         let entry = |pk: String| BlacklistEntry {
             pk,
             detection_type: block.detection_type.clone(),
@@ -183,7 +185,7 @@ impl BehaviorStore for MemoryBehaviorStore {
             .visitor_id
             .as_ref()
             .filter(|_| block.blocks_visitor)
-            .map(|v| keys::memory_key(&ids.organization_id, v));
+            .map(|v| crate::schema::visitor_block_pk(&ids.organization_id, v));
         for pk in ids.block_keys(block.scope).into_iter().chain(visitor_key) {
             items.blacklist.insert(pk.clone(), (entry(pk), 0));
         }
@@ -192,7 +194,7 @@ impl BehaviorStore for MemoryBehaviorStore {
             .entry(block.request_id.clone())
             .or_default()
             .push(Forensic {
-                kind: keys::BLOCK_SORT_KEY,
+                kind: crate::schema::BLOCK_SK,
                 detection_type: block.detection_type.clone(),
                 block_expires_ms: terms.until_ms,
                 offense_count: terms.offenses.len(),
@@ -211,7 +213,7 @@ impl BehaviorStore for MemoryBehaviorStore {
             .entry(request_id.to_string())
             .or_default()
             .push(Forensic {
-                kind: keys::HIT_SORT_KEY,
+                kind: crate::schema::HIT_SK,
                 detection_type: entry.detection_type.clone(),
                 block_expires_ms: entry.block_expires_ms,
                 offense_count: 0,
@@ -241,7 +243,7 @@ fn visitor_read_in(items: &Items, org: &str, visitor: &str, now_ms: i64) -> Visi
                 read.memory = Some((entry.detection_type.clone(), entry.blocked_at_ms));
                 read.entry = Some(entry.clone());
             }
-        } else if let Some(bucket) = items.buckets.get(&(pk, keys::bucket_start_of(&sk))) {
+        } else if let Some(bucket) = items.buckets.get(&(pk, crate::schema::bucket_start_of(&sk))) {
             read.buckets.push(bucket.clone());
         }
     }

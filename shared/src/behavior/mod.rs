@@ -1,4 +1,4 @@
-//! The behavioral model's storage (the product mission's behavioral layers): the blacklist
+//! The behavioral layers' storage: the blacklist
 //! with progressive timeouts, the time-bucketed aggregates that JA4 session hopping, the IP
 //! rate and visitor velocity are judged from, repeat-offender memory, collector-token uses,
 //! and the forensic record. The components themselves are in [`crate::fraud::components`].
@@ -16,6 +16,8 @@
 
 #[cfg(feature = "io")]
 pub mod any;
+#[cfg(feature = "io")]
+pub mod counter;
 #[cfg(feature = "io")]
 pub mod dynamo;
 #[cfg(feature = "io")]

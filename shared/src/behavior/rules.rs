@@ -9,9 +9,6 @@
 //! overlaps ([`keys::bucket_starts`]). Every item has a TTL;
 //! DynamoDB deletes late, so block expiry is checked in code. Which sketch raises the edge
 //! writes and which it leaves to the stream processor is [`sketch_raises`].
-//!
-//! About 450 lines, with its tests: every rule the stores apply is here, so that the DynamoDB
-//! and in-memory stores cannot disagree.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -19,7 +16,7 @@ use std::net::IpAddr;
 use super::keys::{self, BlockScope, Identifiers, HOUR_BUCKET_SECS, SHORT_BUCKET_SECS};
 use super::sketch::{Register, Sketch, SketchRaise};
 use crate::fraud::components::visitor_velocity::{DAY_WINDOW_SECS, HOUR_WINDOW_SECS};
-use crate::fraud::config::BlacklistConfig;
+use crate::fraud::config::RepeatOffenderConfig;
 use crate::fraud::input::Observations;
 use crate::fraud::{FraudConfig, Trigger};
 
@@ -46,7 +43,7 @@ pub struct BlacklistEntry {
 impl BlacklistEntry {
     /// Which identifier the entry blocks (see [`keys::identifier_kind`]).
     pub fn identifier_kind(&self) -> &'static str {
-        keys::identifier_kind(&self.pk)
+        crate::schema::identifier_kind(&self.pk)
     }
 }
 
@@ -135,12 +132,11 @@ pub enum Aggregate {
 /// (the longer of the cluster and extended windows) and of the IP (the IP-rate window), and
 /// with [`Identifiers::visitor`] that visitor's [`visitor_read_keys`].
 pub fn first_read_keys(ids: &Identifiers, now_ms: i64, config: &FraudConfig) -> Vec<(String, String)> {
-    let b = &config.behavior;
-    let hopping = &b.session_hopping;
+    let hopping = &config.components.ja4_session_hopping;
     let mut keys: Vec<(String, String)> = ids
         .blacklist_keys()
         .into_iter()
-        .map(|k| (k, keys::BLACKLIST_SORT_KEY.to_string()))
+        .map(|k| (k, crate::schema::BLACKLIST_SK.to_string()))
         .collect();
     for (key, window) in [
         (ids.ja4net_key(), hopping.cluster_window_secs),
@@ -148,11 +144,11 @@ pub fn first_read_keys(ids: &Identifiers, now_ms: i64, config: &FraudConfig) -> 
             ids.ja4_key(),
             hopping.cluster_window_secs.max(hopping.extended_window_secs),
         ),
-        (ids.ip_key(), b.ip_rate_window_secs),
+        (ids.ip_key(), config.components.ip_rate.window_secs),
     ] {
         if let Some(key) = key {
             for start in keys::bucket_starts(now_ms, window, SHORT_BUCKET_SECS) {
-                keys.push((key.clone(), keys::bucket_sort_key(start)));
+                keys.push((key.clone(), crate::schema::bucket_sk(start)));
             }
         }
     }
@@ -166,7 +162,8 @@ pub fn first_read_keys(ids: &Identifiers, now_ms: i64, config: &FraudConfig) -> 
 /// [`visitor_read_keys`]).
 pub fn is_visitor_partition(ids: &Identifiers, pk: &str) -> bool {
     ids.visitor.as_deref().is_some_and(|v| {
-        pk == keys::visitor_key(&ids.organization_id, v) || pk == keys::memory_key(&ids.organization_id, v)
+        pk == crate::schema::visitor_aggregate_pk(&ids.organization_id, v)
+            || pk == crate::schema::visitor_block_pk(&ids.organization_id, v)
     })
 }
 
@@ -187,12 +184,15 @@ pub fn aggregate_of(ids: &Identifiers, pk: &str) -> Option<Aggregate> {
 /// The keys of the visitor read round, `(pk, sk)`: the visitor's hourly buckets of the last
 /// day and its block.
 pub fn visitor_read_keys(org: &str, visitor: &str, now_ms: i64) -> Vec<(String, String)> {
-    let vk = keys::visitor_key(org, visitor);
+    let vk = crate::schema::visitor_aggregate_pk(org, visitor);
     let mut keys: Vec<(String, String)> = keys::bucket_starts(now_ms, DAY_WINDOW_SECS, HOUR_BUCKET_SECS)
         .into_iter()
-        .map(|b| (vk.clone(), keys::bucket_sort_key(b)))
+        .map(|b| (vk.clone(), crate::schema::bucket_sk(b)))
         .collect();
-    keys.push((keys::memory_key(org, visitor), keys::BLACKLIST_SORT_KEY.into()));
+    keys.push((
+        crate::schema::visitor_block_pk(org, visitor),
+        crate::schema::BLACKLIST_SK.into(),
+    ));
     keys
 }
 
@@ -229,10 +229,10 @@ impl BlockTerms {
     }
 }
 
-/// The progressive timeout (the fraud design's "Risk Scoring System": 1 h, 4 h, 8 h, 12 h, then
+/// The progressive timeout (1 h, 4 h, 8 h, 12 h, then
 /// 24 h by the offenses of the last 24 h, in `bl`): the offenses of the `previous` entries
 /// within the window, deduplicated, plus this one at `now_ms` pick the rung of the ladder.
-pub fn block_terms(previous: &[BlacklistEntry], now_ms: i64, bl: &BlacklistConfig) -> BlockTerms {
+pub fn block_terms(previous: &[BlacklistEntry], now_ms: i64, bl: &RepeatOffenderConfig) -> BlockTerms {
     let secs = |s: u64| i64::try_from(s).unwrap_or(i64::MAX);
     let window_start = now_ms.saturating_sub(secs(bl.offense_window_secs).saturating_mul(1000));
     let mut offenses: Vec<i64> = previous
@@ -243,7 +243,7 @@ pub fn block_terms(previous: &[BlacklistEntry], now_ms: i64, bl: &BlacklistConfi
     offenses.sort_unstable();
     offenses.dedup();
     offenses.push(now_ms);
-    // The configuration holds at least one rung (`BlacklistConfig::check`).
+    // The configuration holds at least one rung (`RepeatOffenderConfig::check`).
     let rung = (offenses.len() - 1).min(bl.timeouts_secs.len().saturating_sub(1));
     let timeout = bl.timeouts_secs.get(rung).copied().unwrap_or(0);
     let until_ms = now_ms.saturating_add(secs(timeout).saturating_mul(1000));
@@ -298,7 +298,7 @@ pub fn sketch_raises(
         })
         .collect();
     let age_secs = (now_ms / 1000).saturating_sub(start);
-    let after = i64::try_from(config.behavior.session_hopping.edge_raise_after_secs).unwrap_or(i64::MAX);
+    let after = i64::try_from(config.components.ja4_session_hopping.edge_raise_after_secs).unwrap_or(i64::MAX);
     if age_secs < after {
         (Vec::new(), raises)
     } else {
@@ -319,7 +319,7 @@ pub fn observations(
     now_ms: i64,
     config: &FraudConfig,
 ) -> Observations {
-    let b = &config.behavior;
+    let c = &config.components;
     let now = now_ms / 1000;
     let within =
         |bk: &Bucket, window: u64, size: i64| bk.start.saturating_add(size) > now.saturating_sub(window as i64);
@@ -332,18 +332,18 @@ pub fn observations(
         sketch.raise(own);
         sketch.estimate()
     };
-    let cluster = union(&first.ja4net, b.session_hopping.cluster_window_secs);
+    let cluster = union(&first.ja4net, c.ja4_session_hopping.cluster_window_secs);
     let cluster_first_ms = first
         .ja4net
         .iter()
-        .filter(|bk| within(bk, b.session_hopping.cluster_window_secs, SHORT_BUCKET_SECS))
+        .filter(|bk| within(bk, c.ja4_session_hopping.cluster_window_secs, SHORT_BUCKET_SECS))
         .filter_map(|bk| bk.first_ms)
         .min();
     let global = |window: u64| union(&first.ja4, window);
     let ip_events = first
         .ip
         .iter()
-        .filter(|bk| within(bk, b.ip_rate_window_secs, SHORT_BUCKET_SECS))
+        .filter(|bk| within(bk, c.ip_rate.window_secs, SHORT_BUCKET_SECS))
         .map(|bk| bk.n)
         .sum::<u64>()
         .saturating_add(1);
@@ -369,8 +369,8 @@ pub fn observations(
     Observations {
         cluster_visitors: cluster,
         cluster_first_ms: cluster_first_ms.or(Some(now_ms)),
-        rapid_global_visitors: global(b.session_hopping.rapid_window_secs),
-        extended_global_visitors: global(b.session_hopping.extended_window_secs),
+        rapid_global_visitors: global(c.ja4_session_hopping.rapid_window_secs),
+        extended_global_visitors: global(c.ja4_session_hopping.extended_window_secs),
         ip_events,
         is_submission,
         visitor_submissions_24h: submissions_24h,
@@ -401,7 +401,7 @@ mod tests {
 
     #[test]
     fn each_offense_in_the_window_climbs_the_timeout_ladder_and_the_last_rung_holds() {
-        let bl = BlacklistConfig::default();
+        let bl = RepeatOffenderConfig::default();
         let first = block_terms(&[], NOW, &bl);
         assert_eq!(first.offenses, [NOW]);
         assert_eq!(first.until_ms, NOW + HOUR_MS);
@@ -484,7 +484,7 @@ mod tests {
             .iter()
             .filter(|(pk, _)| aggregate_of(&ids, pk) == Some(Aggregate::Ip))
             .count();
-        let window = config.behavior.ip_rate_window_secs as i64;
+        let window = config.components.ip_rate.window_secs as i64;
         assert_eq!(ip_buckets as i64, window / SHORT_BUCKET_SECS + 1);
         assert_eq!(visitor_read_keys("o", "v1", NOW).len(), 25 + 1);
     }

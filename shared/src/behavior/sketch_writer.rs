@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use aws_sdk_dynamodb::Client;
 
-use super::keys::{self, SHORT_BUCKET_SECS};
+use super::keys::SHORT_BUCKET_SECS;
 use super::memory::MemoryBehaviorStore;
 use super::rules;
 use super::sketch::{by_bucket, Register, Sketch, SketchRaise};
@@ -78,7 +78,7 @@ pub(crate) async fn raise_together(
             .update_item()
             .table_name(table)
             .key("pk", s(pk))
-            .key("sk", s(keys::bucket_sort_key(start)))
+            .key("sk", s(crate::schema::bucket_sk(start)))
             .expression_attribute_values(":t", s("aggregate"))
             .expression_attribute_values(":exp", n(rules::aggregate_expiry(start, SHORT_BUCKET_SECS)))
             .expression_attribute_values(":now", n(now_ms))

@@ -31,7 +31,7 @@ pub async fn request_story(
         .query()
         .table_name(table)
         .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("REQ#{request_id}")))
+        .expression_attribute_values(":pk", AttributeValue::S(crate::schema::request_pk(request_id)))
         .send()
         .await
         .map_err(|e| dynamo_error("Query", e))?;

@@ -166,7 +166,7 @@ fn backtest(mut args: impl Iterator<Item = String>) -> Result<(), String> {
         text.push_str(&std::fs::read_to_string(f).map_err(|e| format!("{f}: {e}"))?);
         text.push('\n');
     }
-    let report = impressio::fraud::backtest::backtest(text.lines(), &config);
+    let report = impressio::backtest::backtest(text.lines(), &config);
     println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
     Ok(())
 }

@@ -13,8 +13,6 @@
 //! - an event sent with a `messageId` has a marker beside it, `pk` = `MSG#<organization>#<message
 //!   id>`, `sk` = `MESSAGE` ([`MessageRecord`]), written in the same transaction: a retry of a
 //!   message whose answer was lost finds it and is not stored twice.
-//!
-//! About five hundred lines, of which the last hundred are its tests (from `mod tests`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -41,13 +39,9 @@ pub struct OrgDecision {
 
 /// `item_type` of event items.
 pub const EVENT_ITEM_TYPE: &str = "event";
-/// Sort key of the event item within its request partition.
-pub const EVENT_SORT_KEY: &str = "EVENT";
 
 /// `item_type` of message markers.
 pub const MESSAGE_ITEM_TYPE: &str = "message";
-/// Sort key of a message marker.
-pub const MESSAGE_SORT_KEY: &str = "MESSAGE";
 
 /// Which route recorded the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -303,16 +297,6 @@ impl EventRecord {
         Ok(())
     }
 
-    /// The partition key of a request's records.
-    pub fn partition_key(request_id: &str) -> String {
-        format!("REQ#{request_id}")
-    }
-
-    /// The `GSI_USER` partition key of a user of an organization.
-    pub fn user_key(organization_id: &str, user_id: &str) -> String {
-        format!("ORG#{organization_id}#USER#{user_id}")
-    }
-
     /// The organization-facing JSON of the event: the stored record without
     /// [`INTERNAL_ATTRIBUTES`] (snake_case field names, as stored). Webhooks send it as their
     /// `data` and the Server API answers it as its `event`.
@@ -326,16 +310,10 @@ impl EventRecord {
         data
     }
 
-    /// The `GSI_USER` partition key of a visitor without a user id (and the `GSI_VISITOR`
-    /// partition key of every event of the visitor).
-    pub fn visitor_key(organization_id: &str, visitor_id: &str) -> String {
-        format!("ORG#{organization_id}#VISITOR#{visitor_id}")
-    }
-
     /// Records the identity of the event; an event without a user id is then keyed in
     /// `GSI_USER` by its visitor.
     pub fn set_identity(&mut self, identity: IdentityResult) {
-        let visitor_key = Self::visitor_key(&self.organization_id, &identity.visitor_id);
+        let visitor_key = crate::schema::visitor_index_pk(&self.organization_id, &identity.visitor_id);
         if self.gsi_user_pk.is_none() {
             self.gsi_user_pk = Some(visitor_key.clone());
         }
@@ -360,10 +338,10 @@ impl EventRecord {
         let gsi_user_pk = event
             .user_id
             .as_deref()
-            .map(|u| Self::user_key(&event.organization_id, u));
+            .map(|u| crate::schema::user_index_pk(&event.organization_id, u));
         EventRecord {
-            pk: Self::partition_key(request_id),
-            sk: EVENT_SORT_KEY.to_string(),
+            pk: crate::schema::request_pk(request_id),
+            sk: crate::schema::EVENT_SK.to_string(),
             item_type: EVENT_ITEM_TYPE.to_string(),
             request_id: request_id.to_string(),
             event_id: uuid::Uuid::now_v7().to_string(),
@@ -433,17 +411,12 @@ pub struct MessageRecord {
 }
 
 impl MessageRecord {
-    /// The partition key of a message id of an organization.
-    pub fn partition_key(organization_id: &str, message_id: &str) -> String {
-        format!("MSG#{organization_id}#{message_id}")
-    }
-
     /// The marker of `event`, kept `dedupe_hours`; `None` when the event has no message id.
     pub fn of(event: &EventRecord, dedupe_hours: u32) -> Option<Self> {
         let message_id = event.message_id.clone()?;
         Some(MessageRecord {
-            pk: Self::partition_key(&event.organization_id, &message_id),
-            sk: MESSAGE_SORT_KEY.to_string(),
+            pk: crate::schema::message_pk(&event.organization_id, &message_id),
+            sk: crate::schema::MESSAGE_SK.to_string(),
             item_type: MESSAGE_ITEM_TYPE.to_string(),
             organization_id: event.organization_id.clone(),
             message_id,

@@ -1,40 +1,4 @@
-//! What clients send: the `/t` JSON event, the `/c` campaign document and the pixel's query
-//! parameters, with the validation every field gets before it is stored.
-//!
-//! Field rules (one place, used by every route):
-//! - `organizationId`: 1–64 characters of `A–Z a–z 0–9 _ -` (a UUID fits);
-//! - `event`: GA4's event-name rule (a letter, then letters, digits or `_`, at most 40), so
-//!   events can be forwarded to GA4 unchanged; default `page_view`;
-//! - `url`, `referrer`: absolute `http`/`https` URLs of at most 2048 bytes (an empty referrer
-//!   means none);
-//! - `title`: at most 512 characters; `userId`: 1–256 characters, no control characters;
-//! - `fingerprint`: 1–128 characters of `A–Z a–z 0–9 _ -`;
-//! - `messageId`: the sender's id of this message, the same on every retry of it (what
-//!   Segment calls `messageId`, Mixpanel `$insert_id`): 1–64 characters of
-//!   `A–Z a–z 0–9 _ -`; the edge stores a message once per organization
-//!   (`MESSAGE_DEDUPE_HOURS`) and answers a repeat as `duplicate`;
-//! - `clientId` (GA4, from the `_ga` cookie): `<digits>.<digits>`, at most 64 characters;
-//! - `properties`: a JSON object of at most 50 keys (1–64 characters each), nested at most 3
-//!   levels deep;
-//! - `timestamp`: the client's clock in ms since the Unix epoch, between 2000-01-01 and
-//!   2100-01-01;
-//! - numbers inside `properties`, `components` and `digitalData`: zero or a magnitude within
-//!   1e-130 … 2^53 − 1, and no key (at any level) with a control character or repeated in its
-//!   object ([`super::json`]): what DynamoDB stores exactly and every reader reads back. A
-//!   refused value is answered with its path (`properties.items[2].price`);
-//! - `components`: the fingerprint components `/h.js` measured, a JSON object of at most 48
-//!   keys (1–40 characters of `A–Z a–z 0–9 _`) whose values are `null`, booleans, numbers,
-//!   strings of at most 512 characters or arrays of at most 64 such scalars (strings at most
-//!   128 characters);
-//! - `digitalData`: the page's W3C CEDDL `window.digitalData` (starter plan and up), a JSON
-//!   object of at most 8 KiB serialized, nested at most 8 levels;
-//! - `forwarded` (server-side events only, see [`ForwardedPayload`]): the end user's `ip` (an
-//!   IPv4 or IPv6 address, not unspecified, multicast or broadcast; IPv4-mapped IPv6 is read
-//!   as IPv4), `userAgent` (1–512 characters, no control characters) and optional
-//!   `acceptLanguage` (at most 256 visible ASCII characters).
-//!
-//! One file of about eight hundred lines, by design: the field rules are written once and used by
-//! every route, so they stay together; the tests follow from `mod tests`.
+#![doc = include_str!("../docs/payload.md")]
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -275,8 +239,8 @@ impl TrackPayload {
             ga4_client_id: opt_client_id(self.client_id)?,
             properties: properties(self.properties)?,
             client_ts: client_ts(self.timestamp)?,
-            domainprint: self.domainprint.filter(|s| !s.is_empty()),
-            behavioral_signature: self.behavioral_signature.filter(|s| !s.is_empty()),
+            domainprint: domainprint(self.domainprint)?,
+            behavioral_signature: behavioral_signature(self.behavioral_signature)?,
             token: match self.token.filter(|t| !t.is_empty()) {
                 Some(t) if t.len() > 256 || !t.is_ascii() => {
                     return Err(FieldError::new("token", "must be at most 256 ASCII characters"))
@@ -536,6 +500,35 @@ fn opt_client_id(v: Option<String>) -> Result<Option<String>, FieldError> {
         ));
     }
     Ok(Some(v))
+}
+
+/// The collector's copy of the domainprint: 1–128 of `A–Z a–z 0–9 _ . -` (whether it is ours
+/// is the identity resolver's question).
+fn domainprint(v: Option<String>) -> Result<Option<String>, FieldError> {
+    match v.filter(|s| !s.is_empty()) {
+        Some(d) if !crate::identity::inputs::plausible_domainprint(&d) => Err(FieldError::new(
+            "domainprint",
+            "must be 1-128 characters of letters, digits, '_', '.' or '-'",
+        )),
+        v => Ok(v),
+    }
+}
+
+/// `/h-pro.js`'s signature: 8–128 of `A–Z a–z 0–9 _ . -`.
+fn behavioral_signature(v: Option<String>) -> Result<Option<String>, FieldError> {
+    match v.filter(|s| !s.is_empty()) {
+        Some(b)
+            if !((8..=128).contains(&b.len())
+                && b.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))) =>
+        {
+            Err(FieldError::new(
+                "behavioralSignature",
+                "must be 8-128 characters of letters, digits, '_', '.' or '-'",
+            ))
+        }
+        v => Ok(v),
+    }
 }
 
 fn properties(v: Option<Map<String, Value>>) -> Result<Option<Map<String, Value>>, FieldError> {

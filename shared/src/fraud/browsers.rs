@@ -1,43 +1,4 @@
-//! Browser transport profiles: a positive model of what each browser family shows on the wire,
-//! so that a request whose User-Agent claims a family and whose transport is another client's
-//! is recognized whatever that client is — a list of tool fingerprints only knows the tools
-//! it lists, and every library version and TLS backend has its own.
-//!
-//! **Families.** A User-Agent claims [`Family::Chromium`] (Chrome, Edge, Opera, Samsung
-//! Internet, Brave, … and Android WebView: BoringSSL), [`Family::Firefox`] (desktop and
-//! Android: NSS), or [`Family::Safari`] (Safari on macOS, and every browser and in-app webview
-//! on iOS and iPadOS, which must use Apple's network stack). Other claims (WebKitGTK on Linux,
-//! Internet Explorer, Presto) have no profile and no contradiction.
-//!
-//! **What stays stable across a family's releases** (from JA4s measured through the local
-//! CloudFront on this machine — Chromium 156, Firefox ESR 153 — and FoxIO's published
-//! mapping — Chromium, Firefox before 150, Safari):
-//! - TLS 1.3 (since Chrome 70, Firefox 63, Safari 12.1) and ALPN with `h2` first over TCP
-//!   (`h3` over QUIC);
-//! - the **cipher-suite set** of the family's TLS library: its size (JA4 `a`, GREASE
-//!   excluded: BoringSSL 15 since Chrome 93, NSS 16–17, Apple 20) and its sorted hash (JA4 `b`:
-//!   `8daaf6152771` Chromium; `86a278354501` Firefox 153, `5b57614c22b0` earlier; `a09f3c656075`
-//!   Safari). HTTP libraries offer other sets (OpenSSL's curl 31, Python 18 without `h2`,
-//!   undici 59, GnuTLS 29, Go 13 …);
-//! - the extension count, within a few of the measured values (new extensions come one at a
-//!   time; a resumed session adds `pre_shared_key`);
-//! - headers: `Accept-Language` always; `Sec-Fetch-*` since Chrome 76, Firefox 90, Safari 16.4;
-//!   `Sec-CH-UA` from Chromium 89 (not in webviews, which added it later); `User-Agent` is
-//!   never Chromium's first header (Firefox's over HTTP/2 is, measured).
-//!
-//! **What does not**: the extension hash (JA4 `c`) changes with almost every Chromium release
-//! and between a full and a resumed handshake; Chromium's header order changed across
-//! versions (Sec-CH-UA-Platform now comes first, User-Agent before Sec-CH-UA); Chromium
-//! randomizes its extension order (JA3 changes per connection). None of these is used.
-//!
-//! **Contradictions** ([`contradictions`]): the TLS version, ALPN and cipher set are
-//! *decisive* (a client whose TLS library is not the family's is not that browser); the
-//! extension count, HTTP/1.x and missing headers are not decisive alone. A claim of a version
-//! newer than a profile was measured on ([`FamilyProfile::measured_through`]) gets no decisive
-//! contradiction: a new release may change what the profile knows. Every number is in
-//! `FRAUD_CONFIG` under `browsers`.
-//!
-//! About five hundred lines, of which the last hundred and fifty are its tests (from `mod tests`).
+#![doc = include_str!("../docs/browsers.md")]
 
 use serde::{Deserialize, Serialize};
 

@@ -1,50 +1,63 @@
 //! The registry: every component of the composite risk score and every block trigger, named by
 //! enums the compiler checks.
 //!
-//! A component is one file in [`super::components`] (its configuration with its defaults, its
-//! validation, its maximum, its scoring) plus one line in `registry!` below: its name as
-//! stored, whether it judges the request's transport, its weight, its configuration check and
-//! how it is scored. A line without any of these does not compile; a weight or a configuration
-//! out of range is refused at start by [`FraudConfig::check`], which walks this registry.
-//!
-//! The seeds number their detection layers twice over (the eight-layer model's "layer 2" is
-//! JA4 ↔ context, the behavioral model's "layer 2" is visitor velocity); the code uses the
-//! component names only. The seeds' numbering, for reading them side by side:
-//!
-//! | component | eight-layer model | behavioral model |
-//! |-----------|-------------------|------------------|
-//! | `ja4_tls` | layer 1 | |
-//! | `ja4_context` | layer 2 | |
-//! | `ja4_structure` | layer 3 | |
-//! | `headless` | layer 4 | |
-//! | `datacenter` | layer 5 (VPN / datacenter) | |
-//! | `http2` | layer 6 | |
-//! | `webrtc` | layer 7 | |
-//! | `credential_stuffing` | layer 8 | |
-//! | `bot_user_agent` | (the bot User-Agent check) | |
-//! | `ip_rate` | | layer 0.5 |
-//! | `visitor_velocity` | | layer 2 (2a–2c) |
-//! | `repeat_offender` | | layer 3.5 |
-//! | `ja4_session_hopping` | | layers 4a–4c |
-//! | `collector_token` | | (the collector token) |
-//! | `domainprint` | | (the signed domainprint) |
+//! A component is one file in [`super::components`] — its configuration (weight, points,
+//! thresholds, trigger floors) with its defaults and checks ([`ComponentSettings`]), its
+//! maximum, its scoring and its tests — plus one line in `registry!` below: its name, which is
+//! also its configuration key (`FRAUD_CONFIG.components.<name>`), its configuration type,
+//! whether it judges the request's transport, and how it is scored. A weight or a value out
+//! of range is refused at start by [`FraudConfig::check`], which walks this registry.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::components::bot_user_agent::BotUserAgentConfig;
+use super::components::collector_token::TokenConfig;
+use super::components::credential_stuffing::CredentialStuffingConfig;
+use super::components::datacenter::DatacenterConfig;
+use super::components::domainprint::DomainprintConfig;
+use super::components::headless::HeadlessConfig;
+use super::components::http2::Http2Config;
+use super::components::ip_rate::IpRateConfig;
+use super::components::ja4_context::Ja4ContextConfig;
+use super::components::ja4_session_hopping::SessionHoppingConfig;
+use super::components::ja4_structure::Ja4StructureConfig;
+use super::components::ja4_tls::Ja4TlsConfig;
+use super::components::repeat_offender::RepeatOffenderConfig;
+use super::components::visitor_velocity::VelocityConfig;
+use super::components::webrtc::WebRtcConfig;
 use super::components::*;
-use super::config::{FraudConfig, TriggerFloors, Weights};
+use super::config::FraudConfig;
 use super::input::Evidence;
 use super::trigger::Trigger;
 use super::ComponentResult;
 
+/// A component's block-trigger floors: offsets from `risk.block_threshold`, within ±50.
+pub type Floors = BTreeMap<Trigger, f64>;
+
+/// What a component's configuration (`FRAUD_CONFIG.components.<name>`) tells the registry.
+pub trait ComponentSettings {
+    /// Its weight in the composite, 0–1.
+    fn weight(&self) -> f64;
+
+    /// Its block triggers' floors; `None` for a component without configurable triggers.
+    fn floors(&self) -> Option<&Floors> {
+        None
+    }
+
+    /// Checks its own values (scores within the component's maximum, windows above 0).
+    ///
+    /// # Errors
+    /// A message naming the first value out of range by its key.
+    fn check(&self) -> Result<(), String>;
+}
+
 macro_rules! registry {
     ($(
         $(#[$doc:meta])*
-        $variant:ident = $name:literal, transport: $transport:literal,
-        weight: |$w:ident| $weight:expr,
-        check: |$c:ident| $check:expr,
+        $variant:ident = $field:ident: $config:ty, transport: $transport:literal,
         score: |$e:ident, $s:ident| $score:expr;
     )*) => {
         /// A component of the composite risk score; serialized as its name (`ja4_tls`, …).
@@ -54,14 +67,31 @@ macro_rules! registry {
             $($(#[$doc])* $variant,)*
         }
 
+        /// Every component's configuration, keyed by the component's name
+        /// (`FRAUD_CONFIG.components.<name>`), each defined, defaulted and checked in its
+        /// component's file.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Components {
+            $(pub $field: $config,)*
+        }
+
+        impl Default for Components {
+            fn default() -> Self {
+                Components {
+                    $($field: <$config>::default(),)*
+                }
+            }
+        }
+
         impl Component {
             /// Every component, in scoring order.
             pub const ALL: &'static [Component] = &[$(Component::$variant,)*];
 
-            /// The name as stored in the breakdown and used in the configuration's keys.
+            /// The name as stored in the breakdown and used as the configuration's key.
             pub fn name(self) -> &'static str {
                 match self {
-                    $(Component::$variant => $name,)*
+                    $(Component::$variant => stringify!($field),)*
                 }
             }
 
@@ -74,21 +104,16 @@ macro_rules! registry {
                 }
             }
 
-            /// The component's weight in the composite, 0–1.
-            pub fn weight(self, weights: &Weights) -> f64 {
+            /// The component's configuration.
+            pub fn settings(self, components: &Components) -> &dyn ComponentSettings {
                 match self {
-                    $(Component::$variant => { let $w = weights; $weight })*
+                    $(Component::$variant => &components.$field,)*
                 }
             }
 
-            /// Checks the component's own configuration.
-            ///
-            /// # Errors
-            /// A message naming the first value out of range.
-            pub fn check(self, config: &FraudConfig) -> Result<(), String> {
-                match self {
-                    $(Component::$variant => { let $c = config; $check })*
-                }
+            /// The component's weight in the composite, 0–1.
+            pub fn weight(self, config: &FraudConfig) -> f64 {
+                self.settings(&config.components).weight()
             }
 
             /// Scores the component, or `None` when the evidence it needs is absent (the
@@ -103,52 +128,37 @@ macro_rules! registry {
 }
 
 registry! {
-    Ja4Tls = "ja4_tls", transport: true,
-        weight: |w| w.ja4_tls, check: |c| c.layers.ja4_tls.check(),
-        score: |e, c| Some(ja4_tls::score(e.request, &c.layers.ja4_tls));
-    Ja4Context = "ja4_context", transport: true,
-        weight: |w| w.ja4_context, check: |c| c.layers.ja4_context.check(),
-        score: |e, c| Some(ja4_context::score(e.request, &c.layers.ja4_context, &c.browsers, &c.tool_ja4));
-    Ja4Structure = "ja4_structure", transport: true,
-        weight: |w| w.ja4_structure, check: |c| c.layers.ja4_structure.check(),
-        score: |e, c| Some(ja4_structure::score(e.request, &c.layers.ja4_structure));
-    Headless = "headless", transport: false,
-        weight: |w| w.headless, check: |c| c.layers.headless.check(),
-        score: |e, c| Some(headless::score(e.request, &c.layers.headless, &c.browsers, &c.behavior.velocity.submission_events));
-    Datacenter = "datacenter", transport: true,
-        weight: |w| w.datacenter, check: |c| c.layers.datacenter.check(),
-        score: |e, c| Some(datacenter::score(e.request, &c.layers.datacenter));
-    Http2 = "http2", transport: true,
-        weight: |w| w.http2, check: |c| c.layers.http2.check(),
-        score: |e, c| Some(http2::score(e.request, &c.layers.http2));
-    Webrtc = "webrtc", transport: true,
-        weight: |w| w.webrtc, check: |c| c.layers.webrtc.check(),
-        score: |e, c| Some(webrtc::score(e.request, &c.layers.webrtc));
-    CredentialStuffing = "credential_stuffing", transport: true,
-        weight: |w| w.credential_stuffing, check: |c| c.layers.credential_stuffing.check(),
-        score: |e, c| Some(credential_stuffing::score(e.request, &c.layers.credential_stuffing));
-    BotUserAgent = "bot_user_agent", transport: false,
-        weight: |w| w.bot_user_agent, check: |c| c.layers.bot_user_agent.check(),
-        score: |e, c| Some(bot_user_agent::score(e.request, &c.layers.bot_user_agent));
-    IpRate = "ip_rate", transport: false,
-        weight: |w| w.ip_rate, check: |c| ip_rate::check(&c.behavior.ip_rate_scores, c.behavior.ip_rate_window_secs),
-        score: |e, c| e.behavior.as_ref().map(|b| ip_rate::score(b.observations, &c.behavior.ip_rate_scores, c.behavior.ip_rate_window_secs));
-    Ja4SessionHopping = "ja4_session_hopping", transport: true,
-        weight: |w| w.ja4_session_hopping, check: |c| c.behavior.session_hopping.check(),
-        score: |e, c| e.behavior.as_ref().map(|b| ja4_session_hopping::score(b.observations, b.now_ms, &c.behavior.session_hopping, c.risk.block_threshold));
-    VisitorVelocity = "visitor_velocity", transport: false,
-        weight: |w| w.visitor_velocity, check: |c| c.behavior.velocity.check(),
-        score: |e, c| e.behavior.as_ref().map(|b| visitor_velocity::score(b.observations, &c.behavior.velocity));
-    CollectorToken = "collector_token", transport: true,
-        weight: |w| w.collector_token, check: |c| c.behavior.token.check(),
-        score: |e, c| e.behavior.as_ref().map(|b| collector_token::score(b.observations, b.token_missing, &c.behavior.token));
-    Domainprint = "domainprint", transport: false,
-        weight: |w| w.domainprint, check: |c| c.behavior.domainprint.check(),
-        score: |e, c| e.behavior.as_ref().map(|b| domainprint::score(b.domainprint, &c.behavior.domainprint));
+    Ja4Tls = ja4_tls: Ja4TlsConfig, transport: true,
+        score: |e, c| Some(ja4_tls::score(e.request, &c.components.ja4_tls));
+    Ja4Context = ja4_context: Ja4ContextConfig, transport: true,
+        score: |e, c| Some(ja4_context::score(e.request, &c.components.ja4_context, &c.browsers, &c.tool_ja4));
+    Ja4Structure = ja4_structure: Ja4StructureConfig, transport: true,
+        score: |e, c| Some(ja4_structure::score(e.request, &c.components.ja4_structure));
+    Headless = headless: HeadlessConfig, transport: false,
+        score: |e, c| Some(headless::score(e.request, &c.components.headless, &c.browsers, &c.components.visitor_velocity.submission_events));
+    Datacenter = datacenter: DatacenterConfig, transport: true,
+        score: |e, c| Some(datacenter::score(e.request, &c.components.datacenter));
+    Http2 = http2: Http2Config, transport: true,
+        score: |e, c| Some(http2::score(e.request, &c.components.http2));
+    Webrtc = webrtc: WebRtcConfig, transport: true,
+        score: |e, c| Some(webrtc::score(e.request, &c.components.webrtc));
+    CredentialStuffing = credential_stuffing: CredentialStuffingConfig, transport: true,
+        score: |e, c| Some(credential_stuffing::score(e.request, &c.components.credential_stuffing));
+    BotUserAgent = bot_user_agent: BotUserAgentConfig, transport: false,
+        score: |e, c| Some(bot_user_agent::score(e.request, &c.components.bot_user_agent));
+    IpRate = ip_rate: IpRateConfig, transport: false,
+        score: |e, c| e.behavior.as_ref().map(|b| ip_rate::score(b.observations, &c.components.ip_rate));
+    Ja4SessionHopping = ja4_session_hopping: SessionHoppingConfig, transport: true,
+        score: |e, c| e.behavior.as_ref().map(|b| ja4_session_hopping::score(b.observations, b.now_ms, &c.components.ja4_session_hopping, c.risk.block_threshold));
+    VisitorVelocity = visitor_velocity: VelocityConfig, transport: false,
+        score: |e, c| e.behavior.as_ref().map(|b| visitor_velocity::score(b.observations, &c.components.visitor_velocity));
+    CollectorToken = collector_token: TokenConfig, transport: true,
+        score: |e, c| e.behavior.as_ref().map(|b| collector_token::score(b.observations, b.token_missing, &c.components.collector_token));
+    Domainprint = domainprint: DomainprintConfig, transport: false,
+        score: |e, c| e.behavior.as_ref().map(|b| domainprint::score(b.domainprint, &c.components.domainprint));
     /// Weight 0: it adds no points, only its trigger (judged after the others, whose scores
     /// it reads: [`repeat_offender::score`]).
-    RepeatOffender = "repeat_offender", transport: false,
-        weight: |_w| 0.0, check: |c| c.behavior.blacklist.check(),
+    RepeatOffender = repeat_offender: RepeatOffenderConfig, transport: false,
         score: |_e, _c| None;
 }
 
@@ -176,32 +186,20 @@ impl Trigger {
         }
     }
 
-    /// The configured offset from `risk.block_threshold` of the trigger's floor, or `None`
-    /// for a trigger whose floor is fixed ([`Trigger::TokenReplay`]: 100).
-    pub fn offset(self, t: &TriggerFloors) -> Option<f64> {
-        Some(match self {
-            Trigger::BotUserAgent => t.bot_user_agent,
-            Trigger::MissingUserAgent => t.missing_user_agent,
-            Trigger::Ja4Mismatch => t.ja4_mismatch,
-            Trigger::HeadlessBrowser => t.headless_browser,
-            Trigger::Automation => t.automation,
-            Trigger::CredentialStuffing => t.credential_stuffing,
-            Trigger::LegacyTls => t.legacy_tls,
-            Trigger::NotABrowser => t.not_a_browser,
-            Trigger::Ja4SessionHopping => t.ja4_session_hopping,
-            Trigger::VisitorVelocity => t.visitor_velocity,
-            Trigger::IpDiversity => t.ip_diversity,
-            Trigger::RepeatOffender => t.repeat_offender,
-            Trigger::ForgedDomainprint => t.forged_domainprint,
-            Trigger::BrowserContradiction => t.browser_contradiction,
-            Trigger::TokenReplay => return None,
-        })
+    /// The configured offset from `risk.block_threshold` of the trigger's floor, from its
+    /// component's `triggers`; `None` for a trigger whose floor is fixed
+    /// ([`Trigger::TokenReplay`]: 100).
+    pub fn offset(self, config: &FraudConfig) -> Option<f64> {
+        self.component()
+            .settings(&config.components)
+            .floors()
+            .and_then(|f| f.get(&self).copied())
     }
 
-    /// The score floor the trigger sets, 0–100 (seed "Risk Scoring System": a token replay
+    /// The score floor the trigger sets, 0–100 (a token replay
     /// always scores 100; the others `block_threshold + offset`).
     pub fn floor(self, config: &FraudConfig) -> f64 {
-        match self.offset(&config.triggers) {
+        match self.offset(config) {
             Some(offset) => config.risk.block_threshold + offset,
             None => 100.0,
         }
@@ -218,12 +216,12 @@ impl FraudConfig {
     /// A message naming the first value out of range.
     pub fn check(&self) -> Result<(), String> {
         for c in Component::ALL {
-            let v = c.weight(&self.weights);
+            let v = c.weight(self);
             if !(0.0..=1.0).contains(&v) {
-                return Err(format!("weights.{c} = {v} is outside 0..=1"));
+                return Err(format!("components.{c}.weight = {v} is outside 0..=1"));
             }
         }
-        let sum: f64 = Component::ALL.iter().map(|c| c.weight(&self.weights)).sum();
+        let sum: f64 = Component::ALL.iter().map(|c| c.weight(self)).sum();
         if sum > 1.0 + 1e-9 {
             return Err(format!("the weights add up to {sum:.3}; at most 1"));
         }
@@ -231,16 +229,27 @@ impl FraudConfig {
         if !(0.0 < r.medium && r.medium < r.high && r.high < r.block_threshold && r.block_threshold <= 100.0) {
             return Err("risk thresholds must satisfy 0 < medium < high < block_threshold <= 100".into());
         }
-        for t in Trigger::ALL {
-            if let Some(v) = t.offset(&self.triggers) {
-                if !(-50.0..=50.0).contains(&v) {
-                    return Err(format!("triggers.{t} = {v} is outside -50..=50"));
+        for c in Component::ALL {
+            for (t, v) in c.settings(&self.components).floors().into_iter().flatten() {
+                if t.component() != *c {
+                    return Err(format!(
+                        "components.{c}.triggers.{t}: the trigger belongs to components.{}",
+                        t.component()
+                    ));
                 }
+                if !(-50.0..=50.0).contains(v) {
+                    return Err(format!("components.{c}.triggers.{t} = {v} is outside -50..=50"));
+                }
+            }
+        }
+        for t in Trigger::ALL {
+            if *t != Trigger::TokenReplay && t.offset(self).is_none() {
+                return Err(format!("components.{}.triggers.{t} is missing", t.component()));
             }
         }
         self.browsers.check()?;
         for c in Component::ALL {
-            c.check(self)?;
+            c.settings(&self.components).check()?;
         }
         Ok(())
     }
@@ -270,14 +279,16 @@ mod tests {
     fn every_component_has_a_weight_and_a_valid_default_configuration() {
         let config = FraudConfig::default();
         for c in Component::ALL {
-            c.check(&config).unwrap_or_else(|e| panic!("{c}: {e}"));
-            let w = c.weight(&config.weights);
+            c.settings(&config.components)
+                .check()
+                .unwrap_or_else(|e| panic!("{c}: {e}"));
+            let w = c.weight(&config);
             assert!((0.0..=1.0).contains(&w), "{c}: {w}");
             if *c != Component::RepeatOffender {
                 assert!(w > 0.0, "{c} is registered with weight 0 by default");
             }
         }
-        let sum: f64 = Component::ALL.iter().map(|c| c.weight(&config.weights)).sum();
+        let sum: f64 = Component::ALL.iter().map(|c| c.weight(&config)).sum();
         assert!((sum - 1.0).abs() < 1e-9, "{sum}");
     }
 

@@ -1,13 +1,12 @@
-//! The composite risk score (seed "Risk Scoring System").
+//! The composite risk score.
 //!
-//! Formula: each component's contribution is `score × weight` (scores 0–100, weights from
-//! [`super::config::Weights`], together at most 1); the base score is the sum of the
+//! Formula: each component's contribution is `score × weight` (scores 0–100, each weight from
+//! its component's configuration, together at most 1); the base score is the sum of the
 //! contributions. When block triggers fire, the one with the highest floor applies:
-//! `total = max(base, block_threshold + offset)` (offsets in
-//! [`super::config::TriggerFloors`]). The total is rounded to one decimal and capped at 100.
+//! `total = max(base, block_threshold + offset)` (offsets in the triggering component's
+//! `triggers`). The total is rounded to one decimal and capped at 100.
 //! Levels: below `risk.medium` low → allow; below `risk.high` medium → monitor; below
-//! `risk.block_threshold` high → captcha; at or above it critical → block (seed "8-Layer Fraud Detection":
-//! "low → allow, medium → monitor, high → captcha, critical → block"). In observation mode
+//! `risk.block_threshold` high → captcha; at or above it critical → block. In observation mode
 //! the action is recorded but never enforced.
 
 use serde::{Deserialize, Serialize};
@@ -52,7 +51,7 @@ impl Action {
 }
 
 impl Level {
-    /// The seed's action for the level.
+    /// The action for the level.
     pub fn action(self) -> Action {
         match self {
             Level::Low => Action::Allow,
@@ -145,7 +144,7 @@ pub fn assess(input: &ScoringInput, config: &FraudConfig) -> RiskAssessment {
 pub fn assess_evidence(evidence: &Evidence, config: &FraudConfig) -> RiskAssessment {
     let mut scored: Vec<(Component, f64, ComponentResult)> = Component::ALL
         .iter()
-        .filter_map(|c| Some((*c, c.weight(&config.weights), c.score(evidence, config)?)))
+        .filter_map(|c| Some((*c, c.weight(config), c.score(evidence, config)?)))
         .collect();
     if evidence.request.server_side {
         mark_server_side(&mut scored);
@@ -223,5 +222,121 @@ impl RiskAssessment {
             .filter(|r| r.points > 0.0)
             .map(|r| serde_json::json!({"code": r.code, "message": r.message}))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fraud::testing::*;
+    use crate::fraud::*;
+
+    #[test]
+    fn a_clean_chrome_request_is_low_and_explains_nothing() {
+        let a = assessed(&chrome_request(&[]), None);
+        assert_eq!((a.score, a.level, a.action), (0.0, Level::Low, Action::Allow));
+        assert!(a.public_reasons().is_empty());
+        assert_eq!(a.breakdown.len(), 9);
+    }
+
+    #[test]
+    fn observation_mode_scores_but_never_enforces() {
+        let config = FraudConfig::with_override(r#"{"mode": "observe"}"#).unwrap();
+        let req = chrome_request(&[("user-agent", "curl/8.5.0")]);
+        let a = assess(&ScoringInput::from_request(&req, None, None), &config);
+        assert_eq!((a.level, a.action, a.enforced), (Level::Critical, Action::Block, false));
+        let enforced = assess(&ScoringInput::from_request(&req, None, None), &FraudConfig::default());
+        assert!(enforced.enforced);
+    }
+
+    #[test]
+    fn floors_round_and_cap() {
+        let config = FraudConfig::default();
+        let r = |score: f64, trigger: Option<Trigger>| ComponentResult {
+            score,
+            reasons: vec![],
+            triggers: trigger.into_iter().collect(),
+        };
+        let a = composite::combine([(Component::Headless, 0.333, r(50.0, None))], &config);
+        assert_eq!(a.score, 16.7);
+        assert_eq!(a.level, Level::Low);
+        let a = composite::combine([(Component::Ja4Tls, 0.1, r(50.0, Some(Trigger::LegacyTls)))], &config);
+        assert_eq!((a.score, a.level), (60.0, Level::High));
+        let a = composite::combine(
+            [
+                (Component::BotUserAgent, 1.0, r(100.0, Some(Trigger::BotUserAgent))),
+                (Component::Headless, 1.0, r(100.0, None)),
+            ],
+            &config,
+        );
+        assert_eq!(a.score, 100.0, "capped");
+    }
+
+    #[test]
+    fn a_server_side_event_is_not_judged_on_the_servers_transport() {
+        let input = end_user(forwarded(CHROME_UA, Some("en-US,en;q=0.9")), Some("signup"));
+        let a = assess(&input, &FraudConfig::default());
+        assert_eq!((a.score, a.level), (0.0, Level::Low), "{:?}", a.breakdown);
+        for name in [
+            "ja4_tls",
+            "ja4_context",
+            "ja4_structure",
+            "datacenter",
+            "http2",
+            "webrtc",
+            "credential_stuffing",
+        ] {
+            let c = &a.breakdown[name];
+            assert_eq!((c.score, c.weight, c.contribution), (0.0, 0.0, 0.0), "{name}");
+            assert_eq!(c.reasons.len(), 1, "{name}");
+            assert_eq!(c.reasons[0].code, composite::NOT_APPLICABLE);
+            assert_eq!(c.reasons[0].message, "not applicable: server-side event");
+        }
+        // Judged on the forwarded User-Agent: no client hints are expected from a server, and a
+        // language the server did not forward is not a missing one.
+        for name in ["headless", "bot_user_agent"] {
+            assert!(a.breakdown[name].weight > 0.0, "{name}");
+        }
+        let no_language = end_user(forwarded(CHROME_UA, None), None);
+        assert_eq!(assess(&no_language, &FraudConfig::default()).score, 0.0);
+        assert!(
+            a.public_reasons().is_empty(),
+            "not-applicable reasons are worth nothing"
+        );
+    }
+
+    #[test]
+    fn a_server_side_event_is_still_judged_on_the_forwarded_user_agent() {
+        let headless =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36";
+        let a = assess(
+            &end_user(forwarded(headless, Some("en-US")), None),
+            &FraudConfig::default(),
+        );
+        assert_eq!(a.level, Level::Critical);
+        assert!(a.breakdown["headless"]
+            .reasons
+            .iter()
+            .any(|r| r.code == "headless_user_agent"));
+        let bot = assess(
+            &end_user(forwarded("python-requests/2.32.3", None), None),
+            &FraudConfig::default(),
+        );
+        assert_eq!(bot.trigger.map(Trigger::name), Some("bot_user_agent"));
+        // The same request from a browser would be judged on its transport too.
+        let browser = assessed(&chrome_request(&[("cloudfront-viewer-asn", "16509")]), None);
+        assert!(browser.breakdown["datacenter"].score > 0.0);
+    }
+
+    #[test]
+    fn level_and_action_names_are_the_stored_ones() {
+        for level in [Level::Low, Level::Medium, Level::High, Level::Critical] {
+            assert_eq!(serde_json::to_value(level).unwrap(), level.as_str());
+            let action = level.action();
+            assert_eq!(serde_json::to_value(action).unwrap(), action.as_str());
+        }
+        assert_eq!(
+            [Level::Low, Level::Medium, Level::High, Level::Critical].map(|l| l.action().as_str()),
+            ["allow", "monitor", "captcha", "block"]
+        );
     }
 }

@@ -19,8 +19,6 @@
 //! **Automation** ([`automation_marker`]): the names of headless browsers and browser drivers
 //! (`HeadlessChrome`, `PhantomJS`, `Playwright`, `Puppeteer`, `Selenium`, …) anywhere in the
 //! User-Agent.
-//!
-//! About five hundred lines, of which the last hundred are its tests (from `mod tests`).
 
 use std::sync::LazyLock;
 

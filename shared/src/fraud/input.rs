@@ -205,26 +205,11 @@ impl ScoringInput {
         }
     }
 
-    /// The input of a server-side event: the forwarded end user's User-Agent, language and
-    /// address; no JA4, TLS, HTTP version, header order or ASN (the calling server's are not
-    /// the visitor's), and no client hints or fetch metadata (a server does not forward them).
-    pub fn server_side(
-        forwarded: &crate::event::Forwarded,
-        signals: Option<ClientSignals>,
-        event_name: Option<&str>,
-    ) -> Self {
-        Self::end_user(
-            Some(forwarded.user_agent.clone()),
-            forwarded.accept_language.clone(),
-            Some(forwarded.ip),
-            signals,
-            event_name.map(str::to_string),
-        )
-    }
-
-    /// The input of an end user a server forwarded: no transport facts (see
-    /// [`ScoringInput::server_side`]).
-    fn end_user(
+    /// The input of an end user a server forwarded (a server-side event): the end user's
+    /// User-Agent, language and address; no JA4, TLS, HTTP version, header order or ASN (the
+    /// calling server's are not the visitor's), and no client hints or fetch metadata (a
+    /// server does not forward them).
+    pub fn end_user(
         user_agent: Option<String>,
         accept_language: Option<String>,
         client_ip: Option<IpAddr>,
@@ -249,49 +234,6 @@ impl ScoringInput {
             event_name,
             login_count: None,
             server_side: true,
-        }
-    }
-
-    /// The input of a stored event, for backtesting a configuration on labeled events (the
-    /// `score` CLI): what the event's server context kept of its request — User-Agent,
-    /// language, address, CloudFront's JA4, TLS, HTTP version, header order and count, ASN —
-    /// with the script's signals and the event name. Fetch metadata and client hints are read
-    /// from the header order (the headers themselves are not stored). The login count is not
-    /// stored: the credential-stuffing layer is off, as in `score` without `--state`.
-    pub fn from_record(record: &crate::event::EventRecord) -> Self {
-        let c = &record.context;
-        let client_ip = c.ip.as_deref().and_then(|ip| ip.parse().ok());
-        let event_name = Some(record.event_name.clone());
-        if record.server_side {
-            return Self::end_user(
-                c.user_agent.clone(),
-                c.accept_language.clone(),
-                client_ip,
-                record.signals.clone(),
-                event_name,
-            );
-        }
-        let v = &c.viewer;
-        let header_order: Vec<String> = v.header_order.iter().map(|h| h.to_ascii_lowercase()).collect();
-        let has_named = |prefix: &str| header_order.iter().any(|h| h.starts_with(prefix));
-        ScoringInput {
-            ua: c.user_agent.as_deref().map(UserAgent::parse),
-            user_agent: c.user_agent.clone(),
-            ja4: v.ja4.as_deref().map(Ja4::parse),
-            ja4_raw: v.ja4.clone(),
-            tls_version: v.tls.as_ref().map(|t| t.version.clone()),
-            http_version: v.http_version.clone(),
-            has_fetch_metadata: has_named("sec-fetch-"),
-            has_client_hints: has_named("sec-ch-ua"),
-            header_count: v.header_count.map(|n| n as usize).unwrap_or(header_order.len()),
-            header_order,
-            accept_language: c.accept_language.clone(),
-            asn: v.asn,
-            client_ip,
-            signals: record.signals.clone(),
-            event_name,
-            login_count: None,
-            server_side: false,
         }
     }
 

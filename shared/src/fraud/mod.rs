@@ -1,6 +1,6 @@
-//! Bot and fraud scoring: the components of the eight-layer model (seed "8-Layer Fraud
-//! Detection"), the bot User-Agent check and the behavioral components (seed "Risk Scoring
-//! System"), combined into a composite risk score 0–100 with a level, an action and a
+//! Bot and fraud scoring: the request's components (TLS, its context, headless markers,
+//! datacenters, HTTP/2, WebRTC, credential stuffing), the bot User-Agent check and the
+//! behavioral components, combined into a composite risk score 0–100 with a level, an action and a
 //! breakdown that explains every point (weighted components, block triggers with score
 //! floors, rounding and cap).
 //!
@@ -13,15 +13,12 @@
 //! - [`input`]: what the components judge; [`browsers`], [`crawlers`], [`ja4`], [`ua`]: the
 //!   knowledge they share.
 
-pub mod backtest;
 pub mod bounds;
 pub mod browsers;
 pub mod component;
 pub mod components;
 pub mod composite;
 pub mod config;
-#[cfg(feature = "io")]
-pub mod counter;
 pub mod crawlers;
 pub mod input;
 pub mod ja4;
@@ -29,7 +26,7 @@ pub mod trigger;
 pub mod ua;
 
 #[cfg(test)]
-mod tests;
+mod testing;
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 //! The block triggers, named by an enum the compiler checks: evidence that sets a score floor
-//! on its own (seed "Risk Scoring System": block triggers with floors tied to the block
+//! on its own (block triggers with floors tied to the block
 //! threshold). Their floors and components are in [`super::component`].
 
 use std::fmt;
@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A block trigger: evidence that sets a score floor on its own (seed "Risk Scoring System":
-/// block triggers with floors tied to the block threshold). Serialized as its name.
+/// A block trigger: evidence that sets a score floor on its own, tied to the block threshold.
+/// Serialized as its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {

@@ -1,45 +1,4 @@
-//! Corroboration of a fingerprint match: whether a request with no signed domainprint whose
-//! fingerprint another visitor has presented is that visitor, or a stranger on an identical
-//! device.
-//!
-//! Why: browser fingerprints collide. Devices of one model with the same OS version, language
-//! and time zone produce the same components; the most reported problem of the best-known
-//! open-source fingerprinting library is identical fingerprints on the same iPhone model, and
-//! the large studies of fingerprint uniqueness (Laperdrix, Rudametkin and Baudry, "Beauty and
-//! the Beast", 2016; Gómez-Boix, Laperdrix and Baudry, "Hiding in the Crowd", 2018) find mobile
-//! fingerprints far less unique than desktop ones. Merging on the fingerprint alone merges
-//! every later owner of such a device into the first, permanently.
-//!
-//! The model: a sum of evidence weights, each a log-odds-like score of "same device" given one
-//! fact, compared with [`CorroborationConfig::merge_threshold`] (every weight and threshold is
-//! configuration, `IDENTITY_CONFIG.corroboration`):
-//!
-//! | evidence | default | when |
-//! |---|---|---|
-//! | `same_network` | +3.0 | the candidate presented this fingerprint on this IP network (IPv4 /24, IPv6 /48) |
-//! | `busy_network` | −2.0 | … a network on which at least `busy_network_visitors` (8) visitors were seen (an office, a campus, a carrier's NAT) |
-//! | `shared_pair` | −3.0 | … and more than one visitor presented this fingerprint on this network |
-//! | `same_asn` | +1.0 | otherwise, the candidate's last network was in the same ASN |
-//! | `rare_fingerprint` | +1.0 | the fingerprint was seen with one visitor only (on fewer than `common_fingerprint_networks` networks), and the device is not a mobile one |
-//! | `common_fingerprint` | −1.0 | the fingerprint was seen on `common_fingerprint_networks` (5) networks or by `common_fingerprint_visitors` (3) visitors |
-//! | `same_language` / `other_language` | +0.5 / −1.0 | `Accept-Language`'s first tag, as the candidate's |
-//! | `same_time_zone` / `other_time_zone` | +0.5 / −1.0 | CloudFront's viewer time zone, as the candidate's |
-//! | `stale` | −1.0 | the candidate last presented the fingerprint more than `stale_days` (90) ago |
-//! | `same_behavior` | +1.5 | the behavioral signature names the candidate too |
-//!
-//! With the defaults: a cookie-less return on the network the candidate used merges (3 plus
-//! 0.5 for the language and 0.5 for the time zone; 3 even for a common fingerprint); the same
-//! on an office network does not (3 − 2 − 1 + 1 = 1); an unseen network merges only a rare
-//! desktop fingerprint in the same ASN, language and time zone (1 + 1 + 0.5 + 0.5 = 3); a
-//! mobile device on another network never does. A refused match makes a new visitor with a
-//! *possible same device* link to the candidate.
-//!
-//! Confidence reflects the evidence: `logistic(score − threshold + logit(fingerprint
-//! confidence))`, so a match at the threshold has the configured fingerprint confidence (0.75)
-//! and each further unit of evidence raises it, up to [`MAX_FINGERPRINT_CONFIDENCE`].
-//!
-//! About five hundred lines, by design: one rule — its configuration, defaults, scoring and
-//! tests — in one file.
+#![doc = include_str!("../docs/corroboration.md")]
 
 use std::net::IpAddr;
 

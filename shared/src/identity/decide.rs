@@ -24,9 +24,6 @@
 //!
 //! Which domainprint the answer carries, and whether it is linked, is the resolver's part: a
 //! value presented and refused is never linked to anyone.
-//!
-//! About six hundred lines, by design: the rules are read as one sequence, and half of the
-//! file is their tests.
 
 use serde::{Deserialize, Serialize};
 

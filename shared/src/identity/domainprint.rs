@@ -1,42 +1,11 @@
-//! Signed domainprints: the first-party identity cookie is issued by us and verifiable, so a
-//! value a client makes up is never an identity.
-//!
-//! Format (ASCII, 72 characters, cookie- and URL-safe):
-//! `d2.<key id>.<visitor>.<issued>.<nonce>.<tag>`, each part base64url without padding:
-//! - `key id` (4 characters): the first 3 bytes of SHA-256 of `impressio/domainprint/key-id`
-//!   and the signing secret, so a value signed by a retired key is told from a forged one;
-//! - `visitor` (22 characters): the 16 bytes of the visitor id (a UUID) the value was issued
-//!   to. The visitor of a correctly signed domainprint is known without a read;
-//! - `issued` (6 characters): when the value was issued, Unix seconds as 4 bytes big-endian
-//!   (until 2106). A value is good for the cookie's lifetime from then
-//!   ([`DomainprintLifetime`]): an issued value does not stay valid until the key rotates;
-//! - `nonce` (11 characters): 8 random bytes, so that each of a visitor's sites and devices
-//!   gets its own value (no value is shared across the organization's domains);
-//! - `tag` (22 characters): the first 16 bytes of HMAC-SHA256 under the secret of
-//!   `impressio/domainprint/v2`, NUL, the organization id, NUL, and the key id, visitor,
-//!   issue time and nonce bytes. The organization is inside the MAC, so a value issued for
-//!   one organization is forged for every other one.
-//!
-//! Lifetime: the cookie is set with the value's remaining lifetime (never longer than the
-//! value is good for), and a value older than [`DomainprintLifetime::reissue_after_secs`] is
-//! replaced by a new one for the same visitor on its next request, so a browser that comes
-//! back keeps its identity. A value past its lifetime is [`Presented::Expired`].
-//!
-//! Keys: `DOMAINPRINT_SECRET` signs; `DOMAINPRINT_SECRET_PREVIOUS` (during a rotation) is still
-//! accepted, and a value it signed is replaced by one under the current key for the same
-//! visitor. Values of the format before issue times (`d1.…`, 65 characters, MAC context
-//! `impressio/domainprint/v1`) verify the same way and are always replaced at once; they stop
-//! verifying when the key that signed them is retired. Verification is constant-time
-//! (`hmac`'s `verify_truncated_left`).
-//!
-//! About five hundred lines: the format, its keys, its lifetime and their tests.
+#![doc = include_str!("../docs/domainprint.md")]
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::conf::Secret;
+use crate::env::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -1,7 +1,5 @@
 //! The DynamoDB adapter of [`IdentityStore`]: the items of [`super::store`]'s table, written
 //! as each trait method says.
-//!
-//! About five hundred and fifty lines: each trait method beside the items it writes.
 
 use std::collections::HashMap;
 
@@ -14,14 +12,11 @@ use aws_sdk_dynamodb::Client;
 use super::corroborate::Facts;
 use super::decide::IndexEntry;
 use super::population::{PopSet, Population};
-use super::store::{
-    visitor_pk, Created, IdentityStore, IndexKey, IndexKind, LinkEntry, NewVisitor, Observe, PossibleLink, Touch,
-    INDEX_SK,
-};
-use crate::event::{EventRecord, MessageRecord};
+use super::store::{Created, IdentityStore, IndexKey, IndexKind, LinkEntry, NewVisitor, Observe, PossibleLink, Touch};
 use crate::store::attr::{batch_get_all, build_error, key, n, s};
 use crate::store::dynamo::{dynamo_error, put_event_with, Transaction};
 use crate::store::iam::{Action, BATCH_GET_ITEM, PUT_ITEM, UPDATE_ITEM};
+use crate::store::EventItems;
 use crate::store::StoreError;
 
 /// What this module calls in DynamoDB: index reads (`BatchGetItem`), links (`PutItem`),
@@ -70,7 +65,7 @@ fn index_item(l: &LinkEntry) -> HashMap<String, AttributeValue> {
     let key = &l.key;
     let mut item = HashMap::from([
         ("pk".to_string(), s(key.pk())),
-        ("sk".to_string(), s(INDEX_SK)),
+        ("sk".to_string(), s(crate::schema::INDEX_SK)),
         ("item_type".to_string(), s("identity_index")),
         ("organization_id".to_string(), s(&key.organization_id)),
         ("kind".to_string(), s(key.kind.tag())),
@@ -197,8 +192,11 @@ fn link_record(
     l: &PossibleLink,
 ) -> Result<TransactWriteItem, StoreError> {
     let mut item = HashMap::from([
-        ("pk".to_string(), s(visitor_pk(&t.organization_id, visitor))),
-        ("sk".to_string(), s(format!("LINK#{other}"))),
+        (
+            "pk".to_string(),
+            s(crate::schema::visitor_pk(&t.organization_id, visitor)),
+        ),
+        ("sk".to_string(), s(crate::schema::link_sk(other))),
         ("item_type".to_string(), s("possible_same_device")),
         ("organization_id".to_string(), s(&t.organization_id)),
         ("visitor_id".to_string(), s(visitor)),
@@ -240,7 +238,7 @@ fn link_unless_taken(table: &str, key: &IndexKey, t: &Touch) -> Result<TransactW
     let update = Update::builder()
         .table_name(table)
         .key("pk", s(key.pk()))
-        .key("sk", s(INDEX_SK))
+        .key("sk", s(crate::schema::INDEX_SK))
         .update_expression(
             "SET item_type = :t, organization_id = :o, kind = :k, visitor_id = if_not_exists(visitor_id, :v), \
              first_seen = if_not_exists(first_seen, :now), last_seen = if_not_exists(last_seen, :now), \
@@ -290,7 +288,7 @@ fn upsert(
 impl IdentityStore for DynamoIdentityStore {
     async fn get_many(&self, keys: &[IndexKey], consistent: bool) -> Result<Vec<Option<IndexEntry>>, StoreError> {
         // Up to five keys a request: one call (BatchGetItem takes 100).
-        let wanted = keys.iter().map(|k| key(&k.pk(), INDEX_SK)).collect();
+        let wanted = keys.iter().map(|k| key(&k.pk(), crate::schema::INDEX_SK)).collect();
         let mut found: HashMap<String, IndexEntry> = HashMap::new();
         for item in self.batch_get(wanted, consistent, None).await? {
             if let (Some(pk), Some(e)) = (item.get("pk").and_then(|v| v.as_s().ok()), entry_of(&item)) {
@@ -300,18 +298,13 @@ impl IdentityStore for DynamoIdentityStore {
         Ok(keys.iter().map(|k| found.get(&k.pk()).cloned()).collect())
     }
 
-    async fn create_visitor(
-        &self,
-        v: &NewVisitor,
-        event: &EventRecord,
-        message: Option<&MessageRecord>,
-    ) -> Result<Created, StoreError> {
+    async fn create_visitor(&self, v: &NewVisitor, event: &EventItems) -> Result<Created, StoreError> {
         let t = &v.sighting;
         let org = &t.organization_id;
-        let vpk = visitor_pk(org, &t.visitor_id);
+        let vpk = crate::schema::visitor_pk(org, &t.visitor_id);
         let mut profile = HashMap::from([
             ("pk".to_string(), s(&vpk)),
-            ("sk".to_string(), s("PROFILE")),
+            ("sk".to_string(), s(crate::schema::PROFILE_SK)),
             ("item_type".to_string(), s("visitor")),
             ("organization_id".to_string(), s(org)),
             ("visitor_id".to_string(), s(&t.visitor_id)),
@@ -357,7 +350,7 @@ impl IdentityStore for DynamoIdentityStore {
                 let update = Update::builder()
                     .table_name(&self.table)
                     .key("pk", s(pair.key.pk()))
-                    .key("sk", s(INDEX_SK))
+                    .key("sk", s(crate::schema::INDEX_SK))
                     .update_expression(e.update)
                     .set_condition_expression(e.condition)
                     .set_expression_attribute_names((!e.names.is_empty()).then_some(e.names))
@@ -378,13 +371,11 @@ impl IdentityStore for DynamoIdentityStore {
                 t,
             )?);
         }
-        Ok(
-            match put_event_with(&self.client, &self.table, event, message, items).await? {
-                Transaction::Stored => Created::Stored,
-                Transaction::Repeated(stored) => Created::Repeated(stored),
-                Transaction::OtherFailed => Created::VisitorExists,
-            },
-        )
+        Ok(match put_event_with(&self.client, &self.table, event, items).await? {
+            Transaction::Stored => Created::Stored,
+            Transaction::Repeated(stored) => Created::Repeated(stored),
+            Transaction::OtherFailed => Created::VisitorExists,
+        })
     }
 
     async fn observe(&self, o: &Observe) -> Result<bool, StoreError> {
@@ -396,7 +387,7 @@ impl IdentityStore for DynamoIdentityStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(o.key.pk()))
-            .key("sk", s(INDEX_SK))
+            .key("sk", s(crate::schema::INDEX_SK))
             .update_expression(e.update)
             .set_condition_expression(e.condition)
             .set_expression_attribute_names((!e.names.is_empty()).then_some(e.names))
@@ -433,8 +424,8 @@ impl IdentityStore for DynamoIdentityStore {
     }
 
     async fn touch(&self, t: &Touch) -> Result<(), StoreError> {
-        let vpk = visitor_pk(&t.organization_id, &t.visitor_id);
-        let mut items = vec![upsert(&self.table, &vpk, "PROFILE", "visitor", &[], t)?];
+        let vpk = crate::schema::visitor_pk(&t.organization_id, &t.visitor_id);
+        let mut items = vec![upsert(&self.table, &vpk, crate::schema::PROFILE_SK, "visitor", &[], t)?];
         items.extend(sighting_records(&self.table, t)?);
         // The domainprint index remembers the last fingerprint seen with it (the fast path
         // compares against it); it is only updated while it still names this visitor.
@@ -443,7 +434,7 @@ impl IdentityStore for DynamoIdentityStore {
         let mut update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(dp_key.pk()))
-            .key("sk", s(INDEX_SK))
+            .key("sk", s(crate::schema::INDEX_SK))
             .condition_expression("visitor_id = :v")
             .expression_attribute_values(":v", s(&t.visitor_id))
             .expression_attribute_values(":now", n(t.now_ms))
@@ -464,10 +455,9 @@ impl IdentityStore for DynamoIdentityStore {
     }
 
     async fn erased(&self, organization_id: &str, visitor_id: &str) -> Result<bool, StoreError> {
-        use crate::server_api::erasure::{deletion_id, deletion_key, DELETION_SORT_KEY};
-        let pk = deletion_key(organization_id, &deletion_id(organization_id, visitor_id));
+        let pk = crate::schema::tombstone_pk(organization_id, visitor_id);
         let found = self
-            .batch_get(vec![key(&pk, DELETION_SORT_KEY)], false, Some("pk"))
+            .batch_get(vec![key(&pk, crate::schema::DELETION_SK)], false, Some("pk"))
             .await?;
         Ok(!found.is_empty())
     }
@@ -476,11 +466,11 @@ impl IdentityStore for DynamoIdentityStore {
 /// The visitor's domainprint record and, with a fingerprint, its device record, each created
 /// or refreshed (`first_seen` kept).
 fn sighting_records(table: &str, t: &Touch) -> Result<Vec<TransactWriteItem>, StoreError> {
-    let vpk = visitor_pk(&t.organization_id, &t.visitor_id);
+    let vpk = crate::schema::visitor_pk(&t.organization_id, &t.visitor_id);
     let mut items = vec![upsert(
         table,
         &vpk,
-        &format!("DP#{}", t.domainprint),
+        &crate::schema::domainprint_sk(&t.domainprint),
         "visitor_domainprint",
         &site_attr(t),
         t,
@@ -489,7 +479,7 @@ fn sighting_records(table: &str, t: &Touch) -> Result<Vec<TransactWriteItem>, St
         items.push(upsert(
             table,
             &vpk,
-            &format!("DEV#{fp}"),
+            &crate::schema::device_sk(fp),
             "visitor_device",
             &[("fingerprint", s(fp))],
             t,

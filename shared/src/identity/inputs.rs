@@ -1,4 +1,5 @@
-//! The identity inputs of a request, validated before use.
+//! The identity inputs of a request, validated before use (gathered from the request and its
+//! event by [`crate::judge::prepare`]).
 //!
 //! - `fingerprint`: from `/h.js`, 1–128 of `A–Z a–z 0–9 _ -` (checked with the event);
 //! - `domainprint`: our first-party cookie [`DOMAINPRINT_COOKIE`] (or the body's
@@ -15,10 +16,7 @@
 //!   (`GA1.<n>.<client id>`).
 
 use super::corroborate::Sighting;
-use super::domainprint::{DomainprintKeys, Presented};
-use crate::event::payload::ValidEvent;
-use crate::event::FieldError;
-use crate::http::EdgeRequest;
+use super::domainprint::Presented;
 
 /// Name of the domainprint cookie.
 pub const DOMAINPRINT_COOKIE: &str = "_impdp";
@@ -67,83 +65,6 @@ pub fn plausible_domainprint(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
-impl IdentityInputs {
-    /// Collects the inputs of a request: the event's validated fields plus the cookies, the
-    /// domainprint verified with `keys` for the event's organization.
-    ///
-    /// # Errors
-    /// [`FieldError`] for a malformed `domainprint` or `behavioralSignature` in the body.
-    pub fn from_request(
-        req: &EdgeRequest,
-        event: &ValidEvent,
-        keys: &DomainprintKeys,
-        now_ms: i64,
-    ) -> Result<Self, FieldError> {
-        Self::gather(Some(req), event, keys, now_ms)
-    }
-
-    /// The inputs of a server-side event: the event's fields only (its `domainprint`,
-    /// `clientId`, …). The request's cookies are the calling server's, not the visitor's.
-    ///
-    /// # Errors
-    /// As [`IdentityInputs::from_request`].
-    pub fn from_event(event: &ValidEvent, keys: &DomainprintKeys, now_ms: i64) -> Result<Self, FieldError> {
-        Self::gather(None, event, keys, now_ms)
-    }
-
-    fn gather(
-        req: Option<&EdgeRequest>,
-        event: &ValidEvent,
-        keys: &DomainprintKeys,
-        now_ms: i64,
-    ) -> Result<Self, FieldError> {
-        let body_domainprint = event.domainprint.clone();
-        let behavioral = event.behavioral_signature.clone();
-        if let Some(d) = &body_domainprint {
-            if !plausible_domainprint(d) {
-                return Err(FieldError::new(
-                    "domainprint",
-                    "must be 1-128 characters of letters, digits, '_', '.' or '-'",
-                ));
-            }
-        }
-        if let Some(b) = &behavioral {
-            let ok = (8..=128).contains(&b.len())
-                && b.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'));
-            if !ok {
-                return Err(FieldError::new(
-                    "behavioralSignature",
-                    "must be 8-128 characters of letters, digits, '_', '.' or '-'",
-                ));
-            }
-        }
-        // The cookie wins over the body's copy; a cookie that cannot even be a domainprint
-        // (odd characters, too long) is judged like any unsigned value.
-        let presented = req.and_then(|r| r.cookie(DOMAINPRINT_COOKIE)).or(body_domainprint);
-        let domainprint = match presented {
-            None => Presented::Absent,
-            Some(v) if !plausible_domainprint(&v) => Presented::Unsigned,
-            Some(v) => keys.verify(&event.organization_id, &v, now_ms),
-        };
-        if let Some(code) = domainprint.refusal() {
-            tracing::warn!(refusal = code, "presented domainprint refused; a new one is issued");
-        }
-        Ok(IdentityInputs {
-            fingerprint: event.fingerprint.clone(),
-            domainprint,
-            behavioral,
-            user_id: event.user_id.clone(),
-            ga4_client_id: event
-                .ga4_client_id
-                .clone()
-                .or_else(|| req.and_then(|r| r.cookie("_ga")).and_then(|ga| ga4_client_id(&ga))),
-            sighting: Sighting::default(),
-            retention_days: None,
-        })
-    }
-}
-
 /// The GA4 client id of a `_ga` cookie value (`GA1.1.1234567890.1699999999` →
 /// `1234567890.1699999999`).
 pub fn ga4_client_id(cookie: &str) -> Option<String> {
@@ -164,6 +85,7 @@ pub fn ga4_client_id(cookie: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::domainprint::DomainprintKeys;
 
     #[test]
     fn ga_cookie_and_domainprint_formats() {

@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::decide::IndexEntry;
-use super::store::{visitor_pk, Created, IdentityStore, IndexKey, IndexKind, LinkEntry, NewVisitor, Observe, Touch};
-use crate::event::{EventRecord, MessageRecord};
+use super::store::{Created, IdentityStore, IndexKey, IndexKind, LinkEntry, NewVisitor, Observe, Touch};
+use crate::store::EventItems;
 use crate::store::{StoreError, StoredMessage};
 
 #[derive(Debug, Default)]
@@ -62,7 +62,7 @@ impl MemoryIdentityStore {
     pub fn possible_same_devices(&self, organization_id: &str, visitor_id: &str) -> Vec<String> {
         self.items()
             .links
-            .get(&visitor_pk(organization_id, visitor_id))
+            .get(&crate::schema::visitor_pk(organization_id, visitor_id))
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default()
     }
@@ -118,21 +118,16 @@ impl IdentityStore for MemoryIdentityStore {
         Ok(keys.iter().map(|k| items.index.get(&k.pk()).cloned()).collect())
     }
 
-    async fn create_visitor(
-        &self,
-        v: &NewVisitor,
-        event: &EventRecord,
-        message: Option<&MessageRecord>,
-    ) -> Result<Created, StoreError> {
+    async fn create_visitor(&self, v: &NewVisitor, event: &EventItems) -> Result<Created, StoreError> {
         let t = &v.sighting;
         let org = &t.organization_id;
         let mut items = self.items();
-        if let Some(m) = message {
+        if let Some(m) = &event.marker {
             if let Some(stored) = items.messages.get(&m.pk) {
                 return Ok(Created::Repeated(stored.clone()));
             }
         }
-        let vpk = visitor_pk(org, &t.visitor_id);
+        let vpk = crate::schema::visitor_pk(org, &t.visitor_id);
         let dp_key = IndexKey::new(org, IndexKind::Domainprint, &t.domainprint);
         let fp_key = t
             .fingerprint
@@ -191,7 +186,7 @@ impl IdentityStore for MemoryIdentityStore {
             });
         }
         if let Some(l) = &v.possible_same_device {
-            let other = visitor_pk(org, &l.other_visitor_id);
+            let other = crate::schema::visitor_pk(org, &l.other_visitor_id);
             items
                 .links
                 .entry(vpk.clone())
@@ -200,12 +195,12 @@ impl IdentityStore for MemoryIdentityStore {
             items.links.entry(other).or_default().insert(t.visitor_id.clone());
         }
         items.events.insert(event.request_id.clone());
-        if let Some(m) = message {
+        if let Some(m) = &event.marker {
             items.messages.insert(
                 m.pk.clone(),
                 StoredMessage {
-                    request_id: m.request_id.clone(),
-                    event_id: m.event_id.clone(),
+                    request_id: event.request_id.clone(),
+                    event_id: event.event_id.clone(),
                 },
             );
         }
@@ -245,7 +240,9 @@ impl IdentityStore for MemoryIdentityStore {
 
     async fn touch(&self, t: &Touch) -> Result<(), StoreError> {
         let mut items = self.items();
-        items.visitors.insert(visitor_pk(&t.organization_id, &t.visitor_id));
+        items
+            .visitors
+            .insert(crate::schema::visitor_pk(&t.organization_id, &t.visitor_id));
         let dp = IndexKey::new(&t.organization_id, IndexKind::Domainprint, &t.domainprint).pk();
         if let Some(e) = items.index.get_mut(&dp).filter(|e| e.visitor_id == t.visitor_id) {
             e.last_seen_ms = t.now_ms;

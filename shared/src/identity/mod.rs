@@ -1,5 +1,5 @@
 //! The identity resolver: every tracked request resolved to a stable visitor of its
-//! organization, in as few DynamoDB round trips as the edge design ("Edge Function") promises ("Fast path (known
+//! organization, in as few DynamoDB round trips as possible ("Fast path (known
 //! user: 1 query)", "Parallel path (anon: 3 queries ||)", "Domainprint aliasing system").
 //!
 //! - [`inputs`]: the identity inputs of a request (fingerprint, domainprint, behavioral
@@ -83,7 +83,7 @@ pub struct IdentityConfig {
     /// from its issue time ([`domainprint::DomainprintLifetime`]).
     pub cookie_max_age_days: u32,
     /// A domainprint at least this many days old is replaced by a new one for the same
-    /// visitor on its next request (not from the seeds: weekly keeps a returning browser's
+    /// visitor on its next request (our own default: weekly keeps a returning browser's
     /// identity alive for about a year after its last visit at one new index entry a week).
     #[serde(default = "default_reissue_days")]
     pub domainprint_reissue_days: u32,
@@ -127,7 +127,7 @@ impl IdentityConfig {
     pub fn with_override(json: &str) -> Result<Self, String> {
         let mut base = serde_json::to_value(IdentityConfig::default()).map_err(|e| e.to_string())?;
         let patch: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
-        crate::conf::merge_json(&mut base, &patch)?;
+        crate::env::merge_json(&mut base, &patch)?;
         let c: IdentityConfig = serde_json::from_value(base).map_err(|e| e.to_string())?;
         c.confidence.check()?;
         c.corroboration.check()?;

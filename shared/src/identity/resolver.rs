@@ -21,10 +21,7 @@
 //! (a rotation: the visitor keeps its identity under a value of the current key).
 //!
 //! "Last seen" is written at most once per request and, on the fast path, at most once per
-//! `touch_interval_ms` per domainprint.
-//!
-//! About four hundred and sixty lines: a resolution's reads, decision and writes read as one
-//! sequence.
+//! `touch_interval_ms` per domainprint.//!
 
 use super::corroborate::Facts;
 use super::decide::{self, Decision, FastStep, IndexEntry, Link, MatchMethod, Reads, Visitor};
@@ -33,7 +30,7 @@ use super::inputs::IdentityInputs;
 use super::population::{hash48, Adds, PopSet, Population};
 use super::store::{Created, IdentityStore, IndexKey, IndexKind, LinkEntry, NewVisitor, Observe, PossibleLink, Touch};
 use super::{IdentityConfig, IdentityResult};
-use crate::event::{EventRecord, MessageRecord};
+use crate::store::EventItems;
 use crate::store::StoreError;
 
 /// Resolves identities of one table.
@@ -172,22 +169,18 @@ impl<S: IdentityStore> Resolver<S> {
         self.resolve_with(organization_id, inputs, site, now_ms, true).await
     }
 
-    /// Creates the new visitor of a resolution and stores `event` (with its `message`
-    /// marker) in the same transaction ([`IdentityStore::create_visitor`]).
+    /// Creates the new visitor of a resolution and stores `event` (its items, with its
+    /// message marker: [`crate::event::EventRecord::items`]) in the same transaction ([`IdentityStore::create_visitor`]).
     ///
     /// # Errors
     /// [`StoreError`] as [`IdentityStore::create_visitor`].
-    pub async fn create(
-        &self,
-        visitor: &NewVisitor,
-        event: &EventRecord,
-        message: Option<&MessageRecord>,
-    ) -> Result<Created, StoreError> {
-        self.store.create_visitor(visitor, event, message).await
+    pub async fn create(&self, visitor: &NewVisitor, event: &EventItems) -> Result<Created, StoreError> {
+        self.store.create_visitor(visitor, event).await
     }
 
     /// `again`: after a lost creation race (consistent reads, and the race's own visitor on
-    /// the request's network joined).
+    /// the request's network joined). Reads, decides ([`Resolver::decide`]), then plans the
+    /// writes ([`Resolver::plan`]).
     async fn resolve_with(
         &self,
         organization_id: &str,
@@ -196,19 +189,6 @@ impl<S: IdentityStore> Resolver<S> {
         now_ms: i64,
         again: bool,
     ) -> Result<Resolution, StoreError> {
-        let ttl_days = inputs
-            .retention_days
-            .map_or(self.config.record_ttl_days, |r| r.min(self.config.record_ttl_days));
-        let expires_at = (now_ms / 1000).saturating_add(i64::from(ttl_days) * 86_400);
-        let sighting = |visitor_id: &str, domainprint: &str| Touch {
-            organization_id: organization_id.to_string(),
-            visitor_id: visitor_id.to_string(),
-            fingerprint: inputs.fingerprint.clone(),
-            domainprint: domainprint.to_string(),
-            site: site.map(str::to_string),
-            now_ms,
-            expires_at,
-        };
         let mut reads = self.read(organization_id, inputs, again).await?;
         // A signed domainprint of an erased visitor is a domainprint of nobody: the visitor
         // never comes back under its id (read only when its index entry is gone).
@@ -224,35 +204,39 @@ impl<S: IdentityStore> Resolver<S> {
             }
             _ => inputs,
         };
-        let mut decision = self.decide(inputs, &reads, now_ms, again);
-        let (visitor_id, domainprint) = match &decision.visitor {
-            Visitor::Existing(v) => {
-                // The presented domainprint is kept only when the current key signed it.
-                let domainprint = match &inputs.domainprint {
-                    Presented::Valid { value, .. } => value.clone(),
-                    _ => {
-                        if !decision.links.contains(&Link::Domainprint) {
-                            decision.links.push(Link::Domainprint);
-                        }
-                        self.issue(organization_id, v, now_ms)?
-                    }
-                };
-                (v.clone(), domainprint)
-            }
-            Visitor::New => {
-                let visitor_id = uuid::Uuid::now_v7().to_string();
-                let domainprint = self.issue(organization_id, &visitor_id, now_ms)?;
-                (visitor_id, domainprint)
-            }
+        let decision = self.decide(inputs, &reads, now_ms, again);
+        let at = Sighted {
+            organization_id,
+            inputs,
+            site,
+            now_ms,
+            expires_at: self.expires_at(inputs, now_ms),
         };
+        self.plan(&at, &reads, decision)
+    }
+
+    /// When identity records written at `now_ms` expire (TTL, Unix seconds): the record
+    /// lifetime, capped by the organization's retention.
+    fn expires_at(&self, inputs: &IdentityInputs, now_ms: i64) -> i64 {
+        let ttl_days = inputs
+            .retention_days
+            .map_or(self.config.record_ttl_days, |r| r.min(self.config.record_ttl_days));
+        (now_ms / 1000).saturating_add(i64::from(ttl_days) * 86_400)
+    }
+
+    /// The resolution a decision makes, without I/O: its visitor and domainprint, the
+    /// population counts, the index links, "last seen" and, for a new visitor, its creation.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] for an existing visitor id that is not a UUID.
+    fn plan(&self, at: &Sighted<'_>, reads: &Reads, mut decision: Decision) -> Result<Resolution, StoreError> {
+        let (visitor_id, domainprint) = self.answer(at, &mut decision)?;
         let cap = self.config.corroboration.population_cap;
-        let facts = inputs.sighting.facts();
-        let network = inputs.sighting.network.as_deref();
         // What the fingerprint's entry counts (nothing to hash without a fingerprint).
-        let fingerprint_adds = match &inputs.fingerprint {
+        let fingerprint_adds = match &at.inputs.fingerprint {
             Some(_) => {
                 let mut counted = vec![(PopSet::Domainprints, domainprint.as_str())];
-                if let Some(net) = network {
+                if let Some(net) = at.inputs.sighting.network.as_deref() {
                     counted.push((PopSet::Networks, net));
                 }
                 counted.push((PopSet::Visitors, visitor_id.as_str()));
@@ -264,117 +248,42 @@ impl<S: IdentityStore> Resolver<S> {
         for &(set, h) in &fingerprint_adds {
             first_population.add(set, h, cap);
         }
-        let observe = |key: IndexKey, visitor: bool, adds: Adds| Observe {
-            key,
-            visitor: visitor.then(|| (visitor_id.clone(), facts.clone())),
-            adds,
-            cap,
-            now_ms,
-            expires_at,
-        };
-        let mut observes = Vec::new();
-        // The fingerprint's population, where it has an entry (a new one starts with it).
-        if let (Some(fp), Some(_)) = (&inputs.fingerprint, &reads.fingerprint) {
-            if !fingerprint_adds.is_empty() {
-                observes.push(observe(
-                    IndexKey::new(organization_id, IndexKind::Fingerprint, fp),
-                    false,
-                    fingerprint_adds.clone(),
-                ));
-            }
-        }
-        // The fingerprint on this network names its last visitor; written when it names
-        // another, is older than the refresh interval, or its facts changed.
-        let pair = match (&inputs.fingerprint, network) {
-            (Some(fp), Some(net)) => {
-                let e = reads.pair.as_ref();
-                let adds = adds_for(e, &[(PopSet::Visitors, visitor_id.as_str())], cap);
-                let refresh_ms = i64::from(self.config.corroboration.refresh_secs) * 1000;
-                let due = e.is_none_or(|e| {
-                    e.visitor_id != visitor_id
-                        || now_ms.saturating_sub(e.last_seen_ms) >= refresh_ms
-                        || (facts.asn.is_some() && e.facts.asn != facts.asn)
-                        || (facts.language.is_some() && e.facts.language != facts.language)
-                        || (facts.time_zone.is_some() && e.facts.time_zone != facts.time_zone)
-                });
-                (due || !adds.is_empty()).then(|| observe(IndexKey::pair(organization_id, fp, net), true, adds))
-            }
-            _ => None,
-        };
-        // The network counts its visitors.
-        if let Some(net) = network {
-            let adds = adds_for(reads.network.as_ref(), &[(PopSet::Visitors, visitor_id.as_str())], cap);
-            if !adds.is_empty() {
-                observes.push(observe(
-                    IndexKey::new(organization_id, IndexKind::Network, net),
-                    true,
-                    adds,
-                ));
-            }
-        }
-        let possible = decision.possible_same_device.clone().map(|other| PossibleLink {
-            other_visitor_id: other,
-            score: decision.score,
-            evidence: decision.evidence.iter().map(|e| e.code.to_string()).collect(),
-        });
+        let (mut observes, pair) = self.observes(at, reads, &visitor_id, fingerprint_adds);
+        let facts = at.inputs.sighting.facts();
         let create = match decision.visitor {
             Visitor::New => Some(NewVisitor {
-                sighting: sighting(&visitor_id, &domainprint),
-                behavioral: inputs.behavioral.clone(),
+                sighting: at.touch(&visitor_id, &domainprint),
+                behavioral: at.inputs.behavioral.clone(),
                 index_fingerprint: reads.fingerprint.is_none(),
                 facts: facts.clone(),
                 population: first_population.clone(),
                 pair: pair
                     .clone()
                     .map(|p| (p, reads.pair.as_ref().map(|e| e.visitor_id.clone()))),
-                possible_same_device: possible,
+                possible_same_device: decision.possible_same_device.clone().map(|other| PossibleLink {
+                    other_visitor_id: other,
+                    score: decision.score,
+                    evidence: decision.evidence.iter().map(|e| e.code.to_string()).collect(),
+                }),
             }),
             Visitor::Existing(_) => {
                 observes.extend(pair);
                 None
             }
         };
-        let links = decision
-            .links
-            .iter()
-            .filter_map(|l| {
-                let (kind, value, fp, facts, population) = match l {
-                    Link::Domainprint => (
-                        IndexKind::Domainprint,
-                        Some(domainprint.clone()),
-                        inputs.fingerprint.clone(),
-                        Facts::default(),
-                        Population::default(),
-                    ),
-                    Link::Fingerprint => (
-                        IndexKind::Fingerprint,
-                        inputs.fingerprint.clone(),
-                        None,
-                        facts.clone(),
-                        first_population.clone(),
-                    ),
-                    Link::Behavioral => (
-                        IndexKind::Behavioral,
-                        inputs.behavioral.clone(),
-                        None,
-                        Facts::default(),
-                        Population::default(),
-                    ),
-                };
-                value.map(|v| LinkEntry {
-                    key: IndexKey::new(organization_id, kind, &v),
-                    visitor_id: visitor_id.clone(),
-                    fingerprint: fp,
-                    facts,
-                    population,
-                    now_ms,
-                    expires_at,
-                })
-            })
-            .collect::<Vec<_>>();
+        let links = match create {
+            Some(_) => Vec::new(),
+            None => link_entries(
+                at,
+                &decision.links,
+                &visitor_id,
+                &domainprint,
+                &facts,
+                &first_population,
+            ),
+        };
         let touch =
-            (create.is_none() && (decision.touch || !links.is_empty())).then(|| sighting(&visitor_id, &domainprint));
-        let links = if create.is_some() { Vec::new() } else { links };
+            (create.is_none() && (decision.touch || !links.is_empty())).then(|| at.touch(&visitor_id, &domainprint));
         Ok(Resolution {
             identity: IdentityResult {
                 visitor_id,
@@ -391,6 +300,94 @@ impl<S: IdentityStore> Resolver<S> {
             writes: PendingWrites { links, observes, touch },
             create,
         })
+    }
+
+    /// The answer's visitor and domainprint: the presented domainprint when the current key
+    /// signed it and it is fresh; else a new one issued for the visitor, linked to it.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] for a visitor id that is not a UUID.
+    fn answer(&self, at: &Sighted<'_>, decision: &mut Decision) -> Result<(String, String), StoreError> {
+        match &decision.visitor {
+            Visitor::Existing(v) => {
+                let domainprint = match &at.inputs.domainprint {
+                    Presented::Valid { value, .. } => value.clone(),
+                    _ => {
+                        if !decision.links.contains(&Link::Domainprint) {
+                            decision.links.push(Link::Domainprint);
+                        }
+                        self.issue(at.organization_id, v, at.now_ms)?
+                    }
+                };
+                Ok((v.clone(), domainprint))
+            }
+            Visitor::New => {
+                let visitor_id = uuid::Uuid::now_v7().to_string();
+                let domainprint = self.issue(at.organization_id, &visitor_id, at.now_ms)?;
+                Ok((visitor_id, domainprint))
+            }
+        }
+    }
+
+    /// The population counts a resolution writes (the fingerprint's entry where it has one,
+    /// the network's) and the fingerprint's entry on this network, which names its last
+    /// visitor: written when it names another, is older than the refresh interval, or its
+    /// facts changed.
+    fn observes(
+        &self,
+        at: &Sighted<'_>,
+        reads: &Reads,
+        visitor_id: &str,
+        fingerprint_adds: Adds,
+    ) -> (Vec<Observe>, Option<Observe>) {
+        let cap = self.config.corroboration.population_cap;
+        let facts = at.inputs.sighting.facts();
+        let network = at.inputs.sighting.network.as_deref();
+        let observe = |key: IndexKey, visitor: bool, adds: Adds| Observe {
+            key,
+            visitor: visitor.then(|| (visitor_id.to_string(), facts.clone())),
+            adds,
+            cap,
+            now_ms: at.now_ms,
+            expires_at: at.expires_at,
+        };
+        let mut observes = Vec::new();
+        if let (Some(fp), Some(_)) = (&at.inputs.fingerprint, &reads.fingerprint) {
+            if !fingerprint_adds.is_empty() {
+                observes.push(observe(
+                    IndexKey::new(at.organization_id, IndexKind::Fingerprint, fp),
+                    false,
+                    fingerprint_adds,
+                ));
+            }
+        }
+        let pair = match (&at.inputs.fingerprint, network) {
+            (Some(fp), Some(net)) => {
+                let e = reads.pair.as_ref();
+                let adds = adds_for(e, &[(PopSet::Visitors, visitor_id)], cap);
+                let refresh_ms = i64::from(self.config.corroboration.refresh_secs) * 1000;
+                let due = e.is_none_or(|e| {
+                    e.visitor_id != visitor_id
+                        || at.now_ms.saturating_sub(e.last_seen_ms) >= refresh_ms
+                        || (facts.asn.is_some() && e.facts.asn != facts.asn)
+                        || (facts.language.is_some() && e.facts.language != facts.language)
+                        || (facts.time_zone.is_some() && e.facts.time_zone != facts.time_zone)
+                });
+                (due || !adds.is_empty()).then(|| observe(IndexKey::pair(at.organization_id, fp, net), true, adds))
+            }
+            _ => None,
+        };
+        if let Some(net) = network {
+            let adds = adds_for(reads.network.as_ref(), &[(PopSet::Visitors, visitor_id)], cap);
+            if !adds.is_empty() {
+                observes.push(observe(
+                    IndexKey::new(at.organization_id, IndexKind::Network, net),
+                    true,
+                    adds,
+                ));
+            }
+        }
+        (observes, pair)
     }
 
     /// Reads, in one call, every entry the rules may need: the signed
@@ -486,6 +483,80 @@ impl<S: IdentityStore> Resolver<S> {
         }
         Ok(())
     }
+}
+
+/// Who is resolved, where and when: what a resolution's writes are stamped with.
+struct Sighted<'a> {
+    organization_id: &'a str,
+    inputs: &'a IdentityInputs,
+    site: Option<&'a str>,
+    now_ms: i64,
+    /// TTL of the records written, Unix seconds.
+    expires_at: i64,
+}
+
+impl Sighted<'_> {
+    /// "Last seen" of `visitor_id` under `domainprint`.
+    fn touch(&self, visitor_id: &str, domainprint: &str) -> Touch {
+        Touch {
+            organization_id: self.organization_id.to_string(),
+            visitor_id: visitor_id.to_string(),
+            fingerprint: self.inputs.fingerprint.clone(),
+            domainprint: domainprint.to_string(),
+            site: self.site.map(str::to_string),
+            now_ms: self.now_ms,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// The index entries a decision links to its existing visitor (the domainprint, the
+/// fingerprint with its first population, the behavioral signature).
+fn link_entries(
+    at: &Sighted<'_>,
+    links: &[Link],
+    visitor_id: &str,
+    domainprint: &str,
+    facts: &Facts,
+    first_population: &Population,
+) -> Vec<LinkEntry> {
+    links
+        .iter()
+        .filter_map(|l| {
+            let (kind, value, fp, facts, population) = match l {
+                Link::Domainprint => (
+                    IndexKind::Domainprint,
+                    Some(domainprint.to_string()),
+                    at.inputs.fingerprint.clone(),
+                    Facts::default(),
+                    Population::default(),
+                ),
+                Link::Fingerprint => (
+                    IndexKind::Fingerprint,
+                    at.inputs.fingerprint.clone(),
+                    None,
+                    facts.clone(),
+                    first_population.clone(),
+                ),
+                Link::Behavioral => (
+                    IndexKind::Behavioral,
+                    at.inputs.behavioral.clone(),
+                    None,
+                    Facts::default(),
+                    Population::default(),
+                ),
+            };
+            value.map(|v| LinkEntry {
+                key: IndexKey::new(at.organization_id, kind, &v),
+                visitor_id: visitor_id.to_string(),
+                fingerprint: fp,
+                facts,
+                population,
+                now_ms: at.now_ms,
+                expires_at: at.expires_at,
+            })
+        })
+        .collect()
 }
 
 impl IndexKind {

@@ -30,7 +30,7 @@ use std::future::Future;
 use super::corroborate::Facts;
 use super::decide::IndexEntry;
 use super::population::{Adds, Population};
-use crate::event::{EventRecord, MessageRecord};
+use crate::store::EventItems;
 use crate::store::{StoreError, StoredMessage};
 
 /// Which reverse index.
@@ -81,22 +81,14 @@ impl IndexKey {
         Self::new(
             organization_id,
             IndexKind::FingerprintNetwork,
-            &format!("{fingerprint}#{network}"),
+            &crate::schema::fingerprint_on_network(fingerprint, network),
         )
     }
 
     /// The partition key: `ORG#<org>#<FP|DP|BH|FPN|NET>#<value>`.
     pub fn pk(&self) -> String {
-        format!("ORG#{}#{}#{}", self.organization_id, self.kind.tag(), self.value)
+        crate::schema::index_pk(&self.organization_id, self.kind.tag(), &self.value)
     }
-}
-
-/// Sort key of index items.
-pub const INDEX_SK: &str = "IDX";
-
-/// The partition key of a visitor's records.
-pub fn visitor_pk(organization_id: &str, visitor_id: &str) -> String {
-    format!("ORG#{organization_id}#V#{visitor_id}")
 }
 
 /// A "last seen" update of a visitor, its device and its domainprint.
@@ -186,20 +178,19 @@ pub trait IdentityStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Option<IndexEntry>>, StoreError>> + Send;
 
     /// Creates a visitor with its fingerprint and domainprint index entries, and stores the
-    /// request's `event` (with its `message` marker) in the same transaction, so that an event
+    /// request's `event` (its items, with its message marker) in the same transaction, so that an event
     /// never names a visitor that was not created. [`Created::VisitorExists`] when an index
     /// entry already exists (another request created it first), [`Created::Repeated`] when the
     /// message was stored before: in both cases nothing was written. The behavioral index
     /// entry is added only where none exists (never a reason to fail).
     ///
     /// # Errors
-    /// [`StoreError`] as [`crate::store::EventStore::put_event`] for the event, and when
+    /// [`StoreError`] as [`crate::event::EventStore::put_event`] for the event, and when
     /// DynamoDB fails.
     fn create_visitor(
         &self,
         v: &NewVisitor,
-        event: &EventRecord,
-        message: Option<&MessageRecord>,
+        event: &EventItems,
     ) -> impl Future<Output = Result<Created, StoreError>> + Send;
 
     /// Adds an index entry for a visitor unless the key already has one; `Ok(false)` when it
@@ -224,7 +215,7 @@ pub trait IdentityStore: Send + Sync {
     fn touch(&self, t: &Touch) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Whether `visitor_id` of `organization_id` was erased (its tombstone exists, see
-    /// [`crate::server_api::erasure`]): read only when a signed domainprint names a visitor
+    /// [`crate::server_api::tombstone`]): read only when a signed domainprint names a visitor
     /// whose index entry is gone, so that an erased visitor never comes back under its id.
     ///
     /// # Errors

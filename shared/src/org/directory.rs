@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::conf::{non_empty, number, ConfigError, Secret};
+use crate::env::{non_empty, number, ConfigError, Secret};
 use crate::org::supabase::SupabaseConfig;
 use crate::org::tiered::TierConfig;
 use crate::org::upstash::UpstashConfig;
@@ -21,7 +21,7 @@ pub struct DirectoryConfig {
     /// `infra/organizations/local.json`. Used only without Supabase.
     pub organizations_file: Option<PathBuf>,
     /// Tier timings: `ORG_MEMORY_TTL_SECS` (60), `ORG_NEGATIVE_TTL_SECS` (30),
-    /// `ORG_CACHE_TTL_SECS` (Upstash, 300 as the seed), `ORG_MAX_STALE_SECS` (86400),
+    /// `ORG_CACHE_TTL_SECS` (Upstash, 300), `ORG_MAX_STALE_SECS` (86400),
     /// `ORG_SOURCE_RETRY_SECS` (5), `ORG_MEMORY_CAPACITY` (10000).
     pub tiers: TierConfig,
 }

@@ -8,9 +8,6 @@
 //! - [`local`]: organizations from a JSON file, for the local stack (no Supabase);
 //! - [`server_key`]: the server key that authenticates server-side events;
 //! - [`tiered`]: the warm in-process tier in front of both, with the failure policy.
-//!
-//! About five hundred lines, of which the last hundred and seventy are its tests (from `mod
-//! tests`); the clients are in their own files.
 
 #[cfg(feature = "io")]
 pub mod directory;
@@ -24,13 +21,14 @@ pub mod supabase;
 pub mod tiered;
 #[cfg(feature = "io")]
 pub mod upstash;
+pub mod webhook_secret;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::processor::webhook_signature::{SecretError, WebhookSecret};
+use webhook_secret::{SecretError, WebhookSecret};
 
 pub use plans::{Feature, Plan, PlanCatalog, PlanLimits};
 pub use server_key::ServerKeyDigest;
@@ -106,17 +104,17 @@ pub struct Integrations {
     pub ga4_measurement_id: Option<String>,
     /// GA4 Measurement Protocol API secret.
     #[serde(default)]
-    pub ga4_api_secret: Option<crate::conf::Secret>,
+    pub ga4_api_secret: Option<crate::env::Secret>,
     /// Where events are delivered (`http://` or `https://`).
     #[serde(default)]
     pub webhook_url: Option<String>,
     /// The webhook signing secret: a Standard Webhooks secret, `whsec_` + base64 of 24–64
     /// random bytes (see [`crate::processor::webhook_signature`]; anything else is refused).
     #[serde(default)]
-    pub webhook_secret: Option<crate::conf::Secret>,
+    pub webhook_secret: Option<crate::env::Secret>,
     /// The secret being rotated out: while set, every delivery is signed with both.
     #[serde(default)]
-    pub webhook_secret_previous: Option<crate::conf::Secret>,
+    pub webhook_secret_previous: Option<crate::env::Secret>,
 }
 
 /// What an organization's integrations allow for one stage.
@@ -157,7 +155,7 @@ impl Integrations {
             return IntegrationSetting::Off;
         };
         let text =
-            |s: &Option<crate::conf::Secret>| s.as_ref().map(|s| s.expose().to_string()).filter(|s| !s.is_empty());
+            |s: &Option<crate::env::Secret>| s.as_ref().map(|s| s.expose().to_string()).filter(|s| !s.is_empty());
         let Some(current) = text(&self.webhook_secret) else {
             return IntegrationSetting::Incomplete("webhook_url is set without webhook_secret");
         };
@@ -362,8 +360,8 @@ mod tests {
     fn a_webhook_secret_no_receiver_could_verify_is_an_explained_setting() {
         let with = |current: Option<&str>, previous: Option<&str>| Integrations {
             webhook_url: Some("https://hooks.example/in".into()),
-            webhook_secret: current.map(crate::conf::Secret::new),
-            webhook_secret_previous: previous.map(crate::conf::Secret::new),
+            webhook_secret: current.map(crate::env::Secret::new),
+            webhook_secret_previous: previous.map(crate::env::Secret::new),
             ..Integrations::default()
         };
         let good = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -1,4 +1,4 @@
-//! Plans, their features and limits (the edge design's "Plan System"; the product mission's plans).
+//! Plans, their features and limits.
 //!
 //! | feature                 | free | starter | pro  | enterprise |
 //! |-------------------------|------|---------|------|------------|
@@ -11,7 +11,7 @@
 //! | domains                 | 1    | 3       | 10   | unlimited  |
 //! | longest retention, days | 90   | 90      | 395  | 730        |
 //!
-//! The limits are configuration: [`PlanCatalog::default`] holds the seed's numbers and
+//! The limits are configuration: [`PlanCatalog::default`] holds the documented numbers (docs/organizations.md) and
 //! `PLAN_LIMITS` (JSON, partial) overrides them. The retention ceilings follow the ephemeral-id
 //! design's retention tiers ("Recommended Retention Policy": 90 days of hot storage, two years
 //! before permanent deletion), with 395 days (13 months, the events' default) for pro.
@@ -149,7 +149,7 @@ impl PlanCatalog {
             .find(|p| *p > plan && self.limits(*p).events_per_month > current)
     }
 
-    /// The seed's catalog with a partial JSON override applied, e.g.
+    /// The default catalog with a partial JSON override applied, e.g.
     /// `{"free": {"events_per_month": 20000}}`.
     ///
     /// # Errors
@@ -157,7 +157,7 @@ impl PlanCatalog {
     pub fn with_override(json: &str) -> Result<Self, String> {
         let mut base = serde_json::to_value(PlanCatalog::default()).map_err(|e| e.to_string())?;
         let patch: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
-        crate::conf::merge_json(&mut base, &patch)?;
+        crate::env::merge_json(&mut base, &patch)?;
         let catalog: PlanCatalog = serde_json::from_value(base).map_err(|e| e.to_string())?;
         for plan in Plan::ALL {
             if catalog.limits(plan).events_per_month == 0 {

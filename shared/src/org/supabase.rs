@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{DirectoryError, IpStorage, Organization, OrganizationSource, Plan, ServerKeyDigest};
-use crate::conf::Secret;
+use crate::env::Secret;
 
 /// Columns the edge reads: no integration secrets, and the digest of the server key (never
 /// the key), which only the edge checks.

@@ -5,7 +5,7 @@
 //!    `memory_ttl` answers without any network call; unknown ids are remembered for
 //!    `negative_ttl`, so a flood of random ids cannot hammer Supabase;
 //! 2. **Upstash** (when configured): `GET impressio:org:v1:<id>`; filled with
-//!    `SET … EX 300` (the edge design, "Edge Function": a 5 minute TTL) after a fetch, and with a short negative
+//!    `SET … EX 300` (a 5 minute TTL) after a fetch, and with a short negative
 //!    entry for unknown ids;
 //! 3. **the source of truth** (Supabase, or the local file).
 //!

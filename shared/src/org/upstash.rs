@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::DirectoryError;
-use crate::conf::Secret;
+use crate::env::Secret;
 
 const SERVICE: &str = "upstash";
 

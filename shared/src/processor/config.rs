@@ -5,12 +5,14 @@ use serde::{Deserialize, Serialize};
 use super::outbound::{OutboundPolicy, DEFAULT_PORTS};
 use super::stages::sharing::SharingConfig;
 use super::stages::travel::TravelConfig;
-use crate::config::{merge_json, number, ConfigError, DirectoryConfig, Secret, DEFAULT_TABLE_NAME};
+use crate::env::{merge_json, number, ConfigError, Secret};
+use crate::org::directory::DirectoryConfig;
+use crate::schema::DEFAULT_TABLE_NAME;
 
 /// GA4's Measurement Protocol endpoint.
 pub const DEFAULT_GA4_ENDPOINT: &str = "https://www.google-analytics.com/mp/collect";
 
-/// When a push alert is sent (stage 8 of the processor design, "Processor Lambda").
+/// When a push alert is sent .
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertConfig {
@@ -211,7 +213,7 @@ impl ProcessorConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conf::recorded_lookups;
+    use crate::env::recorded_lookups;
 
     #[test]
     fn env_vars_are_exactly_what_from_lookup_reads() {

@@ -1,4 +1,4 @@
-//! The stream processor (the processor design, "Processor Lambda"): the batch pipeline and
+//! The stream processor: the batch pipeline and
 //! its stages.
 //!
 //! - [`pipeline`]: decode, stage memory, billing, per-record stages, batch item failures;

@@ -1,4 +1,4 @@
-//! The processor's batch pipeline (the processor design, "Processor Lambda"): a DynamoDB
+//! The processor's batch pipeline: a DynamoDB
 //! Streams batch in, the batch item failures out. Each stage's rule is a file of
 //! [`super::stages`]; this file orders them.
 //!
@@ -76,11 +76,9 @@ pub struct BatchReport {
 
 /// The tombstone partition key of an event's visitor, if it has one.
 fn tombstone_of(event: &crate::event::EventRecord) -> Option<String> {
-    use crate::server_api::erasure::{deletion_id, deletion_key};
-    let v = event.visitor_id.as_deref()?;
-    Some(deletion_key(
+    Some(crate::schema::tombstone_pk(
         &event.organization_id,
-        &deletion_id(&event.organization_id, v),
+        event.visitor_id.as_deref()?,
     ))
 }
 
@@ -115,6 +113,79 @@ pub struct Processor<St, S, B, R> {
     pub metrics: Metrics,
     /// Where the JA4 sketch raises the events carry are written ([`sketches`]).
     pub sketches: AnySketchWriter,
+}
+
+/// What a batch remembers of its events from earlier deliveries.
+struct Memory {
+    /// Processing items by event partition key.
+    states: HashMap<String, ProcessingState>,
+    /// The tombstones found among the events' visitors'.
+    erased: std::collections::HashSet<String>,
+}
+
+/// The records to work on: not of an erased visitor and not complete from an earlier
+/// delivery, each with its memory and the stages still to run.
+fn pending_work<'a>(records: &'a [Incoming], mut memory: Memory, report: &mut BatchReport) -> Vec<Work<'a>> {
+    let mut pending = Vec::new();
+    for incoming in records {
+        if tombstone_of(&incoming.event).is_some_and(|t| memory.erased.contains(&t)) {
+            tracing::info!(request_id = %incoming.event.request_id, "event of an erased visitor skipped");
+            report.erased += 1;
+            continue;
+        }
+        let state = memory
+            .states
+            .remove(&incoming.event.pk)
+            .unwrap_or_else(|| ProcessingState::new(&incoming.event));
+        if state.complete() {
+            report.already_complete += 1;
+            continue;
+        }
+        pending.push(Work {
+            incoming,
+            to_run: state.unsettled(),
+            state,
+            lookup: Lookup::Unknown,
+            webhook_ms: None,
+        });
+    }
+    report.processed = pending.len();
+    pending
+}
+
+/// The report and metrics of the records worked on: a record whose item was not written
+/// (`unsaved`) or that still has an unsettled stage is reported for retry, in stream order.
+fn settle(done: &[Work<'_>], unsaved: &HashMap<String, String>, measured: &mut BatchMetrics, report: &mut BatchReport) {
+    for w in done {
+        // The stages that ran in this batch, with how they ended (a billing state dropped
+        // because its intent was not recorded is retried).
+        for &stage in &w.to_run {
+            measured.stage(stage, w.state.status(stage).unwrap_or(StageStatus::Retryable));
+        }
+        measured.webhook_ms.extend(w.webhook_ms);
+        report.alerts += usize::from(
+            w.state
+                .alert
+                .as_ref()
+                .is_some_and(|a| a.outcome.status == StageStatus::Done),
+        );
+        if let Some(err) = unsaved.get(&w.incoming.event.pk) {
+            // Without its memory the record would be processed as new: retry it (its
+            // billing key is already stored, so billing stays exactly once).
+            tracing::error!(request_id = %w.incoming.event.request_id, error = %err, "processing item not written; retrying the record");
+            report.failures.push(w.incoming.sequence_number.clone());
+        } else if !w.state.complete() {
+            tracing::warn!(
+                request_id = %w.incoming.event.request_id,
+                sequence_number = %w.incoming.sequence_number,
+                stages = ?w.state.unsettled().iter().map(|s| s.name()).collect::<Vec<_>>(),
+                "record reported for retry"
+            );
+            report.failures.push(w.incoming.sequence_number.clone());
+        }
+    }
+    // Stream order (sequence numbers are decimal strings; a longer one is later).
+    report.failures.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
 }
 
 /// One record being worked on.
@@ -169,65 +240,14 @@ where
         if decoded.records.is_empty() {
             return report;
         }
-        let pks: Vec<&str> = decoded.records.iter().map(|r| r.event.pk.as_str()).collect();
-        let events = decoded.records.iter().map(|r| &r.event);
-        let tombstones: Vec<String> = decoded.records.iter().filter_map(|r| tombstone_of(&r.event)).collect();
-        let (memory, erased, sketch_updates) = tokio::join!(
-            self.store.load_states(&pks),
-            self.store.erased(&tombstones),
-            sketches::run(&self.sketches, events, self.clock.now_ms())
-        );
-        report.sketch_updates = sketch_updates;
-        let (mut memory, erased) = match (memory, erased) {
-            (Ok(m), Ok(e)) => (m, e),
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::error!(error = %e, "cannot read the processing memory; the whole batch is retried");
-                report.failures = decoded.records.iter().map(|r| r.sequence_number.clone()).collect();
-                return report;
-            }
+        let Some(memory) = self.read_memory(&decoded.records, &mut report).await else {
+            return report;
         };
-        let mut pending: Vec<Work> = Vec::new();
-        for incoming in &decoded.records {
-            if tombstone_of(&incoming.event).is_some_and(|t| erased.contains(&t)) {
-                tracing::info!(request_id = %incoming.event.request_id, "event of an erased visitor skipped");
-                report.erased += 1;
-                continue;
-            }
-            let state = memory
-                .remove(&incoming.event.pk)
-                .unwrap_or_else(|| ProcessingState::new(&incoming.event));
-            if state.complete() {
-                report.already_complete += 1;
-                continue;
-            }
-            pending.push(Work {
-                incoming,
-                to_run: state.unsettled(),
-                state,
-                lookup: Lookup::Unknown,
-                webhook_ms: None,
-            });
-        }
-        report.processed = pending.len();
+        let mut pending = pending_work(&decoded.records, memory, &mut report);
         if pending.is_empty() {
             return report;
         }
-        let mut org_ids: Vec<&str> = pending
-            .iter()
-            .map(|w| w.incoming.event.organization_id.as_str())
-            .collect();
-        org_ids.sort_unstable();
-        org_ids.dedup();
-        let lookups: HashMap<&str, Lookup> = org_ids
-            .iter()
-            .copied()
-            .zip(self.directory.get_many(&org_ids).await)
-            .collect();
-        for w in &mut pending {
-            w.state.rounds += 1;
-            w.lookup = lookups[w.incoming.event.organization_id.as_str()].clone();
-        }
-
+        self.look_up_organizations(&mut pending).await;
         let mut billables: Vec<Billable> = pending
             .iter_mut()
             .map(|w| Billable {
@@ -245,67 +265,9 @@ where
             &mut measured.billing_ms,
         )
         .await;
-
-        // Users: records of one GSI_USER key in time order; records without one alone.
-        let mut groups: BTreeMap<String, Vec<Work>> = BTreeMap::new();
-        for w in pending {
-            let key = w
-                .incoming
-                .event
-                .gsi_user_pk
-                .clone()
-                .unwrap_or_else(|| w.incoming.event.pk.clone());
-            groups.entry(key).or_default().push(w);
-        }
-        let done: Vec<Work> = futures::stream::iter(groups.into_values())
-            .map(|group| self.process_user(group))
-            .buffer_unordered(self.config.concurrency)
-            .flat_map(futures::stream::iter)
-            .collect()
-            .await;
-
-        let now = self.clock.now_ms();
-        let states: Vec<ProcessingState> = done
-            .iter()
-            .map(|w| {
-                let mut s = w.state.clone();
-                s.updated_at = now;
-                s
-            })
-            .collect();
-        let refs: Vec<&ProcessingState> = states.iter().collect();
-        let unsaved: HashMap<String, String> = self.store.save_states(&refs).await.into_iter().collect();
-        for w in &done {
-            // The stages that ran in this batch, with how they ended (a billing state dropped
-            // because its intent was not recorded is retried).
-            for &stage in &w.to_run {
-                measured.stage(stage, w.state.status(stage).unwrap_or(StageStatus::Retryable));
-            }
-            measured.webhook_ms.extend(w.webhook_ms);
-            report.alerts += usize::from(
-                w.state
-                    .alert
-                    .as_ref()
-                    .is_some_and(|a| a.outcome.status == StageStatus::Done),
-            );
-            let pk = &w.incoming.event.pk;
-            if let Some(err) = unsaved.get(pk) {
-                // Without its memory the record would be processed as new: retry it (its
-                // billing key is already stored, so billing stays exactly once).
-                tracing::error!(request_id = %w.incoming.event.request_id, error = %err, "processing item not written; retrying the record");
-                report.failures.push(w.incoming.sequence_number.clone());
-            } else if !w.state.complete() {
-                tracing::warn!(
-                    request_id = %w.incoming.event.request_id,
-                    sequence_number = %w.incoming.sequence_number,
-                    stages = ?w.state.unsettled().iter().map(|s| s.name()).collect::<Vec<_>>(),
-                    "record reported for retry"
-                );
-                report.failures.push(w.incoming.sequence_number.clone());
-            }
-        }
-        // Stream order (sequence numbers are decimal strings; a longer one is later).
-        report.failures.sort_by(|a, b| (a.len(), a).cmp(&(b.len(), b)));
+        let done = self.run_users(pending).await;
+        let unsaved = self.save(&done).await;
+        settle(&done, &unsaved, measured, &mut report);
         tracing::info!(
             received = report.received,
             ignored = report.ignored,
@@ -318,6 +280,84 @@ where
             "stream batch processed"
         );
         report
+    }
+
+    /// The batch's memory, in one round: the events' processing items and the tombstones of
+    /// their visitors, while the sketch raises they carry are written. `None` when the
+    /// memory cannot be read: then every record is reported for retry.
+    async fn read_memory(&self, records: &[Incoming], report: &mut BatchReport) -> Option<Memory> {
+        let pks: Vec<&str> = records.iter().map(|r| r.event.pk.as_str()).collect();
+        let tombstones: Vec<String> = records.iter().filter_map(|r| tombstone_of(&r.event)).collect();
+        let events = records.iter().map(|r| &r.event);
+        let (states, erased, sketch_updates) = tokio::join!(
+            self.store.load_states(&pks),
+            self.store.erased(&tombstones),
+            sketches::run(&self.sketches, events, self.clock.now_ms())
+        );
+        report.sketch_updates = sketch_updates;
+        match (states, erased) {
+            (Ok(states), Ok(erased)) => Some(Memory { states, erased }),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot read the processing memory; the whole batch is retried");
+                report.failures = records.iter().map(|r| r.sequence_number.clone()).collect();
+                None
+            }
+        }
+    }
+
+    /// Each pending record's organization, one lookup per organization.
+    async fn look_up_organizations(&self, pending: &mut [Work<'_>]) {
+        let mut org_ids: Vec<&str> = pending
+            .iter()
+            .map(|w| w.incoming.event.organization_id.as_str())
+            .collect();
+        org_ids.sort_unstable();
+        org_ids.dedup();
+        let lookups: HashMap<&str, Lookup> = org_ids
+            .iter()
+            .copied()
+            .zip(self.directory.get_many(&org_ids).await)
+            .collect();
+        for w in pending.iter_mut() {
+            w.state.rounds += 1;
+            w.lookup = lookups[w.incoming.event.organization_id.as_str()].clone();
+        }
+    }
+
+    /// The per-record stages, user by user: records of one `GSI_USER` key in time order
+    /// (records without one alone), users concurrently.
+    async fn run_users<'a>(&self, pending: Vec<Work<'a>>) -> Vec<Work<'a>> {
+        let mut groups: BTreeMap<String, Vec<Work>> = BTreeMap::new();
+        for w in pending {
+            let key = w
+                .incoming
+                .event
+                .gsi_user_pk
+                .clone()
+                .unwrap_or_else(|| w.incoming.event.pk.clone());
+            groups.entry(key).or_default().push(w);
+        }
+        futures::stream::iter(groups.into_values())
+            .map(|group| self.process_user(group))
+            .buffer_unordered(self.config.concurrency)
+            .flat_map(futures::stream::iter)
+            .collect()
+            .await
+    }
+
+    /// Writes the processing items back; the records whose item was not written, with why.
+    async fn save(&self, done: &[Work<'_>]) -> HashMap<String, String> {
+        let now = self.clock.now_ms();
+        let states: Vec<ProcessingState> = done
+            .iter()
+            .map(|w| {
+                let mut s = w.state.clone();
+                s.updated_at = now;
+                s
+            })
+            .collect();
+        let refs: Vec<&ProcessingState> = states.iter().collect();
+        self.store.save_states(&refs).await.into_iter().collect()
     }
 
     /// The per-record stages of one user's records, in time order.

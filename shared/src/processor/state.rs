@@ -14,8 +14,6 @@ use super::stages::sharing::SharingResult;
 use super::stages::travel::TravelResult;
 use crate::event::EventRecord;
 
-/// Sort key of the processing item.
-pub const PROCESSING_SORT_KEY: &str = "PROCESSING";
 /// `item_type` of the processing item.
 pub const PROCESSING_ITEM_TYPE: &str = "processing";
 
@@ -76,7 +74,7 @@ impl ProcessingState {
     pub fn new(event: &EventRecord) -> Self {
         ProcessingState {
             pk: event.pk.clone(),
-            sk: PROCESSING_SORT_KEY.to_string(),
+            sk: crate::schema::PROCESSING_SK.to_string(),
             item_type: PROCESSING_ITEM_TYPE.to_string(),
             event_id: event.event_id.clone(),
             organization_id: event.organization_id.clone(),

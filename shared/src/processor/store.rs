@@ -9,15 +9,14 @@ use aws_sdk_dynamodb::Client;
 use serde::Deserialize;
 
 use super::history::UserEvent;
-use super::state::{ProcessingState, PROCESSING_SORT_KEY};
+use super::state::ProcessingState;
 use crate::event::EVENT_ITEM_TYPE;
-use crate::server_api::erasure::DELETION_SORT_KEY;
 use crate::store::attr::{batch_get_all, key, s, text, until_processed};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, BATCH_WRITE_ITEM, PUT_ITEM, QUERY};
 use crate::store::StoreError;
 
-pub use crate::store::schema::GSI_USER;
+pub use crate::schema::GSI_USER;
 /// What this module calls in DynamoDB: processing items read with `BatchGetItem` and written
 /// with `BatchWriteItem`, billing intents in transactions of `Put`s (authorized by `PutItem`),
 /// and a user's events queried through [`GSI_USER`] (the infrastructure tests hold this to the code).
@@ -44,7 +43,7 @@ pub trait ProcessorStore: Send + Sync {
     ) -> impl Future<Output = Result<HashMap<String, ProcessingState>, StoreError>> + Send;
 
     /// Which of the given tombstone partition keys (`ORG#<org>#DEL#<deletion id>`, see
-    /// [`crate::server_api::erasure`]) exist: the erased visitors among a batch's, whose
+    /// [`crate::server_api::tombstone`]) exist: the erased visitors among a batch's, whose
     /// records are skipped so that nothing is written again under them.
     ///
     /// # Errors
@@ -190,7 +189,7 @@ impl ProcessorStore for DynamoProcessorStore {
     async fn load_states(&self, pks: &[&str]) -> Result<HashMap<String, ProcessingState>, StoreError> {
         let mut out = HashMap::with_capacity(pks.len());
         for item in self
-            .get_consistent(pks.iter().copied(), PROCESSING_SORT_KEY, None)
+            .get_consistent(pks.iter().copied(), crate::schema::PROCESSING_SK, None)
             .await?
         {
             match serde_dynamo::from_item::<_, ProcessingState>(item) {
@@ -207,7 +206,11 @@ impl ProcessorStore for DynamoProcessorStore {
 
     async fn erased(&self, tombstones: &[String]) -> Result<HashSet<String>, StoreError> {
         let found = self
-            .get_consistent(tombstones.iter().map(String::as_str), DELETION_SORT_KEY, Some("pk"))
+            .get_consistent(
+                tombstones.iter().map(String::as_str),
+                crate::schema::DELETION_SK,
+                Some("pk"),
+            )
             .await?;
         Ok(found.iter().filter_map(|i| text(i, "pk")).map(str::to_string).collect())
     }

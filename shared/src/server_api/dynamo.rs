@@ -7,16 +7,14 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::Client;
 
 use super::{Cursor, FeedbackRecord, HistoryEntry, HistoryPage, PageQuery, StoredRequest, VisitorLinks};
-use super::{FEEDBACK_SORT_KEY, MAX_IDENTITY_ITEMS, MAX_USER_ID_EVENTS};
-use crate::behavior::keys::{fingerprint_blacklist_key, memory_key, BLACKLIST_SORT_KEY};
+use super::{MAX_IDENTITY_ITEMS, MAX_USER_ID_EVENTS};
 use crate::event::model::{MAX_EVENT_TS_MS, MIN_EVENT_TS_MS};
-use crate::event::{EventRecord, EVENT_SORT_KEY};
-use crate::identity::store::visitor_pk;
-use crate::processor::state::{ProcessingState, PROCESSING_SORT_KEY};
+use crate::event::EventRecord;
+use crate::processor::state::ProcessingState;
+use crate::schema::GSI_VISITOR;
 use crate::store::attr::{batch_get_all, key, n, num, s, text, Item};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, PUT_ITEM, QUERY};
-use crate::store::schema::GSI_VISITOR;
 use crate::store::StoreError;
 
 /// What this module calls in DynamoDB (the infrastructure tests hold this to the code).
@@ -37,7 +35,7 @@ pub struct DynamoApiStore {
 /// A stored `what` of the request partition `pk` that does not read back: logged (which item,
 /// and serde's category of failure, never the item's values) and answered as such.
 fn unreadable(what: &'static str, pk: &str, e: &serde_dynamo::Error) -> StoreError {
-    let id = pk.trim_start_matches("REQ#").to_string();
+    let id = crate::schema::request_id_of(pk).to_string();
     let kind = if e.to_string().starts_with("missing field") {
         "missing field"
     } else {
@@ -97,25 +95,25 @@ impl DynamoApiStore {
     /// [`StoreError::Dynamo`] when DynamoDB fails; [`StoreError::Unreadable`] for an item that
     /// does not read back.
     pub async fn request(&self, organization_id: &str, request_id: &str) -> Result<Option<StoredRequest>, StoreError> {
-        let pk = EventRecord::partition_key(request_id);
+        let pk = crate::schema::request_pk(request_id);
         let items = self.partition(&pk, 64).await?;
         let mut event = None;
         let mut processing = None;
         let mut feedback = None;
         for item in items {
             match text(&item, "sk") {
-                Some(EVENT_SORT_KEY) => {
+                Some(crate::schema::EVENT_SK) => {
                     event = Some(
                         serde_dynamo::from_item::<_, EventRecord>(item).map_err(|e| unreadable("event", &pk, &e))?,
                     )
                 }
-                Some(PROCESSING_SORT_KEY) => {
+                Some(crate::schema::PROCESSING_SK) => {
                     processing = Some(
                         serde_dynamo::from_item::<_, ProcessingState>(item)
                             .map_err(|e| unreadable("processing", &pk, &e))?,
                     )
                 }
-                Some(FEEDBACK_SORT_KEY) => {
+                Some(crate::schema::FEEDBACK_SK) => {
                     feedback = Some(
                         serde_dynamo::from_item::<_, FeedbackRecord>(item)
                             .map_err(|e| unreadable("feedback", &pk, &e))?,
@@ -200,9 +198,9 @@ impl DynamoApiStore {
         visitor_id: &str,
         page: &PageQuery,
     ) -> Result<HistoryPage, StoreError> {
-        let gsi_pk = EventRecord::visitor_key(organization_id, visitor_id);
+        let gsi_pk = crate::schema::visitor_index_pk(organization_id, visitor_id);
         let start = page.cursor.as_ref().map(|c| {
-            let mut k = key(&EventRecord::partition_key(&c.request_id), EVENT_SORT_KEY);
+            let mut k = key(&crate::schema::request_pk(&c.request_id), crate::schema::EVENT_SK);
             k.insert("gsi_visitor_pk".into(), s(&gsi_pk));
             k.insert("ts".into(), n(c.ts));
             k
@@ -217,18 +215,18 @@ impl DynamoApiStore {
         let more = next.is_some();
         let keys = listed
             .iter()
-            .flat_map(|(pk, _)| [key(pk, EVENT_SORT_KEY), key(pk, FEEDBACK_SORT_KEY)])
+            .flat_map(|(pk, _)| [key(pk, crate::schema::EVENT_SK), key(pk, crate::schema::FEEDBACK_SK)])
             .collect();
         let mut events: HashMap<String, EventRecord> = HashMap::new();
         let mut labels: HashMap<String, FeedbackRecord> = HashMap::new();
         for item in self.get_many(keys).await? {
             let pk = text(&item, "pk").unwrap_or_default().to_string();
             match text(&item, "sk") {
-                Some(EVENT_SORT_KEY) => {
+                Some(crate::schema::EVENT_SK) => {
                     let event = serde_dynamo::from_item(item).map_err(|e| unreadable("event", &pk, &e))?;
                     events.insert(pk, event);
                 }
-                Some(FEEDBACK_SORT_KEY) => {
+                Some(crate::schema::FEEDBACK_SK) => {
                     let label = serde_dynamo::from_item(item).map_err(|e| unreadable("feedback", &pk, &e))?;
                     labels.insert(pk, label);
                 }
@@ -238,7 +236,7 @@ impl DynamoApiStore {
         let next = match listed.last() {
             Some((pk, ts)) if more => Some(Cursor {
                 ts: *ts,
-                request_id: pk.trim_start_matches("REQ#").to_string(),
+                request_id: crate::schema::request_id_of(pk).to_string(),
             }),
             _ => None,
         };
@@ -262,24 +260,27 @@ impl DynamoApiStore {
     pub async fn visitor_links(&self, organization_id: &str, visitor_id: &str) -> Result<VisitorLinks, StoreError> {
         let mut links = VisitorLinks::default();
         for item in self
-            .partition(&visitor_pk(organization_id, visitor_id), MAX_IDENTITY_ITEMS)
+            .partition(
+                &crate::schema::visitor_pk(organization_id, visitor_id),
+                MAX_IDENTITY_ITEMS,
+            )
             .await?
         {
             let sk = text(&item, "sk").unwrap_or_default();
-            if sk == "PROFILE" {
+            if sk == crate::schema::PROFILE_SK {
                 links.first_seen = num(&item, "first_seen");
                 links.last_seen = num(&item, "last_seen");
-            } else if let Some(fp) = sk.strip_prefix("DEV#") {
+            } else if let Some(fp) = sk.strip_prefix(crate::schema::DEVICE_SK_PREFIX) {
                 links.fingerprints.push(fp.to_string());
-            } else if let Some(dp) = sk.strip_prefix("DP#") {
+            } else if let Some(dp) = sk.strip_prefix(crate::schema::DOMAINPRINT_SK_PREFIX) {
                 links.domainprints.push(dp.to_string());
-            } else if let Some(other) = sk.strip_prefix("LINK#") {
+            } else if let Some(other) = sk.strip_prefix(crate::schema::LINK_SK_PREFIX) {
                 links.possible_same_device.push(other.to_string());
             }
         }
         links.user_ids = self.user_ids(organization_id, visitor_id).await?.into_iter().collect();
-        let memory = memory_key(organization_id, visitor_id);
-        for item in self.get_many(vec![key(&memory, BLACKLIST_SORT_KEY)]).await? {
+        let memory = crate::schema::visitor_block_pk(organization_id, visitor_id);
+        for item in self.get_many(vec![key(&memory, crate::schema::BLACKLIST_SK)]).await? {
             links.visitor_blocked_until = num(&item, "block_expires");
         }
         links.fingerprints.sort();
@@ -301,7 +302,7 @@ impl DynamoApiStore {
             .filter_map(|e| {
                 let ids = super::event_identifiers(e, None, false);
                 let scope = ids.labels()?.scope.clone();
-                Some(fingerprint_blacklist_key(
+                Some(crate::schema::fingerprint_blacklist_pk(
                     &e.organization_id,
                     ids.fingerprint.as_ref()?,
                     &scope,
@@ -312,7 +313,7 @@ impl DynamoApiStore {
             return Ok(Vec::new());
         }
         let mut found: Vec<(String, i64)> = self
-            .get_many(keys.iter().map(|k| key(k, BLACKLIST_SORT_KEY)).collect())
+            .get_many(keys.iter().map(|k| key(k, crate::schema::BLACKLIST_SK)).collect())
             .await?
             .iter()
             .filter_map(|item| Some((text(item, "fingerprint")?.to_string(), num(item, "block_expires")?)))
@@ -325,7 +326,7 @@ impl DynamoApiStore {
     /// The user ids of a visitor's newest [`MAX_USER_ID_EVENTS`] events (the index keeps
     /// `user_id` beside its keys).
     async fn user_ids(&self, organization_id: &str, visitor_id: &str) -> Result<BTreeSet<String>, StoreError> {
-        let gsi_pk = EventRecord::visitor_key(organization_id, visitor_id);
+        let gsi_pk = crate::schema::visitor_index_pk(organization_id, visitor_id);
         let mut ids = BTreeSet::new();
         let mut seen = 0usize;
         let mut start: Option<Item> = None;

@@ -33,13 +33,12 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
 
 use super::dynamo::DynamoApiStore;
-use super::erasure::{deletion_id, deletion_key, DeletionRecord, DELETION_SORT_KEY};
-use crate::behavior::keys::{memory_key, visitor_key, BLACKLIST_SORT_KEY};
+use super::tombstone::DeletionRecord;
+use crate::behavior::counter::{login_key, window_start};
 use crate::event::model::{MAX_EVENT_TS_MS, MIN_EVENT_TS_MS};
-use crate::event::{EventRecord, MessageRecord, EVENT_SORT_KEY, MESSAGE_SORT_KEY};
-use crate::fraud::counter::{counter_pk, login_key, COUNTER_SORT_KEY};
+use crate::event::EventRecord;
 use crate::identity::population::{hash48, PopSet};
-use crate::identity::store::{visitor_pk, IndexKey, IndexKind, INDEX_SK};
+use crate::identity::store::{IndexKey, IndexKind};
 use crate::store::attr::{build_error, key, s, text, until_processed, Item};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_WRITE_ITEM, DELETE_ITEM, GET_ITEM, PUT_ITEM, UPDATE_ITEM};
@@ -67,7 +66,7 @@ fn login_counter_key(event: &EventRecord, window_secs: u64) -> Option<String> {
         Some(&scope),
         true,
     );
-    Some(counter_pk(&key, window_secs, event.ts))
+    Some(crate::schema::counter_pk(&key, window_start(window_secs, event.ts)))
 }
 
 /// How long one erasure pass may run, ms: within the edge function's 10 s timeout with room
@@ -83,7 +82,7 @@ const EVERY_EVENT: (i64, i64) = (MIN_EVENT_TS_MS, MAX_EVENT_TS_MS);
 struct Pass {
     removed: u64,
     /// The credential-stuffing layer's login window, seconds: where the login counters of
-    /// the visitor's logins are ([`crate::fraud::counter::login_key`]).
+    /// the visitor's logins are ([`crate::behavior::counter::login_key`]).
     login_window_secs: u64,
 }
 
@@ -108,7 +107,10 @@ impl DynamoApiStore {
             .client()
             .get_item()
             .table_name(self.table())
-            .set_key(Some(key(&deletion_key(organization_id, id), DELETION_SORT_KEY)))
+            .set_key(Some(key(
+                &crate::schema::deletion_pk(organization_id, id),
+                crate::schema::DELETION_SK,
+            )))
             .consistent_read(true)
             .send()
             .await
@@ -134,7 +136,7 @@ impl DynamoApiStore {
     ) -> Result<Option<DeletionRecord>, StoreError> {
         let EraseTerms { keep_days, budget, .. } = terms;
         let deadline = Instant::now() + budget;
-        let id = deletion_id(organization_id, visitor_id);
+        let id = crate::schema::deletion_id(organization_id, visitor_id);
         let mut record = match self.deletion(organization_id, &id).await? {
             Some(r) => r,
             None => {
@@ -157,7 +159,7 @@ impl DynamoApiStore {
     }
 
     async fn has_events(&self, organization_id: &str, visitor_id: &str) -> Result<bool, StoreError> {
-        let gsi_pk = EventRecord::visitor_key(organization_id, visitor_id);
+        let gsi_pk = crate::schema::visitor_index_pk(organization_id, visitor_id);
         let (items, _) = self.visitor_index_page(&gsi_pk, EVERY_EVENT, true, 1, None).await?;
         Ok(!items.is_empty())
     }
@@ -191,18 +193,29 @@ impl DynamoApiStore {
             removed: 0,
             login_window_secs,
         };
-        let identity = self.partition(&visitor_pk(org, visitor), usize::MAX).await?;
+        let identity = self
+            .partition(&crate::schema::visitor_pk(org, visitor), usize::MAX)
+            .await?;
         let sks: Vec<&str> = identity.iter().filter_map(|i| text(i, "sk")).collect();
-        let fingerprints: Vec<&str> = sks.iter().filter_map(|sk| sk.strip_prefix("DEV#")).collect();
-        let domainprints: Vec<&str> = sks.iter().filter_map(|sk| sk.strip_prefix("DP#")).collect();
-        let links: Vec<&str> = sks.iter().filter_map(|sk| sk.strip_prefix("LINK#")).collect();
+        let fingerprints: Vec<&str> = sks
+            .iter()
+            .filter_map(|sk| sk.strip_prefix(crate::schema::DEVICE_SK_PREFIX))
+            .collect();
+        let domainprints: Vec<&str> = sks
+            .iter()
+            .filter_map(|sk| sk.strip_prefix(crate::schema::DOMAINPRINT_SK_PREFIX))
+            .collect();
+        let links: Vec<&str> = sks
+            .iter()
+            .filter_map(|sk| sk.strip_prefix(crate::schema::LINK_SK_PREFIX))
+            .collect();
         let scrub = Scrub {
             visitor: hash48(PopSet::Visitors, visitor),
             domainprints: domainprints.iter().map(|d| hash48(PopSet::Domainprints, d)).collect(),
         };
 
         // Events, a page at a time; each page's derived entries before its partitions.
-        let gsi_pk = EventRecord::visitor_key(org, visitor);
+        let gsi_pk = crate::schema::visitor_index_pk(org, visitor);
         let mut start: Option<Item> = None;
         loop {
             let (page, next) = self
@@ -210,7 +223,7 @@ impl DynamoApiStore {
                 .await?;
             for pk in page.iter().filter_map(|i| text(i, "pk")) {
                 let items = self.partition(pk, usize::MAX).await?;
-                if let Some(event) = items.iter().find(|i| text(i, "sk") == Some(EVENT_SORT_KEY)) {
+                if let Some(event) = items.iter().find(|i| text(i, "sk") == Some(crate::schema::EVENT_SK)) {
                     let event: EventRecord = serde_dynamo::from_item(event.clone())
                         .map_err(|e| StoreError::Corrupt(format!("{pk}: {e}")))?;
                     self.erase_derived(&event, visitor, &scrub, &mut pass).await?;
@@ -230,28 +243,43 @@ impl DynamoApiStore {
         // The index entries and links the identity partition names, then the partition.
         for fp in &fingerprints {
             let entry = IndexKey::new(org, IndexKind::Fingerprint, fp).pk();
-            self.release(&entry, INDEX_SK, visitor, Some(&scrub), &mut pass).await?;
-            let bl = crate::behavior::keys::legacy_fingerprint_blacklist_key(org, fp);
-            self.release(&bl, BLACKLIST_SORT_KEY, visitor, None, &mut pass).await?;
+            self.release(&entry, crate::schema::INDEX_SK, visitor, Some(&scrub), &mut pass)
+                .await?;
+            let bl = crate::schema::legacy_fingerprint_blacklist_pk(org, fp);
+            self.release(&bl, crate::schema::BLACKLIST_SK, visitor, None, &mut pass)
+                .await?;
         }
         for dp in &domainprints {
             let entry = IndexKey::new(org, IndexKind::Domainprint, dp).pk();
-            self.release(&entry, INDEX_SK, visitor, None, &mut pass).await?;
-        }
-        for other in &links {
-            self.delete_one(&visitor_pk(org, other), &format!("LINK#{visitor}"), &mut pass)
+            self.release(&entry, crate::schema::INDEX_SK, visitor, None, &mut pass)
                 .await?;
         }
+        for other in &links {
+            self.delete_one(
+                &crate::schema::visitor_pk(org, other),
+                &crate::schema::link_sk(visitor),
+                &mut pass,
+            )
+            .await?;
+        }
         // The profile last: it is what says the visitor is known.
-        let (profile, rest): (Vec<&Item>, Vec<&Item>) = identity.iter().partition(|i| text(i, "sk") == Some("PROFILE"));
+        let (profile, rest): (Vec<&Item>, Vec<&Item>) = identity
+            .iter()
+            .partition(|i| text(i, "sk") == Some(crate::schema::PROFILE_SK));
         self.delete_keys(rest.into_iter().map(item_key), &mut pass).await?;
         self.delete_keys(profile.into_iter().map(item_key), &mut pass).await?;
 
         // Its aggregates and its block.
-        let aggregates = self.partition(&visitor_key(org, visitor), usize::MAX).await?;
-        self.delete_keys(aggregates.iter().map(item_key), &mut pass).await?;
-        self.delete_one(&memory_key(org, visitor), BLACKLIST_SORT_KEY, &mut pass)
+        let aggregates = self
+            .partition(&crate::schema::visitor_aggregate_pk(org, visitor), usize::MAX)
             .await?;
+        self.delete_keys(aggregates.iter().map(item_key), &mut pass).await?;
+        self.delete_one(
+            &crate::schema::visitor_block_pk(org, visitor),
+            crate::schema::BLACKLIST_SK,
+            &mut pass,
+        )
+        .await?;
         Ok((pass, true))
     }
 
@@ -276,14 +304,16 @@ impl DynamoApiStore {
             }
         }
         for pk in &entries {
-            self.release(pk, INDEX_SK, visitor, Some(scrub), pass).await?;
+            self.release(pk, crate::schema::INDEX_SK, visitor, Some(scrub), pass)
+                .await?;
         }
         let mut blacklist: BTreeSet<String> = BTreeSet::new();
         for ja4_is_tool in [false, true] {
             blacklist.extend(super::event_identifiers(event, Some(visitor), ja4_is_tool).blacklist_keys());
         }
         for pk in &blacklist {
-            self.release(pk, BLACKLIST_SORT_KEY, visitor, None, pass).await?;
+            self.release(pk, crate::schema::BLACKLIST_SK, visitor, None, pass)
+                .await?;
         }
         // The 5-minute aggregates of the address (and the JA4 on it), every bucket.
         let ids = super::event_identifiers(event, None, false);
@@ -292,13 +322,13 @@ impl DynamoApiStore {
             self.delete_keys(buckets.iter().map(item_key), pass).await?;
         }
         if let Some(m) = &event.message_id {
-            self.delete_one(&MessageRecord::partition_key(org, m), MESSAGE_SORT_KEY, pass)
+            self.delete_one(&crate::schema::message_pk(org, m), crate::schema::MESSAGE_SK, pass)
                 .await?;
         }
         // The login counter of its address and JA4 (shared with the other logins from there
         // in that window, which lose their count: the counter lives one window anyway).
         if let Some(pk) = login_counter_key(event, pass.login_window_secs) {
-            self.delete_one(&pk, COUNTER_SORT_KEY, pass).await?;
+            self.delete_one(&pk, crate::schema::COUNTER_SK, pass).await?;
         }
         Ok(())
     }

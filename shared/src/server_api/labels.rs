@@ -9,12 +9,12 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 
-use super::{labels_key, FeedbackRecord, FEEDBACK_SORT_KEY};
-use crate::event::{EventRecord, EVENT_SORT_KEY};
+use super::FeedbackRecord;
+use crate::event::EventRecord;
+use crate::schema::GSI_VISITOR;
 use crate::store::attr::{batch_get_all, key, n, s, text, Item};
 use crate::store::dynamo::dynamo_error;
 use crate::store::iam::{Action, BATCH_GET_ITEM, QUERY};
-use crate::store::schema::GSI_VISITOR;
 use crate::store::StoreError;
 
 /// What this module calls in DynamoDB (the infrastructure tests hold this to the code).
@@ -59,7 +59,7 @@ pub async fn labeled_events(
             .table_name(table)
             .index_name(GSI_VISITOR)
             .key_condition_expression("gsi_visitor_pk = :l AND ts BETWEEN :from AND :to")
-            .expression_attribute_values(":l", s(labels_key(organization_id)))
+            .expression_attribute_values(":l", s(crate::schema::labels_index_pk(organization_id)))
             .expression_attribute_values(":from", n(from_ms))
             .expression_attribute_values(":to", n(to_ms))
             .set_exclusive_start_key(start)
@@ -76,7 +76,7 @@ pub async fn labeled_events(
     for chunk in pks.chunks(50) {
         let keys = chunk
             .iter()
-            .flat_map(|pk| [key(pk, EVENT_SORT_KEY), key(pk, FEEDBACK_SORT_KEY)])
+            .flat_map(|pk| [key(pk, crate::schema::EVENT_SK), key(pk, crate::schema::FEEDBACK_SK)])
             .collect();
         let found = batch_get_all(table, keys, false, None, |request| {
             let call = client.batch_get_item().request_items(table, request).send();
@@ -89,10 +89,10 @@ pub async fn labeled_events(
             let pk = text(&item, "pk").unwrap_or_default().to_string();
             let bad = |e: serde_dynamo::Error| StoreError::Corrupt(format!("{pk}: {e}"));
             match text(&item, "sk") {
-                Some(EVENT_SORT_KEY) => {
+                Some(crate::schema::EVENT_SK) => {
                     events.insert(pk.clone(), serde_dynamo::from_item(item).map_err(bad)?);
                 }
-                Some(FEEDBACK_SORT_KEY) => {
+                Some(crate::schema::FEEDBACK_SK) => {
                     labels.insert(pk.clone(), serde_dynamo::from_item(item).map_err(bad)?);
                 }
                 _ => {}

@@ -17,10 +17,10 @@
 pub mod dynamo;
 #[cfg(feature = "io")]
 pub mod erase;
-pub mod erasure;
 #[cfg(feature = "io")]
 pub mod labels;
 pub mod params;
+pub mod tombstone;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +42,7 @@ pub fn event_identifiers(
     let address = event.context.address.clone().or_else(|| {
         ip.map(|ip| crate::privacy::AddressLabels {
             ip: ip.to_string(),
-            scope: crate::fraud::counter::network_of(ip),
+            scope: crate::privacy::address_scope(ip),
             network: crate::identity::corroborate::network_of(ip),
         })
     });
@@ -58,8 +58,6 @@ pub fn event_identifiers(
     }
 }
 
-/// Sort key of an event's label, in the event's request partition (`REQ#<request id>`).
-pub const FEEDBACK_SORT_KEY: &str = "FEEDBACK";
 /// `item_type` of a label.
 pub const FEEDBACK_ITEM_TYPE: &str = "feedback";
 
@@ -92,9 +90,9 @@ impl FeedbackRecord {
     pub fn new(event: &EventRecord, body: FeedbackBody, now_ms: i64) -> Self {
         FeedbackRecord {
             pk: event.pk.clone(),
-            sk: FEEDBACK_SORT_KEY.to_string(),
+            sk: crate::schema::FEEDBACK_SK.to_string(),
             item_type: FEEDBACK_ITEM_TYPE.to_string(),
-            gsi_visitor_pk: labels_key(&event.organization_id),
+            gsi_visitor_pk: crate::schema::labels_index_pk(&event.organization_id),
             organization_id: event.organization_id.clone(),
             request_id: event.request_id.clone(),
             label: body.label,
@@ -108,11 +106,6 @@ impl FeedbackRecord {
     pub fn public_json(&self) -> serde_json::Value {
         serde_json::json!({"label": self.label.as_str(), "reason": self.reason, "labeledAt": self.ts})
     }
-}
-
-/// The `GSI_VISITOR` partition key of an organization's labels.
-pub fn labels_key(organization_id: &str) -> String {
-    format!("ORG#{organization_id}#LABELS")
 }
 
 /// What is stored under one request id.

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::Client;
 
-use crate::conf::ConfigError;
+use crate::env::ConfigError;
 
 /// Per-attempt timeout of a DynamoDB call, ms (`DYNAMODB_ATTEMPT_TIMEOUT_MS`): a call that
 /// hangs (a connection lost without a reset) is abandoned and retried by the SDK instead of

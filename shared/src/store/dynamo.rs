@@ -1,19 +1,18 @@
-//! DynamoDB adapter of [`EventStore`], through `aws-sdk-dynamodb` and `serde_dynamo`.
+//! Item sizes, DynamoDB errors, and the transaction that writes an event with its message
+//! marker (and, for a new visitor, the visitor's items): [`put_event_with`].
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
 use super::iam::{Action, GET_ITEM, PUT_ITEM};
-use super::{EventStore, StoreError, StoredMessage, Written};
-use crate::event::{EventRecord, MessageRecord, MESSAGE_SORT_KEY};
+use super::{StoreError, StoredMessage};
 
-/// What this module calls in DynamoDB: the event write (alone, or in one transaction with its
-/// message marker) and the marker's read (the infrastructure tests hold this to the code).
+/// What this module calls in DynamoDB: the event transaction (its items are puts) and the
+/// message marker's read (the infrastructure tests hold this to the code).
 pub const DYNAMODB_ACTIONS: &[Action] = &[Action::on_table(GET_ITEM), Action::on_table(PUT_ITEM)];
 
 type Item = HashMap<String, AttributeValue>;
@@ -66,85 +65,31 @@ pub fn within_item_limit(item: &Item) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes events to one DynamoDB table.
-#[derive(Debug, Clone)]
-pub struct DynamoEventStore {
-    client: Client,
-    table: String,
+/// An event as its transaction writes it: the event's item and, with a message id, its
+/// marker's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventItems {
+    /// The event's key.
+    pub pk: String,
+    pub sk: String,
+    pub request_id: String,
+    pub event_id: String,
+    pub item: Item,
+    pub marker: Option<MarkerItem>,
 }
 
-impl DynamoEventStore {
-    /// A store writing to `table` through `client`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoEventStore {
-            client,
-            table: table.into(),
-        }
-    }
-
-    /// The table name.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
-    /// The DynamoDB client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-}
-
-impl EventStore for DynamoEventStore {
-    async fn put_event(&self, event: &EventRecord, message: Option<&MessageRecord>) -> Result<Written, StoreError> {
-        let Some(message) = message else {
-            let item: Item = serde_dynamo::to_item(event).map_err(StoreError::Serialize)?;
-            within_item_limit(&item)?;
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await;
-            return match result {
-                Ok(_) => Ok(Written::Stored),
-                Err(SdkError::ServiceError(e))
-                    if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-                {
-                    Err(StoreError::Duplicate {
-                        pk: event.pk.clone(),
-                        sk: event.sk.clone(),
-                    })
-                }
-                Err(e) => Err(dynamo_error("PutItem", e)),
-            };
-        };
-        match put_event_with(&self.client, &self.table, event, Some(message), Vec::new()).await? {
-            Transaction::Stored => Ok(Written::Stored),
-            Transaction::Repeated(stored) => Ok(Written::Repeated(stored)),
-            // No other item was written with it.
-            Transaction::OtherFailed => Err(StoreError::Dynamo {
-                operation: "TransactWriteItems",
-                message: "a condition of no item failed, yet the transaction was cancelled".into(),
-                source: "cancelled transaction".into(),
-            }),
-        }
-    }
-
-    async fn find_message(
-        &self,
-        organization_id: &str,
-        message_id: &str,
-        now_ms: i64,
-    ) -> Result<Option<StoredMessage>, StoreError> {
-        let pk = MessageRecord::partition_key(organization_id, message_id);
-        read_message(&self.client, &self.table, &pk, now_ms, false).await
-    }
+/// A message marker as a transaction writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkerItem {
+    pub pk: String,
+    pub item: Item,
+    /// When the event was stored, ms: a marker expired before is absent.
+    pub ts_ms: i64,
 }
 
 /// What [`put_event_with`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Transaction {
+pub enum Transaction {
     /// Everything was written.
     Stored,
     /// The message was stored before, by the event named here: nothing was written.
@@ -164,15 +109,13 @@ pub(crate) enum Transaction {
 /// [`StoreError::Serialize`] / [`StoreError::ItemTooLarge`] for an event DynamoDB cannot
 /// hold, [`StoreError::Dynamo`] when DynamoDB fails otherwise (a `TransactionConflict` with
 /// a concurrent send of the same message included: the sender retries and finds the marker).
-pub(crate) async fn put_event_with(
+pub async fn put_event_with(
     client: &Client,
     table: &str,
-    event: &EventRecord,
-    message: Option<&MessageRecord>,
+    event: &EventItems,
     others: Vec<TransactWriteItem>,
 ) -> Result<Transaction, StoreError> {
-    let item: Item = serde_dynamo::to_item(event).map_err(StoreError::Serialize)?;
-    within_item_limit(&item)?;
+    within_item_limit(&event.item)?;
     let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Dynamo {
         operation: "TransactWriteItems",
         message: e.to_string(),
@@ -180,20 +123,20 @@ pub(crate) async fn put_event_with(
     };
     let event_put = Put::builder()
         .table_name(table)
-        .set_item(Some(item))
+        .set_item(Some(event.item.clone()))
         .condition_expression("attribute_not_exists(pk)")
         .build()
         .map_err(build)?;
     let mut items = vec![TransactWriteItem::builder().put(event_put).build()];
+    let message = event.marker.as_ref();
     if let Some(message) = message {
-        let marker: Item = serde_dynamo::to_item(message).map_err(StoreError::Serialize)?;
         // A marker past its TTL that DynamoDB has not removed yet (it may take days) no
         // longer counts: the window is the configured one.
         let marker_put = Put::builder()
             .table_name(table)
-            .set_item(Some(marker))
+            .set_item(Some(message.item.clone()))
             .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-            .expression_attribute_values(":now", AttributeValue::N((message.ts / 1000).to_string()))
+            .expression_attribute_values(":now", AttributeValue::N((message.ts_ms / 1000).to_string()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(build)?;
@@ -217,11 +160,11 @@ pub(crate) async fn put_event_with(
             let reasons = c.cancellation_reasons();
             let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
             if let Some(message) = message.filter(|_| failed(1)) {
-                if let Some(stored) = reasons[1].item().and_then(|i| stored_message(i, message.ts)) {
+                if let Some(stored) = reasons[1].item().and_then(|i| stored_message(i, message.ts_ms)) {
                     return Ok(Transaction::Repeated(stored));
                 }
                 // Without the old item in the answer: read it.
-                if let Some(stored) = read_message(client, table, &message.pk, message.ts, true).await? {
+                if let Some(stored) = read_message(client, table, &message.pk, message.ts_ms, true).await? {
                     return Ok(Transaction::Repeated(stored));
                 }
             }
@@ -240,7 +183,10 @@ pub(crate) async fn put_event_with(
 }
 
 /// The marker under `pk`, unless it expired before `now_ms`.
-async fn read_message(
+///
+/// # Errors
+/// [`StoreError::Dynamo`] when DynamoDB fails.
+pub async fn read_message(
     client: &Client,
     table: &str,
     pk: &str,
@@ -251,7 +197,7 @@ async fn read_message(
         .get_item()
         .table_name(table)
         .key("pk", AttributeValue::S(pk.to_string()))
-        .key("sk", AttributeValue::S(MESSAGE_SORT_KEY.to_string()))
+        .key("sk", AttributeValue::S(crate::schema::MESSAGE_SK.to_string()))
         .consistent_read(consistent)
         .projection_expression("request_id, event_id, expires_at")
         .send()

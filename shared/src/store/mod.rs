@@ -1,4 +1,8 @@
-//! Storage of events behind a small trait, with the DynamoDB adapter.
+//! The DynamoDB plumbing every store shares: the error type, attribute helpers, the client,
+//! the IAM actions each module declares, item sizes and the event transaction (an event item
+//! with its message marker and other items). What is stored is the business of the modules
+//! that own the items ([`crate::event`], [`crate::identity`], [`crate::behavior`], …); where it
+//! is keyed is [`crate::schema`]'s.
 
 #[cfg(feature = "io")]
 pub mod attr;
@@ -8,14 +12,9 @@ pub mod client;
 pub mod dynamo;
 #[cfg(feature = "io")]
 pub mod iam;
-pub mod schema;
-
-use std::future::Future;
 
 #[cfg(feature = "io")]
-pub use dynamo::DynamoEventStore;
-
-use crate::event::{EventRecord, MessageRecord};
+pub use dynamo::{EventItems, MarkerItem};
 
 /// Why an event could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -56,41 +55,11 @@ pub struct StoredMessage {
     pub event_id: String,
 }
 
-/// What [`EventStore::put_event`] did.
+/// What writing an event did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
     /// The event (and its message marker, if any) is stored.
     Stored,
     /// The message was stored before, by the event named here: nothing was written.
     Repeated(StoredMessage),
-}
-
-/// Where events are written.
-pub trait EventStore: Send + Sync {
-    /// Stores one event; never overwrites an existing item. With `message` (the marker of the
-    /// event's `messageId`), the event and the marker are written in one transaction that
-    /// fails as a whole when the message id is already stored: then nothing is written and
-    /// the event that stored it first is returned as [`Written::Repeated`].
-    ///
-    /// # Errors
-    /// [`StoreError`] when an item cannot be serialized, the event's key already exists, or
-    /// DynamoDB fails.
-    fn put_event(
-        &self,
-        event: &EventRecord,
-        message: Option<&MessageRecord>,
-    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
-
-    /// The event an organization's message id stored, if its marker is there and has not
-    /// expired by `now_ms` (ms since the Unix epoch). An eventually consistent read: a retry
-    /// racing its first send is caught by [`EventStore::put_event`]'s transaction instead.
-    ///
-    /// # Errors
-    /// [`StoreError::Dynamo`] when DynamoDB fails.
-    fn find_message(
-        &self,
-        organization_id: &str,
-        message_id: &str,
-        now_ms: i64,
-    ) -> impl Future<Output = Result<Option<StoredMessage>, StoreError>> + Send;
 }

@@ -54,7 +54,7 @@ async fn ja4_bucket(
     table: &str,
 ) -> std::collections::HashMap<String, AttributeValue> {
     let pk = ids("192.0.2.1").ja4_key().unwrap();
-    let sk = keys::bucket_sort_key(keys::bucket_start(NOW, SHORT_BUCKET_SECS));
+    let sk = impressio::schema::bucket_sk(keys::bucket_start(NOW, SHORT_BUCKET_SECS));
     client
         .get_item()
         .table_name(table)

@@ -2,9 +2,6 @@
 //! "Fraud Detection System", and the JA4 design, "JA4-Based Fraud Detection Enhancement"):
 //! session hopping, household NAT, proxy rotation, browser switching, escalation and expiry
 //! of blocks, collector-token replay and forgery, and a request's story.
-//!
-//! About four hundred lines, by design: the behavioral scenarios share one harness with an
-//! injectable clock.
 
 use impressio::config::{EdgeConfig, Secret};
 use impressio::fraud::{FraudConfig, Trigger};
@@ -245,7 +242,8 @@ async fn offend(h: &Harness, i: u32) -> i64 {
 #[tokio::test]
 async fn timeouts_escalate_one_four_eight_twelve_twentyfour_hours_and_expire() {
     // A week-long offense window, so five blocks fit in it; the seed's 24 h window is below.
-    let fraud = FraudConfig::with_override(r#"{"behavior": {"blacklist": {"offense_window_secs": 604800}}}"#).unwrap();
+    let fraud =
+        FraudConfig::with_override(r#"{"components": {"repeat_offender": {"offense_window_secs": 604800}}}"#).unwrap();
     let h = Harness::with_config(EdgeConfig {
         fraud,
         ..EdgeConfig::default()
@@ -274,8 +272,10 @@ async fn offenses_older_than_the_window_are_forgotten() {
 }
 
 async fn token_harness(max_uses: u64) -> Harness {
-    let fraud =
-        FraudConfig::with_override(&format!(r#"{{"behavior": {{"token": {{"max_uses": {max_uses}}}}}}}"#)).unwrap();
+    let fraud = FraudConfig::with_override(&format!(
+        r#"{{"components": {{"collector_token": {{"max_uses": {max_uses}}}}}}}"#
+    ))
+    .unwrap();
     Harness::with_config(EdgeConfig {
         fraud,
         collector_token_secret: Some(Secret::new("collector-secret")),
@@ -353,7 +353,10 @@ async fn cookie_of_first_visit(h: &Harness, ip: &str, fingerprint: &str) -> Stri
 }
 
 async fn memory_case(score_mode: &str) -> (u16, Option<String>) {
-    let fraud = FraudConfig::with_override(&format!(r#"{{"behavior": {{"score_mode": "{score_mode}"}}}}"#)).unwrap();
+    let fraud = FraudConfig::with_override(&format!(
+        r#"{{"components": {{"repeat_offender": {{"score_mode": "{score_mode}"}}}}}}"#
+    ))
+    .unwrap();
     let h = Harness::with_config(EdgeConfig {
         fraud,
         ..EdgeConfig::default()

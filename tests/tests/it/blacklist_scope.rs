@@ -16,7 +16,7 @@ const VICTIM_FP: &str = "fpVictimDevice01";
 /// the rule the attack aims at others fires on the attacker's second request.
 fn config() -> EdgeConfig {
     let mut config = EdgeConfig::default();
-    config.fraud.behavior.session_hopping.cluster_min_visitors = 2;
+    config.fraud.components.ja4_session_hopping.cluster_min_visitors = 2;
     config
 }
 

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use impressio::conf::Secret;
 use impressio::config::EdgeConfig;
+use impressio::env::Secret;
 use impressio::identity::domainprint::DomainprintKeys;
 use integration_tests::harness::{with_chrome_headers, Answer, Harness};
 use serde_json::{json, Value};

@@ -235,13 +235,13 @@ async fn storage_down_is_503_with_retry_after_and_no_secret() {
     let clock = std::sync::Arc::new(impressio::clock::SystemClock);
     let directory = impressio::org::build_directory(&config.directory, clock).unwrap();
     let identity = impressio::identity::DynamoIdentityStore::new(client.clone(), "t");
-    let counter = impressio::fraud::counter::AnyCounter::Dynamo(impressio::fraud::counter::DynamoCounter {
+    let counter = impressio::behavior::counter::AnyCounter::Dynamo(impressio::behavior::counter::DynamoCounter {
         client: client.clone(),
         table: "t".into(),
     });
     let behavior = impressio::behavior::dynamo::DynamoBehaviorStore::new(client.clone(), "t").into();
     let api = impressio::server_api::dynamo::DynamoApiStore::new(client.clone(), "t");
-    let store = impressio::store::DynamoEventStore::new(client, "t");
+    let store = impressio::event::DynamoEventStore::new(client, "t");
     let adapters = edge::Adapters {
         store,
         directory,

@@ -4,9 +4,10 @@
 //! are written together or not at all.
 
 use impressio::config::EdgeConfig;
+use impressio::event::EventStore;
 use impressio::event::MessageRecord;
 use impressio::fraud::FraudConfig;
-use impressio::store::{EventStore, StoreError, StoredMessage, Written};
+use impressio::store::{StoreError, StoredMessage, Written};
 use integration_tests::harness::{cloudfront_track, minimal_event, Harness, TEST_NOW_MS};
 use serde_json::{json, Value};
 

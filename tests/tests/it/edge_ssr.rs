@@ -4,9 +4,6 @@
 //! the forwarded fields' validation, what is stored and scored about whom (the forwarded end
 //! user, not the calling server), the blacklist on the forwarded address, and the key never
 //! leaving the request.
-//!
-//! About five hundred lines, by design: the server-side route's authentication, plan gate and
-//! stored fields are checked against one harness.
 
 use impressio::config::EdgeConfig;
 use impressio::event::EventRecord;

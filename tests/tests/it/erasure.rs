@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use impressio::config::EdgeConfig;
 use impressio::identity::population::{hash48, PopSet};
-use impressio::server_api::erasure::deletion_id;
 use integration_tests::harness::{cloudfront_track, Harness, TEST_NOW_MS};
 use integration_tests::stream_processor::processor_on;
 use serde_json::{json, Value};
@@ -214,7 +213,10 @@ async fn an_erased_visitor_leaves_nothing_in_the_table_and_never_comes_back() {
     assert_eq!(a.status, 202, "{}", String::from_utf8_lossy(&a.body));
     let d = a.json();
     assert_eq!(d["status"], "completed");
-    assert_eq!(d["deletionId"], deletion_id("org_demo_pro", &gone.visitor));
+    assert_eq!(
+        d["deletionId"],
+        impressio::schema::deletion_id("org_demo_pro", &gone.visitor)
+    );
     let removed = d["removed"].as_u64().unwrap();
     assert!(
         removed as usize >= before.len(),
@@ -323,7 +325,7 @@ async fn an_interrupted_erasure_resumes_and_finishes_when_asked_again() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(first.status, impressio::server_api::erasure::DeletionStatus::Running);
+    assert_eq!(first.status, impressio::server_api::tombstone::DeletionStatus::Running);
     assert!(first.removed >= 25, "{first:?}");
     let remaining = h.records(&gone.requests[29]).await.len() + h.records(&gone.requests[0]).await.len();
     assert!(remaining >= 1, "the pass stopped before the last events");

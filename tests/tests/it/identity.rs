@@ -4,9 +4,6 @@
 //! isolation between organizations, identical devices on other networks (possible same
 //! device, never merged), population counts; and through the edge function, the cookie
 //! round trip.
-//!
-//! About six hundred lines, by design: every resolver path is counted with the same
-//! call-counting client.
 
 use std::sync::Arc;
 
@@ -104,7 +101,7 @@ impl Setup {
         let r = self.resolver.resolve(org, i, site, now).await?;
         let Some(create) = &r.create else { return Ok(r) };
         let event = minimal_event(&uuid::Uuid::now_v7().to_string(), org, None, now);
-        match self.resolver.create(create, &event, None).await? {
+        match self.resolver.create(create, &event.items(None)?).await? {
             Created::Stored => Ok(r),
             Created::VisitorExists => {
                 let again = self.resolver.resolve_again(org, i, site, now).await?;
@@ -645,7 +642,10 @@ async fn the_in_memory_store_resolves_as_dynamodb_does() {
         let r = memory.resolve("org_p", i, Some("shop.example"), now).await.unwrap();
         if let Some(create) = &r.create {
             let event = minimal_event(&uuid::Uuid::now_v7().to_string(), "org_p", None, now);
-            assert_eq!(memory.create(create, &event, None).await.unwrap(), Created::Stored);
+            assert_eq!(
+                memory.create(create, &event.items(None).unwrap()).await.unwrap(),
+                Created::Stored
+            );
         }
         memory.apply(&r.writes).await.unwrap();
         outcomes.push((d, r.identity));

@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use impressio::clock::FixedClock;
+use impressio::event::{DynamoEventStore, EventStore};
 use impressio::event::{EventRecord, Route, ServerContext, TrackPayload};
 use impressio::metrics::Metrics;
 use impressio::org::local::LocalDirectory;
@@ -25,7 +26,6 @@ use impressio::processor::config::ProcessorConfig;
 use impressio::processor::outbound::{OutboundPolicy, SystemResolver};
 use impressio::processor::pipeline::Processor;
 use impressio::processor::store::DynamoProcessorStore;
-use impressio::store::{DynamoEventStore, EventStore};
 use integration_tests::harness::{cloudfront_track, Harness, CHROME_HEADERS, PYTHON_JA4, TEST_NOW_MS};
 use serde_json::{json, Value};
 use tools::stream::{batch, StreamReader};

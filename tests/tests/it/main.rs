@@ -21,6 +21,7 @@ mod fraud_quality;
 mod hostile_input;
 mod identity;
 mod infra;
+mod layout;
 mod logs;
 mod moto_stand_in;
 mod openapi;

@@ -1,9 +1,6 @@
 //! Contract tests of the organization directory's HTTP clients: the exact PostgREST and
 //! Upstash requests (method, path, query, headers, body) and every error path, against
 //! `wiremock` stand-ins of the two services.
-//!
-//! About five hundred lines, by design: one contract per request the two clients send, each beside
-//! its error paths.
 
 use std::sync::Arc;
 use std::time::Duration;

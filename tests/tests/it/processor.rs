@@ -1,9 +1,5 @@
 //! The stream processor against moto server's real table and stream, with `wiremock` standing
 //! in for Supabase, GA4, the organizations' webhooks and the push endpoint.
-//!
-//! One file of about a thousand lines, by design: the processor's tests share one moto table and
-//! stream fixture and one set of `wiremock` receivers, and read best as the pipeline's story from
-//! decode to batch item failures.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,6 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use impressio::clock::Clock;
 use impressio::clock::FixedClock;
 use impressio::config::{DirectoryConfig, Secret};
+use impressio::event::{DynamoEventStore, EventStore};
 use impressio::event::{EventRecord, Route, ServerContext, TrackPayload};
 use impressio::fraud::composite::combine;
 use impressio::fraud::{Component, ComponentResult, FraudConfig};
@@ -25,10 +22,9 @@ use impressio::processor::config::{DetectionConfig, ProcessorConfig, PushConfig}
 use impressio::processor::outbound::{OutboundPolicy, Resolve};
 use impressio::processor::pipeline::Processor;
 use impressio::processor::stage::StageStatus;
-use impressio::processor::state::{ProcessingState, PROCESSING_SORT_KEY};
+use impressio::processor::state::ProcessingState;
 use impressio::processor::store::DynamoProcessorStore;
 use impressio::processor::webhook_signature::{verify_impressio, WebhookSecret};
-use impressio::store::{DynamoEventStore, EventStore};
 use integration_tests::harness::TEST_NOW_MS;
 use serde_json::{json, Value};
 use tools::stream::{batch, sequence_numbers, StreamReader};
@@ -204,7 +200,10 @@ fn event(org: &str, user: Option<&str>, fingerprint: &str, place: Option<((f64, 
     );
     r.visitor_id = Some(format!("visitor-{fingerprint}"));
     if r.gsi_user_pk.is_none() {
-        r.gsi_user_pk = Some(EventRecord::visitor_key(org, &format!("visitor-{fingerprint}")));
+        r.gsi_user_pk = Some(impressio::schema::visitor_index_pk(
+            org,
+            &format!("visitor-{fingerprint}"),
+        ));
     }
     r
 }
@@ -261,7 +260,7 @@ impl Fx {
             .get_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(e.pk.clone()))
-            .key("sk", AttributeValue::S(PROCESSING_SORT_KEY.into()))
+            .key("sk", AttributeValue::S(impressio::schema::PROCESSING_SK.into()))
             .send()
             .await
             .unwrap()
@@ -1151,10 +1150,7 @@ async fn the_sketch_raises_events_carry_are_written_once_per_bucket() {
         .get_item()
         .table_name(&fx.table)
         .key("pk", AttributeValue::S(pk.clone()))
-        .key(
-            "sk",
-            AttributeValue::S(impressio::behavior::keys::bucket_sort_key(start)),
-        )
+        .key("sk", AttributeValue::S(impressio::schema::bucket_sk(start)))
         .send()
         .await
         .unwrap()

@@ -2,9 +2,6 @@
 //! backend verifies a request id, reads a visitor's history across pages, labels an event;
 //! the API key (current and previous, one `401` for every wrong key, never another
 //! organization's data) and every malformed parameter's precise `4xx`.
-//!
-//! About five hundred and fifty lines, by design: the Server API's reads, key and refusals are
-//! checked against one harness and one builder of calls in both event shapes.
 
 use impressio::config::EdgeConfig;
 use impressio::org::ServerKeyDigest;
@@ -597,7 +594,7 @@ async fn labels_export_as_a_backtesting_corpus_and_a_configuration_is_scored_aga
         .unwrap();
     assert_eq!(labeled.len(), 5);
     let corpus: Vec<String> = labeled.iter().map(|l| l.corpus_line().to_string()).collect();
-    let report = impressio::fraud::backtest::backtest(
+    let report = impressio::backtest::backtest(
         corpus.iter().map(String::as_str),
         &impressio::fraud::FraudConfig::default(),
     );

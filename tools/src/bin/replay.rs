@@ -10,9 +10,6 @@
 //! Usage: `replay [--endpoint URL] [--function NAME] [--count N] [--seed N] [--table NAME]
 //! [--samples DIR]` — `--samples` names a folder of `cargo lambda invoke` outputs
 //! (`<sample>.json`) to include in the summary.
-//!
-//! About five hundred lines, by design: sending the replay and summarizing what the edge and the
-//! table answered are one run.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;

@@ -176,7 +176,7 @@ async fn erase<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> Res
             EraseTerms {
                 keep_days,
                 budget: std::time::Duration::from_millis(PASS_BUDGET_MS),
-                login_window_secs: app.config.fraud.layers.credential_stuffing.window_secs,
+                login_window_secs: app.config.fraud.components.credential_stuffing.window_secs,
             },
         )
         .await?

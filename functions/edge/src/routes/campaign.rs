@@ -1,18 +1,18 @@
 //! `POST /c`: campaign attribution (UTM parameters, click ids, referrer), parsed and stored.
 //! Needs the campaigns feature (starter plan and up).
 
+use impressio::event::EventStore;
 use impressio::event::{Attribution, CampaignPayload, Route};
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::identity::IdentityStore;
 use impressio::org::{Feature, OrganizationDirectory};
-use impressio::store::EventStore;
 use serde_json::json;
 
-use super::track::{authorize_event, identity_json, read_body, record_event, repeated_json, Recorded};
+use super::track::{authorize_event, event_request, identity_json, read_body, repeated_json, Recorded};
 use crate::access::RequestCtx;
 use crate::app::App;
 use crate::error::EdgeError;
-use crate::pipeline::Caller;
+use crate::pipeline::{self, Caller};
 
 /// Validates the campaign document, checks the organization and its plan, derives the
 /// attribution and stores it as a `campaign` event; answers with the attribution (a repeat of
@@ -29,18 +29,16 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
     let (event, params) = payload.validate()?;
     let access = authorize_event(app, req, ctx, &event, Some(Feature::Campaigns)).await?;
     let attribution = Attribution::derive(event.url.as_ref(), event.referrer.as_ref(), &params);
-    let recorded = record_event(
-        app,
+    let request = event_request(
         req,
-        ctx,
         Route::Campaign,
         event,
         Some(attribution.clone()),
         &access,
         false,
-        &Caller::Browser,
-    )
-    .await?;
+        Caller::Browser,
+    );
+    let recorded = pipeline::run(app, ctx, request).await?;
     let (record, identity) = match recorded {
         Recorded::Stored(record, identity) => (record, identity),
         Recorded::Repeated(first) => return Ok(super::respond::json(200, &repeated_json(ctx, &first))),

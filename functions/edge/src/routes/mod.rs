@@ -32,10 +32,10 @@ pub use kind::{classify, classify_path, ApiRoute, RouteKind};
 pub use respond::{for_method, json, query_organization};
 
 use http::Method;
+use impressio::event::EventStore;
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::identity::IdentityStore;
 use impressio::org::OrganizationDirectory;
-use impressio::store::EventStore;
 
 use crate::access::RequestCtx;
 use crate::app::App;

@@ -5,17 +5,17 @@
 //! A pixel without `Origin` and `Referer` (an e-mail open) is accepted; one with them must
 //! come from the organization's domains.
 
+use impressio::event::EventStore;
 use impressio::event::{PixelParams, Route};
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::identity::IdentityStore;
 use impressio::org::OrganizationDirectory;
-use impressio::store::EventStore;
 
-use super::track::record_event;
+use super::track::event_request;
 use crate::access::{authorize, Needs, OriginPolicy, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
-use crate::pipeline::Caller;
+use crate::pipeline::{self, Caller};
 
 /// The 1×1 transparent GIF89a: 43 bytes (header, logical screen, 2-colour table, graphic
 /// control extension with the transparent flag, image descriptor, LZW data, trailer).
@@ -89,18 +89,8 @@ async fn record<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
         counts_event: true,
     };
     let access = authorize(app, req, ctx, &event.organization_id, needs).await?;
-    record_event(
-        app,
-        req,
-        ctx,
-        Route::Pixel,
-        event,
-        None,
-        &access,
-        false,
-        &Caller::Browser,
-    )
-    .await?;
+    let request = event_request(req, Route::Pixel, event, None, &access, false, Caller::Browser);
+    pipeline::run(app, ctx, request).await?;
     Ok(())
 }
 

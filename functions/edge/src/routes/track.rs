@@ -13,19 +13,20 @@
 
 use impressio::event::body::parse_json_body;
 use impressio::event::payload::ValidEvent;
+use impressio::event::EventStore;
 use impressio::event::{FieldError, Route, TrackPayload};
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::identity::{IdentityResult, IdentityStore};
 use impressio::org::{Feature, OrganizationDirectory};
-use impressio::store::{EventStore, StoredMessage};
+use impressio::store::StoredMessage;
 use serde_json::json;
 
-pub(crate) use crate::pipeline::{record_event, Recorded};
+pub(crate) use crate::pipeline::Recorded;
 
 use crate::access::{authorize, authorize_server, Access, Needs, OriginPolicy, RequestCtx};
 use crate::app::App;
 use crate::error::EdgeError;
-use crate::pipeline::Caller;
+use crate::pipeline::{self, Caller};
 use impressio::org::server_key::bearer_token;
 
 /// Validates the body, checks the organization, resolves the visitor, stores the event;
@@ -80,12 +81,12 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
         }
         None => (authorize_event(app, req, ctx, &event, feature).await?, Caller::Browser),
     };
-    let (record, identity) =
-        match record_event(app, req, ctx, Route::Track, event, None, &access, true, &caller).await? {
-            Recorded::Stored(record, identity) => (record, identity),
-            Recorded::Repeated(first) => return Ok(super::respond::json(200, &repeated_json(ctx, &first))),
-        };
-    let risk = record.risk.as_ref().expect("record_event scores every event");
+    let request = event_request(req, Route::Track, event, None, &access, true, caller);
+    let (record, identity) = match pipeline::run(app, ctx, request).await? {
+        Recorded::Stored(record, identity) => (record, identity),
+        Recorded::Repeated(first) => return Ok(super::respond::json(200, &repeated_json(ctx, &first))),
+    };
+    let risk = record.risk.as_ref().expect("the pipeline scores every event");
     if risk.enforced {
         return Err(EdgeError::RiskBlocked {
             reasons: risk.public_reasons(),
@@ -102,6 +103,28 @@ pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
         &json!({"requestId": ctx.request_id, "eventId": record.event_id, "stored": true,
             "identity": identity_out, "risk": risk}),
     ))
+}
+
+/// The pipeline's view of a validated, authorized event of `route`.
+pub(crate) fn event_request<'a>(
+    req: &'a EdgeRequest,
+    route: Route,
+    event: ValidEvent,
+    attribution: Option<impressio::event::Attribution>,
+    access: &'a Access,
+    enforce: bool,
+    caller: Caller,
+) -> impressio::judge::EventRequest<'a> {
+    impressio::judge::EventRequest {
+        req,
+        route,
+        event,
+        attribution,
+        org: &access.org,
+        decision: access.decision,
+        enforce,
+        caller,
+    }
 }
 
 /// The answer to a repeat of a stored message: `{"requestId": <this request>, "eventId": <the

@@ -1,9 +1,10 @@
-//! The bot User-Agent check (the edge design's "Bot user-agent detection" in `fraud.py`), through
+//! The bot User-Agent check, through
 //! [`crate::fraud::crawlers`]: the name of a headless browser or browser driver (critical,
 //! `automation`); a User-Agent on the vendored crawler list, named (critical, `bot_user_agent`);
 //! no User-Agent at all; one that claims no browser engine we know, or a browser User-Agent
 //! with a product token no browser sends (high, `not_a_browser`).
 
+use crate::fraud::component::{ComponentSettings, Floors};
 use serde::{Deserialize, Serialize};
 
 use crate::fraud::bounds::in_range;
@@ -14,9 +15,13 @@ use crate::fraud::{ComponentResult, ScoringInput};
 /// The component's maximum score: the bot User-Agent check's cap.
 pub const MAX: f64 = 100.0;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BotUserAgentConfig {
+    /// Weight in the composite score, 0–1 (every component's together at most 1).
+    pub weight: f64,
+    /// Floors of its block triggers, as offsets from `risk.block_threshold`, within ±50.
+    pub triggers: Floors,
     pub known_bot: f64,
     pub missing_user_agent: f64,
     pub not_a_browser: f64,
@@ -26,6 +31,12 @@ impl Default for BotUserAgentConfig {
     /// A listed crawler 100, no User-Agent 80, a User-Agent naming no browser engine 60.
     fn default() -> Self {
         BotUserAgentConfig {
+            weight: 0.12,
+            triggers: Floors::from([
+                (Trigger::BotUserAgent, 10.0),
+                (Trigger::MissingUserAgent, 5.0),
+                (Trigger::NotABrowser, -20.0),
+            ]),
             known_bot: 100.0,
             missing_user_agent: 80.0,
             not_a_browser: 60.0,
@@ -39,9 +50,27 @@ impl BotUserAgentConfig {
     /// # Errors
     /// A message naming the first value out of range.
     pub fn check(&self) -> Result<(), String> {
-        in_range("layers.bot_user_agent.known_bot", self.known_bot, MAX)?;
-        in_range("layers.bot_user_agent.missing_user_agent", self.missing_user_agent, MAX)?;
-        in_range("layers.bot_user_agent.not_a_browser", self.not_a_browser, MAX)
+        in_range("components.bot_user_agent.known_bot", self.known_bot, MAX)?;
+        in_range(
+            "components.bot_user_agent.missing_user_agent",
+            self.missing_user_agent,
+            MAX,
+        )?;
+        in_range("components.bot_user_agent.not_a_browser", self.not_a_browser, MAX)
+    }
+}
+
+impl ComponentSettings for BotUserAgentConfig {
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn floors(&self) -> Option<&Floors> {
+        Some(&self.triggers)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        BotUserAgentConfig::check(self)
     }
 }
 
@@ -90,4 +119,30 @@ pub fn score(input: &ScoringInput, c: &BotUserAgentConfig) -> ComponentResult {
         }
     }
     r.cap(MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fraud::testing::*;
+    use crate::fraud::*;
+
+    #[test]
+    fn each_signal_is_found() {
+        finds(&[("user-agent", "")], None, "bot_user_agent", "missing_user_agent");
+    }
+
+    #[test]
+    fn known_crawlers_are_named_and_blocked() {
+        let a = assessed(
+            &chrome_request(&[(
+                "user-agent",
+                "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+            )]),
+            None,
+        );
+        assert_eq!(a.level, Level::Critical);
+        assert_eq!(a.trigger.map(Trigger::name), Some("bot_user_agent"));
+        assert_eq!(a.score, 80.0);
+        assert!(a.breakdown["bot_user_agent"].reasons[0].message.contains("AhrefsBot"));
+    }
 }

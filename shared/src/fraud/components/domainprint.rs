@@ -2,19 +2,24 @@
 //! made up or from a release before signing (`unsigned`), signed by a key we do not hold
 //! (`unknown key`: retired, or made up), or altered / forged under one of our keys (`forged`,
 //! with the `forged_domainprint` trigger: high, not critical — the value is ignored, so it
-//! gains its sender nothing). Not from the seeds: their cookie was not signed.
+//! gains its sender nothing). Our own default: their cookie was not signed.
 
+use crate::fraud::component::{ComponentSettings, Floors};
 use serde::{Deserialize, Serialize};
 
 use crate::fraud::trigger::Trigger;
 use crate::fraud::ComponentResult;
 use crate::identity::domainprint::Presented;
 
-/// Points of a presented domainprint that was refused (`behavior.domainprint`). A refused
+/// Points of a presented domainprint that was refused (`components.domainprint`). A refused
 /// value is ignored whatever these say; they are how much its presence says about the sender.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DomainprintConfig {
+    /// Weight in the composite score, 0–1 (every component's together at most 1).
+    pub weight: f64,
+    /// Floors of its block triggers, as offsets from `risk.block_threshold`, within ±50.
+    pub triggers: Floors,
     /// Not in the signed format: made up, or a cookie of a release before signing.
     pub unsigned: f64,
     /// Signed with a key id we do not hold: a retired key, or made up.
@@ -34,6 +39,8 @@ fn default_expired() -> f64 {
 impl Default for DomainprintConfig {
     fn default() -> Self {
         DomainprintConfig {
+            weight: 0.02,
+            triggers: Floors::from([(Trigger::ForgedDomainprint, -20.0)]),
             unsigned: 30.0,
             unknown_key: 20.0,
             forged: 100.0,
@@ -52,9 +59,23 @@ impl DomainprintConfig {
             .iter()
             .any(|v| !(0.0..=100.0).contains(v))
         {
-            return Err("behavior.domainprint: scores within 0..=100".into());
+            return Err("components.domainprint: scores within 0..=100".into());
         }
         Ok(())
+    }
+}
+
+impl ComponentSettings for DomainprintConfig {
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn floors(&self) -> Option<&Floors> {
+        Some(&self.triggers)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        DomainprintConfig::check(self)
     }
 }
 
@@ -88,4 +109,25 @@ pub fn score(presented: &Presented, c: &DomainprintConfig) -> ComponentResult {
         Presented::Absent | Presented::Valid { .. } | Presented::Rotated { .. } => {}
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_forged_value_triggers() {
+        let c = DomainprintConfig::default();
+        for (p, code, trigger) in [
+            (Presented::Unsigned, Some("unsigned_domainprint"), false),
+            (Presented::UnknownKey, Some("unknown_domainprint_key"), false),
+            (Presented::Expired, Some("expired_domainprint"), false),
+            (Presented::Forged, Some("forged_domainprint"), true),
+            (Presented::Absent, None, false),
+        ] {
+            let r = score(&p, &c);
+            assert_eq!(r.reasons.first().map(|x| x.code.as_str()), code, "{p:?}");
+            assert_eq!(!r.triggers.is_empty(), trigger, "{p:?}");
+        }
+    }
 }

@@ -1,10 +1,10 @@
-//! `headless`, headless browser (layer 4 of the edge design's "8-Layer Fraud Detection", max 100): `Headless` in the User-Agent, missing
+//! `headless`, headless browser (max 100): `Headless` in the User-Agent, missing
 //! client hints where the claimed family sends them (its profile in
 //! [`crate::fraud::browsers`]), the generic language `*` (a missing `Accept-Language` is a
 //! contradiction of the JA4 ↔ context component), and
 //! the automation signals the collector reports: `navigator.webdriver`, no plugins on a
 //! desktop browser, no languages, a platform that contradicts the User-Agent; and the
-//! behavioral bundle's interaction evidence (`layers.headless.interaction`): input events
+//! behavioral bundle's interaction evidence (`components.headless.interaction`): input events
 //! the page dispatched itself, keystrokes at a machine's even rhythm, a ruler-straight
 //! pointer path, a login or submission with no input at all before it.
 //!
@@ -12,6 +12,7 @@
 //! are not forwarded, so their absence says nothing, and neither does a language the server
 //! did not forward.
 
+use crate::fraud::component::{ComponentSettings, Floors};
 use serde::{Deserialize, Serialize};
 
 use crate::fraud::bounds::in_range;
@@ -21,12 +22,16 @@ use crate::fraud::trigger::Trigger;
 use crate::fraud::ua::Engine;
 use crate::fraud::{ComponentResult, ScoringInput};
 
-/// The component's maximum score: the maximum of layer 4 in the edge design.
+/// The component's maximum score:.
 pub const MAX: f64 = 100.0;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeadlessConfig {
+    /// Weight in the composite score, 0–1 (every component's together at most 1).
+    pub weight: f64,
+    /// Floors of its block triggers, as offsets from `risk.block_threshold`, within ±50.
+    pub triggers: Floors,
     pub headless_user_agent: f64,
     /// No `Sec-CH-UA` where the claimed family sends it ([`BrowsersConfig`]).
     pub missing_client_hints: f64,
@@ -41,8 +46,22 @@ pub struct HeadlessConfig {
     pub interaction: InteractionConfig,
 }
 
+impl ComponentSettings for HeadlessConfig {
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn floors(&self) -> Option<&Floors> {
+        Some(&self.triggers)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        HeadlessConfig::check(self)
+    }
+}
+
 /// Scores and thresholds for the human-interaction evidence of `/h-pro.js` (layer 4). Not
-/// from the designs (the JA4 design, "JA4-Based Fraud Detection Enhancement", lists mouse movement, typing patterns and form timing as
+/// from the published bot-detection literature (mouse movement, typing patterns and form timing as
 /// future work); the defaults stay below a block on their own and name what they saw.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,17 +78,19 @@ pub struct InteractionConfig {
     pub linear_pointer: f64,
     pub linear_pointer_min_moves: u32,
     pub linear_pointer_min_straightness: f64,
-    /// A login or submission event (`behavior.velocity.submission_events`) sent by the
+    /// A login or submission event (`components.visitor_velocity.submission_events`) sent by the
     /// behavioral bundle without any pointer, key, scroll or touch input before it.
     pub no_interaction_submission: f64,
 }
 
 impl Default for HeadlessConfig {
-    /// Seed "8-Layer Fraud Detection", layer 4: a Headless User-Agent and
+    /// a Headless User-Agent and
     /// `navigator.webdriver` 100 each, missing client hints 40, platform mismatch 30, no
     /// plugins and no languages 20 each, the generic language 15.
     fn default() -> Self {
         HeadlessConfig {
+            weight: 0.11,
+            triggers: Floors::from([(Trigger::HeadlessBrowser, 5.0), (Trigger::Automation, 5.0)]),
             headless_user_agent: 100.0,
             missing_client_hints: 40.0,
             generic_language: 15.0,
@@ -118,18 +139,20 @@ impl HeadlessConfig {
             ("interaction.linear_pointer", i.linear_pointer),
             ("interaction.no_interaction_submission", i.no_interaction_submission),
         ] {
-            in_range(&format!("layers.headless.{name}"), v, MAX)?;
+            in_range(&format!("components.headless.{name}"), v, MAX)?;
         }
         if !(0.0..=1.0).contains(&i.linear_pointer_min_straightness)
             || !(0.0..=f64::MAX).contains(&i.uniform_keys_max_sd_ms)
         {
             return Err(
-                "layers.headless.interaction: linear_pointer_min_straightness within 0..=1, uniform_keys_max_sd_ms at least 0"
+                "components.headless.interaction: linear_pointer_min_straightness within 0..=1, uniform_keys_max_sd_ms at least 0"
                     .into(),
             );
         }
         if i.uniform_keys_min < 2 || i.linear_pointer_min_moves < 2 {
-            return Err("layers.headless.interaction: uniform_keys_min and linear_pointer_min_moves at least 2".into());
+            return Err(
+                "components.headless.interaction: uniform_keys_min and linear_pointer_min_moves at least 2".into(),
+            );
         }
         Ok(())
     }
@@ -261,5 +284,124 @@ fn interaction(
                 e.active_ms
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fraud::testing::*;
+    use crate::fraud::*;
+
+    #[test]
+    fn each_signal_is_found() {
+        finds(
+            &[
+                ("sec-ch-ua", ""),
+                (
+                    "cloudfront-viewer-header-order",
+                    "host:user-agent:accept:sec-fetch-mode:accept-language",
+                ),
+            ],
+            None,
+            "headless",
+            "missing_client_hints",
+        );
+        finds(&[("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36")], None, "headless", "headless_user_agent");
+        finds(
+            &[],
+            Some(ClientSignals {
+                webdriver: Some(true),
+                ..Default::default()
+            }),
+            "headless",
+            "webdriver",
+        );
+        // Found by the real-browser tests: a HeadlessChrome User-Agent claims no browser, and
+        // its automation signal still counts.
+        finds(&[("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36")], Some(ClientSignals { webdriver: Some(true), ..Default::default() }), "headless", "webdriver");
+        finds(
+            &[],
+            Some(ClientSignals {
+                platform: Some("Linux x86_64".into()),
+                ..Default::default()
+            }),
+            "headless",
+            "platform_mismatch",
+        );
+    }
+
+    #[test]
+    fn interaction_evidence_names_machine_input_and_passes_a_person() {
+        use crate::fraud::input::InteractionEvidence;
+        let person = InteractionEvidence {
+            pointer_moves: 140,
+            pointer_distance_px: 2300,
+            pointer_straightness: Some(0.62),
+            keystrokes: 24,
+            key_interval_mean_ms: Some(182.0),
+            key_interval_sd_ms: Some(71.0),
+            key_hold_mean_ms: Some(96.0),
+            scrolls: 3,
+            first_interaction_ms: Some(900),
+            active_ms: 14_000,
+            ..Default::default()
+        };
+        let headless = |e: InteractionEvidence, event: &str| {
+            let signals = ClientSignals {
+                interaction: Some(e),
+                ..Default::default()
+            };
+            let input = ScoringInput::from_request(&chrome_request(&[]), Some(signals), Some(event));
+            let a = assess(&input, &FraudConfig::default());
+            a.breakdown["headless"]
+                .reasons
+                .iter()
+                .map(|r| r.code.clone())
+                .collect::<Vec<String>>()
+        };
+        assert!(headless(person, "login").is_empty(), "a person at the keyboard passes");
+        let machine = InteractionEvidence {
+            untrusted_events: 12,
+            key_interval_sd_ms: Some(0.4),
+            pointer_straightness: Some(0.999),
+            ..person
+        };
+        assert_eq!(
+            headless(machine, "page_view"),
+            ["synthetic_input", "uniform_keystrokes", "linear_pointer"]
+        );
+        // Nine keystrokes are too few to call a rhythm even.
+        assert!(headless(
+            InteractionEvidence {
+                keystrokes: 9,
+                ..machine
+            },
+            "page_view"
+        )
+        .contains(&"synthetic_input".to_string()));
+        assert!(!headless(
+            InteractionEvidence {
+                keystrokes: 9,
+                ..machine
+            },
+            "page_view"
+        )
+        .contains(&"uniform_keystrokes".to_string()));
+        let idle = InteractionEvidence {
+            active_ms: 40,
+            ..Default::default()
+        };
+        assert_eq!(headless(idle, "login"), ["no_interaction_submission"]);
+        assert_eq!(headless(idle, "signup"), ["no_interaction_submission"]);
+        assert!(headless(idle, "page_view").is_empty(), "a page view needs no input");
+        // Out-of-range evidence is refused at the body.
+        let bad = ClientSignals {
+            interaction: Some(InteractionEvidence {
+                pointer_straightness: Some(1.5),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(bad.check().unwrap_err().contains("pointerStraightness"));
     }
 }

@@ -1,11 +1,11 @@
-//! `ja4_session_hopping` (behavioral model, layers 4a–4c; seeds "Risk Scoring System" and
-//! "JA4 session hopping"): clustering (+80: several visitors with this JA4 from this IP or
+//! `ja4_session_hopping`: clustering (+80: several visitors with this JA4 from this IP or
 //! /64), velocity (+60: the cluster spans under 10 minutes), global distribution / volume (+50
 //! both, +40 one: several visitors with this JA4 across the organization in 5 min / 1 h); the
 //! raw points 0–230 are scaled to 0–100, and at or above the block threshold the
 //! `ja4_session_hopping` trigger fires. Different JA4s from one IP (a household) never cluster;
 //! global signals alone describe a popular browser and count only beside clustering.
 
+use crate::fraud::component::{ComponentSettings, Floors};
 use serde::{Deserialize, Serialize};
 
 use crate::fraud::input::Observations;
@@ -15,10 +15,14 @@ use crate::fraud::ComponentResult;
 /// Seconds in a day: the longest window the aggregate buckets cover.
 const DAY_SECS: u64 = 86_400;
 
-/// JA4 session hopping's thresholds and points (`behavior.session_hopping`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// JA4 session hopping's thresholds and points (`components.ja4_session_hopping`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionHoppingConfig {
+    /// Weight in the composite score, 0–1 (every component's together at most 1).
+    pub weight: f64,
+    /// Floors of its block triggers, as offsets from `risk.block_threshold`, within ±50.
+    pub triggers: Floors,
     /// 4a: distinct visitors with the same JA4 from the same IP (IPv6 /64) in `cluster_window_secs`.
     pub cluster_min_visitors: u64,
     pub cluster_window_secs: u64,
@@ -39,7 +43,7 @@ pub struct SessionHoppingConfig {
     /// The raw points are scaled to 0–100 by this maximum (seed: 0–230).
     pub raw_max: f64,
     /// Seconds into each 5-minute bucket before the edge writes the JA4 sketches' register
-    /// raises itself (0 … 300; not from the seeds: the hot-key guard of docs/performance.md).
+    /// raises itself (0 … 300; our own default: the hot-key guard of docs/performance.md).
     /// Earlier, when nearly every new visitor raises a register of the bucket's empty sketch,
     /// the event carries its raises and the stream processor writes a batch's raises of one
     /// bucket in one update.
@@ -47,10 +51,12 @@ pub struct SessionHoppingConfig {
 }
 
 impl Default for SessionHoppingConfig {
-    /// The seeds' values: 2 visitors per JA4 and IP in 1 h, 3 across the organization in
+    /// 2 visitors per JA4 and IP in 1 h, 3 across the organization in
     /// 5 min, 5 in 1 h, a cluster under 10 min; points 80 / 60 / 50 / 40 of 230.
     fn default() -> Self {
         SessionHoppingConfig {
+            weight: 0.06,
+            triggers: Floors::from([(Trigger::Ja4SessionHopping, 5.0)]),
             cluster_min_visitors: 2,
             cluster_window_secs: 3600,
             rapid_global_min_visitors: 3,
@@ -81,16 +87,30 @@ impl SessionHoppingConfig {
             ("cluster_min_visitors", self.cluster_min_visitors),
         ] {
             if v == 0 {
-                return Err(format!("behavior.session_hopping.{name} must be above 0"));
+                return Err(format!("components.ja4_session_hopping.{name} must be above 0"));
             }
         }
         if self.extended_window_secs > DAY_SECS || self.cluster_window_secs > DAY_SECS || self.raw_max <= 0.0 {
-            return Err("behavior.session_hopping: windows at most 86400 s, raw_max above 0".into());
+            return Err("components.ja4_session_hopping: windows at most 86400 s, raw_max above 0".into());
         }
         if self.edge_raise_after_secs > 300 {
-            return Err("behavior.session_hopping.edge_raise_after_secs must be at most 300 (a bucket)".into());
+            return Err("components.ja4_session_hopping.edge_raise_after_secs must be at most 300 (a bucket)".into());
         }
         Ok(())
+    }
+}
+
+impl ComponentSettings for SessionHoppingConfig {
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn floors(&self) -> Option<&Floors> {
+        Some(&self.triggers)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        SessionHoppingConfig::check(self)
     }
 }
 
@@ -139,7 +159,7 @@ pub fn score(o: &Observations, now_ms: i64, c: &SessionHoppingConfig, block_thre
         ),
         _ => {}
     }
-    // Global signals alone describe a popular browser, not an attack (seed "Risk Scoring System"): they count
+    // Global signals alone describe a popular browser, not an attack: they count
     // only beside local clustering.
     if !clustered {
         return ComponentResult::default();
@@ -153,4 +173,35 @@ pub fn score(o: &Observations, now_ms: i64, c: &SessionHoppingConfig, block_thre
         r.triggers.push(Trigger::Ja4SessionHopping);
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_795_000_000_000;
+
+    #[test]
+    fn a_fast_cluster_with_global_volume_fires_and_one_visitor_alone_does_not() {
+        let c = SessionHoppingConfig::default();
+        let o = Observations {
+            cluster_visitors: 3,
+            cluster_first_ms: Some(NOW - 60_000),
+            rapid_global_visitors: 3,
+            extended_global_visitors: 5,
+            ..Observations::default()
+        };
+        let r = score(&o, NOW, &c, 70.0);
+        // 80 + 60 + 50 of 230.
+        assert!((r.score - 190.0 / 230.0 * 100.0).abs() < 0.1, "{}", r.score);
+        assert_eq!(r.triggers, [Trigger::Ja4SessionHopping]);
+        let alone = Observations {
+            cluster_visitors: 1,
+            rapid_global_visitors: 30,
+            extended_global_visitors: 300,
+            ..Observations::default()
+        };
+        let r = score(&alone, NOW, &c, 70.0);
+        assert!(r.triggers.is_empty(), "a popular browser alone is no attack: {r:?}");
+    }
 }

@@ -1,17 +1,20 @@
-//! `ja4_structure`, JA4 structure (layer 3 of the edge design's "8-Layer Fraud Detection", max 100): a malformed JA4, outdated TLS, no SNI, too
+//! `ja4_structure`, JA4 structure (max 100): a malformed JA4, outdated TLS, no SNI, too
 //! few ciphers or extensions, no ALPN.
 
+use crate::fraud::component::ComponentSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::fraud::bounds::in_range;
 use crate::fraud::{ComponentResult, ScoringInput};
 
-/// The component's maximum score: the maximum of layer 3 in the edge design.
+/// The component's maximum score:.
 pub const MAX: f64 = 100.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ja4StructureConfig {
+    /// Weight in the composite score, 0–1 (every component's together at most 1).
+    pub weight: f64,
     pub malformed: f64,
     pub outdated_tls: f64,
     pub no_sni: f64,
@@ -23,10 +26,11 @@ pub struct Ja4StructureConfig {
 }
 
 impl Default for Ja4StructureConfig {
-    /// Seed "8-Layer Fraud Detection", layer 3: malformed 60, outdated TLS 50, no SNI 40,
+    /// malformed 60, outdated TLS 50, no SNI 40,
     /// fewer than 6 ciphers 30, fewer than 8 extensions 30, no ALPN 20.
     fn default() -> Self {
         Ja4StructureConfig {
+            weight: 0.06,
             malformed: 60.0,
             outdated_tls: 50.0,
             no_sni: 40.0,
@@ -53,9 +57,19 @@ impl Ja4StructureConfig {
             ("few_extensions", self.few_extensions),
             ("no_alpn", self.no_alpn),
         ] {
-            in_range(&format!("layers.ja4_structure.{name}"), v, MAX)?;
+            in_range(&format!("components.ja4_structure.{name}"), v, MAX)?;
         }
         Ok(())
+    }
+}
+
+impl ComponentSettings for Ja4StructureConfig {
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn check(&self) -> Result<(), String> {
+        Ja4StructureConfig::check(self)
     }
 }
 
@@ -100,4 +114,28 @@ pub fn score(input: &ScoringInput, c: &Ja4StructureConfig) -> ComponentResult {
         }
     }
     r.cap(MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fraud::testing::*;
+
+    #[test]
+    fn each_signal_is_found() {
+        finds(
+            &[(
+                "cloudfront-viewer-ja4-fingerprint",
+                "t13i0304h2_8daaf6152771_02713d6af862",
+            )],
+            None,
+            "ja4_structure",
+            "no_sni",
+        );
+        finds(
+            &[("cloudfront-viewer-ja4-fingerprint", "garbage")],
+            None,
+            "ja4_structure",
+            "malformed_ja4",
+        );
+    }
 }

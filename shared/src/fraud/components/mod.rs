@@ -1,5 +1,5 @@
 //! The components of the composite risk score, one file each: its configuration with its
-//! defaults (and the seed they come from), its validation, its maximum and its scoring. Each
+//! defaults (and where they come from), its validation, its maximum and its scoring. Each
 //! returns a [`ComponentResult`]: a score capped at its maximum, the reasons, and the block
 //! triggers it fires. [`super::component`] registers them.
 //!

@@ -1,8 +1,9 @@
-//! `webrtc`, WebRTC (layer 7 of the edge design's "8-Layer Fraud Detection", max 100), from the ICE candidates the collector reports: no
+//! `webrtc`, WebRTC (max 100), from the ICE candidates the collector reports: no
 //! NAT (a host candidate with a public address: a server), several public addresses, a public
 //! IPv6 address leaked, relay-only candidates (a TURN-forced, privacy-hardened or proxied
 //! browser), and a public address different from the request's (a proxy or VPN in between).
 
+use crate::fraud::component::ComponentSettings;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -11,12 +12,14 @@ use serde::{Deserialize, Serialize};
 use crate::fraud::bounds::in_range;
 use crate::fraud::{ComponentResult, ScoringInput};
 
-/// The component's maximum score: the maximum of layer 7 in the edge design.
+/// The component's maximum score:.
 pub const MAX: f64 = 100.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebRtcConfig {
+    /// Weight in the composite score, 0–1 (every component's together at most 1).
+    pub weight: f64,
     pub public_host: f64,
     pub several_public_ips: f64,
     pub ipv6_leak: f64,
@@ -25,11 +28,12 @@ pub struct WebRtcConfig {
 }
 
 impl Default for WebRtcConfig {
-    /// Seed "8-Layer Fraud Detection", layer 7: a public host candidate 40, several public
+    /// a public host candidate 40, several public
     /// IPs 30, an IPv6 leak 20, relay candidates only 30, a public IP that is not the
     /// request's 40.
     fn default() -> Self {
         WebRtcConfig {
+            weight: 0.06,
             public_host: 40.0,
             several_public_ips: 30.0,
             ipv6_leak: 20.0,
@@ -52,7 +56,7 @@ impl WebRtcConfig {
             ("relay_only", self.relay_only),
             ("ip_mismatch", self.ip_mismatch),
         ] {
-            in_range(&format!("layers.webrtc.{name}"), v, MAX)?;
+            in_range(&format!("components.webrtc.{name}"), v, MAX)?;
         }
         Ok(())
     }
@@ -100,6 +104,16 @@ fn is_public(ip: &IpAddr) -> bool {
                 || (v6.segments()[0] & 0xfe00) == 0xfc00
                 || (v6.segments()[0] & 0xffc0) == 0xfe80)
         }
+    }
+}
+
+impl ComponentSettings for WebRtcConfig {
+    fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    fn check(&self) -> Result<(), String> {
+        WebRtcConfig::check(self)
     }
 }
 
@@ -167,6 +181,8 @@ pub fn score(input: &ScoringInput, c: &WebRtcConfig) -> ComponentResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fraud::testing::*;
+    use crate::fraud::ClientSignals;
 
     #[test]
     fn parses_candidates() {
@@ -178,5 +194,38 @@ mod tests {
         let m = parse_candidate("candidate:1 1 udp 2122260223 0c1a2b3c-aaaa.local 56143 typ host").unwrap();
         assert_eq!((m.ip, m.kind.as_str()), (None, "host"));
         assert!(parse_candidate("garbage").is_none());
+    }
+
+    #[test]
+    fn each_signal_is_found() {
+        finds(
+            &[],
+            Some(ClientSignals {
+                webrtc_candidates: Some(vec!["candidate:1 1 udp 2122260223 203.0.113.9 5000 typ host".into()]),
+                ..Default::default()
+            }),
+            "webrtc",
+            "no_nat",
+        );
+        finds(
+            &[],
+            Some(ClientSignals {
+                webrtc_candidates: Some(vec![
+                    "candidate:2 1 udp 1677729535 192.0.2.44 5000 typ srflx raddr 0.0.0.0 rport 0".into(),
+                ]),
+                ..Default::default()
+            }),
+            "webrtc",
+            "public_ip_mismatch",
+        );
+        finds(
+            &[],
+            Some(ClientSignals {
+                webrtc_candidates: Some(vec!["candidate:3 1 udp 41885439 192.0.2.50 3478 typ relay".into()]),
+                ..Default::default()
+            }),
+            "webrtc",
+            "relay_only",
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! The alert stage: push alerts to the dashboard (stage 8 of the processor design,
-//! "Processor Lambda"): `POST {PUSH_API_URL}` with `Authorization: Bearer {PUSH_API_KEY}` and
+//! The alert stage: push alerts to the dashboard:
+//! `POST {PUSH_API_URL}` with `Authorization: Bearer {PUSH_API_KEY}` and
 //! a JSON [`Alert`], when an event's risk score is at least 60, its travel was impossible, or
 //! its account sharing score is at least 60. It runs once travel and sharing are judged, so an
 //! alert goes out once, with every reason.

@@ -1,4 +1,4 @@
-//! The billing stage (stage 3 of the processor design, "Processor Lambda"): each event is
+//! The billing stage : each event is
 //! counted once in the organization's monthly usage, whatever the retries.
 //!
 //! The batch's not-yet-billed events of an organization get one idempotency key and amount,

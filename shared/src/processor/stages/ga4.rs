@@ -1,5 +1,5 @@
-//! The GA4 stage: Google Analytics 4 Measurement Protocol (stage 4 of the processor design,
-//! "Processor Lambda"): `POST /mp/collect?measurement_id=…&api_secret=…` with `client_id` =
+//! The GA4 stage: Google Analytics 4 Measurement Protocol:
+//! `POST /mp/collect?measurement_id=…&api_secret=…` with `client_id` =
 //! the GA4 client id, else the fingerprint, and the event `fingerprint_event` with the
 //! fingerprint, the site and the risk score.
 //!
@@ -201,7 +201,7 @@ fn check_name(name: &str) -> Result<(), Ga4Error> {
 }
 
 impl Ga4Payload {
-    /// The seed's payload: `fingerprint_event` with `fingerprint`, `site` and `risk_score`.
+    /// The event sent: `fingerprint_event` with `fingerprint`, `site` and `risk_score`.
     /// `client_id` is the GA4 client id, else the fingerprint, else the visitor id.
     pub fn fingerprint_event(
         ga4_client_id: Option<&str>,

@@ -1,4 +1,4 @@
-//! The sharing stage: account sharing (stage 7 of the processor design, "Processor Lambda"),
+//! The sharing stage: account sharing ,
 //! over a user's events of the last 24 h: +40 for concurrent sessions (two different
 //! fingerprints within 15 minutes), +20 per country once there are 3 or more countries, +10
 //! per fingerprint once there are 4 or more, capped at 100.
@@ -57,7 +57,7 @@ pub struct SharingResult {
     pub sharing: Option<Sharing>,
 }
 
-/// The thresholds, with the processor design's defaults.
+/// The thresholds and their defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SharingConfig {

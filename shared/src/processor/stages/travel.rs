@@ -1,5 +1,4 @@
-//! The travel stage: impossible travel (stage 6 of the processor design, "Processor
-//! Lambda"): the distance between a user's two consecutive events by the haversine formula
+//! The travel stage: impossible travel: the distance between a user's two consecutive events by the haversine formula
 //! (R = 6371 km), skipped under 50 km; a speed over 900 km/h is impossible, with risk
 //! `50 + (speed − 900) / 200 × 10`, capped at 90.
 
@@ -9,7 +8,7 @@ use crate::event::EventRecord;
 use crate::processor::history::History;
 use crate::processor::stage::{StageOutcome, StageStatus};
 
-/// Earth radius of the processor design, km (the mean radius, rounded: the International
+/// Earth radius, km (the mean radius, rounded: the International
 /// Union of Geodesy and Geophysics' mean radius is 6371.0088 km).
 pub const EARTH_RADIUS_KM: f64 = 6371.0;
 
@@ -90,7 +89,7 @@ pub struct TravelResult {
     pub travel: Option<Travel>,
 }
 
-/// The thresholds, with the processor design's defaults.
+/// The thresholds and their defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TravelConfig {

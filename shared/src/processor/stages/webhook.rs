@@ -1,5 +1,5 @@
-//! The webhook stage: delivering an event to its organization's webhook (stage 5 of the
-//! processor design, "Processor Lambda"): the signed headers of
+//! The webhook stage: delivering an event to its organization's webhook: the signed
+//! headers of
 //! [`crate::processor::webhook_signature`], `User-Agent: Impressio-Webhook/1.0`, a 10 s
 //! timeout, 200 / 201 / 202 / 204 = delivered; any other answer is permanent (4xx, redirects,
 //! other 2xx: the receiver must be fixed) or retryable (5xx, timeouts, connection failures).
@@ -15,7 +15,7 @@ use crate::processor::outbound::{post, OutboundError, OutboundPolicy, Resolve};
 use crate::processor::stage::{organization, StageOutcome, StageStatus};
 use crate::processor::webhook_signature::{impressio_signature, standard_signature_header, WebhookSecret};
 
-/// The time the processor design gives a webhook, ms.
+/// The time a webhook delivery is given, ms.
 pub const WEBHOOK_TIMEOUT_MS: u64 = 10_000;
 
 /// Runs the stage for `event` of the organization `lookup` found, as its `attempts`-th call:

@@ -8,9 +8,6 @@
 //! `BROWSER_EDGE_URL` and `BROWSER_TABLE`. The tests run one at a time (one Chromium on this
 //! 2-core machine, and no test's fingerprint registrations racing another's). Each test uses
 //! page paths of its own and finds its events by them.
-//!
-//! One file of about eight hundred lines, by design: the browser scenarios share one Chromium
-//! session setup and one running stack.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -71,7 +68,7 @@ async fn the_page_view_lands_in_dynamodb_with_the_page_url_and_request_id() {
     assert_eq!(e.site.as_deref(), Some("localhost"));
     assert_eq!(e.title.as_deref(), Some("Impressio browser test"));
     assert!(!e.request_id.is_empty(), "the event carries the request id");
-    assert_eq!(e.pk, EventRecord::partition_key(&e.request_id));
+    assert_eq!(e.pk, impressio::schema::request_pk(&e.request_id));
     assert!(e.visitor_id.is_some(), "the identity resolver ran");
     // A real browser's request: its own User-Agent and the page's origin.
     let ua = e.context.user_agent.as_deref().unwrap_or("");

@@ -4,40 +4,17 @@
 //! The deletion id is derived from the organization and the visitor (a UUID of version 8 from
 //! their SHA-256), so the tombstone never holds the visitor id, a second `DELETE` of the same
 //! visitor finds the same deletion and resumes it, and whoever holds a visitor id can tell
-//! whether it was erased ([`deletion_id`]) — the processor and the identity resolver do, so
+//! whether it was erased ([`crate::schema::deletion_id`]) — the processor and the identity resolver do, so
 //! that nothing is written again under an erased visitor. A visitor id is a random UUIDv7:
 //! its digest cannot be turned back into it.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-/// Sort key of a tombstone.
-pub const DELETION_SORT_KEY: &str = "DELETION";
 /// `item_type` of a tombstone.
 pub const DELETION_ITEM_TYPE: &str = "deletion";
 /// How long a tombstone outlives the longest retention a plan allows, days: every item of the
 /// visitor has expired by then, so nothing can come back.
 pub const TOMBSTONE_MARGIN_DAYS: i64 = 30;
-
-/// The deletion id of `visitor_id` of `organization_id`: the first 16 bytes of
-/// SHA-256(`impressio-erasure` ‖ 0 ‖ organization ‖ 0 ‖ visitor), as a UUID of version 8
-/// (RFC 9562, section 5.8: custom), lowercase hyphenated.
-pub fn deletion_id(organization_id: &str, visitor_id: &str) -> String {
-    let mut h = Sha256::new();
-    for part in ["impressio-erasure", organization_id, visitor_id] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    let d = h.finalize();
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&d[..16]);
-    uuid::Builder::from_custom_bytes(b).into_uuid().hyphenated().to_string()
-}
-
-/// The partition key of a tombstone.
-pub fn deletion_key(organization_id: &str, deletion_id: &str) -> String {
-    format!("ORG#{organization_id}#DEL#{deletion_id}")
-}
 
 /// Where an erasure stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,10 +57,10 @@ impl DeletionRecord {
     /// A new, running erasure of `visitor_id`, asked at `now_ms`; kept `keep_days` after its
     /// last progress.
     pub fn start(organization_id: &str, visitor_id: &str, now_ms: i64, keep_days: i64) -> Self {
-        let id = deletion_id(organization_id, visitor_id);
+        let id = crate::schema::deletion_id(organization_id, visitor_id);
         DeletionRecord {
-            pk: deletion_key(organization_id, &id),
-            sk: DELETION_SORT_KEY.to_string(),
+            pk: crate::schema::deletion_pk(organization_id, &id),
+            sk: crate::schema::DELETION_SK.to_string(),
             item_type: DELETION_ITEM_TYPE.to_string(),
             organization_id: organization_id.to_string(),
             deletion_id: id,
@@ -137,10 +114,13 @@ mod tests {
     #[test]
     fn a_deletion_id_is_a_stable_uuid_of_the_pair_and_holds_neither() {
         let v = "01939d3c-6f2a-7c3e-8a1b-2c3d4e5f6a7b";
-        let id = deletion_id("org_a", v);
-        assert_eq!(id, deletion_id("org_a", v));
-        assert_ne!(id, deletion_id("org_b", v));
-        assert_ne!(id, deletion_id("org_a", "01939d3c-6f2a-7c3e-8a1b-2c3d4e5f6a7c"));
+        let id = crate::schema::deletion_id("org_a", v);
+        assert_eq!(id, crate::schema::deletion_id("org_a", v));
+        assert_ne!(id, crate::schema::deletion_id("org_b", v));
+        assert_ne!(
+            id,
+            crate::schema::deletion_id("org_a", "01939d3c-6f2a-7c3e-8a1b-2c3d4e5f6a7c")
+        );
         let u = uuid::Uuid::parse_str(&id).unwrap();
         assert_eq!(u.get_version_num(), 8);
         assert_eq!(crate::server_api::params::uuid_id("deletionId", &id).unwrap(), id);

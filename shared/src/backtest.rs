@@ -1,6 +1,6 @@
 //! Backtesting a fraud configuration against the labels an organization gave its events
 //! (`POST /v1/events/{requestId}/feedback`): each labeled event is scored again from what its
-//! record kept ([`ScoringInput::from_record`]) under the configuration, and the decisions are
+//! record kept ([`scoring_input_of`]) under the configuration, and the decisions are
 //! compared with the labels — `fraud` is the positive class — at two operating points: the
 //! `block` action, and `captcha` or `block` (the event was challenged). The decisions stored
 //! with the events (the configuration deployed when they arrived) are compared the same way,
@@ -9,8 +9,53 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{assess, Action, FraudConfig, ScoringInput};
 use crate::event::EventRecord;
+use crate::fraud::ja4::Ja4;
+use crate::fraud::ua::UserAgent;
+use crate::fraud::{assess, Action, FraudConfig, ScoringInput};
+
+/// The input of a stored event, for backtesting a configuration on labeled events (the
+/// `score` CLI): what the event's server context kept of its request — User-Agent,
+/// language, address, CloudFront's JA4, TLS, HTTP version, header order and count, ASN —
+/// with the script's signals and the event name. Fetch metadata and client hints are read
+/// from the header order (the headers themselves are not stored). The login count is not
+/// stored: the credential-stuffing layer is off, as in `score` without `--state`.
+pub fn scoring_input_of(record: &EventRecord) -> ScoringInput {
+    let c = &record.context;
+    let client_ip = c.ip.as_deref().and_then(|ip| ip.parse().ok());
+    let event_name = Some(record.event_name.clone());
+    if record.server_side {
+        return ScoringInput::end_user(
+            c.user_agent.clone(),
+            c.accept_language.clone(),
+            client_ip,
+            record.signals.clone(),
+            event_name,
+        );
+    }
+    let v = &c.viewer;
+    let header_order: Vec<String> = v.header_order.iter().map(|h| h.to_ascii_lowercase()).collect();
+    let has_named = |prefix: &str| header_order.iter().any(|h| h.starts_with(prefix));
+    ScoringInput {
+        ua: c.user_agent.as_deref().map(UserAgent::parse),
+        user_agent: c.user_agent.clone(),
+        ja4: v.ja4.as_deref().map(Ja4::parse),
+        ja4_raw: v.ja4.clone(),
+        tls_version: v.tls.as_ref().map(|t| t.version.clone()),
+        http_version: v.http_version.clone(),
+        has_fetch_metadata: has_named("sec-fetch-"),
+        has_client_hints: has_named("sec-ch-ua"),
+        header_count: v.header_count.map(|n| n as usize).unwrap_or(header_order.len()),
+        header_order,
+        accept_language: c.accept_language.clone(),
+        asn: v.asn,
+        client_ip,
+        signals: record.signals.clone(),
+        event_name,
+        login_count: None,
+        server_side: false,
+    }
+}
 
 /// A confusion matrix and what follows from it; `precision` / `recall` are `None` when
 /// undefined (no event flagged / no fraud labeled).
@@ -108,7 +153,7 @@ pub fn backtest<'a>(lines: impl IntoIterator<Item = &'a str>, config: &FraudConf
         } else {
             report.legitimate += 1;
         }
-        let assessment = assess(&ScoringInput::from_record(&event), config);
+        let assessment = assess(&scoring_input_of(&event), config);
         report.config.add(fraud, assessment.action);
         if let Some(r) = &event.risk {
             report.stored.add(fraud, r.action);
@@ -139,7 +184,7 @@ mod tests {
         context.viewer.ja4 = ja4.map(str::to_string);
         let mut r = EventRecord::new("rid", Route::Track, valid, None, context, 1_790_000_000_000, 30);
         if let Some(action) = stored {
-            let mut risk = assess(&ScoringInput::from_record(&r), &FraudConfig::default());
+            let mut risk = assess(&scoring_input_of(&r), &FraudConfig::default());
             risk.action = action;
             r.risk = Some(risk);
         }
@@ -163,7 +208,7 @@ mod tests {
             Some(Action::Allow),
         );
         let config = FraudConfig::default();
-        let bot_action = assess(&ScoringInput::from_record(&bot), &config).action;
+        let bot_action = assess(&scoring_input_of(&bot), &config).action;
         assert_eq!(
             bot_action,
             Action::Block,

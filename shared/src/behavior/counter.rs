@@ -38,30 +38,17 @@ pub trait RateCounter: Send + Sync {
     fn incr(&self, key: &str, window_secs: u64, now_ms: i64) -> impl Future<Output = Result<u64, CounterError>> + Send;
 }
 
-/// The address one household or host uses ([`crate::privacy::address_scope`]).
-pub use crate::privacy::address_scope as network_of;
-
-/// The login-counter key of a request; `scope`: how its address (or IPv6 /64) is written in
-/// keys ([`network_of`], or its keyed hash under IP minimization: [`crate::privacy`]).
+/// The login-counter key of a request ([`crate::schema::login_counter`]); `scope`: how its
+/// address (or IPv6 /64) is written in keys ([`crate::privacy::address_scope`], or its keyed
+/// hash under IP minimization), used when the layer counts `per_ip`.
 pub fn login_key(organization_id: &str, ja4: &str, scope: Option<&str>, per_ip: bool) -> String {
-    match (per_ip, scope) {
-        (true, Some(scope)) => format!("logins:{organization_id}:{ja4}:{scope}"),
-        _ => format!("logins:{organization_id}:{ja4}"),
-    }
+    crate::schema::login_counter(organization_id, ja4, scope.filter(|_| per_ip))
 }
 
-fn window_start(window_secs: u64, now_ms: i64) -> i64 {
+/// The start (Unix seconds) of the `window_secs` window holding `now_ms`.
+pub fn window_start(window_secs: u64, now_ms: i64) -> i64 {
     let w = i64::try_from(window_secs).unwrap_or(i64::MAX).max(1);
     (now_ms / 1000).div_euclid(w) * w
-}
-
-/// Sort key of a DynamoDB counter.
-pub const COUNTER_SORT_KEY: &str = "COUNT";
-
-/// The partition key of the DynamoDB counter of `key` in the `window_secs` window holding
-/// `at_ms`: `CNT#<key>#<window start, Unix seconds>`.
-pub fn counter_pk(key: &str, window_secs: u64, at_ms: i64) -> String {
-    format!("CNT#{key}#{}", window_start(window_secs, at_ms))
 }
 
 /// Upstash counter: `INCR key:<window>` and `EXPIRE key:<window> <window>` in one pipeline.
@@ -101,8 +88,8 @@ impl RateCounter for DynamoCounter {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(counter_pk(key, window_secs, now_ms)))
-            .key("sk", AttributeValue::S(COUNTER_SORT_KEY.into()))
+            .key("pk", AttributeValue::S(crate::schema::counter_pk(key, start)))
+            .key("sk", AttributeValue::S(crate::schema::COUNTER_SK.into()))
             .update_expression("ADD n :one SET item_type = :t, expires_at = :exp")
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":t", AttributeValue::S("counter".into()))
@@ -143,6 +130,7 @@ mod tests {
     fn keys_and_windows() {
         let v4: std::net::IpAddr = "198.51.100.23".parse().unwrap();
         let v6: std::net::IpAddr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
+        let network_of = crate::privacy::address_scope;
         assert_eq!(network_of(v4), "198.51.100.23");
         assert_eq!(network_of(v6), "2001:db8:1:2::/64");
         let scope = network_of(v4);
