@@ -197,7 +197,7 @@ fn processor_batch(c: &mut Criterion) {
     .unwrap();
     let make = || Processor {
         store: SlowStore::default(),
-        sketches: Arc::new(impressio::behavior::memory::MemoryBehaviorStore::new()).into(),
+        sketches: impressio::behavior::memory::MemoryBehaviorStore::new(),
         directory: TieredDirectory::new(
             LocalDirectory::from_json(&Value::Array(orgs.clone()).to_string()).unwrap(),
             None,

@@ -86,7 +86,7 @@ impl Harness {
             client: client.clone(),
             table: table.clone(),
         });
-        let behavior = DynamoBehaviorStore::new(client.clone(), table.clone()).into();
+        let behavior = DynamoBehaviorStore::new(client.clone(), table.clone());
         let api = DynamoApiStore::new(client.clone(), table.clone());
         let (metrics, sink) = Metrics::in_memory(&config.metrics_namespace);
         let adapters = Adapters {

@@ -28,7 +28,7 @@ pub fn processor_on(
     let local = impressio::org::local::LocalDirectory::from_json(&orgs.to_string()).expect("organizations");
     impressio::processor::pipeline::Processor {
         store: impressio::processor::store::DynamoProcessorStore::new(h.client.clone(), h.table.clone()),
-        sketches: impressio::behavior::sketch_writer::DynamoSketchWriter::new(h.client.clone(), h.table.clone()).into(),
+        sketches: impressio::behavior::sketch_writer::DynamoSketchWriter::new(h.client.clone(), h.table.clone()),
         directory: TieredDirectory::new(
             AnySource::Local(local),
             None,

@@ -83,8 +83,8 @@ pub struct RequestCtx {
 /// [`EdgeError::UnknownOrganization`] (404), [`EdgeError::DirectoryUnavailable`] (503),
 /// [`EdgeError::OriginRequired`] / [`EdgeError::DomainNotAllowed`] /
 /// [`EdgeError::FeatureNotInPlan`] (403), [`EdgeError::QuotaExceeded`] (429).
-pub async fn authorize<S, D: OrganizationDirectory, I>(
-    app: &App<S, D, I>,
+pub async fn authorize<S, D: OrganizationDirectory, I, B>(
+    app: &App<S, D, I, B>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
     org_id: &str,
@@ -121,8 +121,8 @@ pub async fn authorize<S, D: OrganizationDirectory, I>(
 /// [`EdgeError::UnknownOrganization`] (404), [`EdgeError::DirectoryUnavailable`] (503),
 /// [`EdgeError::ServerKeyRejected`] (401) for a wrong key or an organization without one,
 /// [`EdgeError::FeatureNotInPlan`] (403) below enterprise, [`EdgeError::QuotaExceeded`] (429).
-pub async fn authorize_server<S, D: OrganizationDirectory, I>(
-    app: &App<S, D, I>,
+pub async fn authorize_server<S, D: OrganizationDirectory, I, B>(
+    app: &App<S, D, I, B>,
     org_id: &str,
     server_key: &str,
     feature: Option<Feature>,
@@ -144,8 +144,8 @@ pub async fn authorize_server<S, D: OrganizationDirectory, I>(
 /// [`EdgeError::ApiKeyRequired`] (401) without a bearer credential; [`EdgeError::ApiKeyRejected`]
 /// (401) for a key that is not one, an unknown organization or a wrong key (one answer for
 /// all three); [`EdgeError::DirectoryUnavailable`] (503).
-pub async fn authorize_api<S, D: OrganizationDirectory, I>(
-    app: &App<S, D, I>,
+pub async fn authorize_api<S, D: OrganizationDirectory, I, B>(
+    app: &App<S, D, I, B>,
     req: &EdgeRequest,
 ) -> Result<Arc<Organization>, EdgeError> {
     let header = req.header("authorization").ok_or(EdgeError::ApiKeyRequired {
@@ -183,7 +183,7 @@ struct Found {
 }
 
 /// Looks `org_id` up in the directory.
-async fn lookup<S, D: OrganizationDirectory, I>(app: &App<S, D, I>, org_id: &str) -> Result<Found, EdgeError> {
+async fn lookup<S, D: OrganizationDirectory, I, B>(app: &App<S, D, I, B>, org_id: &str) -> Result<Found, EdgeError> {
     match app.directory.lookup(org_id).await {
         Lookup::Found { org, source, age_ms } => Ok(Found { org, source, age_ms }),
         Lookup::Unknown => Err(EdgeError::UnknownOrganization(org_id.to_string())),
@@ -196,8 +196,8 @@ async fn lookup<S, D: OrganizationDirectory, I>(app: &App<S, D, I>, org_id: &str
 
 /// The plan's features (the first one missing is the error) and the monthly quota, then the
 /// access.
-fn grant<S, D, I>(
-    app: &App<S, D, I>,
+fn grant<S, D, I, B>(
+    app: &App<S, D, I, B>,
     org_id: &str,
     found: Found,
     features: &[Feature],

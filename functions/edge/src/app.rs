@@ -1,11 +1,12 @@
 //! The application's state: configuration and adapters built once per warm container
 //! (answering a request is [`crate::handler`]).
 
+use impressio::behavior::store::BehaviorStore;
 use std::sync::Arc;
 
 use crate::after::AfterResponse;
-use impressio::behavior::any::AnyBehaviorStore;
 use impressio::behavior::counter::AnyCounter;
+use impressio::behavior::dynamo::DynamoBehaviorStore;
 use impressio::config::EdgeConfig;
 use impressio::event::EventStore;
 use impressio::identity::{DynamoIdentityStore, IdentityStore, Resolver};
@@ -20,7 +21,7 @@ pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
 pub use impressio::clock::{Clock, SystemClock};
 
 /// The edge function's state, shared by every invocation of a warm container.
-pub struct App<S, D, I = DynamoIdentityStore> {
+pub struct App<S, D, I = DynamoIdentityStore, B = DynamoBehaviorStore> {
     /// Parsed configuration.
     pub config: EdgeConfig,
     /// Where events are written.
@@ -32,7 +33,7 @@ pub struct App<S, D, I = DynamoIdentityStore> {
     /// The shared login counter of the credential-stuffing layer.
     pub counter: AnyCounter,
     /// The behavioral layers' store (blacklist, aggregates, token uses, forensic records).
-    pub behavior: AnyBehaviorStore,
+    pub behavior: B,
     /// The Server API's reads and labels.
     pub api: DynamoApiStore,
     /// Time source.
@@ -48,7 +49,7 @@ pub struct App<S, D, I = DynamoIdentityStore> {
 }
 
 /// The adapters an [`App`] is built with (each built once per container, in `main`).
-pub struct Adapters<S, D, I> {
+pub struct Adapters<S, D, I, B> {
     /// Where events are written.
     pub store: S,
     /// Where organizations are looked up.
@@ -58,20 +59,20 @@ pub struct Adapters<S, D, I> {
     /// The shared login counter.
     pub counter: AnyCounter,
     /// The behavioral layers' store.
-    pub behavior: AnyBehaviorStore,
+    pub behavior: B,
     /// The Server API's store.
     pub api: DynamoApiStore,
 }
 
-impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
+impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore, B: BehaviorStore> App<S, D, I, B> {
     /// An app with the system clock.
-    pub fn new(config: EdgeConfig, adapters: Adapters<S, D, I>) -> Self {
+    pub fn new(config: EdgeConfig, adapters: Adapters<S, D, I, B>) -> Self {
         Self::with_clock(config, adapters, Arc::new(SystemClock))
     }
 
     /// An app with the given clock, writing its metrics to stdout in
     /// `config.metrics_namespace`.
-    pub fn with_clock(config: EdgeConfig, adapters: Adapters<S, D, I>, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(config: EdgeConfig, adapters: Adapters<S, D, I, B>, clock: Arc<dyn Clock>) -> Self {
         let Adapters {
             store,
             directory,

@@ -12,6 +12,7 @@
 //!   in — or, when it is recognizably a `GET` or `HEAD` of the pixel, the pixel's GIF with
 //!   `400` and `X-Tracking-Status: rejected`: an `<img>` always gets an image.
 
+use impressio::behavior::store::BehaviorStore;
 use impressio::event::EventStore;
 use impressio::http::cloudfront::{CloudFrontEvent, CloudFrontResponse};
 use impressio::http::function_url::{self, FunctionUrlResponse};
@@ -28,8 +29,8 @@ use crate::routes::{classify_path, pixel, RouteKind};
 
 /// Answers one Lambda payload in the shape it came in. Never fails: bad input is answered
 /// with a 4xx.
-pub async fn handle_payload<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
-    app: &App<S, D, I>,
+pub async fn handle_payload<S: EventStore, D: OrganizationDirectory, I: IdentityStore, B: BehaviorStore>(
+    app: &App<S, D, I, B>,
     payload: &RawValue,
 ) -> Value {
     let text = payload.get();

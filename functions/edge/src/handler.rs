@@ -2,6 +2,7 @@
 //! (the one place an [`EdgeError`] becomes a status and a body), CORS, cookies,
 //! `X-Request-Id`, the log line and the request's metrics.
 
+use impressio::behavior::store::BehaviorStore;
 use std::time::Instant;
 
 use impressio::event::EventStore;
@@ -16,7 +17,7 @@ use crate::error::EdgeError;
 use crate::routes;
 use crate::telemetry;
 
-impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore> App<S, D, I> {
+impl<S: EventStore, D: OrganizationDirectory, I: IdentityStore, B: BehaviorStore> App<S, D, I, B> {
     /// Answers one request. Never fails: every error becomes a response with its status and
     /// a JSON body (or the pixel). Every response carries `X-Request-Id`; answers for an
     /// allowed `Origin` carry CORS headers, and answers that depend on it `Vary: Origin`.

@@ -41,7 +41,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let clock = Arc::new(SystemClock);
     let directory = build_directory(&config.directory, clock.clone())?;
-    let behavior = DynamoBehaviorStore::new(client_for_behavior.clone(), config.table_name.clone()).into();
+    let behavior = DynamoBehaviorStore::new(client_for_behavior.clone(), config.table_name.clone());
     let api = DynamoApiStore::new(client_for_behavior, config.table_name.clone());
     let adapters = Adapters {
         store,

@@ -28,7 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let client = client_with_timeouts(config.dynamodb_timeouts, config.dynamodb_endpoint.as_deref()).await;
     let processor = Processor {
         store: DynamoProcessorStore::new(client.clone(), config.table_name.clone()),
-        sketches: DynamoSketchWriter::new(client, config.table_name.clone()).into(),
+        sketches: DynamoSketchWriter::new(client, config.table_name.clone()),
         directory: build_integrations_directory(&config.directory, clock.clone())?,
         billing: config.directory.supabase.clone().map(SupabaseClient::new).transpose()?,
         http: impressio::tls::http_client().build()?,

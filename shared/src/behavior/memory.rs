@@ -37,10 +37,11 @@ struct Items {
     forensic: HashMap<String, Vec<Forensic>>,
 }
 
-/// The behavioral items in memory.
-#[derive(Debug, Default)]
+/// The behavioral items in memory; a clone is another handle on the same items, as a clone of
+/// the SDK client reaches the same table.
+#[derive(Debug, Default, Clone)]
 pub struct MemoryBehaviorStore {
-    items: Mutex<Items>,
+    items: std::sync::Arc<Mutex<Items>>,
 }
 
 impl MemoryBehaviorStore {

@@ -7,15 +7,12 @@
 //! - [`rules`]: what a request reads, how windows are summed into [`Observations`], the
 //!   blacklist's timeout ladder;
 //! - [`store`]: the reads and writes behind the [`store::BehaviorStore`] trait, with the
-//!   DynamoDB implementation ([`dynamo`]) and an in-memory one ([`memory`]), either held as
-//!   [`any::AnyBehaviorStore`];
+//!   DynamoDB implementation ([`dynamo`]) and an in-memory one ([`memory`]);
 //! - [`sketch`]: distinct visitors in bounded space (HyperLogLog), for the JA4 aggregates;
 //!   [`sketch_writer`]: the stream processor's writes of the raises events carry;
 //! - [`token`]: the signed collector token;
 //! - [`story`]: every record a request produced, for the `story` tool.
 
-#[cfg(feature = "io")]
-pub mod any;
 #[cfg(feature = "io")]
 pub mod counter;
 #[cfg(feature = "io")]

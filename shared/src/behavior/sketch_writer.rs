@@ -1,10 +1,7 @@
 //! The stream processor's writer of the JA4 sketch raises events carry
 //! ([`super::rules::sketch_raises`]): one conditional `UpdateItem` per aggregate bucket for a
 //! whole batch, in DynamoDB ([`DynamoSketchWriter`]) or in memory for tests
-//! ([`super::memory::MemoryBehaviorStore`]); [`AnySketchWriter`] is whichever the processor
-//! holds.
-
-use std::sync::Arc;
+//! ([`super::memory::MemoryBehaviorStore`]).
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -12,7 +9,6 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use aws_sdk_dynamodb::Client;
 
 use super::keys::SHORT_BUCKET_SECS;
-use super::memory::MemoryBehaviorStore;
 use super::rules;
 use super::sketch::{by_bucket, Register, Sketch, SketchRaise};
 use super::store::SketchWriter;
@@ -143,33 +139,5 @@ impl SketchWriter for DynamoSketchWriter {
             .map(|((pk, start), sketch)| raise_together(&self.client, &self.table, pk, *start, sketch, now_ms));
         futures::future::try_join_all(updates).await?;
         Ok(buckets.len())
-    }
-}
-
-/// The sketch writer the processor holds: DynamoDB in the function, memory in tests.
-#[derive(Debug, Clone)]
-pub enum AnySketchWriter {
-    Dynamo(DynamoSketchWriter),
-    Memory(Arc<MemoryBehaviorStore>),
-}
-
-impl From<DynamoSketchWriter> for AnySketchWriter {
-    fn from(w: DynamoSketchWriter) -> Self {
-        AnySketchWriter::Dynamo(w)
-    }
-}
-
-impl From<Arc<MemoryBehaviorStore>> for AnySketchWriter {
-    fn from(store: Arc<MemoryBehaviorStore>) -> Self {
-        AnySketchWriter::Memory(store)
-    }
-}
-
-impl SketchWriter for AnySketchWriter {
-    async fn raise_all(&self, raises: &[SketchRaise], now_ms: i64) -> Result<usize, StoreError> {
-        match self {
-            AnySketchWriter::Dynamo(w) => w.raise_all(raises, now_ms).await,
-            AnySketchWriter::Memory(m) => m.raise_all(raises, now_ms).await,
-        }
     }
 }

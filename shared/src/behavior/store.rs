@@ -11,8 +11,9 @@ use super::sketch::SketchRaise;
 use crate::fraud::FraudConfig;
 use crate::store::StoreError;
 
-/// Where the behavioral items live.
-pub trait BehaviorStore: Send + Sync {
+/// Where the behavioral items live: a handle that clones cheaply onto the same items (work
+/// deferred after an answer takes its own).
+pub trait BehaviorStore: Send + Sync + Clone + 'static {
     /// The first read round of a request: the blacklist entries of its identifiers and the
     /// JA4 / IP aggregate buckets of the windows in `config` ([`super::rules::first_read_keys`]).
     ///

@@ -45,7 +45,8 @@ use super::stages::{alert, sharing, sketches, travel, webhook};
 use super::state::ProcessingState;
 use super::store::ProcessorStore;
 use super::telemetry::BatchMetrics;
-use crate::behavior::sketch_writer::AnySketchWriter;
+use crate::behavior::sketch_writer::DynamoSketchWriter;
+use crate::behavior::store::SketchWriter;
 use crate::billing::BillingCounter;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
@@ -96,7 +97,7 @@ impl BatchReport {
 }
 
 /// The processor: its clients and configuration, built once per cold start.
-pub struct Processor<St, S, B, R> {
+pub struct Processor<St, S, B, R, W = DynamoSketchWriter> {
     pub store: St,
     /// Organizations with their integrations.
     pub directory: TieredDirectory<S>,
@@ -112,7 +113,7 @@ pub struct Processor<St, S, B, R> {
     /// function.
     pub metrics: Metrics,
     /// Where the JA4 sketch raises the events carry are written ([`sketches`]).
-    pub sketches: AnySketchWriter,
+    pub sketches: W,
 }
 
 /// What a batch remembers of its events from earlier deliveries.
@@ -200,8 +201,9 @@ struct Work<'a> {
     webhook_ms: Option<f64>,
 }
 
-impl<St, S, B, R> Processor<St, S, B, R>
+impl<St, S, B, R, W> Processor<St, S, B, R, W>
 where
+    W: SketchWriter,
     St: ProcessorStore,
     S: OrganizationSource,
     B: BillingCounter,

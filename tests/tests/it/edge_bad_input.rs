@@ -239,7 +239,7 @@ async fn storage_down_is_503_with_retry_after_and_no_secret() {
         client: client.clone(),
         table: "t".into(),
     });
-    let behavior = impressio::behavior::dynamo::DynamoBehaviorStore::new(client.clone(), "t").into();
+    let behavior = impressio::behavior::dynamo::DynamoBehaviorStore::new(client.clone(), "t");
     let api = impressio::server_api::dynamo::DynamoApiStore::new(client.clone(), "t");
     let store = impressio::event::DynamoEventStore::new(client, "t");
     let adapters = edge::Adapters {

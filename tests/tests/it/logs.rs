@@ -163,7 +163,7 @@ async fn every_log_line_of_a_processor_batch_carries_the_invocation_id_and_nothi
     let clock = std::sync::Arc::new(FixedClock::at(TEST_NOW_MS));
     let processor = Processor {
         store: DynamoProcessorStore::new(dynamo.clone(), table.clone()),
-        sketches: impressio::behavior::sketch_writer::DynamoSketchWriter::new(dynamo.clone(), table.clone()).into(),
+        sketches: impressio::behavior::sketch_writer::DynamoSketchWriter::new(dynamo.clone(), table.clone()),
         directory: TieredDirectory::new(
             AnySource::Local(LocalDirectory::from_json(&orgs.to_string()).unwrap()),
             None,

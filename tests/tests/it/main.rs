@@ -8,6 +8,7 @@ mod aggregates;
 mod behavior;
 mod billing_contract;
 mod blacklist_scope;
+mod docs;
 mod domainprint;
 mod edge_bad_input;
 mod edge_fraud;

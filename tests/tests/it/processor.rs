@@ -152,8 +152,7 @@ fn processor_on_clock(
 ) -> TestProcessor {
     Processor {
         store: DynamoProcessorStore::new(fx.dynamo.clone(), fx.table.clone()),
-        sketches: impressio::behavior::sketch_writer::DynamoSketchWriter::new(fx.dynamo.clone(), fx.table.clone())
-            .into(),
+        sketches: impressio::behavior::sketch_writer::DynamoSketchWriter::new(fx.dynamo.clone(), fx.table.clone()),
         directory: TieredDirectory::new(source, None, clock.clone(), TierConfig::default()),
         billing: Some(supabase(fx)),
         http: reqwest::Client::new(),

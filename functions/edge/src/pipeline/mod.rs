@@ -8,6 +8,7 @@ pub mod read;
 pub mod write;
 
 use impressio::behavior::rules::BlacklistEntry;
+use impressio::behavior::store::BehaviorStore;
 use impressio::event::EventStore;
 use impressio::identity::IdentityResult;
 use impressio::judge::{self, Decision, EventRequest, Settings};
@@ -38,8 +39,8 @@ pub enum Recorded {
 /// # Errors
 /// [`EdgeError::Blacklisted`] on a blacklist hit, [`EdgeError::Store`] when the identity or
 /// the event cannot be written.
-pub async fn run<S: EventStore, D, I: IdentityStore>(
-    app: &App<S, D, I>,
+pub async fn run<S: EventStore, D, I: IdentityStore, B: BehaviorStore>(
+    app: &App<S, D, I, B>,
     ctx: &mut RequestCtx,
     request: EventRequest<'_>,
 ) -> Result<Recorded, EdgeError> {
@@ -55,7 +56,7 @@ pub async fn run<S: EventStore, D, I: IdentityStore>(
     }
 }
 
-impl<S, D, I> App<S, D, I> {
+impl<S, D, I, B> App<S, D, I, B> {
     /// The configuration a decision reads.
     pub fn judge_settings(&self) -> Settings<'_> {
         Settings {
@@ -81,10 +82,14 @@ fn repeated(ctx: &mut RequestCtx, stored: StoredMessage) -> Recorded {
 /// names the identifier) after the answer ([`crate::after`]), logs which kind of identifier
 /// matched (never its value: it may be an IP address), counts the block for the metrics, and
 /// returns the error to answer.
-fn blacklisted<S, D, I>(app: &App<S, D, I>, ctx: &mut RequestCtx, entry: &BlacklistEntry, now: i64) -> EdgeError {
+fn blacklisted<S, D, I, B: BehaviorStore>(
+    app: &App<S, D, I, B>,
+    ctx: &mut RequestCtx,
+    entry: &BlacklistEntry,
+    now: i64,
+) -> EdgeError {
     let (store, hit, request_id) = (app.behavior.clone(), entry.clone(), ctx.request_id.clone());
     app.after_response.defer(async move {
-        use impressio::behavior::store::BehaviorStore;
         if let Err(e) = store.hit(&hit, &request_id, now).await {
             tracing::warn!(request_id = %request_id, error = %e, "blacklist hit not recorded");
         }

@@ -17,7 +17,11 @@ use impressio::behavior::token::TokenCheck;
 use crate::app::App;
 
 /// Reads what `p` needs at `now`.
-pub async fn snapshot<S: EventStore, D, I: IdentityStore>(app: &App<S, D, I>, p: &Prepared, now: i64) -> Snapshot {
+pub async fn snapshot<S: EventStore, D, I: IdentityStore, B: BehaviorStore>(
+    app: &App<S, D, I, B>,
+    p: &Prepared,
+    now: i64,
+) -> Snapshot {
     let fraud = &app.config.fraud;
     let org = p.organization_id.as_str();
     let request_id = p.request_id.as_str();

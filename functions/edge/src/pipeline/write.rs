@@ -36,8 +36,8 @@ enum Stored {
 ///
 /// # Errors
 /// [`EdgeError::Store`] when the event (or the new visitor) cannot be written.
-pub async fn apply<S: EventStore, D, I: IdentityStore>(
-    app: &App<S, D, I>,
+pub async fn apply<S: EventStore, D, I: IdentityStore, B: BehaviorStore>(
+    app: &App<S, D, I, B>,
     ctx: &mut RequestCtx,
     plan: Plan,
     now: i64,
@@ -111,8 +111,8 @@ pub async fn apply<S: EventStore, D, I: IdentityStore>(
 /// After a concurrent first request of the same device created the visitor a moment earlier:
 /// resolves again (consistent reads), stores the event under that visitor. `Err` inside: the
 /// message had been stored meanwhile, by the event named.
-async fn rejoin<S: EventStore, D, I: IdentityStore>(
-    app: &App<S, D, I>,
+async fn rejoin<S: EventStore, D, I: IdentityStore, B: BehaviorStore>(
+    app: &App<S, D, I, B>,
     ctx: &mut RequestCtx,
     record: &mut EventRecord,
     marker: Option<&MessageRecord>,
@@ -149,8 +149,8 @@ async fn rejoin<S: EventStore, D, I: IdentityStore>(
 
 /// Stores the event (with its message marker), and with `create` the new visitor in the
 /// same transaction.
-async fn store_event<S: EventStore, D, I: IdentityStore>(
-    app: &App<S, D, I>,
+async fn store_event<S: EventStore, D, I: IdentityStore, B: BehaviorStore>(
+    app: &App<S, D, I, B>,
     record: &EventRecord,
     marker: Option<&MessageRecord>,
     create: Option<&NewVisitor>,
@@ -170,7 +170,12 @@ async fn store_event<S: EventStore, D, I: IdentityStore>(
 
 /// Sets the domainprint cookie `value` on the answer, in place of one set before: for the
 /// value's remaining lifetime, so the cookie never outlives the value.
-fn set_domainprint_cookie<S, D, I: IdentityStore>(ctx: &mut RequestCtx, value: &str, app: &App<S, D, I>, now_ms: i64) {
+fn set_domainprint_cookie<S, D, I: IdentityStore, B>(
+    ctx: &mut RequestCtx,
+    value: &str,
+    app: &App<S, D, I, B>,
+    now_ms: i64,
+) {
     let prefix = format!("{DOMAINPRINT_COOKIE}=");
     ctx.set_cookies.retain(|c| !c.starts_with(&prefix));
     let max_age_secs = app.identity.keys().remaining_secs(value, now_ms);

@@ -35,8 +35,8 @@ use crate::error::EdgeError;
 ///
 /// # Errors
 /// As the module documentation lists; [`EdgeError::Store`] when DynamoDB fails (503).
-pub async fn handle<S, D: OrganizationDirectory, I>(
-    app: &App<S, D, I>,
+pub async fn handle<S, D: OrganizationDirectory, I, B>(
+    app: &App<S, D, I, B>,
     route: ApiRoute,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
@@ -95,7 +95,7 @@ fn not_found(resource: &'static str, id: &str) -> EdgeError {
 }
 
 /// `GET /v1/events/{requestId}`.
-async fn event<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> Result<EdgeResponse, EdgeError> {
+async fn event<S, D, I, B>(app: &App<S, D, I, B>, org: &Organization, id: &str) -> Result<EdgeResponse, EdgeError> {
     let request_id = uuid_id("requestId", id)?;
     let stored = app
         .api
@@ -107,8 +107,8 @@ async fn event<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> Res
 
 /// `POST /v1/events/{requestId}/feedback`: `{"label": "fraud" | "legitimate", "reason"}`;
 /// answers `{"requestId", "feedback"}`.
-async fn feedback<S, D, I>(
-    app: &App<S, D, I>,
+async fn feedback<S, D, I, B>(
+    app: &App<S, D, I, B>,
     org: &Organization,
     id: &str,
     req: &EdgeRequest,
@@ -136,8 +136,8 @@ async fn feedback<S, D, I>(
 
 /// `GET /v1/visitors/{visitorId}?limit&cursor&from&to`: `{"visitorId", "events", "nextCursor",
 /// "firstSeen", "lastSeen", "linked", "blacklist"}`.
-async fn visitor<S, D, I>(
-    app: &App<S, D, I>,
+async fn visitor<S, D, I, B>(
+    app: &App<S, D, I, B>,
     org: &Organization,
     id: &str,
     req: &EdgeRequest,
@@ -163,7 +163,7 @@ async fn visitor<S, D, I>(
 
 /// `DELETE /v1/visitors/{visitorId}`: one erasure pass; `202` with the tombstone's
 /// `{"deletionId", "status", "removed", …}` (`running`: ask again to go on).
-async fn erase<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> Result<EdgeResponse, EdgeError> {
+async fn erase<S, D, I, B>(app: &App<S, D, I, B>, org: &Organization, id: &str) -> Result<EdgeResponse, EdgeError> {
     let visitor_id = uuid_id("visitorId", id)?;
     // The tombstone outlives every item the visitor can have.
     let keep_days = i64::from(app.config.event_ttl_days.max(app.config.identity.record_ttl_days));
@@ -185,7 +185,7 @@ async fn erase<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> Res
 }
 
 /// `GET /v1/deletions/{deletionId}`.
-async fn deletion<S, D, I>(app: &App<S, D, I>, org: &Organization, id: &str) -> Result<EdgeResponse, EdgeError> {
+async fn deletion<S, D, I, B>(app: &App<S, D, I, B>, org: &Organization, id: &str) -> Result<EdgeResponse, EdgeError> {
     let deletion_id = uuid_id("deletionId", id)?;
     let record = app
         .api

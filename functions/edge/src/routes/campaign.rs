@@ -1,6 +1,7 @@
 //! `POST /c`: campaign attribution (UTM parameters, click ids, referrer), parsed and stored.
 //! Needs the campaigns feature (starter plan and up).
 
+use impressio::behavior::store::BehaviorStore;
 use impressio::event::EventStore;
 use impressio::event::{Attribution, CampaignPayload, Route};
 use impressio::http::{EdgeRequest, EdgeResponse};
@@ -20,8 +21,8 @@ use crate::pipeline::{self, Caller};
 ///
 /// # Errors
 /// As [`super::track::handle`], plus [`EdgeError::FeatureNotInPlan`] below starter.
-pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
-    app: &App<S, D, I>,
+pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore, B: BehaviorStore>(
+    app: &App<S, D, I, B>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
 ) -> Result<EdgeResponse, EdgeError> {

@@ -23,8 +23,8 @@ pub const COOKIE_MAX_AGE_SECS: i64 = 86_400;
 /// Answers `{"cookieSet": true, "previousCookieReturned": bool, "previousSetAt"?: ms,
 /// "token"?: string}` — the token when the organization exists, the request's `Origin` or
 /// `Referer` (if any) is on its domains and a collector-token secret is configured.
-pub async fn handle<S, D: OrganizationDirectory, I>(
-    app: &App<S, D, I>,
+pub async fn handle<S, D: OrganizationDirectory, I, B>(
+    app: &App<S, D, I, B>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
 ) -> EdgeResponse {

@@ -32,6 +32,7 @@ pub use kind::{classify, classify_path, ApiRoute, RouteKind};
 pub use respond::{for_method, json, query_organization};
 
 use http::Method;
+use impressio::behavior::store::BehaviorStore;
 use impressio::event::EventStore;
 use impressio::http::{EdgeRequest, EdgeResponse};
 use impressio::identity::IdentityStore;
@@ -44,8 +45,8 @@ use script::Script;
 
 /// The route a request is for.
 /// Runs the route's handler for the request's method.
-pub async fn dispatch<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
-    app: &App<S, D, I>,
+pub async fn dispatch<S: EventStore, D: OrganizationDirectory, I: IdentityStore, B: BehaviorStore>(
+    app: &App<S, D, I, B>,
     route: RouteKind,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,

@@ -5,6 +5,7 @@
 //! A pixel without `Origin` and `Referer` (an e-mail open) is accepted; one with them must
 //! come from the organization's domains.
 
+use impressio::behavior::store::BehaviorStore;
 use impressio::event::EventStore;
 use impressio::event::{PixelParams, Route};
 use impressio::http::{EdgeRequest, EdgeResponse};
@@ -26,8 +27,8 @@ pub const PIXEL_GIF: [u8; 43] = [
 ];
 
 /// Records the event from the query parameters (on `GET`) and answers the GIF.
-pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
-    app: &App<S, D, I>,
+pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore, B: BehaviorStore>(
+    app: &App<S, D, I, B>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
 ) -> EdgeResponse {
@@ -77,8 +78,8 @@ pub fn gif(status: u16, tracking: &str, error: Option<&str>) -> EdgeResponse {
     }
 }
 
-async fn record<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
-    app: &App<S, D, I>,
+async fn record<S: EventStore, D: OrganizationDirectory, I: IdentityStore, B: BehaviorStore>(
+    app: &App<S, D, I, B>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
 ) -> Result<(), EdgeError> {

@@ -23,8 +23,8 @@ pub const PREFLIGHT_MAX_AGE_SECS: u32 = 600;
 /// # Errors
 /// The access errors of [`authorize`] for a preflight; `403 origin_required` for a preflight
 /// without `Origin`.
-pub async fn handle<S, D: OrganizationDirectory, I>(
-    app: &App<S, D, I>,
+pub async fn handle<S, D: OrganizationDirectory, I, B>(
+    app: &App<S, D, I, B>,
     route: RouteKind,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,

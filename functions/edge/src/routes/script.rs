@@ -36,8 +36,8 @@ pub enum Script {
 /// [`EdgeError::Field`] when `organizationId` is missing or malformed,
 /// [`EdgeError::UnknownOrganization`] (404), [`EdgeError::DirectoryUnavailable`] (503),
 /// [`EdgeError::FeatureNotInPlan`] (403: `/h-pro.js` and `/sw.js` below pro).
-pub async fn handle<S, D: OrganizationDirectory, I>(
-    app: &App<S, D, I>,
+pub async fn handle<S, D: OrganizationDirectory, I, B>(
+    app: &App<S, D, I, B>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
     script: Script,

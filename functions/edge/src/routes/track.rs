@@ -11,6 +11,7 @@
 //! given; the quota and the blacklist apply as to any event. A browser call may not carry
 //! `forwarded`.
 
+use impressio::behavior::store::BehaviorStore;
 use impressio::event::body::parse_json_body;
 use impressio::event::payload::ValidEvent;
 use impressio::event::EventStore;
@@ -42,8 +43,8 @@ use impressio::org::server_key::bearer_token;
 /// without `Origin`, the access errors of [`authorize`] or, server-side,
 /// [`authorize_server`], [`EdgeError::Blacklisted`], [`EdgeError::RiskBlocked`], and
 /// [`EdgeError::Store`] when the identity or the event cannot be written.
-pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore>(
-    app: &App<S, D, I>,
+pub async fn handle<S: EventStore, D: OrganizationDirectory, I: IdentityStore, B: BehaviorStore>(
+    app: &App<S, D, I, B>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
 ) -> Result<EdgeResponse, EdgeError> {
@@ -142,8 +143,8 @@ pub(crate) fn identity_json(i: &IdentityResult) -> serde_json::Value {
 }
 
 /// Reads a JSON body within the configured limit.
-pub(crate) fn read_body<S, D, I, T: serde::de::DeserializeOwned>(
-    app: &App<S, D, I>,
+pub(crate) fn read_body<S, D, I, B, T: serde::de::DeserializeOwned>(
+    app: &App<S, D, I, B>,
     req: &EdgeRequest,
 ) -> Result<T, EdgeError> {
     Ok(parse_json_body(
@@ -186,8 +187,8 @@ fn same_organization(req: &EdgeRequest, event: &ValidEvent) -> Result<(), EdgeEr
 
 /// Checks the organization an event names (and that a `organizationId` query parameter, if
 /// any, names the same one) for a route that stores events.
-pub(crate) async fn authorize_event<S, D: OrganizationDirectory, I>(
-    app: &App<S, D, I>,
+pub(crate) async fn authorize_event<S, D: OrganizationDirectory, I, B>(
+    app: &App<S, D, I, B>,
     req: &EdgeRequest,
     ctx: &mut RequestCtx,
     event: &ValidEvent,
