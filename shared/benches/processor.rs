@@ -130,7 +130,7 @@ fn batch(n: usize) -> Value {
             );
             // One in five is risky enough to alert.
             let mut layer = ComponentResult::default();
-            layer.add("bench", if i % 5 == 0 { 75.0 } else { 10.0 }, "bench");
+            layer.add("headless_user_agent", if i % 5 == 0 { 75.0 } else { 10.0 }, "bench");
             e.risk = Some(combine([(Component::Headless, 1.0, layer)], &FraudConfig::default()));
             let image = serde_json::to_value(serde_dynamo::Item::from(
                 serde_dynamo::to_item::<_, HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>(&e).unwrap(),

@@ -13,9 +13,10 @@
 //!
 //! **The groups** (`tools/data`, see `SOURCE.md`):
 //! - crawlers, `crawler-user-agents` 1.60.0 (2,118 example instances): held out from our
-//!   rules; isbot's maintainers test against it. Target: 99.8 % high or critical;
+//!   rules; isbot's maintainers test against it. Target: 99.6 % high or critical (a product
+//!   token no list names is an anomaly, monitored: see [`Group::target`]);
 //! - browser automation, the instances that list tags `browser-automation` (headless
-//!   browsers, drivers, AI agents driving a browser): target 100 %;
+//!   browsers, drivers, AI agents driving a browser): target 90 % on the User-Agent alone;
 //! - crawlers, uap-core's test cases labelled `Spider` (73): no rule or list here was built
 //!   from them;
 //! - crawlers, isbot's fixtures: **seen** (the vendored list's own tests), reported only;
@@ -156,8 +157,14 @@ impl Group {
     /// too small for one.
     pub fn target(self) -> Option<f64> {
         match self {
-            Group::CrawlersHeldOut => Some(0.998),
-            Group::Automation | Group::ToolsMeasured | Group::ToolsPublished | Group::BrowsersMeasured => Some(1.0),
+            // The operating point of "unknown is not bad" (`fraud::evidence`): a crawler or an
+            // agent whose User-Agent differs from a browser's only by a product token no
+            // maintained list names (GTmetrix, YLT, Miniature.io; an IDE's Electron webview,
+            // which its agent and its person share) is an anomaly and monitored, not blocked
+            // on the User-Agent alone. Before that rule: 99.8 % and 100 %.
+            Group::CrawlersHeldOut => Some(0.996),
+            Group::Automation => Some(0.9),
+            Group::ToolsMeasured | Group::ToolsPublished | Group::BrowsersMeasured => Some(1.0),
             // Together: at most 0.05 % of rows above low (see `Report::browsers_above_low`).
             Group::BrowsersUserAgents | Group::BrowsersFakeUseragent => Some(0.9995),
             Group::CrawlersUapCore | Group::CrawlersSeen | Group::BrowsersSeen | Group::SessionsSpoofed => None,

@@ -229,6 +229,12 @@ impl FraudConfig {
         if !(0.0 < r.medium && r.medium < r.high && r.high < r.block_threshold && r.block_threshold <= 100.0) {
             return Err("risk thresholds must satisfy 0 < medium < high < block_threshold <= 100".into());
         }
+        if !(r.medium <= r.anomaly_cap && r.anomaly_cap < r.high) {
+            return Err(format!(
+                "risk.anomaly_cap = {} must be at least risk.medium and below risk.high: anomalies alone never challenge",
+                r.anomaly_cap
+            ));
+        }
         for c in Component::ALL {
             for (t, v) in c.settings(&self.components).floors().into_iter().flatten() {
                 if t.component() != *c {

@@ -4,7 +4,10 @@
 //! its component's configuration, together at most 1); the base score is the sum of the
 //! contributions. When block triggers fire, the one with the highest floor applies:
 //! `total = max(base, block_threshold + offset)` (offsets in the triggering component's
-//! `triggers`). The total is rounded to one decimal and capped at 100.
+//! `triggers`). The total is rounded to one decimal and capped at 100. Only positive bot
+//! evidence ([`super::evidence`]) may lift it above `risk.anomaly_cap` (the top of medium): an
+//! anomaly's trigger applies only beside positive evidence, and without any the total stops
+//! at the cap.
 //! Levels: below `risk.medium` low → allow; below `risk.high` medium → monitor; below
 //! `risk.block_threshold` high → captcha; at or above it critical → block. In observation mode
 //! the action is recorded but never enforced.
@@ -14,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::component::Component;
 use super::components::repeat_offender;
 use super::config::{FraudConfig, Mode};
+use super::evidence::Class;
 use super::input::Evidence;
 use super::trigger::Trigger;
 use super::{Breakdown, ComponentResult, Reason, ScoringInput};
@@ -97,6 +101,10 @@ pub struct RiskAssessment {
     pub trigger: Option<Trigger>,
     /// Sum of the contributions before any floor.
     pub base_score: f64,
+    /// True when the score was held at `risk.anomaly_cap`: anomalies and absences only, no
+    /// positive bot evidence ([`super::evidence`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub anomalies_only: bool,
     pub breakdown: Breakdown,
     /// Layers that could not run (a dependency unavailable): scored 0, failing open.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -164,16 +172,14 @@ pub fn combine<I: IntoIterator<Item = (Component, f64, ComponentResult)>>(
 ) -> RiskAssessment {
     let mut breakdown = Breakdown::new();
     let mut base = 0.0;
-    let mut trigger: Option<(Trigger, f64)> = None;
+    let mut fired: Vec<Trigger> = Vec::new();
+    let mut positive = false;
     for (component, weight, r) in results {
         let contribution = round1(r.score * weight);
         base += r.score * weight;
-        for t in &r.triggers {
-            let floor = t.floor(config);
-            if trigger.is_none_or(|(_, f)| floor > f) {
-                trigger = Some((*t, floor));
-            }
-        }
+        fired.extend(r.triggers.iter().copied());
+        positive |= weight > 0.0 && r.reasons.iter().any(|x| x.class == Class::Positive && x.points > 0.0);
+        positive |= r.triggers.iter().any(|t| t.class() == Class::Positive);
         breakdown.insert(
             component.name().to_string(),
             ComponentScore {
@@ -184,10 +190,24 @@ pub fn combine<I: IntoIterator<Item = (Component, f64, ComponentResult)>>(
             },
         );
     }
-    let total = match trigger {
+    // An anomaly's trigger applies only beside positive evidence; without any, the score
+    // stops at `risk.anomaly_cap` (monitor at most).
+    let trigger = fired
+        .into_iter()
+        .filter(|t| positive || t.class() == Class::Positive)
+        .map(|t| (t, t.floor(config)))
+        .fold(None, |best: Option<(Trigger, f64)>, (t, floor)| match best {
+            Some((_, f)) if f >= floor => best,
+            _ => Some((t, floor)),
+        });
+    let mut total = match trigger {
         Some((_, floor)) => base.max(floor),
         None => base,
     };
+    let anomalies_only = !positive && total > config.risk.anomaly_cap;
+    if anomalies_only {
+        total = config.risk.anomaly_cap;
+    }
     let score = round1(total).clamp(0.0, 100.0);
     let level = if score >= config.risk.block_threshold {
         Level::Critical
@@ -207,6 +227,7 @@ pub fn combine<I: IntoIterator<Item = (Component, f64, ComponentResult)>>(
         mode: config.mode,
         trigger: trigger.map(|(t, _)| t),
         base_score: round1(base),
+        anomalies_only,
         breakdown,
         degraded: Vec::new(),
     }
@@ -259,8 +280,11 @@ mod tests {
         let a = composite::combine([(Component::Headless, 0.333, r(50.0, None))], &config);
         assert_eq!(a.score, 16.7);
         assert_eq!(a.level, Level::Low);
-        let a = composite::combine([(Component::Ja4Tls, 0.1, r(50.0, Some(Trigger::LegacyTls)))], &config);
-        assert_eq!((a.score, a.level), (60.0, Level::High));
+        let a = composite::combine(
+            [(Component::Ja4Tls, 0.1, r(50.0, Some(Trigger::CredentialStuffing)))],
+            &config,
+        );
+        assert_eq!((a.score, a.level), (70.0, Level::Critical));
         let a = composite::combine(
             [
                 (Component::BotUserAgent, 1.0, r(100.0, Some(Trigger::BotUserAgent))),
@@ -269,6 +293,79 @@ mod tests {
             &config,
         );
         assert_eq!(a.score, 100.0, "capped");
+    }
+
+    /// A result with one reason of `code` (its class from the table) worth `points`.
+    fn found(code: &str, points: f64, trigger: Option<Trigger>) -> ComponentResult {
+        let mut r = ComponentResult::default();
+        r.add(code, points, code);
+        r.triggers.extend(trigger);
+        r
+    }
+
+    #[test]
+    fn anomalies_alone_monitor_and_their_triggers_wait_for_positive_evidence() {
+        let config = FraudConfig::default();
+        // An engine no profile names, old TLS and a hosting network: all weighty, all people do.
+        let anomalies = || {
+            [
+                (
+                    Component::BotUserAgent,
+                    1.0,
+                    found("not_a_browser", 60.0, Some(Trigger::NotABrowser)),
+                ),
+                (
+                    Component::Ja4Tls,
+                    0.5,
+                    found("legacy_tls", 50.0, Some(Trigger::LegacyTls)),
+                ),
+                (Component::Datacenter, 0.5, found("datacenter_asn", 40.0, None)),
+            ]
+        };
+        let a = composite::combine(anomalies(), &config);
+        assert_eq!((a.score, a.level, a.trigger), (49.9, Level::Medium, None), "{a:?}");
+        assert!(a.anomalies_only);
+        assert_eq!(a.base_score, 105.0, "the points stay on record");
+        // Beside positive evidence the anomaly's trigger applies (the highest floor wins).
+        let mut with_bot: Vec<_> = anomalies().into_iter().collect();
+        with_bot.push((
+            Component::Headless,
+            0.1,
+            found("webdriver", 50.0, Some(Trigger::Automation)),
+        ));
+        let a = composite::combine(with_bot, &config);
+        assert_eq!((a.level, a.trigger), (Level::Critical, Some(Trigger::Automation)));
+        assert!(!a.anomalies_only);
+        // A positive reason of a component weighted 0 by configuration is no evidence.
+        let a = composite::combine(
+            [
+                (
+                    Component::BotUserAgent,
+                    1.0,
+                    found("not_a_browser", 60.0, Some(Trigger::NotABrowser)),
+                ),
+                (Component::Headless, 0.0, found("headless_user_agent", 50.0, None)),
+            ],
+            &config,
+        );
+        assert_eq!((a.score, a.level), (49.9, Level::Medium));
+        // Under the cap nothing changes, and the flag stays off.
+        let a = composite::combine(
+            [(Component::Datacenter, 0.06, found("datacenter_asn", 40.0, None))],
+            &config,
+        );
+        assert_eq!((a.score, a.anomalies_only), (2.4, false));
+        let stored = serde_json::to_value(&a).unwrap();
+        assert!(stored.get("anomalies_only").is_none());
+        assert_eq!(stored["breakdown"]["datacenter"]["reasons"][0]["class"], "anomaly");
+    }
+
+    #[test]
+    fn the_anomaly_cap_stays_below_high() {
+        let e = FraudConfig::with_override(r#"{"risk": {"anomaly_cap": 50}}"#).unwrap_err();
+        assert!(e.contains("risk.anomaly_cap"), "{e}");
+        assert!(FraudConfig::with_override(r#"{"risk": {"anomaly_cap": 29}}"#).is_err());
+        assert!(FraudConfig::with_override(r#"{"risk": {"anomaly_cap": 40}}"#).is_ok());
     }
 
     #[test]

@@ -49,6 +49,10 @@ pub struct RiskConfig {
     pub high: f64,
     /// At or above: critical (block); the block triggers' floors are relative to it.
     pub block_threshold: f64,
+    /// The highest score a request reaches without positive bot evidence
+    /// ([`super::evidence`]): anomalies and absences alone monitor, never challenge or
+    /// block. Default 49.9, the top of medium.
+    pub anomaly_cap: f64,
 }
 
 /// The whole fraud configuration.
@@ -94,6 +98,7 @@ impl Default for FraudConfig {
                 medium: 30.0,
                 high: 50.0,
                 block_threshold: 70.0,
+                anomaly_cap: 49.9,
             },
             components: Components::default(),
             browsers: BrowsersConfig::default(),

@@ -1,4 +1,4 @@
-//! Crawler User-Agents, in two ways that do not age the same way:
+//! Crawler User-Agents, in ways that do not age the same way:
 //!
 //! 1. **A maintained list**: the patterns of the npm package `isbot` (omrilotan/isbot, a list
 //!    kept up to date by its maintainers and hundreds of contributors), vendored with its
@@ -8,7 +8,8 @@
 //! 2. **A browser User-Agent carrying a product token no browser sends**: a User-Agent that
 //!    claims a browser engine (`Mozilla/5.0 … AppleWebKit … Chrome/…`) and adds a product of
 //!    its own (`DatadogSynthetics`, `Playwright/1.40.0`, `Electron/39.8.5`, `CookieHubScan/3.0`)
-//!    is a program dressed as a browser, however new its name. Browsers' own tokens — the
+//!    is unusual: an anomaly, monitored (apps and small browsers add their own; see
+//!    [`super::evidence`]), never a block on its own. Browsers' own tokens — the
 //!    engines', the browsers built on them (`Edg/`, `OPR/`, `SamsungBrowser/`, `YaBrowser/`, …)
 //!    and those of TVs, consoles and phone makers' browsers — are [`BROWSER_TOKENS`]; in-app
 //!    webviews (Facebook, Instagram, TikTok, Android `wv`, a macOS app's WKWebView, …), which
@@ -355,6 +356,22 @@ pub const AUTOMATION_MARKERS: &[&str] = &[
     "browserless",
     "chrome-lighthouse",
 ];
+
+/// HTTP libraries whose default User-Agent the vendored list does not name, compared without
+/// case at the start of the User-Agent: Android's `HttpURLConnection` sends
+/// `Dalvik/<VM version> (Linux; U; Android …)` (Android's `http.agent` system property), which
+/// no browser or webview sends.
+pub const LIBRARY_PREFIXES: &[&str] = &["dalvik/"];
+
+/// The HTTP library `ua` is the default User-Agent of, if [`LIBRARY_PREFIXES`] names it.
+pub fn library(ua: &str) -> Option<&'static str> {
+    let lower = ua.trim_start().to_ascii_lowercase();
+    LIBRARY_PREFIXES
+        .iter()
+        .copied()
+        .find(|p| lower.starts_with(p))
+        .map(|p| p.trim_end_matches('/'))
+}
 
 /// The automation marker `ua` names, if any.
 pub fn automation_marker(ua: &str) -> Option<&'static str> {

@@ -10,6 +10,8 @@
 //!   scoring);
 //! - [`composite`]: the weighted sum, the trigger floors, the level and the action;
 //! - [`config`]: what is global (mode, levels, weights, floors, the blacklist);
+//! - [`evidence`]: the class of every reason code (positive, anomaly, absence) — only
+//!   positive evidence may make high or critical;
 //! - [`input`]: what the components judge; [`browsers`], [`crawlers`], [`ja4`], [`ua`]: the
 //!   knowledge they share.
 
@@ -20,6 +22,7 @@ pub mod components;
 pub mod composite;
 pub mod config;
 pub mod crawlers;
+pub mod evidence;
 pub mod input;
 pub mod ja4;
 pub mod trigger;
@@ -47,6 +50,14 @@ pub struct Reason {
     pub message: String,
     /// Points this reason added (before the layer's cap).
     pub points: f64,
+    /// What the reason is evidence of ([`evidence::REASONS`]); records written before
+    /// classes existed read as anomalies.
+    #[serde(default = "anomaly")]
+    pub class: evidence::Class,
+}
+
+fn anomaly() -> evidence::Class {
+    evidence::Class::Anomaly
 }
 
 /// What one component found.
@@ -60,13 +71,14 @@ pub struct ComponentResult {
 }
 
 impl ComponentResult {
-    /// Adds a reason and its points.
+    /// Adds a reason and its points; its class comes from [`evidence::class_of`].
     pub fn add(&mut self, code: &str, points: f64, message: impl Into<String>) {
         self.score += points;
         self.reasons.push(Reason {
             code: code.to_string(),
             message: message.into(),
             points,
+            class: evidence::class_of(code),
         });
     }
 

@@ -73,6 +73,19 @@ impl Trigger {
     }
 }
 
+impl Trigger {
+    /// What the trigger's evidence is ([`super::evidence`]): an anomaly's trigger (an engine
+    /// no profile names, old TLS, a contradiction that is not decisive) applies only beside
+    /// positive evidence.
+    pub fn class(self) -> super::evidence::Class {
+        use super::evidence::Class;
+        match self {
+            Trigger::NotABrowser | Trigger::LegacyTls | Trigger::BrowserContradiction => Class::Anomaly,
+            _ => Class::Positive,
+        }
+    }
+}
+
 impl fmt::Display for Trigger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

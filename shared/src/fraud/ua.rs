@@ -98,7 +98,11 @@ impl UserAgent {
         } else {
             (Engine::Other, 0)
         };
-        let bot = super::crawlers::on_list(ua).then(|| bot_name(ua));
+        let bot = if super::crawlers::on_list(ua) {
+            Some(bot_name(ua))
+        } else {
+            super::crawlers::library(ua).map(|name| format!("{name} (Android's HTTP library)"))
+        };
         UserAgent {
             name,
             category,

@@ -1,5 +1,6 @@
 //! What the documents show runs: docs/configuration.md's `FRAUD_CONFIG` examples are each a
-//! configuration the edge accepts, one per component.
+//! configuration the edge accepts, one per component; docs/fraud-scoring.md's evidence classes
+//! are the code's.
 
 use impressio::fraud::{Component, FraudConfig};
 
@@ -22,4 +23,30 @@ fn every_component_has_a_configuration_example_the_edge_accepts() {
     all.sort();
     named.sort();
     assert_eq!(named, all, "one example per component in docs/configuration.md");
+}
+
+#[test]
+fn the_evidence_class_table_is_the_codes_own() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/fraud-scoring.md");
+    let doc = std::fs::read_to_string(path).unwrap();
+    let section = doc
+        .split("## Evidence classes")
+        .nth(1)
+        .expect("docs/fraud-scoring.md has an Evidence classes section");
+    let rows: Vec<(String, String)> = section
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let code = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((code.to_string(), cells.get(2)?.to_string()))
+        })
+        .collect();
+    let table: Vec<(String, String)> = impressio::fraud::evidence::REASONS
+        .iter()
+        .map(|(c, k, _)| (c.to_string(), k.as_str().to_string()))
+        .collect();
+    assert_eq!(
+        rows, table,
+        "docs/fraud-scoring.md's evidence table against fraud::evidence::REASONS"
+    );
 }

@@ -209,7 +209,8 @@ fn event(org: &str, user: Option<&str>, fingerprint: &str, place: Option<((f64, 
 
 fn with_risk(mut r: EventRecord, score: f64) -> EventRecord {
     let mut layer = ComponentResult::default();
-    layer.add("test", score, "set by the test");
+    // A positive reason: anomalies alone stop at the top of medium.
+    layer.add("headless_user_agent", score, "set by the test");
     r.risk = Some(combine([(Component::Headless, 1.0, layer)], &FraudConfig::default()));
     r
 }

@@ -1,8 +1,10 @@
 //! The bot User-Agent check, through
 //! [`crate::fraud::crawlers`]: the name of a headless browser or browser driver (critical,
 //! `automation`); a User-Agent on the vendored crawler list, named (critical, `bot_user_agent`);
-//! no User-Agent at all; one that claims no browser engine we know, or a browser User-Agent
-//! with a product token no browser sends (high, `not_a_browser`).
+//! an HTTP library's default User-Agent the list misses ([`crate::fraud::crawlers::library`]);
+//! no User-Agent at all. Anomalies, monitored only ([`crate::fraud::evidence`]): one that claims
+//! no browser engine we profile, or a browser User-Agent with a product token no list names
+//! (`not_a_browser`, whose trigger applies only beside positive evidence).
 
 use crate::fraud::component::{ComponentSettings, Floors};
 use serde::{Deserialize, Serialize};
@@ -125,6 +127,26 @@ pub fn score(input: &ScoringInput, c: &BotUserAgentConfig) -> ComponentResult {
 mod tests {
     use crate::fraud::testing::*;
     use crate::fraud::*;
+
+    /// Browsers no profile names are anomalies: monitored at most, never challenged or blocked
+    /// on the User-Agent alone; a library's own User-Agent is a bot.
+    #[test]
+    fn an_unknown_browser_is_monitored_and_a_library_is_blocked() {
+        for ua in [
+            // Android's stock browser before Chrome, UC Browser, a set-top box, a stripped UA.
+            "Mozilla/5.0 (Linux; U; Android 4.0.4; en-us; GT-P5110 Build/IMM76D) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Safari/534.30",
+            "Mozilla/5.0 (Linux; U; Android 10; en-US; RMX1911 Build/QKQ1.200209.002) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/78.0.3904.108 UCBrowser/13.4.0.1306 Mobile Safari/537.36",
+            "Mozilla/5.0 (Linux; Tizen 2.3) AppleWebKit/538.1 (KHTML, like Gecko)Version/2.3 TV Safari/538.1",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 SomeNewBrowser/2.0",
+        ] {
+            let a = assessed(&chrome_request(&[("user-agent", ua)]), None);
+            assert!(a.level <= Level::Medium, "{ua}: {:?} {:?}", a.level, a.breakdown["bot_user_agent"]);
+            assert_eq!(a.trigger, None, "{ua}");
+        }
+        let dalvik = "Dalvik/2.1.0 (Linux; U; Android 11; SM-A515F Build/RP1A.200720.012)";
+        let a = assessed(&chrome_request(&[("user-agent", dalvik)]), None);
+        assert_eq!((a.level, a.trigger), (Level::Critical, Some(Trigger::BotUserAgent)));
+    }
 
     #[test]
     fn each_signal_is_found() {
