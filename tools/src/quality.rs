@@ -40,7 +40,13 @@
 //!   measured headers*: only the TLS handshake gives the tool away. Two of them are in the
 //!   configuration's `tool_ja4` evidence list, worth no points. Target 100 %;
 //! - real browsers as measured: Chromium 156 and Firefox ESR 153 through the local CloudFront,
-//!   each with its own User-Agent. Target: low.
+//!   each with its own User-Agent. Target: low;
+//! - **held out**, uap-core's own test cases (`uap-core-tests.json`, 12,867 browser
+//!   User-Agents by the reference parser's family: every era, feature phones, TVs, consoles,
+//!   in-app browsers), no rule built from them: at most 1 % high or critical, at most 0.25 % of
+//!   the current mainstream ones (Chrome and Firefox 100 on, Safari 15 on), each beside the
+//!   share isbot's list flags; their apps and unknown clients reported apart. A family without
+//!   a transport profile is sent with Chromium's measured transport as a stand-in.
 //!
 //! **Each request's transport.** A browser User-Agent is sent with the transport of the family
 //! **its list's own labels** name (the `user-agents` vendor string, fake-useragent's browser and
@@ -78,6 +84,12 @@ pub enum Group {
     ToolsMeasured,
     ToolsPublished,
     BrowsersMeasured,
+    /// uap-core's test cases whose family is a browser (held out: `uap-core-tests.json`).
+    BrowsersUapCore,
+    /// Of those, current mainstream browsers: Chrome and Firefox 100 on, Safari 15 on.
+    BrowsersUapCoreMainstream,
+    /// uap-core's test cases of apps, unknown clients and handsets that name no browser.
+    OthersUapCore,
 }
 
 /// What a group should score.
@@ -87,11 +99,14 @@ pub enum Expect {
     Bad,
     /// Low.
     Good,
+    /// Low or medium: never challenged or blocked (a browser no rule was built from may be
+    /// monitored, as any anomaly).
+    NotHigh,
 }
 
 impl Group {
     /// Every group, in report order.
-    pub const ALL: [Group; 11] = [
+    pub const ALL: [Group; 14] = [
         Group::CrawlersHeldOut,
         Group::Automation,
         Group::CrawlersUapCore,
@@ -103,6 +118,9 @@ impl Group {
         Group::ToolsMeasured,
         Group::ToolsPublished,
         Group::BrowsersMeasured,
+        Group::BrowsersUapCore,
+        Group::BrowsersUapCoreMainstream,
+        Group::OthersUapCore,
     ];
 
     /// Label for the report.
@@ -119,6 +137,9 @@ impl Group {
             Group::ToolsMeasured => "tools measured, browser UA",
             Group::ToolsPublished => "tool JA4s (FoxIO), browser UA+headers",
             Group::BrowsersMeasured => "browsers measured, own UA",
+            Group::BrowsersUapCore => "browsers: uap-core tests",
+            Group::BrowsersUapCoreMainstream => "  of which current mainstream",
+            Group::OthersUapCore => "apps, unknown clients: uap-core tests",
         }
     }
 
@@ -133,6 +154,9 @@ impl Group {
             Group::SessionsSpoofed => "not a browser of the UA: its navigator says so",
             Group::ToolsMeasured | Group::BrowsersMeasured => "measured here; profiles use Chromium's and Firefox's",
             Group::ToolsPublished => "2 of the JA4s are 0-point evidence",
+            Group::BrowsersUapCore | Group::BrowsersUapCoreMainstream | Group::OthersUapCore => {
+                "HELD OUT: no rule built from it; labels by uap-core's parser"
+            }
         }
     }
 
@@ -150,6 +174,7 @@ impl Group {
             | Group::BrowsersFakeUseragent
             | Group::BrowsersSeen
             | Group::BrowsersMeasured => Expect::Good,
+            Group::BrowsersUapCore | Group::BrowsersUapCoreMainstream | Group::OthersUapCore => Expect::NotHigh,
         }
     }
 
@@ -167,7 +192,16 @@ impl Group {
             Group::ToolsMeasured | Group::ToolsPublished | Group::BrowsersMeasured => Some(1.0),
             // Together: at most 0.05 % of rows above low (see `Report::browsers_above_low`).
             Group::BrowsersUserAgents | Group::BrowsersFakeUseragent => Some(0.9995),
-            Group::CrawlersUapCore | Group::CrawlersSeen | Group::BrowsersSeen | Group::SessionsSpoofed => None,
+            // The held-out current mainstream browsers: at most 0.25 % challenged or blocked. All
+            // of the held-out browsers are reported beside the share isbot's list flags of the
+            // same strings (the bar: no more than the maintained list alone).
+            Group::BrowsersUapCoreMainstream => Some(0.9975),
+            Group::BrowsersUapCore => None,
+            Group::CrawlersUapCore
+            | Group::CrawlersSeen
+            | Group::BrowsersSeen
+            | Group::SessionsSpoofed
+            | Group::OthersUapCore => None,
         }
     }
 }
@@ -244,6 +278,10 @@ pub struct Sources {
     pub published_tools: Vec<(String, String)>,
     /// FoxIO's Safari JA4.
     pub safari_ja4: String,
+    /// uap-core's test cases (`uap-core-tests.json`) of the browser and other kinds, with
+    /// whether their family is a current mainstream browser.
+    pub uap_browsers: Vec<(BrowserUa, bool)>,
+    pub uap_others: Vec<BrowserUa>,
 }
 
 impl Sources {
@@ -370,7 +408,10 @@ impl Sources {
                 }
             }
         }
+        let (uap_browsers, uap_others) = uap_core_tests(&json("useragents/uap-core-tests.json")?)?;
         Ok(Sources {
+            uap_browsers,
+            uap_others,
             crawlers,
             uap_spiders,
             isbot_crawlers: yaml("useragents/isbot-crawlers.yml")?,
@@ -391,6 +432,42 @@ impl Sources {
             .find(|t| t.client == client)
             .unwrap_or_else(|| panic!("transports/measured.json has no {client}"))
     }
+}
+
+/// uap-core's test cases: (browsers with whether each is current mainstream, apps and unknown
+/// clients); bots and libraries are left to the crawler groups.
+/// uap-core's browsers, each with whether it is current mainstream, and its other clients.
+type UapCoreTests = (Vec<(BrowserUa, bool)>, Vec<BrowserUa>);
+
+fn uap_core_tests(v: &serde_json::Value) -> Result<UapCoreTests, DynError> {
+    let rows = v["rows"].as_array().ok_or("uap-core-tests: rows")?;
+    let (mut browsers, mut others) = (Vec::new(), Vec::new());
+    for r in rows {
+        let text = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+        let (family, os, kind) = (text("family"), text("os"), text("kind"));
+        let ua = text("user_agent");
+        let b = BrowserUa {
+            family: family_of_labels(&family, &os),
+            mobile: ["Android", "iOS"].contains(&os.as_str()) || ua.contains("Mobile"),
+            platform: ch_platform(&os),
+            rows: 1,
+            client: format!("{} on {}", if family.is_empty() { "no family" } else { &family }, os),
+            self_contradicting: false,
+            ua,
+        };
+        let major: u32 = text("major").parse().unwrap_or(0);
+        let mainstream = match family.as_str() {
+            "Chrome" | "Chrome Mobile" | "Firefox" | "Firefox Mobile" => major >= 100,
+            "Safari" | "Mobile Safari" => major >= 15,
+            _ => false,
+        };
+        match kind.as_str() {
+            "browser" => browsers.push((b, mainstream)),
+            "other" => others.push(b),
+            _ => {}
+        }
+    }
+    Ok((browsers, others))
 }
 
 /// The family fake-useragent's labels name: every browser on iOS runs Apple's network stack;
@@ -626,6 +703,35 @@ fn browser_case(sources: &Sources, group: Group, b: &BrowserUa) -> Option<Case> 
     })
 }
 
+/// A uap-core test case with the transport its labels name, or Chromium's as the stand-in for
+/// a family with no profile (most of them are Chromium or WebKit builds; none is contradicted,
+/// since no profile claims them).
+fn uap_case(sources: &Sources, group: Group, b: &BrowserUa) -> Case {
+    // The engine the User-Agent claims decides the stand-in: Chromium's, Gecko's (Sailfish, old
+    // Firefox builds), Apple's (a WebKit build on a Mac or an iPhone), else Chromium's.
+    let claimed = if b.ua.contains("Chrome/") || b.ua.contains("Chromium/") {
+        LabelledFamily::Chromium
+    } else if b.ua.contains("Firefox/") && b.ua.contains("Gecko/") {
+        LabelledFamily::Firefox
+    } else if impressio::fraud::crawlers::ios(&b.ua) || (b.ua.contains("Macintosh") && b.ua.contains("Safari/")) {
+        LabelledFamily::Safari
+    } else {
+        LabelledFamily::Chromium
+    };
+    let stand_in = BrowserUa {
+        family: Some(b.family.unwrap_or(claimed)),
+        ..b.clone()
+    };
+    let mut case = browser_case(sources, group, &stand_in).expect("a family");
+    if b.family.is_none() {
+        case.transport = format!(
+            "{} (stand-in by its engine claim: no profile of the family)",
+            case.transport
+        );
+    }
+    case
+}
+
 /// The family a browser User-Agent of isbot's fixtures names, by its own tokens (the fixtures
 /// carry no labels): Apple's stack on iOS and for Safari on macOS, Gecko, else Chromium.
 fn family_of_fixture(ua: &str) -> Option<LabelledFamily> {
@@ -762,6 +868,19 @@ pub fn build_cases(sources: &Sources) -> Vec<Case> {
             });
         }
     }
+    for (b, mainstream) in &sources.uap_browsers {
+        let case = uap_case(sources, Group::BrowsersUapCore, b);
+        if *mainstream {
+            cases.push(Case {
+                group: Group::BrowsersUapCoreMainstream,
+                ..case.clone()
+            });
+        }
+        cases.push(case);
+    }
+    for b in &sources.uap_others {
+        cases.push(uap_case(sources, Group::OthersUapCore, b));
+    }
     for t in sources.transports.iter().filter(|t| t.kind == "browser") {
         let ua = t
             .headers
@@ -800,6 +919,9 @@ pub struct GroupCounts {
     pub levels: BTreeMap<String, u64>,
     /// Rows that scored as the group expects.
     pub as_expected: u64,
+    /// Rows whose User-Agent the vendored isbot list names: the maintained list's own rate on
+    /// the same strings.
+    pub isbot_listed: u64,
 }
 
 /// Counts per group, targets, misses.
@@ -818,10 +940,14 @@ impl Report {
             let g = r.groups.entry(case.group).or_default();
             g.cases += 1;
             g.rows += u64::from(case.rows);
+            if impressio::fraud::crawlers::on_list(&case.user_agent) {
+                g.isbot_listed += u64::from(case.rows);
+            }
             *g.levels.entry(s.level.clone()).or_default() += u64::from(case.rows);
             let good = match case.group.expect() {
                 Expect::Bad => matches!(s.level.as_str(), "high" | "critical"),
                 Expect::Good => s.level == "low",
+                Expect::NotHigh => matches!(s.level.as_str(), "low" | "medium"),
             };
             if good {
                 g.as_expected += u64::from(case.rows);
@@ -892,6 +1018,7 @@ impl Report {
             let what = match group.expect() {
                 Expect::Bad => "hi/crit",
                 Expect::Good => "low",
+                Expect::NotHigh => "≤medium",
             };
             // The two browser lists' target is on their rows together (see below).
             let own_target = group
@@ -961,6 +1088,33 @@ impl Report {
             Group::BrowsersMeasured,
             "measured browsers with their own User-Agent low",
         ));
+        for (group, what) in [
+            (
+                Group::BrowsersUapCore,
+                "held-out browsers (uap-core tests) high or critical",
+            ),
+            (
+                Group::BrowsersUapCoreMainstream,
+                "held-out current mainstream browsers high or critical",
+            ),
+        ] {
+            let Some(g) = self.groups.get(&group) else { continue };
+            let share = |n: u64| n as f64 * 100.0 / g.rows.max(1) as f64;
+            let verdict = match group.target() {
+                Some(t) if self.hit_rate(group) + 1e-9 >= t => {
+                    format!("(target at most {:.2} %) met", (1.0 - t) * 100.0)
+                }
+                Some(t) => format!("(target at most {:.2} %) MISSED", (1.0 - t) * 100.0),
+                None => "(reported)".into(),
+            };
+            out.push_str(&format!(
+                "  {:<58} {:.2} % of {} {verdict}; isbot's list flags {:.2} % of the same strings\n",
+                what,
+                share(g.rows - g.as_expected),
+                g.rows,
+                share(g.isbot_listed)
+            ));
+        }
         out.push_str(&format!("misses ({}):\n", self.misses.len()));
         for group in Group::ALL {
             let misses: Vec<_> = self.misses.iter().filter(|m| m.0 == group).collect();

@@ -47,7 +47,7 @@ pub struct Claim {
 
 /// The family a parsed User-Agent claims, if it has a profile.
 pub fn claim(ua: &UserAgent, raw: &str) -> Option<Claim> {
-    let apple = ["iPhone", "iPad", "iPod", "Macintosh"].iter().any(|p| raw.contains(p));
+    let apple = super::crawlers::ios(raw) || raw.contains("Macintosh");
     let family = match ua.engine {
         Engine::Blink => Family::Chromium,
         Engine::Gecko => Family::Firefox,

@@ -75,7 +75,7 @@ impl UserAgent {
             .as_ref()
             .map(|p| (p.name.to_string(), p.category.to_string()))
             .unwrap_or_else(|| ("UNKNOWN".into(), "UNKNOWN".into()));
-        let ios = ua.contains("iPhone") || ua.contains("iPad") || ua.contains("iPod");
+        let ios = super::crawlers::ios(ua);
         let (engine, major) = if ios {
             (
                 Engine::WebKit,
@@ -156,6 +156,25 @@ mod tests {
         let headless = UserAgent::parse("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36");
         assert!(headless.headless);
         assert_eq!(headless.engine, Engine::Blink);
+    }
+
+    /// iOS is Apple's platform comment, not a model name: Android tablets called `HiPad` or
+    /// `iPhone5` run Chrome's stack, and are not held to Safari's.
+    #[test]
+    fn ios_is_apples_form_not_a_model_name() {
+        for ua in [
+            "Mozilla/5.0 (Linux; Android 11; HiPad Max) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+            "Mozilla/5.0 (Linux; Android 4.1.5; iPhone5 Build/IMM76D) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/29.0.1547.72 Mobile Safari/537.36",
+        ] {
+            assert_eq!(UserAgent::parse(ua).engine, Engine::Blink, "{ua}");
+        }
+        for ua in [
+            "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+            "Mozilla/5.0 (iPod touch; CPU iPhone OS 12_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/12.1 Mobile/15E148 Safari/604.1",
+            "4 Pics 1 Word/3.9 (iPhone; iOS 7.0.2; Scale/2.00)",
+        ] {
+            assert!(crate::fraud::crawlers::ios(ua), "{ua}");
+        }
     }
 
     #[test]

@@ -59,7 +59,17 @@ fn scoring_meets_its_targets_on_real_user_agents_and_transports() {
         "{above} of {rows} browser rows above low:\n{}",
         report.render()
     );
-    for g in [Group::CrawlersHeldOut, Group::Automation] {
+    assert!(count(Group::BrowsersUapCore) >= 12_000, "uap-core's browser test cases");
+    // uap-core tests parsers, so its cases are mostly of older releases: a handful are current.
+    assert!(
+        count(Group::BrowsersUapCoreMainstream) >= 5,
+        "of which current mainstream"
+    );
+    for g in [
+        Group::CrawlersHeldOut,
+        Group::Automation,
+        Group::BrowsersUapCoreMainstream,
+    ] {
         let target = g.target().unwrap_or(1.0);
         assert!(report.hit_rate(g) >= target, "{}: {}", g.label(), report.render());
     }
