@@ -70,6 +70,11 @@ start_postgres "$TEST_PG_PORT" "$RUN_DIR/postgres" "$RUN_DIR/postgres.log"
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$TEST_PG_PORT/postgres"
 export SAM_CLI="$VENV/bin/sam"
 
+# Every criterion benchmark once in its test mode (`cargo test --benches`), so none can rot
+# between the runs that time them (`cargo bench`); `--workspace` keeps the tests' build.
+log "benchmarks in short mode: each criterion benchmark run once"
+cargo test --workspace --benches
+
 if [[ $QUICK == true ]]; then
   log "cargo test (quick: every test but the local stack's browser and real-client tests)"
   cargo test --workspace -- --skip stack:: --skip sam::

@@ -168,7 +168,8 @@ fn processor_batch(c: &mut Criterion) {
         .map(|id| {
             json!({"id": id, "plan": "pro", "integrations": {
                 "ga4_measurement_id": "G-BENCH", "ga4_api_secret": "s",
-                "webhook_url": format!("{uri}/hooks/{id}"), "webhook_secret": "whsec_YmVuY2g="}})
+                // A 32-byte key: Standard Webhooks keys are 24 to 64 bytes.
+                "webhook_url": format!("{uri}/hooks/{id}"), "webhook_secret": "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQta2V5LTMyLWJ5dGU="}})
         })
         .collect();
     let clock = Arc::new(SystemClock);
