@@ -239,8 +239,8 @@ fn template_variables(template: &Value, function: &str) -> BTreeMap<String, Valu
 }
 
 /// Every `.rs` file under `dir` (relative to the workspace root), with its text, by path
-/// relative to the root.
-fn rust_files(dir: &str) -> Vec<(String, String)> {
+/// relative to the root, sorted (also the layout tests').
+pub(crate) fn rust_files(dir: &str) -> Vec<(String, String)> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();

@@ -7,30 +7,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use crate::infra::rust_files;
+
 /// The longest production function, lines (its signature to its closing brace).
 const MAX_FUNCTION_LINES: usize = 150;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-/// `(path relative to the workspace, text)` of every `.rs` file under `dir`.
-fn rust_files(dir: &str) -> Vec<(String, String)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let relative = path.strip_prefix(root).unwrap().display().to_string();
-                out.push((relative, std::fs::read_to_string(&path).unwrap()));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root(), &root().join(dir), &mut out);
-    out.sort();
-    out
 }
 
 /// The production sources: the shared crate (but its command-line tools) and both functions.
