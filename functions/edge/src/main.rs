@@ -26,6 +26,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     impressio::logging::init_json_logs();
+    // The User-Agent rules (uap-core's, ~40 ms of regex compilation) compile at init, beside
+    // the clients' setup where there is a second core, never on the first request.
+    let warming = std::thread::spawn(impressio::fraud::ua::warm);
     let config = EdgeConfig::from_env()?;
     let client = client_with_timeouts(config.dynamodb_timeouts, config.dynamodb_endpoint.as_deref()).await;
     let client_for_behavior = client.clone();
@@ -53,6 +56,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let app = App::with_clock(config, adapters, clock);
     let app = &app;
+    warming.join().map_err(|_| "the User-Agent rules did not compile")?;
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         Ok::<_, lambda_runtime::Error>(handle_payload(app, &event.payload).await)
     });

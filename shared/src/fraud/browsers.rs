@@ -46,12 +46,11 @@ pub struct Claim {
 }
 
 /// The family a parsed User-Agent claims, if it has a profile.
-pub fn claim(ua: &UserAgent, raw: &str) -> Option<Claim> {
-    let apple = super::crawlers::ios(raw) || raw.contains("Macintosh");
+pub fn claim(ua: &UserAgent) -> Option<Claim> {
     let family = match ua.engine {
         Engine::Blink => Family::Chromium,
         Engine::Gecko => Family::Firefox,
-        Engine::WebKit if apple => Family::Safari,
+        Engine::WebKit if ua.apple() => Family::Safari,
         _ => return None,
     };
     let form = if ua.webview {
@@ -377,7 +376,7 @@ mod tests {
 
     fn check(i: &ScoringInput) -> Vec<(&'static str, bool)> {
         let ua = i.ua.as_ref().unwrap();
-        let c = claim(ua, i.user_agent.as_deref().unwrap()).unwrap();
+        let c = claim(ua).unwrap();
         contradictions(i, &c, &BrowsersConfig::default())
             .into_iter()
             .map(|c| (c.code, c.decisive))
@@ -405,7 +404,7 @@ mod tests {
         assert!(found.contains(&("tls_stack_mismatch", true)), "{found:?}");
         let ua = curl.ua.as_ref().unwrap();
         assert!(
-            BrowsersConfig::default().expects_client_hints(&claim(ua, CHROME_156).unwrap()),
+            BrowsersConfig::default().expects_client_hints(&claim(ua).unwrap()),
             "the missing client hints are the headless component's"
         );
         assert!(found.contains(&("user_agent_first", false)));
@@ -435,7 +434,7 @@ mod tests {
 
     #[test]
     fn families_and_forms_of_user_agents() {
-        let c = |ua: &str| claim(&UserAgent::parse(ua), ua).map(|c| (c.family, c.form));
+        let c = |ua: &str| claim(&UserAgent::parse(ua)).map(|c| (c.family, c.form));
         assert_eq!(c(CHROME_156), Some((Family::Chromium, Form::Desktop)));
         assert_eq!(
             c("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/126.0.6478.153 Mobile/15E148 Safari/604.1"),

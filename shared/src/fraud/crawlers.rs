@@ -416,23 +416,6 @@ pub fn product_tokens(ua: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Whether the User-Agent names an iOS or iPadOS device (iPadOS's desktop-class Safari names
-/// a Mac: that one is held to Safari's tokens).
-pub fn ios(ua: &str) -> bool {
-    // Apple's form names the device first in the platform comment (`(iPhone; CPU iPhone OS
-    // 17_5 like Mac OS X)`, `(iPad; CPU OS …)`, an app's `(iPhone; iOS 17.5; Scale/3.00)`); an
-    // Android device whose model name contains "iPad" or "iPhone" (`HiPad Max`, `iPhone5
-    // Build/…`) is Android.
-    if ua.contains("Android") {
-        return false;
-    }
-    ua.contains("like Mac OS X")
-        || ua.split('(').skip(1).any(|comment| {
-            let first = comment.split([';', ')']).next().unwrap_or_default().trim();
-            ["iPhone", "iPad", "iPod", "iPod touch"].contains(&first)
-        })
-}
-
 /// The first product token of a browser User-Agent that no browser sends, if any.
 pub fn foreign_token(ua: &str) -> Option<&str> {
     product_tokens(ua).into_iter().find(|t| {

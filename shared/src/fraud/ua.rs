@@ -1,13 +1,14 @@
-//! What a User-Agent claims: browser family and version (through the `woothee` parser),
-//! the engine whose TLS and header behavior a request must then show, mobile / webview /
-//! headless markers, and whether it is a known crawler (the vendored isbot list, or a browser
-//! User-Agent with a product no browser sends; see [`super::crawlers`]), with the crawler
-//! named.
+//! What a User-Agent claims: browser family and OS (through uap-core's rules, the ua-parser
+//! project's maintained regular expressions, vendored by `scripts/update-uap-regexes.sh`), the
+//! engine whose TLS and header behavior a request must then show, mobile / webview / headless
+//! markers, and whether it is a known crawler (the vendored isbot list, or Android's HTTP
+//! library; see [`super::crawlers`]), with the crawler named.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
+use ua_parser::{os, user_agent};
 
 /// The browser engine a User-Agent implies; it decides TLS stack and headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,13 +28,35 @@ pub enum Engine {
     Other,
 }
 
+/// The family or OS uap-core gives a string none of its rules match.
+pub const UNRECOGNIZED: &str = "Other";
+
+/// The families uap-core names after an engine's own product token (`Chrome/`, `Firefox/`,
+/// `Safari/`): a product token beside them is one the parser does not know. Any other family
+/// is a browser or app the parser recognized by its own token.
+pub const ENGINE_FAMILIES: &[&str] = &[
+    "Chrome",
+    "Chrome Mobile",
+    "Chrome Mobile WebView",
+    "Chromium",
+    "HeadlessChrome",
+    "Firefox",
+    "Firefox Mobile",
+    "Safari",
+    "Mobile Safari",
+    "Mobile Safari UI/WKWebView",
+    UNRECOGNIZED,
+];
+
 /// The parsed claims of a User-Agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserAgent {
-    /// Browser name as `woothee` reports it (`Chrome`, `Firefox`, `Safari`, …).
-    pub name: String,
-    /// `woothee` category: `pc`, `smartphone`, `mobilephone`, `appliance`, `crawler`, `misc`, `UNKNOWN`.
-    pub category: String,
+    /// Browser or client family as uap-core names it (`Chrome Mobile`, `Samsung Internet`,
+    /// `UC Browser`, `Opera Mini`, `Facebook`, …); [`UNRECOGNIZED`] when no rule matches.
+    pub family: String,
+    /// Operating system as uap-core names it (`iOS`, `Android`, `Mac OS X`, `Windows`, …);
+    /// [`UNRECOGNIZED`] when no rule matches.
+    pub os: String,
     pub engine: Engine,
     /// Major version of the engine's browser (Chrome/Firefox major, Safari `Version/` major).
     pub major: u32,
@@ -46,12 +69,57 @@ pub struct UserAgent {
     pub bot: Option<String>,
 }
 
-static UA_PARSER: LazyLock<woothee::parser::Parser> = LazyLock::new(woothee::parser::Parser::new);
+/// uap-core's rules as the script vendors them.
+const UAP_RULES: &str = include_str!("../../data/useragents/uap-regexes.json");
+
+#[derive(Deserialize)]
+struct UapRules {
+    version: String,
+    user_agent_parsers: Vec<user_agent::Parser<'static>>,
+    os_parsers: Vec<os::Parser<'static>>,
+}
+
+struct Uap {
+    version: String,
+    family: user_agent::Extractor<'static>,
+    os: os::Extractor<'static>,
+}
+
+/// Compiled once per process: about 40 ms of regular-expression compilation (measured
+/// 2026-12-07, `cargo test -p impressio --release uap_rules_compile -- --nocapture`), so the
+/// functions call [`warm`] at init rather than on their first request.
+static UAP: LazyLock<Uap> = LazyLock::new(|| {
+    let rules: UapRules = serde_json::from_str(UAP_RULES).expect("the vendored uap-core rules parse (tested)");
+    let family = user_agent::Builder::new()
+        .push_all(rules.user_agent_parsers)
+        .and_then(|b| b.build().map_err(ua_parser::Error::from))
+        .expect("the vendored uap-core family rules compile (tested)");
+    let os = os::Builder::new()
+        .push_all(rules.os_parsers)
+        .map_err(ua_parser::Error::from)
+        .and_then(|b| b.build().map_err(ua_parser::Error::from))
+        .expect("the vendored uap-core OS rules compile (tested)");
+    Uap {
+        version: rules.version,
+        family,
+        os,
+    }
+});
+
+/// Compiles the User-Agent rules now (a function's init), not on the first request.
+pub fn warm() {
+    LazyLock::force(&UAP);
+}
+
+/// The vendored uap-core release.
+pub fn rules_version() -> &'static str {
+    &UAP.version
+}
+
 static CHROME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:Chrome|Chromium|HeadlessChrome)/(\d+)").expect("regex"));
 static FIREFOX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"Firefox/(\d+)").expect("regex"));
 static SAFARI_VERSION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"Version/(\d+)").expect("regex"));
-static IOS_VERSION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"OS (\d+)[_.]\d").expect("regex"));
 static WEBVIEW: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"; wv\)|WebView|FBAN/|FBAV/|FB_IAB|Instagram|Line/|MicroMessenger|GSA/|Twitter for|Snapchat|Pinterest/|musical_ly|BytedanceWebview|\[LinkedInApp\]").expect("regex")
 });
@@ -68,20 +136,24 @@ fn first_number(re: &Regex, ua: &str) -> Option<u32> {
 }
 
 impl UserAgent {
-    /// Parses a User-Agent string.
+    /// Parses a User-Agent string: family and OS by uap-core's rules, the engine by the
+    /// product token the family's engine carries (uap-core names no engines): every browser on
+    /// iOS is WebKit (Apple's App Store rule), `Chrome/` is Blink, `Gecko/…Firefox/` is Gecko,
+    /// `AppleWebKit/` on macOS is WebKit.
     pub fn parse(ua: &str) -> UserAgent {
-        let parsed = UA_PARSER.parse(ua);
-        let (name, category) = parsed
+        let uap = &*UAP;
+        let family_match = uap.family.extract(ua);
+        let family = family_match
             .as_ref()
-            .map(|p| (p.name.to_string(), p.category.to_string()))
-            .unwrap_or_else(|| ("UNKNOWN".into(), "UNKNOWN".into()));
-        let ios = super::crawlers::ios(ua);
+            .map_or(UNRECOGNIZED.to_string(), |f| f.family.to_string());
+        let os_match = uap.os.extract(ua);
+        let os = os_match.as_ref().map_or(UNRECOGNIZED.to_string(), |o| o.os.to_string());
+        let ios = os == "iOS";
+        let ios_major = || os_match.as_ref().and_then(|o| o.major.as_deref()?.parse().ok());
         let (engine, major) = if ios {
             (
                 Engine::WebKit,
-                first_number(&SAFARI_VERSION, ua)
-                    .or_else(|| first_number(&IOS_VERSION, ua))
-                    .unwrap_or(0),
+                first_number(&SAFARI_VERSION, ua).or_else(ios_major).unwrap_or(0),
             )
         } else if let Some(v) = first_number(&CHROME, ua) {
             (Engine::Blink, v)
@@ -91,7 +163,7 @@ impl UserAgent {
             (Engine::Trident, 0)
         } else if ua.contains("Presto/") || ua.starts_with("Opera/") {
             (Engine::Presto, 0)
-        } else if ua.contains("AppleWebKit/") && ua.contains("Macintosh") {
+        } else if ua.contains("AppleWebKit/") && os == "Mac OS X" {
             // Safari, or without `Safari/` the default User-Agent of a macOS app's WKWebView
             // (Mail, and any app showing web content).
             (Engine::WebKit, first_number(&SAFARI_VERSION, ua).unwrap_or(0))
@@ -103,21 +175,37 @@ impl UserAgent {
         } else {
             super::crawlers::library(ua).map(|name| format!("{name} (Android's HTTP library)"))
         };
+        let mobile = ua.contains("Mobile") || os == "Android" || ios;
+        let webview = WEBVIEW.is_match(ua)
+            || (ios && ua.contains("Mobile/") && !ua.contains("Safari/"))
+            || (os == "Mac OS X" && ua.contains("AppleWebKit/") && !ua.contains("Safari/") && !ua.contains("Chrome/"));
         UserAgent {
-            name,
-            category,
+            family,
+            os,
             engine,
             major,
-            mobile: ua.contains("Mobile") || ua.contains("Android") || ios,
-            webview: WEBVIEW.is_match(ua)
-                || (ios && ua.contains("Mobile/") && !ua.contains("Safari/"))
-                || (ua.contains("Macintosh")
-                    && ua.contains("AppleWebKit/")
-                    && !ua.contains("Safari/")
-                    && !ua.contains("Chrome/")),
+            mobile,
+            webview,
             headless: ua.contains("Headless"),
             bot,
         }
+    }
+
+    /// Whether the OS is Apple's iOS / iPadOS, by uap-core's OS rules (a model name such as
+    /// `HiPad` on Android is not).
+    pub fn ios(&self) -> bool {
+        self.os == "iOS"
+    }
+
+    /// Whether the OS is one of Apple's (iOS, iPadOS, macOS).
+    pub fn apple(&self) -> bool {
+        self.ios() || self.os == "Mac OS X"
+    }
+
+    /// Whether uap-core recognized a browser or app by its own product token, rather than only
+    /// by an engine's token ([`ENGINE_FAMILIES`]) or not at all.
+    pub fn named_family(&self) -> bool {
+        !ENGINE_FAMILIES.contains(&self.family.as_str())
     }
 }
 
@@ -173,8 +261,36 @@ mod tests {
             "Mozilla/5.0 (iPod touch; CPU iPhone OS 12_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/12.1 Mobile/15E148 Safari/604.1",
             "4 Pics 1 Word/3.9 (iPhone; iOS 7.0.2; Scale/2.00)",
         ] {
-            assert!(crate::fraud::crawlers::ios(ua), "{ua}");
+            assert!(UserAgent::parse(ua).ios(), "{ua}");
         }
+    }
+
+    /// The vendored rules compile, and how long that takes (run in release for the figure the
+    /// static's comment quotes).
+    #[test]
+    fn uap_rules_compile() {
+        let start = std::time::Instant::now();
+        warm();
+        println!("uap-core {} compiled in {:?}", rules_version(), start.elapsed());
+        assert!(!rules_version().is_empty());
+    }
+
+    /// The long tail of browsers is named by the parser, by their own tokens; their engines
+    /// follow the product token, and iOS is what the OS rules say.
+    #[test]
+    fn the_long_tail_is_named() {
+        for (ua, family, os, engine) in [
+            ("Mozilla/5.0 (Linux; U; Android 4.0.3; ko-kr; LG-L160L Build/IML74K) AppleWebkit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30", "Android", "Android", Engine::Other),
+            ("Mozilla/5.0 (Linux; U; Android 10; en-US; RMX1911 Build/QKQ1.200209.002) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/78.0.3904.108 UCBrowser/13.4.0.1306 Mobile Safari/537.36", "UC Browser", "Android", Engine::Blink),
+            ("Mozilla/5.0 (Linux; Android 10; SM-G973F) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36", "Samsung Internet", "Android", Engine::Blink),
+            ("Opera/9.80 (J2ME/MIDP; Opera Mini/9.80 (S60; SymbOS; Opera Mobi/23.348; U; en) Presto/2.5.25 Version/10.54", "Opera Mini", "Symbian OS", Engine::Presto),
+            ("Mozilla/5.0 (Linux; Android 11; HiPad Max) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", "Chrome", "Android", Engine::Blink),
+        ] {
+            let p = UserAgent::parse(ua);
+            assert_eq!((p.family.as_str(), p.os.as_str(), p.engine), (family, os, engine), "{ua}");
+        }
+        let unknown = UserAgent::parse("Mozilla/5.0 (Nonexistent 1.0) Frobnicator/2");
+        assert_eq!((unknown.family.as_str(), unknown.named_family()), (UNRECOGNIZED, false));
     }
 
     #[test]

@@ -100,14 +100,14 @@ pub fn score(input: &ScoringInput, c: &BotUserAgentConfig) -> ComponentResult {
                     format!("known crawler or HTTP client: {name}"),
                 );
                 r.triggers.push(Trigger::BotUserAgent);
-            } else if ua.engine == Engine::Other {
+            } else if ua.engine == Engine::Other && !(ua.named_family() && browser_form(raw)) {
                 r.add(
                     "not_a_browser",
                     c.not_a_browser,
                     "the User-Agent names no known browser engine",
                 );
                 r.triggers.push(Trigger::NotABrowser);
-            } else if let Some(token) = (!ua.webview && !crate::fraud::crawlers::ios(raw))
+            } else if let Some(token) = (!ua.webview && !ua.ios() && !ua.named_family())
                 .then(|| crate::fraud::crawlers::foreign_token(raw))
                 .flatten()
             {
@@ -121,6 +121,13 @@ pub fn score(input: &ScoringInput, c: &BotUserAgentConfig) -> ComponentResult {
         }
     }
     r.cap(MAX)
+}
+
+/// A browser's User-Agent form (`Mozilla/…`, or Presto Opera's `Opera/…`): a family uap-core
+/// names in that form is a browser or an app's web view, whose engine we may not profile;
+/// HTTP libraries, which uap-core names too (`Python Requests`, `curl`), do not use it.
+fn browser_form(raw: &str) -> bool {
+    raw.starts_with("Mozilla/") || raw.starts_with("Opera/")
 }
 
 #[cfg(test)]

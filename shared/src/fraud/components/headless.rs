@@ -192,8 +192,7 @@ pub fn score(
     if !input.claims_browser() {
         return r.cap(MAX);
     }
-    let raw = input.user_agent.as_deref().unwrap_or_default();
-    let expects_hints = crate::fraud::browsers::claim(ua, raw).is_some_and(|c| browsers.expects_client_hints(&c));
+    let expects_hints = crate::fraud::browsers::claim(ua).is_some_and(|c| browsers.expects_client_hints(&c));
     if expects_hints && !input.has_client_hints && !input.server_side {
         r.add(
             "missing_client_hints",

@@ -85,13 +85,13 @@ pub fn score(
     tool_ja4: &BTreeMap<String, String>,
 ) -> ComponentResult {
     let mut r = ComponentResult::default();
-    let (Some(ua), Some(raw)) = (input.ua.as_ref(), input.user_agent.as_deref()) else {
+    let Some(ua) = input.ua.as_ref() else {
         return r;
     };
     if ua.bot.is_some() {
         return r;
     }
-    let Some(claimed) = claim(ua, raw) else { return r };
+    let Some(claimed) = claim(ua) else { return r };
     let found = contradictions(input, &claimed, browsers);
     if let Some(tool) = input.ja4_raw.as_ref().and_then(|j| tool_ja4.get(j)) {
         r.add("known_tool_ja4", 0.0, format!("this JA4 has been seen from {tool}"));
