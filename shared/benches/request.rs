@@ -129,6 +129,7 @@ fn handle(text: &str, keys: &DomainprintKeys, config: &FraudConfig, item: bool) 
             now_ms: 1_795_000_000_000,
             token_missing: false,
             domainprint: &inputs.domainprint,
+            established: false,
             memory: None,
         }),
     };

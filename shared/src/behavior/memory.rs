@@ -330,7 +330,7 @@ mod tests {
             async move {
                 let first = store.read_first(&ids("198.51.100.7"), at, config).await.unwrap();
                 // Whether the edge or the processor writes them, the raises land alike.
-                let (now, deferred) = rules::sketch_raises(&ids("198.51.100.7"), visitor, &first, at, config);
+                let (now, deferred) = rules::sketch_raises(&ids("198.51.100.7"), visitor, false, &first, at, config);
                 let raises: Vec<_> = now.into_iter().chain(deferred).collect();
                 store
                     .record(&ids("198.51.100.7"), Some(visitor), true, &raises, at)

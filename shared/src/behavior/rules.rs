@@ -116,6 +116,28 @@ pub fn block_scope(trigger: Option<Trigger>) -> BlockScope {
     }
 }
 
+/// Whether a request proves an **established** visitor: a signed domainprint of ours
+/// (current or previous key) issued at least `after_secs` ago (`now_ms` and the issue time in
+/// ms since the epoch). "NAT is normal": such a request is judged on its own visitor's
+/// history, not on the crowd behind its address — it is not counted into, scored by or
+/// stopped by the network's session-hopping cluster, login counter or network blacklist
+/// entries. A hopper or a stuffer has no such history: each of its identities is new, and
+/// ageing a stock of domainprints costs it the wait and leaves each one's own history to judge.
+pub fn established(domainprint: &crate::identity::domainprint::Presented, now_ms: i64, after_secs: u64) -> bool {
+    let after_ms = i64::try_from(after_secs).unwrap_or(i64::MAX).saturating_mul(1000);
+    domainprint
+        .verified()
+        .and_then(|(value, _)| crate::identity::domainprint::DomainprintKeys::issued_ms(value))
+        .is_some_and(|issued| now_ms.saturating_sub(issued) >= after_ms)
+}
+
+/// Whether a blacklist entry blocks a network (an address, a JA4 on an address, a JA4 across
+/// the organization) rather than one client: such an entry stops everyone behind the address
+/// but an [`established`] visitor.
+pub fn blocks_a_network(entry: &BlacklistEntry) -> bool {
+    matches!(entry.identifier_kind(), "ip" | "ja4" | "ja4_network")
+}
+
 /// Which aggregate a first-read key belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aggregate {
@@ -279,13 +301,16 @@ pub fn register_to_raise(read: &[Bucket], start: i64, register: Register) -> Opt
 pub fn sketch_raises(
     ids: &Identifiers,
     visitor: &str,
+    established: bool,
     first: &FirstRead,
     now_ms: i64,
     config: &FraudConfig,
 ) -> (Vec<SketchRaise>, Vec<SketchRaise>) {
     let start = keys::bucket_start(now_ms, SHORT_BUCKET_SECS);
     let own = Register::of(visitor);
-    let raises: Vec<SketchRaise> = [(ids.ja4net_key(), &first.ja4net), (ids.ja4_key(), &first.ja4)]
+    // An established visitor is not counted into its network's cluster (see [`established`]).
+    let cluster = if established { None } else { ids.ja4net_key() };
+    let raises: Vec<SketchRaise> = [(cluster, &first.ja4net), (ids.ja4_key(), &first.ja4)]
         .into_iter()
         .filter_map(|(key, read)| {
             let register = register_to_raise(read, start, own)?;

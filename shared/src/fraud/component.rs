@@ -149,7 +149,7 @@ registry! {
     IpRate = ip_rate: IpRateConfig, transport: false,
         score: |e, c| e.behavior.as_ref().map(|b| ip_rate::score(b.observations, &c.components.ip_rate));
     Ja4SessionHopping = ja4_session_hopping: SessionHoppingConfig, transport: true,
-        score: |e, c| e.behavior.as_ref().map(|b| ja4_session_hopping::score(b.observations, b.now_ms, &c.components.ja4_session_hopping, c.risk.block_threshold));
+        score: |e, c| e.behavior.as_ref().map(|b| ja4_session_hopping::score(b.observations, b.established, b.now_ms, &c.components.ja4_session_hopping, c.risk.block_threshold));
     VisitorVelocity = visitor_velocity: VelocityConfig, transport: false,
         score: |e, c| e.behavior.as_ref().map(|b| visitor_velocity::score(b.observations, &c.components.visitor_velocity));
     CollectorToken = collector_token: TokenConfig, transport: true,

@@ -241,9 +241,14 @@ pub const REASONS: &[(&str, Class, &str)] = &[
     (
         "ja4_clustering",
         Positive,
-        "new visitors with one TLS client on one address within the cluster window",
+        "submissions of new visitors with one TLS client on one address within the cluster window",
     ),
     ("ja4_velocity", Positive, "those visitors within minutes"),
+    (
+        "ja4_shared_network",
+        Anomaly,
+        "new visitors with one TLS client on one address, on page views: a shared network's normal",
+    ),
     (
         "ja4_global_distribution",
         Anomaly,

@@ -308,6 +308,9 @@ pub struct BehaviorEvidence<'a> {
     pub token_missing: bool,
     /// The domainprint the request presented, as verified.
     pub domainprint: &'a Presented,
+    /// The request proves an established visitor (`behavior::rules::established`): the
+    /// network-level components (session hopping) leave it to its own history.
+    pub established: bool,
     /// The visitor's last block, if any (read by `repeat_offender`).
     pub memory: Option<Memory>,
 }

@@ -78,7 +78,7 @@ pub fn history_to_read(p: &Prepared, snap: &Snapshot, now_ms: i64) -> Option<Str
         return None;
     }
     let resolution = snap.resolution.as_ref().ok()?;
-    if resolution.create.is_some() || blacklist_hit(snap.first.as_ref(), now_ms).is_some() {
+    if resolution.create.is_some() || blacklist_hit(snap.first.as_ref(), now_ms, p.established).is_some() {
         return None;
     }
     let visitor = &resolution.identity.visitor_id;
@@ -87,11 +87,12 @@ pub fn history_to_read(p: &Prepared, snap: &Snapshot, now_ms: i64) -> Option<Str
 }
 
 /// The unexpired entry with the latest end, if any.
-fn blacklist_hit(first: Option<&FirstRead>, now_ms: i64) -> Option<&BlacklistEntry> {
+fn blacklist_hit(first: Option<&FirstRead>, now_ms: i64, established: bool) -> Option<&BlacklistEntry> {
     first?
         .blacklist
         .iter()
         .filter(|e| e.block_expires_ms > now_ms)
+        .filter(|e| !(established && rules::blocks_a_network(e)))
         .max_by_key(|e| e.block_expires_ms)
 }
 
@@ -109,7 +110,7 @@ pub fn decide(mut p: Prepared, mut snap: Snapshot, s: &Settings<'_>, now_ms: i64
         degraded.push("behavior".to_string());
         FirstRead::default()
     });
-    if let Some(entry) = blacklist_hit(Some(&first), now_ms) {
+    if let Some(entry) = blacklist_hit(Some(&first), now_ms, p.established) {
         return Ok(Decision::Blacklisted(entry.clone()));
     }
     let visitor_id = resolution.identity.visitor_id.clone();
@@ -209,7 +210,7 @@ fn plan(
     record.risk = Some(risk);
     // Sketch raises in a bucket's first seconds go with the event to the processor; an event
     // without fraud consent keeps no key holding the address, so the edge writes them all.
-    let (mut raises, deferred) = rules::sketch_raises(&p.ids, &visitor_id, first, now_ms, s.fraud);
+    let (mut raises, deferred) = rules::sketch_raises(&p.ids, &visitor_id, p.established, first, now_ms, s.fraud);
     if p.identifies {
         record.sketch_raises = deferred;
     } else {
@@ -253,6 +254,7 @@ fn score(p: &Prepared, obs: &Observations, visitor: &VisitorRead, now_ms: i64, s
             now_ms,
             token_missing: matches!(p.token_check, Some(None)),
             domainprint: &p.inputs.domainprint,
+            established: p.established,
             memory,
         }),
     };

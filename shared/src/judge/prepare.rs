@@ -107,6 +107,8 @@ pub struct Prepared {
     pub retention_days: u32,
     /// A submission event (`signup`, `form_submit`, …) for visitor velocity.
     pub is_submission: bool,
+    /// The request proves an established visitor ([`crate::behavior::rules::established`]).
+    pub established: bool,
 }
 
 /// The identity inputs of `event` (validated) and, for a browser's own request `req`, its
@@ -233,7 +235,13 @@ pub fn prepare(r: EventRequest<'_>, request_id: &str, s: &Settings<'_>, now_ms: 
         })),
         _ => None,
     };
-    let login_key = (event.event_name == "login")
+    let established = crate::behavior::rules::established(
+        &inputs.domainprint,
+        now_ms,
+        s.fraud.components.ja4_session_hopping.established_after_secs,
+    );
+    // An established visitor's login is its own history's to judge, not the network's count.
+    let login_key = (event.event_name == "login" && !established)
         .then(|| {
             scoring.ja4_raw.as_deref().map(|ja4| {
                 let scope = address.as_ref().map(|a| a.scope.as_str());
@@ -282,5 +290,6 @@ pub fn prepare(r: EventRequest<'_>, request_id: &str, s: &Settings<'_>, now_ms: 
         org_decision: r.decision,
         retention_days,
         is_submission,
+        established,
     }
 }

@@ -70,7 +70,7 @@ async fn ja4_bucket(
 /// The sketch raises of `visitor`'s event at `NOW` against the first read `first`, whoever
 /// writes them (at `NOW`, 100 s into its bucket, the edge does).
 fn raises_of(ids: &Identifiers, visitor: &str, first: &FirstRead) -> Vec<SketchRaise> {
-    let (now, deferred) = rules::sketch_raises(ids, visitor, first, NOW, &FraudConfig::default());
+    let (now, deferred) = rules::sketch_raises(ids, visitor, false, first, NOW, &FraudConfig::default());
     assert!(deferred.is_empty(), "NOW is past the bucket's first seconds");
     now
 }

@@ -104,7 +104,11 @@ async fn the_seeds_session_hopping_scenario_is_blocked_then_stopped_by_the_black
     let mut answers = Vec::new();
     for i in 1..=5 {
         let fp = format!("fpHopper{i}");
-        let a = h.invoke(&Req::new("198.51.100.42", SEED_JA4, &fp).payload()).await;
+        // The seed's scenario is a signup form: session hopping is positive evidence on
+        // submissions (on page views a cluster is a shared network's normal).
+        let a = h
+            .invoke(&Req::new("198.51.100.42", SEED_JA4, &fp).event("signup").payload())
+            .await;
         statuses.push(a.status);
         answers.push(a);
         h.clock.advance(40_000);

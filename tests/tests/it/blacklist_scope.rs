@@ -21,7 +21,19 @@ fn config() -> EdgeConfig {
 }
 
 async fn send(h: &Harness, shape: &str, ip: &str, fingerprint: &str, cookie: Option<&str>) -> Answer {
-    let body = json!({"organizationId": "org_demo_pro", "event": "page_view", "fingerprint": fingerprint});
+    send_event(h, shape, "page_view", ip, fingerprint, cookie).await
+}
+
+/// The attack's requests are signups: session hopping fires on submissions only.
+async fn send_event(
+    h: &Harness,
+    shape: &str,
+    event: &str,
+    ip: &str,
+    fingerprint: &str,
+    cookie: Option<&str>,
+) -> Answer {
+    let body = json!({"organizationId": "org_demo_pro", "event": event, "fingerprint": fingerprint});
     let mut headers = vec![];
     if let Some(c) = cookie {
         headers.push(("Cookie", c));
@@ -54,10 +66,10 @@ async fn a_block_aimed_at_a_known_fingerprint_leaves_its_visitor_unblocked_in_bo
         // The attack: one request with any fingerprint, then one with the victim's, from one
         // address.
         h.clock.advance(10_000);
-        let a = send(&h, shape, ATTACKER_IP, "fpAttackerAny1", None).await;
+        let a = send_event(&h, shape, "signup", ATTACKER_IP, "fpAttackerAny1", None).await;
         assert_eq!(a.status, 200, "{shape}: {:?}", a.json());
         h.clock.advance(10_000);
-        let blocked = send(&h, shape, ATTACKER_IP, VICTIM_FP, None).await;
+        let blocked = send_event(&h, shape, "signup", ATTACKER_IP, VICTIM_FP, None).await;
         assert_eq!(
             blocked.status,
             403,

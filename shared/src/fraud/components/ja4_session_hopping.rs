@@ -4,6 +4,14 @@
 //! raw points 0–230 are scaled to 0–100, and at or above the block threshold the
 //! `ja4_session_hopping` trigger fires. Different JA4s from one IP (a household) never cluster;
 //! global signals alone describe a popular browser and count only beside clustering.
+//!
+//! **NAT is normal** (one address and one browser build are every household, office, school
+//! and carrier NAT): the cluster counts only visitors that are not established (no signed
+//! domainprint at least `established_after_secs` old), an established visitor is not judged
+//! by it at all, and the evidence is positive — challenge, block, the trigger — only on a
+//! submission (`signup`, `login`, …: the rule was written for signup forms, where a farm
+//! of fresh identities is the attack). On page views the same cluster is
+//! `ja4_shared_network`, an anomaly: an office's first morning looks exactly like it.
 
 use crate::fraud::component::{ComponentSettings, Floors};
 use serde::{Deserialize, Serialize};
@@ -42,6 +50,11 @@ pub struct SessionHoppingConfig {
     pub global_one_points: f64,
     /// The raw points are scaled to 0–100 by this maximum (seed: 0–230).
     pub raw_max: f64,
+    /// A visitor whose signed domainprint was issued at least this long ago is established:
+    /// not counted into, scored by or stopped by its network's cluster, login counter or
+    /// network blacklist entries (`behavior::rules::established`). Our own assumption: the
+    /// cluster window, so a burst of new identities cannot include itself.
+    pub established_after_secs: u64,
     /// Seconds into each 5-minute bucket before the edge writes the JA4 sketches' register
     /// raises itself (0 … 300; our own default: the hot-key guard of docs/performance.md).
     /// Earlier, when nearly every new visitor raises a register of the bucket's empty sketch,
@@ -70,6 +83,7 @@ impl Default for SessionHoppingConfig {
             global_one_points: 40.0,
             raw_max: 230.0,
             edge_raise_after_secs: 10,
+            established_after_secs: 3600,
         }
     }
 }
@@ -115,10 +129,36 @@ impl ComponentSettings for SessionHoppingConfig {
 }
 
 /// Scores `ja4_session_hopping`; `now_ms` is the request's time, ms since the epoch; at or
-/// above `block_threshold` (0–100) the trigger fires.
-pub fn score(o: &Observations, now_ms: i64, c: &SessionHoppingConfig, block_threshold: f64) -> ComponentResult {
+/// above `block_threshold` (0–100) the trigger fires, on a submission only; an `established`
+/// visitor gets nothing (see the module's "NAT is normal").
+pub fn score(
+    o: &Observations,
+    established: bool,
+    now_ms: i64,
+    c: &SessionHoppingConfig,
+    block_threshold: f64,
+) -> ComponentResult {
     let mut raw = ComponentResult::default();
     let clustered = o.cluster_visitors >= c.cluster_min_visitors;
+    if established {
+        return raw;
+    }
+    if clustered && !o.is_submission {
+        // Page views: a shared network, or a hopper not yet acting; monitored, never more.
+        raw.add(
+            "ja4_shared_network",
+            c.clustering_points,
+            format!(
+                "{} new visitors with the same TLS client from this IP",
+                o.cluster_visitors
+            ),
+        );
+        return ComponentResult {
+            score: (raw.score / c.raw_max * 100.0).min(100.0),
+            reasons: raw.reasons,
+            triggers: vec![],
+        };
+    }
     if clustered {
         raw.add(
             "ja4_clustering",
@@ -189,9 +229,10 @@ mod tests {
             cluster_first_ms: Some(NOW - 60_000),
             rapid_global_visitors: 3,
             extended_global_visitors: 5,
+            is_submission: true,
             ..Observations::default()
         };
-        let r = score(&o, NOW, &c, 70.0);
+        let r = score(&o, false, NOW, &c, 70.0);
         // 80 + 60 + 50 of 230.
         assert!((r.score - 190.0 / 230.0 * 100.0).abs() < 0.1, "{}", r.score);
         assert_eq!(r.triggers, [Trigger::Ja4SessionHopping]);
@@ -201,7 +242,35 @@ mod tests {
             extended_global_visitors: 300,
             ..Observations::default()
         };
-        let r = score(&alone, NOW, &c, 70.0);
+        let r = score(&alone, false, NOW, &c, 70.0);
         assert!(r.triggers.is_empty(), "a popular browser alone is no attack: {r:?}");
+    }
+
+    /// NAT is normal: the same cluster on page views is a shared network (an anomaly, no
+    /// trigger), and an established visitor is not judged by its network's crowd at all.
+    #[test]
+    fn page_views_and_established_visitors_are_not_hopping() {
+        let c = SessionHoppingConfig::default();
+        let mut o = Observations {
+            cluster_visitors: 200,
+            cluster_first_ms: Some(NOW - 60_000),
+            rapid_global_visitors: 200,
+            extended_global_visitors: 200,
+            ..Observations::default()
+        };
+        let r = score(&o, false, NOW, &c, 70.0);
+        assert!(r.triggers.is_empty(), "{r:?}");
+        assert_eq!(
+            r.reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
+            ["ja4_shared_network"]
+        );
+        assert_eq!(
+            crate::fraud::evidence::class_of("ja4_shared_network"),
+            crate::fraud::evidence::Class::Anomaly
+        );
+        o.is_submission = true;
+        assert_eq!(score(&o, false, NOW, &c, 70.0).triggers, [Trigger::Ja4SessionHopping]);
+        let r = score(&o, true, NOW, &c, 70.0);
+        assert!(r.reasons.is_empty() && r.triggers.is_empty(), "{r:?}");
     }
 }
