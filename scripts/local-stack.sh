@@ -79,6 +79,9 @@ QUALITY="$RUN_DIR/quality"
 "$ROOT/target/debug/quality-report" "$QUALITY/labels.jsonl" "$QUALITY/assessments.jsonl"
 "$ROOT/target/debug/score" --summary --quiet "$QUALITY/events.jsonl"
 
+log "population replay: people and bots over simulated days through the edge pipeline in memory (docs/fraud-scoring.md)"
+"$ROOT/target/debug/population-replay" --days 3
+
 log "replaying $REPLAY_COUNT requests built from tools/data (real user agents and JA4 strings)"
 "$ROOT/target/debug/replay" --endpoint "http://127.0.0.1:$LAMBDA_PORT" --count "$REPLAY_COUNT" \
   --table "$DYNAMODB_TABLE" --samples "$RUN_DIR/samples"

@@ -28,6 +28,7 @@ pub mod cloudfront;
 pub mod identity_sim;
 pub mod in_process;
 pub mod latency_proxy;
+pub mod population;
 pub mod quality;
 pub mod replay;
 pub mod site;

@@ -26,8 +26,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     impressio::logging::init_json_logs();
-    // The User-Agent rules (uap-core's, ~40 ms of regex compilation) compile at init, beside
-    // the clients' setup where there is a second core, never on the first request.
+    // uap-core's OS rules (about 12 ms of regex compilation) compile at init, beside the
+    // clients' setup where there is a second core, never on the first request.
     let warming = std::thread::spawn(impressio::fraud::ua::warm);
     let config = EdgeConfig::from_env()?;
     let client = client_with_timeouts(config.dynamodb_timeouts, config.dynamodb_endpoint.as_deref()).await;

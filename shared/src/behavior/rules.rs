@@ -120,8 +120,8 @@ pub fn block_scope(trigger: Option<Trigger>) -> BlockScope {
 /// (current or previous key) issued at least `after_secs` ago (`now_ms` and the issue time in
 /// ms since the epoch). "NAT is normal": such a request is judged on its own visitor's
 /// history, not on the crowd behind its address — it is not counted into, scored by or
-/// stopped by the network's session-hopping cluster, login counter or network blacklist
-/// entries. A hopper or a stuffer has no such history: each of its identities is new, and
+/// stopped by the network's session-hopping cluster or network blacklist entries (the login
+/// counter skips any login with a signed domainprint, whatever its age). A hopper or a stuffer has no such history: each of its identities is new, and
 /// ageing a stock of domainprints costs it the wait and leaves each one's own history to judge.
 pub fn established(domainprint: &crate::identity::domainprint::Presented, now_ms: i64, after_secs: u64) -> bool {
     let after_ms = i64::try_from(after_secs).unwrap_or(i64::MAX).saturating_mul(1000);

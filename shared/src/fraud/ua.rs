@@ -51,9 +51,12 @@ pub const ENGINE_FAMILIES: &[&str] = &[
 /// The parsed claims of a User-Agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserAgent {
-    /// Browser or client family as uap-core names it (`Chrome Mobile`, `Samsung Internet`,
-    /// `UC Browser`, `Opera Mini`, `Facebook`, …); [`UNRECOGNIZED`] when no rule matches.
-    pub family: String,
+    /// Browser or client family as uap-core names it (`Samsung Internet`, `UC Browser`, `Opera
+    /// Mini`, `Facebook`, …; [`UNRECOGNIZED`] when no rule matches), looked up only when a
+    /// decision reads it: a User-Agent not on the bot list whose engine we do not profile, or
+    /// that carries a product token outside the browsers' own
+    /// ([`super::crawlers::BROWSER_TOKENS`]); `None` otherwise.
+    pub family: Option<String>,
     /// Operating system as uap-core names it (`iOS`, `Android`, `Mac OS X`, `Windows`, …);
     /// [`UNRECOGNIZED`] when no rule matches.
     pub os: String,
@@ -73,47 +76,56 @@ pub struct UserAgent {
 const UAP_RULES: &str = include_str!("../../data/useragents/uap-regexes.json");
 
 #[derive(Deserialize)]
-struct UapRules {
+struct OsRules {
     version: String,
-    user_agent_parsers: Vec<user_agent::Parser<'static>>,
     os_parsers: Vec<os::Parser<'static>>,
 }
 
-struct Uap {
-    version: String,
-    family: user_agent::Extractor<'static>,
-    os: os::Extractor<'static>,
+#[derive(Deserialize)]
+struct FamilyRules {
+    user_agent_parsers: Vec<user_agent::Parser<'static>>,
 }
 
-/// Compiled once per process: about 40 ms of regular-expression compilation (measured
-/// 2026-12-07, `cargo test -p impressio --release uap_rules_compile -- --nocapture`), so the
-/// functions call [`warm`] at init rather than on their first request.
-static UAP: LazyLock<Uap> = LazyLock::new(|| {
-    let rules: UapRules = serde_json::from_str(UAP_RULES).expect("the vendored uap-core rules parse (tested)");
-    let family = user_agent::Builder::new()
-        .push_all(rules.user_agent_parsers)
-        .and_then(|b| b.build().map_err(ua_parser::Error::from))
-        .expect("the vendored uap-core family rules compile (tested)");
+/// The OS rules (197 in 0.18.0), read on every request (iOS decides the engine): about 12 ms
+/// of regular-expression compilation, at the edge function's init ([`warm`]).
+static OS: LazyLock<(String, os::Extractor<'static>)> = LazyLock::new(|| {
+    let rules: OsRules = serde_json::from_str(UAP_RULES).expect("the vendored uap-core rules parse (tested)");
     let os = os::Builder::new()
         .push_all(rules.os_parsers)
         .map_err(ua_parser::Error::from)
         .and_then(|b| b.build().map_err(ua_parser::Error::from))
         .expect("the vendored uap-core OS rules compile (tested)");
-    Uap {
-        version: rules.version,
-        family,
-        os,
-    }
+    (rules.version, os)
 });
 
-/// Compiles the User-Agent rules now (a function's init), not on the first request.
+/// The family rules (350), read only for a User-Agent whose engine we do not profile or that
+/// carries a product token outside the browsers' own: about 30 ms of compilation, paid by the
+/// first such request of a process rather than by every cold start (mainstream browsers never
+/// need it). Figures: 2026-12-07, `cargo test --release -p impressio --lib uap_rules_compile --
+/// --nocapture`.
+static FAMILY: LazyLock<user_agent::Extractor<'static>> = LazyLock::new(|| {
+    let rules: FamilyRules = serde_json::from_str(UAP_RULES).expect("the vendored uap-core rules parse (tested)");
+    user_agent::Builder::new()
+        .push_all(rules.user_agent_parsers)
+        .and_then(|b| b.build().map_err(ua_parser::Error::from))
+        .expect("the vendored uap-core family rules compile (tested)")
+});
+
+/// Compiles the OS rules now (a function's init), not on the first request.
 pub fn warm() {
-    LazyLock::force(&UAP);
+    LazyLock::force(&OS);
 }
 
 /// The vendored uap-core release.
 pub fn rules_version() -> &'static str {
-    &UAP.version
+    &OS.0
+}
+
+/// uap-core's family of `ua`, [`UNRECOGNIZED`] when no rule matches.
+pub fn family_of(ua: &str) -> String {
+    FAMILY
+        .extract(ua)
+        .map_or(UNRECOGNIZED.to_string(), |f| f.family.to_string())
 }
 
 static CHROME: LazyLock<Regex> =
@@ -141,12 +153,7 @@ impl UserAgent {
     /// iOS is WebKit (Apple's App Store rule), `Chrome/` is Blink, `Gecko/…Firefox/` is Gecko,
     /// `AppleWebKit/` on macOS is WebKit.
     pub fn parse(ua: &str) -> UserAgent {
-        let uap = &*UAP;
-        let family_match = uap.family.extract(ua);
-        let family = family_match
-            .as_ref()
-            .map_or(UNRECOGNIZED.to_string(), |f| f.family.to_string());
-        let os_match = uap.os.extract(ua);
+        let os_match = OS.1.extract(ua);
         let os = os_match.as_ref().map_or(UNRECOGNIZED.to_string(), |o| o.os.to_string());
         let ios = os == "iOS";
         let ios_major = || os_match.as_ref().and_then(|o| o.major.as_deref()?.parse().ok());
@@ -175,6 +182,8 @@ impl UserAgent {
         } else {
             super::crawlers::library(ua).map(|name| format!("{name} (Android's HTTP library)"))
         };
+        let family = (bot.is_none() && (engine == Engine::Other || super::crawlers::foreign_token(ua).is_some()))
+            .then(|| family_of(ua));
         let mobile = ua.contains("Mobile") || os == "Android" || ios;
         let webview = WEBVIEW.is_match(ua)
             || (ios && ua.contains("Mobile/") && !ua.contains("Safari/"))
@@ -205,7 +214,7 @@ impl UserAgent {
     /// Whether uap-core recognized a browser or app by its own product token, rather than only
     /// by an engine's token ([`ENGINE_FAMILIES`]) or not at all.
     pub fn named_family(&self) -> bool {
-        !ENGINE_FAMILIES.contains(&self.family.as_str())
+        self.family.as_deref().is_some_and(|f| !ENGINE_FAMILIES.contains(&f))
     }
 }
 
@@ -271,8 +280,15 @@ mod tests {
     fn uap_rules_compile() {
         let start = std::time::Instant::now();
         warm();
-        println!("uap-core {} compiled in {:?}", rules_version(), start.elapsed());
-        assert!(!rules_version().is_empty());
+        let os = start.elapsed();
+        let family =
+            family_of("Mozilla/5.0 (Linux; U; Android 4.0.3) AppleWebKit/534.30 Version/4.0 Mobile Safari/534.30");
+        println!(
+            "uap-core {}: OS rules compiled in {os:?}, family rules in {:?}",
+            rules_version(),
+            start.elapsed() - os
+        );
+        assert_eq!(family, "Android");
     }
 
     /// The long tail of browsers is named by the parser, by their own tokens; their engines
@@ -287,10 +303,15 @@ mod tests {
             ("Mozilla/5.0 (Linux; Android 11; HiPad Max) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", "Chrome", "Android", Engine::Blink),
         ] {
             let p = UserAgent::parse(ua);
-            assert_eq!((p.family.as_str(), p.os.as_str(), p.engine), (family, os, engine), "{ua}");
+            assert_eq!((family_of(ua).as_str(), p.os.as_str(), p.engine), (family, os, engine), "{ua}");
         }
         let unknown = UserAgent::parse("Mozilla/5.0 (Nonexistent 1.0) Frobnicator/2");
-        assert_eq!((unknown.family.as_str(), unknown.named_family()), (UNRECOGNIZED, false));
+        assert_eq!(
+            (unknown.family.as_deref(), unknown.named_family()),
+            (Some(UNRECOGNIZED), false)
+        );
+        let samsung = UserAgent::parse("Mozilla/5.0 (Linux; Android 10; SM-G973F) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36");
+        assert_eq!(samsung.family, None, "a browser's own tokens need no family lookup");
     }
 
     #[test]

@@ -146,6 +146,32 @@ pub fn identity_inputs(
     }
 }
 
+/// The login counter a `login` counts in, if any: per JA4 (and address `scope`). A browser's
+/// login that carries a domainprint we signed (any age: the page ran our collector first) is
+/// its visitor's history's to judge (visitor velocity), not the network's count: an office's
+/// or a school's first morning is many such logins through one address and one browser build.
+/// Logins without one, and a known bot's, are counted (docs/fraud-scoring.md, "NAT is normal").
+fn login_counter(
+    event_name: &str,
+    inputs: &IdentityInputs,
+    scoring: &ScoringInput,
+    scope: Option<&str>,
+    organization_id: &str,
+    fraud: &FraudConfig,
+) -> Option<String> {
+    let counted = inputs.domainprint.verified().is_none() || !scoring.claims_browser();
+    if event_name != "login" || !counted {
+        return None;
+    }
+    let ja4 = scoring.ja4_raw.as_deref()?;
+    Some(login_key(
+        organization_id,
+        ja4,
+        scope,
+        fraud.components.credential_stuffing.per_ip,
+    ))
+}
+
 /// Prepares the request `request_id` (`X-Request-Id`) at `now_ms`.
 pub fn prepare(r: EventRequest<'_>, request_id: &str, s: &Settings<'_>, now_ms: i64) -> Prepared {
     let forwarded = match &r.caller {
@@ -240,20 +266,14 @@ pub fn prepare(r: EventRequest<'_>, request_id: &str, s: &Settings<'_>, now_ms: 
         now_ms,
         s.fraud.components.ja4_session_hopping.established_after_secs,
     );
-    // An established visitor's login is its own history's to judge, not the network's count.
-    let login_key = (event.event_name == "login" && !established)
-        .then(|| {
-            scoring.ja4_raw.as_deref().map(|ja4| {
-                let scope = address.as_ref().map(|a| a.scope.as_str());
-                login_key(
-                    &organization_id,
-                    ja4,
-                    scope,
-                    s.fraud.components.credential_stuffing.per_ip,
-                )
-            })
-        })
-        .flatten();
+    let login_key = login_counter(
+        &event.event_name,
+        &inputs,
+        &scoring,
+        address.as_ref().map(|a| a.scope.as_str()),
+        &organization_id,
+        s.fraud,
+    );
     let mut context = match forwarded {
         Some(f) => ServerContext::server_side(r.req, f),
         None => ServerContext::from_request(r.req),

@@ -27,6 +27,7 @@ mod logs;
 mod moto_stand_in;
 mod openapi;
 mod org_contracts;
+mod population;
 mod privacy;
 mod processor;
 mod round_trips;
