@@ -72,6 +72,25 @@ fn chromium(ua: &str, mobile: bool, platform: &str) -> Transport {
     }
 }
 
+/// Chromium before 93 (16 cipher suites, 3DES still offered): FoxIO's published JA4 of that
+/// stack (shared/data/ja4/foxio-vectors.json); for browsers built on an older Chromium.
+fn old_chromium(ua: &str, mobile: bool, platform: &str) -> Transport {
+    Transport {
+        ja4: "t13d1615h2_46e7e9700bed_45f260be83e2",
+        ..chromium(ua, mobile, platform)
+    }
+}
+
+/// KaiOS 2.5's Gecko 48: TLS 1.2 (Firefox enabled 1.3 in 63). Assumption: the JA4's shape
+/// (TLS 1.2, 14 ciphers, 11 extensions, h2) stands in for a capture we do not have.
+fn kaios(ua: &str) -> Transport {
+    let mut t = firefox(ua);
+    t.ja4 = "t12d1411h2_2b729b4bf6f3_a8ec9b5a2a55";
+    t.headers
+        .retain(|(k, _)| !k.starts_with("sec-fetch") && *k != "priority");
+    t
+}
+
 /// Firefox ESR 153 as measured.
 fn firefox(ua: &str) -> Transport {
     Transport {
@@ -188,6 +207,8 @@ pub struct ClassResult {
     pub source: &'static str,
     pub sessions: u64,
     pub requests: u64,
+    /// Sessions with a request at medium and none higher: monitored (anomalies), not stopped.
+    pub monitored: u64,
     /// Sessions with a request at high (not blocked).
     pub challenged: u64,
     /// Sessions with a request critical, enforced-blocked or answered as blacklisted.
@@ -204,6 +225,10 @@ pub struct ClassResult {
 impl ClassResult {
     fn share(&self, n: u64) -> f64 {
         n as f64 * 100.0 / self.sessions.max(1) as f64
+    }
+    /// Share of sessions monitored, percent.
+    pub fn monitored_pct(&self) -> f64 {
+        self.share(self.monitored)
     }
     /// Share of sessions challenged, percent.
     pub fn challenged_pct(&self) -> f64 {
@@ -604,6 +629,101 @@ fn classes(scale: f64) -> Vec<Class> {
             sessions_per_day: 1,
             spacing_secs: 5,
         },
+        long_tail(
+            "Samsung Internet (Android)",
+            "Samsung Internet: Chromium's stack under its own token",
+            n(100),
+            |_| chromium("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/28.0 Chrome/156.0.0.0 Mobile Safari/537.36", true, "Android"),
+            CARRIER,
+        ),
+        long_tail(
+            "UC Browser (Chromium 78 core)",
+            "UC Browser's U4 core: an older Chromium (its User-Agent names Chrome/78)",
+            n(100),
+            |_| old_chromium("Mozilla/5.0 (Linux; U; Android 10; en-US; RMX1911 Build/QKQ1.200209.002) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/78.0.3904.108 UCBrowser/13.4.0.1306 Mobile Safari/537.36", true, "Android"),
+            CARRIER,
+        ),
+        long_tail(
+            "Yandex search app (YaApp_Android)",
+            "Yandex's app: a Chromium web view with its own tokens",
+            n(100),
+            |_| chromium("Mozilla/5.0 (Linux; arm_64; Android 12; SM-A525F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.242 YaApp_Android/24.50.1 YaSearchBrowser/24.50.1 BroPP/1.0 SA/3 Mobile Safari/537.36", true, "Android"),
+            CARRIER,
+        ),
+        long_tail(
+            "Yandex Browser (desktop)",
+            "Yandex Browser: Chromium",
+            n(100),
+            |_| chromium("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 YaBrowser/24.12.0.0 Safari/537.36", false, "Windows"),
+            RESIDENTIAL,
+        ),
+        long_tail(
+            "Amazon Silk (Fire tablet)",
+            "Amazon Silk: Chromium; 'like Chrome/' in its User-Agent",
+            n(100),
+            |_| chromium("Mozilla/5.0 (Linux; Android 9; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) Silk/130.4.1 like Chrome/130.0.6723.102 Safari/537.36", false, "Android"),
+            RESIDENTIAL,
+        ),
+        long_tail(
+            "Puffin (cloud browser, from its servers)",
+            "Puffin renders in CloudMosa's data centers: Chromium from a hosting network",
+            n(100),
+            |_| chromium("Mozilla/5.0 (Linux; Android 12; SM-A525F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36 Puffin/10.2.0.51AP", true, "Android"),
+            HOSTING,
+        ),
+        long_tail(
+            "Brave (Chrome's User-Agent)",
+            "Brave: Chromium, Chrome's User-Agent, its own client-hint brand",
+            n(100),
+            |_| {
+                let mut t = chromium(CHROME_WIN, false, "Windows");
+                t.headers[2].1 = "\"Brave\";v=\"156\", \"Chromium\";v=\"156\", \"Not.A/Brand\";v=\"99\"".into();
+                t
+            },
+            RESIDENTIAL,
+        ),
+        long_tail(
+            "LG webOS TV",
+            "webOS: a Chromium web app manager with its own token",
+            n(100),
+            |_| old_chromium("Mozilla/5.0 (Web0S; Linux/SmartTV) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/87.0.4280.88 Safari/537.36 WebAppManager", false, "Linux"),
+            RESIDENTIAL,
+        ),
+        long_tail(
+            "Samsung Tizen TV (no Chrome/ token)",
+            "Tizen TV: Chromium 76 naming its version without Chrome/",
+            n(100),
+            |_| old_chromium("Mozilla/5.0 (SMART-TV; LINUX; Tizen 6.0) AppleWebKit/537.36 (KHTML, like Gecko) 76.0.3809.146/6.0 TV Safari/537.36", false, "Linux"),
+            RESIDENTIAL,
+        ),
+        long_tail(
+            "PlayStation 5 browser",
+            "Sony's WebKit: no Apple OS, its own TLS (assumption: Safari's cipher set)",
+            n(100),
+            |_| safari("Mozilla/5.0 (PlayStation; PlayStation 5/2.26) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.0 Safari/605.1.15"),
+            RESIDENTIAL,
+        ),
+        long_tail(
+            "Tesla car browser (Chromium 79)",
+            "Tesla's QtWebEngine browser: Chromium 79 with a Tesla token",
+            n(100),
+            |_| old_chromium("Mozilla/5.0 (X11; GNU/Linux) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/79.0.3945.130 Chrome/79.0.3945.130 Safari/537.36 Tesla/2020.48.35.5-9e4f4bb1b8", false, "Linux"),
+            CARRIER,
+        ),
+        long_tail(
+            "KaiOS feature phone (Gecko 48)",
+            "KaiOS 2.5: Gecko 48 on TLS 1.2",
+            n(100),
+            |_| kaios("Mozilla/5.0 (Mobile; LYF/F300B/LYF-F300B-001-01-15-130718-i;Android; rv:48.0) Gecko/48.0 Firefox/48.0 KAIOS/2.5"),
+            CARRIER,
+        ),
+        long_tail(
+            "Mullvad Browser (Firefox ESR, VPN)",
+            "Mullvad Browser: Tor Browser's uniform Firefox ESR without Tor, on Mullvad's VPN",
+            n(100),
+            |_| firefox(TOR_BROWSER),
+            VPN,
+        ),
         Class {
             name: "scrapers: python-requests, own User-Agent",
             kind: Kind::Bots,
@@ -686,6 +806,28 @@ fn classes(scale: f64) -> Vec<Class> {
     ]
 }
 
+/// A class of people on a browser of the long tail: `n` members, each a page view, a login and
+/// a page view a day from its own address on `asn`.
+fn long_tail(
+    name: &'static str,
+    source: &'static str,
+    n: usize,
+    transport: fn(usize) -> Transport,
+    asn: &'static str,
+) -> Class {
+    Class {
+        name,
+        kind: Kind::People,
+        source,
+        members: members(n, |i| (transport(i), format!("fpTail{}{i}", name.len())), true, false),
+        ip: |i, _| format!("203.5.{}.{}", i / 250, 1 + i % 250),
+        asn,
+        session: LOGIN_VISIT,
+        sessions_per_day: 1,
+        spacing_secs: 5,
+    }
+}
+
 /// The simulated start: 2026-12-07 09:00 UTC, ms.
 const START_MS: i64 = 1_796_634_000_000;
 const DAY_MS: i64 = 86_400_000;
@@ -702,6 +844,7 @@ pub async fn replay(days: u32, scale: f64) -> Vec<ClassResult> {
             source: class.source,
             sessions: 0,
             requests: 0,
+            monitored: 0,
             challenged: 0,
             blocked: 0,
             caught_first_minute: 0,
@@ -717,7 +860,7 @@ pub async fn replay(days: u32, scale: f64) -> Vec<ClassResult> {
                     if !m.keeps_cookie {
                         m.cookie = None;
                     }
-                    let (mut challenged, mut blocked, mut caught) = (false, false, false);
+                    let (mut monitored, mut challenged, mut blocked, mut caught) = (false, false, false, false);
                     for (k, event) in class.session.iter().enumerate() {
                         let at = start + k as i64 * 4_000;
                         let req = Request {
@@ -746,12 +889,13 @@ pub async fn replay(days: u32, scale: f64) -> Vec<ClassResult> {
                                 caught |= first_minute;
                                 *r.why.entry(format!("challenged: {why}")).or_default() += 1;
                             }
-                            Outcome::Passed(_) => {}
+                            Outcome::Passed(level) => monitored |= level == Level::Medium,
                         }
                     }
                     r.sessions += 1;
                     r.blocked += u64::from(blocked);
                     r.challenged += u64::from(challenged && !blocked);
+                    r.monitored += u64::from(monitored && !challenged && !blocked);
                     r.caught_first_minute += u64::from(caught);
                 }
             }
@@ -766,8 +910,8 @@ pub async fn replay(days: u32, scale: f64) -> Vec<ClassResult> {
 /// minute, blacklist writes and the class's source.
 pub fn render(results: &[ClassResult], days: u32) -> String {
     let mut s = format!(
-        "Population replay: {days} simulated days through the edge pipeline in memory (tools/src/population.rs)\n  {:<68} {:>8} {:>8} {:>11} {:>9} {:>13} {:>10}\n",
-        "class", "sessions", "requests", "challenged", "blocked", "caught 1 min", "blacklist"
+        "Population replay: {days} simulated days through the edge pipeline in memory (tools/src/population.rs)\n  {:<68} {:>8} {:>8} {:>10} {:>11} {:>9} {:>13} {:>10}\n",
+        "class", "sessions", "requests", "monitored", "challenged", "blocked", "caught 1 min", "blacklist"
     );
     for kind in [Kind::People, Kind::Bots, Kind::Impersonation] {
         s.push_str(match kind {
@@ -777,10 +921,11 @@ pub fn render(results: &[ClassResult], days: u32) -> String {
         });
         for r in results.iter().filter(|r| r.kind == kind) {
             s.push_str(&format!(
-                "  {:<68} {:>8} {:>8} {:>10.2}% {:>8.2}% {:>12.2}% {:>10}\n",
+                "  {:<68} {:>8} {:>8} {:>9.2}% {:>10.2}% {:>8.2}% {:>12.2}% {:>10}\n",
                 r.name,
                 r.sessions,
                 r.requests,
+                r.monitored_pct(),
                 r.challenged_pct(),
                 r.blocked_pct(),
                 r.caught_pct(),

@@ -236,7 +236,15 @@ pub fn contradictions(input: &ScoringInput, claim: &Claim, config: &BrowsersConf
                 ),
             );
         }
-        if ja4.protocol == 'q' {
+        // The profile describes the family's TLS 1.3 stack: a release from before it negotiated
+        // 1.3, on a TLS 1.2 handshake (KaiOS's Gecko 48, an old TV's Chromium), shows a stack the
+        // profile does not know, so its ALPN, cipher and extension counts are not compared. A
+        // 1.3 handshake is compared whatever the claimed release (an app's old hard-coded
+        // User-Agent over a current web view shows the current stack).
+        let described = claim.major >= p.tls13_since || ja4.tls_version() >= 13;
+        if !described {
+            // Not described by the profile.
+        } else if ja4.protocol == 'q' {
             if ja4.alpn != "h3" {
                 add(
                     "alpn_mismatch",
@@ -430,6 +438,26 @@ mod tests {
         let ua = CHROME_156.replace("Chrome/156", "Chrome/190");
         let curl = input(&[("user-agent", &ua)], "t13d3112h2_e8f1e7e78f70_b26ce05bbdd6", "2.0");
         assert!(check(&curl).iter().all(|(_, decisive)| !decisive));
+    }
+
+    /// A release from before the family's TLS 1.3 on a TLS 1.2 handshake (KaiOS's Gecko 48)
+    /// is not compared with the TLS 1.3 profile; a 1.3 handshake under the same claim is.
+    #[test]
+    fn a_pre_tls13_release_on_tls12_is_not_held_to_the_tls13_stack() {
+        let kaios = "Mozilla/5.0 (Mobile; LYF/F300B/LYF-F300B-001-01-15-130718-i;Android; rv:48.0) Gecko/48.0 Firefox/48.0 KAIOS/2.5";
+        let headers = [("user-agent", kaios), ("accept", "*/*"), ("accept-language", "en-US")];
+        let tls12 = input(&headers, "t12d1411h2_2b729b4bf6f3_a8ec9b5a2a55", "2.0");
+        assert!(
+            check(&tls12).iter().all(|(_, decisive)| !decisive),
+            "{:?}",
+            check(&tls12)
+        );
+        let curl = input(&headers, "t13d3112h2_e8f1e7e78f70_b26ce05bbdd6", "2.0");
+        assert!(
+            check(&curl).contains(&("tls_stack_mismatch", true)),
+            "{:?}",
+            check(&curl)
+        );
     }
 
     #[test]
