@@ -130,6 +130,7 @@ fn handle(text: &str, keys: &DomainprintKeys, config: &FraudConfig, item: bool) 
             token_missing: false,
             domainprint: &inputs.domainprint,
             established: false,
+            identity_conflict: false,
             memory: None,
         }),
     };

@@ -155,7 +155,7 @@ registry! {
     CollectorToken = collector_token: TokenConfig, transport: true,
         score: |e, c| e.behavior.as_ref().map(|b| collector_token::score(b.observations, b.token_missing, &c.components.collector_token));
     Domainprint = domainprint: DomainprintConfig, transport: false,
-        score: |e, c| e.behavior.as_ref().map(|b| domainprint::score(b.domainprint, &c.components.domainprint));
+        score: |e, c| e.behavior.as_ref().map(|b| domainprint::score(b.domainprint, b.identity_conflict, &c.components.domainprint));
     /// Weight 0: it adds no points, only its trigger (judged after the others, whose scores
     /// it reads: [`repeat_offender::score`]).
     RepeatOffender = repeat_offender: RepeatOffenderConfig, transport: false,

@@ -298,6 +298,11 @@ pub const REASONS: &[(&str, Class, &str)] = &[
     ),
     ("expired_domainprint", Absence, "a domainprint past its lifetime"),
     (
+        "identity_conflict",
+        Anomaly,
+        "a signed domainprint another visitor's fingerprint contradicts: also a device update",
+    ),
+    (
         "forged_domainprint",
         Positive,
         "a domainprint altered or issued for another organization",

@@ -308,6 +308,9 @@ pub struct BehaviorEvidence<'a> {
     pub token_missing: bool,
     /// The domainprint the request presented, as verified.
     pub domainprint: &'a Presented,
+    /// The identity kept the domainprint's visitor against a fingerprint another visitor
+    /// shows (the identity's `conflict`).
+    pub identity_conflict: bool,
     /// The request proves an established visitor (`behavior::rules::established`): the
     /// network-level components (session hopping) leave it to its own history.
     pub established: bool,

@@ -156,7 +156,7 @@ pub fn decide(mut p: Prepared, mut snap: Snapshot, s: &Settings<'_>, now_ms: i64
         Fetched::Failed => degraded.push(Component::CredentialStuffing.name().to_string()),
         Fetched::NotAsked => {}
     }
-    let mut risk = score(&p, &obs, &visitor, now_ms, s);
+    let mut risk = score(&p, &obs, &visitor, resolution.identity.conflict, now_ms, s);
     risk.degraded = degraded;
     risk.enforced &= p.enforce;
     Ok(Decision::Store(Box::new(plan(p, resolution, risk, &first, now_ms, s))))
@@ -240,7 +240,14 @@ fn plan(
 /// Every component: the request's, the behavioral ones from `obs`, and repeat-offender memory
 /// from the visitor's last block (a stored detection type that is no trigger, such as
 /// `risk_score`, has no component to score again and so no memory).
-fn score(p: &Prepared, obs: &Observations, visitor: &VisitorRead, now_ms: i64, s: &Settings<'_>) -> RiskAssessment {
+fn score(
+    p: &Prepared,
+    obs: &Observations,
+    visitor: &VisitorRead,
+    identity_conflict: bool,
+    now_ms: i64,
+    s: &Settings<'_>,
+) -> RiskAssessment {
     let memory = visitor.memory.as_ref().and_then(|(kind, at)| {
         Some(Memory {
             blocked_for: kind.parse().ok()?,
@@ -255,6 +262,7 @@ fn score(p: &Prepared, obs: &Observations, visitor: &VisitorRead, now_ms: i64, s
             token_missing: matches!(p.token_check, Some(None)),
             domainprint: &p.inputs.domainprint,
             established: p.established,
+            identity_conflict,
             memory,
         }),
     };

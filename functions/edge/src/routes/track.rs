@@ -137,9 +137,11 @@ pub(crate) fn repeated_json(ctx: &RequestCtx, first: &StoredMessage) -> serde_js
         "duplicateOf": first.request_id})
 }
 
-/// The identity as the `/t` and `/c` answers show it.
+/// The identity as the `/t` and `/c` answers show it. Not `conflict`: whether the fingerprint
+/// contradicts the cookie's visitor is evidence for the scoring and the Server API, and would
+/// tell a client which fingerprints other visitors show.
 pub(crate) fn identity_json(i: &IdentityResult) -> serde_json::Value {
-    json!({"visitorId": i.visitor_id, "confidence": i.confidence, "method": i.method, "isNew": i.is_new, "conflict": i.conflict})
+    json!({"visitorId": i.visitor_id, "confidence": i.confidence, "method": i.method, "isNew": i.is_new})
 }
 
 /// Reads a JSON body within the configured limit.

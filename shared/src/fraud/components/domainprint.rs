@@ -2,7 +2,10 @@
 //! made up or from a release before signing (`unsigned`), signed by a key we do not hold
 //! (`unknown key`: retired, or made up), or altered / forged under one of our keys (`forged`,
 //! with the `forged_domainprint` trigger: high, not critical — the value is ignored, so it
-//! gains its sender nothing). Our own default: their cookie was not signed.
+//! gains its sender nothing). Our own default: their cookie was not signed. And a valid
+//! domainprint whose visitor is not the one the request's fingerprint names (`conflict` in the
+//! identity): a shared or stolen cookie, a spoofed fingerprint — or an OS update that made a
+//! phone's fingerprint one a stranger already shows, so an anomaly, never more.
 
 use crate::fraud::component::{ComponentSettings, Floors};
 use serde::{Deserialize, Serialize};
@@ -30,10 +33,18 @@ pub struct DomainprintConfig {
     /// anomaly, not proof of a bot: a clock or a restored backup does it too).
     #[serde(default = "default_expired")]
     pub expired: f64,
+    /// A valid domainprint whose visitor another visitor's fingerprint contradicts (the
+    /// identity's `conflict`): an anomaly (our own default).
+    #[serde(default = "default_conflict")]
+    pub conflict: f64,
 }
 
 fn default_expired() -> f64 {
     10.0
+}
+
+fn default_conflict() -> f64 {
+    20.0
 }
 
 impl Default for DomainprintConfig {
@@ -45,6 +56,7 @@ impl Default for DomainprintConfig {
             unknown_key: 20.0,
             forged: 100.0,
             expired: default_expired(),
+            conflict: default_conflict(),
         }
     }
 }
@@ -55,9 +67,15 @@ impl DomainprintConfig {
     /// # Errors
     /// A message when one is out of range.
     pub fn check(&self) -> Result<(), String> {
-        if [self.unsigned, self.unknown_key, self.forged, self.expired]
-            .iter()
-            .any(|v| !(0.0..=100.0).contains(v))
+        if [
+            self.unsigned,
+            self.unknown_key,
+            self.forged,
+            self.expired,
+            self.conflict,
+        ]
+        .iter()
+        .any(|v| !(0.0..=100.0).contains(v))
         {
             return Err("components.domainprint: scores within 0..=100".into());
         }
@@ -79,9 +97,17 @@ impl ComponentSettings for DomainprintConfig {
     }
 }
 
-/// Scores the domainprint the request presented.
-pub fn score(presented: &Presented, c: &DomainprintConfig) -> ComponentResult {
+/// Scores the domainprint the request presented; `conflict`: the identity kept its visitor
+/// against a fingerprint another visitor shows.
+pub fn score(presented: &Presented, conflict: bool, c: &DomainprintConfig) -> ComponentResult {
     let mut r = ComponentResult::default();
+    if conflict {
+        r.add(
+            "identity_conflict",
+            c.conflict,
+            "the signed domainprint's visitor is not the one the fingerprint names: a shared cookie, or a device update",
+        );
+    }
     match presented {
         Presented::Unsigned => r.add(
             "unsigned_domainprint",
@@ -125,9 +151,26 @@ mod tests {
             (Presented::Forged, Some("forged_domainprint"), true),
             (Presented::Absent, None, false),
         ] {
-            let r = score(&p, &c);
+            let r = score(&p, false, &c);
             assert_eq!(r.reasons.first().map(|x| x.code.as_str()), code, "{p:?}");
             assert_eq!(!r.triggers.is_empty(), trigger, "{p:?}");
         }
+    }
+
+    /// A conflict is an anomaly: points, no trigger (an OS update makes one too).
+    #[test]
+    fn a_conflict_is_an_anomaly() {
+        let c = DomainprintConfig::default();
+        let valid = Presented::Valid {
+            value: "d2.x".into(),
+            visitor_id: "v".into(),
+        };
+        let r = score(&valid, true, &c);
+        assert_eq!(r.reasons[0].code, "identity_conflict");
+        assert!(r.triggers.is_empty());
+        assert_eq!(
+            crate::fraud::evidence::class_of("identity_conflict"),
+            crate::fraud::evidence::Class::Anomaly
+        );
     }
 }
