@@ -21,15 +21,14 @@
 use std::collections::HashMap;
 
 use impressio::behavior::memory::MemoryBehaviorStore;
-use impressio::behavior::store::BehaviorStore;
 use impressio::event::{OrgDecision, Route, TrackPayload};
 use impressio::fraud::{FraudConfig, Level};
 use impressio::http::{EdgeRequest, RequestSource};
 use impressio::identity::domainprint::DomainprintKeys;
 use impressio::identity::inputs::DOMAINPRINT_COOKIE;
-use impressio::identity::resolver::Resolution;
 use impressio::identity::{IdentityConfig, MemoryIdentityStore, Resolver};
-use impressio::judge::{self, Caller, Decision, EventRequest, Fetched, Settings, Snapshot};
+use impressio::judge::memory::MemoryEdge;
+use impressio::judge::{self, Caller, Decision, EventRequest, Fetched, Settings};
 use impressio::org::plans::PlanCatalog;
 use impressio::org::{LookupSource, Organization, Plan as OrgPlan};
 
@@ -258,8 +257,7 @@ struct Pipeline {
     keys: DomainprintKeys,
     plans: PlanCatalog,
     address_key: [u8; 32],
-    identity: Resolver<MemoryIdentityStore>,
-    behavior: MemoryBehaviorStore,
+    edge: MemoryEdge,
     org: Organization,
     logins: HashMap<(String, i64), u64>,
     blacklist_writes: u64,
@@ -270,11 +268,13 @@ impl Pipeline {
         let keys = DomainprintKeys::ephemeral();
         Pipeline {
             fraud: FraudConfig::default(),
-            identity: Resolver::new(MemoryIdentityStore::new(), IdentityConfig::default(), keys.clone()),
+            edge: MemoryEdge {
+                identity: Resolver::new(MemoryIdentityStore::new(), IdentityConfig::default(), keys.clone()),
+                behavior: MemoryBehaviorStore::new(),
+            },
             keys,
             plans: PlanCatalog::default(),
             address_key: [7; 32],
-            behavior: MemoryBehaviorStore::new(),
             org: serde_json::from_value(
                 serde_json::json!({"id": "org_pop", "plan": "pro", "domains": ["shop.example"]}),
             )
@@ -361,14 +361,7 @@ impl Pipeline {
         };
         let request_id = format!("req-{now_ms}-{}", r.fingerprint);
         let p = judge::prepare(request, &request_id, &settings, now_ms);
-        // The read phase.
-        let resolution = if p.identifies {
-            self.identity
-                .resolve(&p.organization_id, &p.inputs, p.site.as_deref(), now_ms)
-                .await
-        } else {
-            Ok(Resolution::anonymous())
-        };
+        // The read phase (the login counter is ours: a fixed hourly window).
         let login_count = match &p.login_key {
             Some(key) => {
                 let n = self.logins.entry((key.clone(), now_ms / 3_600_000)).or_default();
@@ -377,20 +370,7 @@ impl Pipeline {
             }
             None => Fetched::NotAsked,
         };
-        let mut snap = Snapshot {
-            resolution,
-            first: self.behavior.read_first(&p.ids, now_ms, &self.fraud).await.ok(),
-            visitor: Fetched::NotAsked,
-            login_count,
-            token_uses: Fetched::NotAsked,
-            seen: None,
-        };
-        if let Some(v) = judge::history_to_read(&p, &snap, now_ms) {
-            snap.visitor = match self.behavior.read_visitor(&p.organization_id, &v, now_ms).await {
-                Ok(read) => Fetched::Got(read),
-                Err(_) => Fetched::Failed,
-            };
-        }
+        let snap = self.edge.read(&p, &self.fraud, login_count, now_ms).await;
         // Judge, then the write phase.
         let Ok(decision) = judge::decide(p, snap, &settings, now_ms) else {
             return (Outcome::Passed(Level::Low), None);
@@ -402,26 +382,8 @@ impl Pipeline {
             Decision::Repeated(_) => return (Outcome::Passed(Level::Low), None),
             Decision::Store(plan) => *plan,
         };
-        if let Some(v) = &plan.create {
-            if let Ok(items) = plan.record.items(plan.marker.as_ref()) {
-                let _ = self.identity.create(v, &items).await;
-            }
-        }
-        let _ = self.identity.apply(&plan.identity_writes).await;
-        let a = &plan.aggregates;
-        let _ = self
-            .behavior
-            .record(&plan.ids, a.visitor.as_deref(), a.is_submission, &a.raises, now_ms)
-            .await;
-        if let Some(b) = &plan.block {
-            if self
-                .behavior
-                .block(&plan.ids, &plan.previous_entries, b, now_ms, &self.fraud)
-                .await
-                .is_ok()
-            {
-                self.blacklist_writes += 1;
-            }
+        if let Ok(true) = self.edge.write(&plan, &self.fraud, now_ms).await {
+            self.blacklist_writes += 1;
         }
         let level = plan.record.risk.as_ref().map_or(Level::Low, |r| r.level);
         let why = plan.record.risk.as_ref().map_or_else(String::new, |r| {

@@ -275,12 +275,12 @@ fn score(
 mod tests {
     use super::*;
     use crate::behavior::memory::MemoryBehaviorStore;
-    use crate::behavior::store::BehaviorStore;
     use crate::event::{Forwarded, OrgDecision, Route, TrackPayload};
     use crate::fraud::{FraudConfig, Level};
     use crate::http::{EdgeRequest, RequestSource};
     use crate::identity::domainprint::DomainprintKeys;
     use crate::identity::{IdentityConfig, MemoryIdentityStore, Resolver};
+    use crate::judge::memory::MemoryEdge;
     use crate::judge::{prepare, Caller, EventRequest, Fetched, Settings, Snapshot};
     use crate::org::plans::PlanCatalog;
     use crate::org::{LookupSource, Organization, Plan as OrgPlan};
@@ -295,8 +295,7 @@ mod tests {
         keys: DomainprintKeys,
         plans: PlanCatalog,
         address_key: [u8; 32],
-        identity: Resolver<MemoryIdentityStore>,
-        behavior: MemoryBehaviorStore,
+        edge: MemoryEdge,
         org: Organization,
     }
 
@@ -305,11 +304,13 @@ mod tests {
             let keys = DomainprintKeys::ephemeral();
             World {
                 fraud: FraudConfig::default(),
-                identity: Resolver::new(MemoryIdentityStore::new(), IdentityConfig::default(), keys.clone()),
+                edge: MemoryEdge {
+                    identity: Resolver::new(MemoryIdentityStore::new(), IdentityConfig::default(), keys.clone()),
+                    behavior: MemoryBehaviorStore::new(),
+                },
                 keys,
                 plans: PlanCatalog::default(),
                 address_key: [7; 32],
-                behavior: MemoryBehaviorStore::new(),
                 org: serde_json::from_value(
                     serde_json::json!({"id": "org_t", "plan": "pro", "domains": ["shop.example"]}),
                 )
@@ -393,25 +394,7 @@ mod tests {
 
         /// What the read phase returns for `p` from the stores.
         async fn read(&self, p: &Prepared) -> Snapshot {
-            let resolution = if p.identifies {
-                self.identity
-                    .resolve(&p.organization_id, &p.inputs, p.site.as_deref(), NOW)
-                    .await
-            } else {
-                Ok(Resolution::anonymous())
-            };
-            let mut snap = Snapshot {
-                resolution,
-                first: Some(self.behavior.read_first(&p.ids, NOW, &self.fraud).await.unwrap()),
-                visitor: Fetched::NotAsked,
-                login_count: Fetched::NotAsked,
-                token_uses: Fetched::NotAsked,
-                seen: None,
-            };
-            if let Some(v) = history_to_read(p, &snap, NOW) {
-                snap.visitor = Fetched::Got(self.behavior.read_visitor(&p.organization_id, &v, NOW).await.unwrap());
-            }
-            snap
+            self.edge.read(p, &self.fraud, Fetched::NotAsked, NOW).await
         }
 
         fn decide(&self, p: Prepared, snap: Snapshot) -> Decision {
@@ -420,16 +403,7 @@ mod tests {
 
         /// Writes a plan into the in-memory stores, as the write phase does.
         async fn write(&self, plan: &Plan) {
-            if let Some(v) = &plan.create {
-                let items = plan.record.items(plan.marker.as_ref()).unwrap();
-                self.identity.create(v, &items).await.unwrap();
-            }
-            self.identity.apply(&plan.identity_writes).await.unwrap();
-            let a = &plan.aggregates;
-            self.behavior
-                .record(&plan.ids, a.visitor.as_deref(), a.is_submission, &a.raises, NOW)
-                .await
-                .unwrap();
+            self.edge.write(plan, &self.fraud, NOW).await.unwrap();
         }
     }
 

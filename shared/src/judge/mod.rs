@@ -8,9 +8,11 @@
 //!   inputs, scoring input, behavioral identifiers, collector token, login counter key and
 //!   server context, with consent and IP minimization applied;
 //! - [`decide`]: the decision — a repeat of a stored message, a blacklisted request, or the
-//!   event to store with its identity, risk, block and aggregate writes ([`Plan`]).
+//!   event to store with its identity, risk, block and aggregate writes ([`Plan`]);
+//! - [`memory`]: the read and write phases over the in-memory stores.
 
 pub mod decide;
+pub mod memory;
 pub mod prepare;
 
 pub use decide::{decide, history_to_read, Aggregates, Decision, Plan};
