@@ -70,6 +70,9 @@ pub struct UserAgent {
     pub headless: bool,
     /// The crawler's name when the User-Agent matches the bot pattern list.
     pub bot: Option<String>,
+    /// The first product token no browser sends ([`super::crawlers::foreign_token`]), looked up
+    /// once here for a User-Agent off the bot list.
+    pub foreign_token: Option<String>,
 }
 
 /// uap-core's rules as the script vendors them.
@@ -182,8 +185,11 @@ impl UserAgent {
         } else {
             super::crawlers::library(ua).map(|name| format!("{name} (Android's HTTP library)"))
         };
-        let family = (bot.is_none() && (engine == Engine::Other || super::crawlers::foreign_token(ua).is_some()))
-            .then(|| family_of(ua));
+        let foreign_token = bot
+            .is_none()
+            .then(|| super::crawlers::foreign_token(ua).map(str::to_string))
+            .flatten();
+        let family = (bot.is_none() && (engine == Engine::Other || foreign_token.is_some())).then(|| family_of(ua));
         let mobile = ua.contains("Mobile") || os == "Android" || ios;
         let webview = WEBVIEW.is_match(ua)
             || (ios && ua.contains("Mobile/") && !ua.contains("Safari/"))
@@ -197,6 +203,7 @@ impl UserAgent {
             webview,
             headless: ua.contains("Headless"),
             bot,
+            foreign_token,
         }
     }
 

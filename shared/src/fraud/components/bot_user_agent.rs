@@ -107,9 +107,10 @@ pub fn score(input: &ScoringInput, c: &BotUserAgentConfig) -> ComponentResult {
                     "the User-Agent names no known browser engine",
                 );
                 r.triggers.push(Trigger::NotABrowser);
-            } else if let Some(token) = (!ua.webview && !ua.ios() && !ua.named_family())
-                .then(|| crate::fraud::crawlers::foreign_token(raw))
-                .flatten()
+            } else if let Some(token) = ua
+                .foreign_token
+                .as_deref()
+                .filter(|_| !ua.webview && !ua.ios() && !ua.named_family())
             {
                 r.add(
                     "foreign_product_token",
